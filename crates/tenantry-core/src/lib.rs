@@ -1,0 +1,19 @@
+//! Tenantry's domain: clients, contacts, namespaces, parameters, env vars and the
+//! macro syntax they share. Pure types and rules; nothing here does IO.
+
+pub mod client;
+pub mod contact;
+pub mod defaults;
+pub mod env;
+pub mod macros;
+pub mod names;
+pub mod namespace;
+pub mod param;
+pub mod secret;
+
+pub use client::{ClientId, OrgName};
+pub use contact::{ContactName, Email, Phone};
+pub use env::EnvVarName;
+pub use namespace::{ApiRootUrl, CaBundle, NamespaceName};
+pub use param::{Generator, ParamKind, ParamName};
+pub use secret::{SecretString, mask};

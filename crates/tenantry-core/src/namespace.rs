@@ -1,0 +1,217 @@
+//! Namespace targets: where a client environment goes (cluster API root, namespace, CA).
+
+use std::fmt;
+
+use serde::Serialize;
+use url::Url;
+
+use crate::names::dns_label_problem;
+
+/// A namespace's name in the catalog (`lms-dev`), also a Kubernetes namespace name:
+/// an RFC 1123 label.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct NamespaceName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("namespace name {input:?} is invalid: {problem} (e.g. lms-dev)")]
+pub struct NamespaceNameError {
+    input: String,
+    problem: String,
+}
+
+impl NamespaceName {
+    pub fn parse(input: &str) -> Result<Self, NamespaceNameError> {
+        match dns_label_problem(input) {
+            None => Ok(Self(input.to_owned())),
+            Some(problem) => Err(NamespaceNameError {
+                input: input.to_owned(),
+                problem,
+            }),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NamespaceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for NamespaceName {
+    type Err = NamespaceNameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// The root URL of a cluster's API, path prefix kept (Rancher serves clusters under
+/// `/k8s/clusters/c-…/`). Stored without a trailing slash, so both spellings are equal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ApiRootUrl(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "API root URL {input:?} {problem}; expected e.g. https://rancher.example/k8s/clusters/c-m4hlh/"
+)]
+pub struct ApiRootUrlError {
+    input: String,
+    problem: String,
+}
+
+impl ApiRootUrl {
+    pub fn parse(input: &str) -> Result<Self, ApiRootUrlError> {
+        let err = |problem: &str| ApiRootUrlError {
+            input: input.to_owned(),
+            problem: problem.to_owned(),
+        };
+        let url = Url::parse(input.trim()).map_err(|e| err(&format!("is not a URL ({e})")))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(err(
+                "must start with https:// (or http:// for a local test cluster)",
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(err("has no host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(err(
+                "must not carry a user or password; the token is given separately",
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(err("must not have a query (?…) or fragment (#…)"));
+        }
+        let text = url.as_str().trim_end_matches('/').to_owned();
+        Ok(Self(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The full URL of an API path such as `api/v1/namespaces/x/pods`: exactly one slash
+    /// between the root (prefix kept) and the path.
+    pub fn join(&self, path: &str) -> String {
+        format!("{}/{}", self.0, path.trim_start_matches('/'))
+    }
+}
+
+impl fmt::Display for ApiRootUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One or more PEM certificates a cluster's TLS certificate is checked against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct CaBundle(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("CA bundle {problem}; expected one or more PEM blocks '-----BEGIN CERTIFICATE-----'")]
+pub struct CaBundleError {
+    problem: String,
+}
+
+impl CaBundle {
+    pub fn parse(input: &str) -> Result<Self, CaBundleError> {
+        let err = |problem: String| CaBundleError { problem };
+        let blocks = pem::parse_many(input).map_err(|e| err(format!("is not valid PEM ({e})")))?;
+        if blocks.is_empty() {
+            return Err(err("holds no PEM block".into()));
+        }
+        if let Some(other) = blocks.iter().find(|b| b.tag() != "CERTIFICATE") {
+            return Err(err(format!(
+                "holds a {:?} block, not a certificate",
+                other.tag()
+            )));
+        }
+        Ok(Self(input.trim().to_owned() + "\n"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The certificates in DER, as TLS clients take them.
+    pub fn certificates_der(&self) -> Vec<Vec<u8>> {
+        pem::parse_many(&self.0)
+            .map(|blocks| blocks.into_iter().map(|b| b.into_contents()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.certificates_der().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_roots_keep_their_prefix_and_ignore_a_trailing_slash() {
+        let with = ApiRootUrl::parse("https://rancher.example/k8s/clusters/c-m4hlh/").unwrap();
+        let without = ApiRootUrl::parse("https://rancher.example/k8s/clusters/c-m4hlh").unwrap();
+        assert_eq!(with, without);
+        assert_eq!(
+            with.join("/api/v1/namespaces/lms-dev/pods"),
+            "https://rancher.example/k8s/clusters/c-m4hlh/api/v1/namespaces/lms-dev/pods"
+        );
+        let bare = ApiRootUrl::parse("http://127.0.0.1:6443/").unwrap();
+        assert_eq!(bare.join("api/v1"), "http://127.0.0.1:6443/api/v1");
+    }
+
+    #[test]
+    fn bad_api_roots_say_why() {
+        let cases = [
+            ("rancher.example", "is not a URL"),
+            ("ftp://rancher.example/", "must start with https://"),
+            ("https://u:p@rancher.example/", "user or password"),
+            ("https://rancher.example/?x=1", "query"),
+        ];
+        for (input, want) in cases {
+            let msg = ApiRootUrl::parse(input).unwrap_err().to_string();
+            assert!(msg.contains(want), "{input}: {msg}");
+        }
+    }
+
+    #[test]
+    fn namespace_names_are_dns_labels() {
+        assert!(NamespaceName::parse("lms-prod").is_ok());
+        let msg = NamespaceName::parse("LMS_dev").unwrap_err().to_string();
+        assert!(msg.contains("lower-case"), "{msg}");
+    }
+
+    #[test]
+    fn ca_bundles_hold_certificates_only() {
+        let cert = "-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n";
+        assert_eq!(
+            CaBundle::parse(cert).unwrap().certificates_der(),
+            vec![vec![1, 2, 3]]
+        );
+        assert!(
+            CaBundle::parse("hello")
+                .unwrap_err()
+                .to_string()
+                .contains("no PEM block")
+        );
+        let key = "-----BEGIN PRIVATE KEY-----\nAQID\n-----END PRIVATE KEY-----\n";
+        assert!(
+            CaBundle::parse(key)
+                .unwrap_err()
+                .to_string()
+                .contains("not a certificate")
+        );
+    }
+}

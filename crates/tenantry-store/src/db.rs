@@ -1,0 +1,240 @@
+//! Opening the catalog: connection, migrations, master key check, first-run seeding.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Row};
+use tenantry_core::defaults::{BUILTIN_PARAMS, DEFAULT_ENV};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::crypto::{Cipher, KeyError, KeySource, Place, load_key, random_bytes};
+use crate::error::StoreError;
+
+/// Which SQL database holds the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// How to open a catalog.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// `sqlite:PATH`, `postgres://…`, or a plain file path (SQLite).
+    pub database_url: String,
+    pub key: KeySource,
+    pub max_connections: u32,
+}
+
+/// What happened while opening, for the caller to tell the user.
+#[derive(Debug, Default, Clone)]
+pub struct Opened {
+    /// The master key file that was created for a new catalog.
+    pub created_key_file: Option<PathBuf>,
+}
+
+/// The catalog, open and checked.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+    pub(crate) cipher: std::sync::Arc<Cipher>,
+}
+
+const KEY_CHECK: Place<'static> = Place {
+    table: "meta",
+    row: "key_check",
+    field: "value",
+};
+
+/// The database URL with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn normalise_url(url: &str) -> (String, Backend) {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        (url.to_owned(), Backend::Postgres)
+    } else if url.starts_with("sqlite:") {
+        let with_mode = if url.contains("mode=") {
+            url.to_owned()
+        } else if url.contains('?') {
+            format!("{url}&mode=rwc")
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        (with_mode, Backend::Sqlite)
+    } else {
+        (format!("sqlite://{url}?mode=rwc"), Backend::Sqlite)
+    }
+}
+
+fn migrator(backend: Backend) -> Migrator {
+    let sql = match backend {
+        Backend::Sqlite => include_str!("../migrations/sqlite/0001_catalog.sql"),
+        Backend::Postgres => include_str!("../migrations/postgres/0001_catalog.sql"),
+    };
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        Cow::Borrowed("catalog"),
+        MigrationType::Simple,
+        sqlx::SqlSafeStr::into_sql_str(sql),
+        false,
+    )])
+}
+
+pub(crate) fn now() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+impl Catalog {
+    /// Opens (creating if needed) the catalog, brings its schema up to date, checks the
+    /// master key against it, and seeds a new catalog with the default parameters and env.
+    pub async fn open(opts: &OpenOptions) -> Result<(Self, Opened), StoreError> {
+        install_default_drivers();
+        let (url, backend) = normalise_url(&opts.database_url);
+        let connect = |source| StoreError::Connect {
+            url: redact_url(&opts.database_url),
+            source,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(opts.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(&url)
+            .await
+            .map_err(connect)?;
+        if backend == Backend::Sqlite {
+            // Busy waits let several processes share one file; WAL keeps readers unblocked.
+            sqlx::query("PRAGMA busy_timeout = 30000")
+                .execute(&pool)
+                .await?;
+        }
+        let migrator = migrator(backend);
+        let mut attempt: u64 = 0;
+        loop {
+            match migrator.run(&pool).await {
+                Ok(()) => break,
+                // Two processes creating one new SQLite file race on the schema; the
+                // loser sees the winner's tables on its next look.
+                Err(_) if backend == Backend::Sqlite && attempt < 3 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(e) => return Err(StoreError::Migrate(e)),
+            }
+        }
+
+        let stored_check: Option<Vec<u8>> =
+            sqlx::query("SELECT value FROM meta WHERE key = 'key_check'")
+                .fetch_optional(&pool)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+        let (cipher, created_key_file) = load_key(&opts.key, stored_check.is_none())?;
+        match stored_check {
+            Some(sealed) => {
+                cipher
+                    .open(KEY_CHECK, &sealed)
+                    .map_err(|_| KeyError::WrongKey(opts.key.describe()))?;
+            }
+            None => {
+                let mut check = [0u8; 32];
+                random_bytes(&mut check);
+                sqlx::query("INSERT INTO meta (key, value) VALUES ('key_check', $1) ON CONFLICT (key) DO NOTHING")
+                    .bind(cipher.seal(KEY_CHECK, &check))
+                    .execute(&pool)
+                    .await?;
+                // Another process may have won the insert with its own key.
+                let sealed: Vec<u8> = sqlx::query("SELECT value FROM meta WHERE key = 'key_check'")
+                    .fetch_one(&pool)
+                    .await?
+                    .try_get(0)?;
+                cipher
+                    .open(KEY_CHECK, &sealed)
+                    .map_err(|_| KeyError::WrongKey(opts.key.describe()))?;
+            }
+        }
+
+        let catalog = Self {
+            pool,
+            backend,
+            cipher: std::sync::Arc::new(cipher),
+        };
+        catalog.seed_once().await?;
+        Ok((catalog, Opened { created_key_file }))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Puts the defaults into a new catalog, once: later changes by operators (a removed
+    /// env var, say) are never undone by a restart.
+    async fn seed_once(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let first = sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('seeded', $1) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(b"1".to_vec())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if first {
+            let now = now();
+            for p in BUILTIN_PARAMS {
+                let generator = match p.kind {
+                    tenantry_core::ParamKind::Generated(g) => Some(g.to_string()),
+                    _ => None,
+                };
+                sqlx::query(
+                    "INSERT INTO param_defs (name, description, kind, generator, builtin) VALUES ($1, $2, $3, $4, 1)",
+                )
+                .bind(p.name)
+                .bind(p.description)
+                .bind(p.kind.tag())
+                .bind(generator)
+                .execute(&mut *tx)
+                .await?;
+                if let Some(default) = p.default {
+                    sqlx::query(
+                        "INSERT INTO param_values (name, scope, plain, sealed, updated_at) VALUES ($1, '', $2, NULL, $3)",
+                    )
+                    .bind(p.name)
+                    .bind(default)
+                    .bind(&now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            for (i, (name, value)) in DEFAULT_ENV.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO env_vars (scope, name, value, position) VALUES ('', $1, $2, $3)",
+                )
+                .bind(*name)
+                .bind(*value)
+                .bind(i as i64 + 1)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+//! Env vars (R5): an ordered `NAME = value template` list, global and per namespace.
+//! A namespace's entry overrides the global one of the same name in place; its own
+//! extra entries follow the global list.
+
+use serde::Serialize;
+use sqlx::Row;
+use tenantry_core::EnvVarName;
+use tenantry_core::env::EnvValue;
+
+use crate::db::Catalog;
+use crate::error::StoreError;
+use crate::params::Scope;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvSource {
+    Global,
+    Namespace,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvEntry {
+    pub name: String,
+    pub value: String,
+    pub source: EnvSource,
+}
+
+impl Catalog {
+    /// The effective list for `scope`, in order.
+    pub async fn env_vars(&self, scope: &Scope) -> Result<Vec<EnvEntry>, StoreError> {
+        scope.ensure_exists(self).await?;
+        let rows = sqlx::query(
+            "SELECT scope, name, value FROM env_vars WHERE scope = '' OR scope = $1 ORDER BY CASE WHEN scope = '' THEN 0 ELSE 1 END, position",
+        )
+        .bind(scope.key())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<EnvEntry> = Vec::with_capacity(rows.len());
+        for r in rows {
+            let row_scope: String = r.try_get(0)?;
+            let name: String = r.try_get(1)?;
+            let value: String = r.try_get(2)?;
+            if row_scope.is_empty() {
+                out.push(EnvEntry {
+                    name,
+                    value,
+                    source: EnvSource::Global,
+                });
+            } else if let Some(e) = out.iter_mut().find(|e| e.name == name) {
+                e.value = value;
+                e.source = EnvSource::Namespace;
+            } else {
+                out.push(EnvEntry {
+                    name,
+                    value,
+                    source: EnvSource::Namespace,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets a var; a new one goes to the end of its scope's list.
+    pub async fn set_env(
+        &self,
+        scope: &Scope,
+        name: &EnvVarName,
+        value: &EnvValue,
+    ) -> Result<(), StoreError> {
+        scope.ensure_exists(self).await?;
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query("UPDATE env_vars SET value = $1 WHERE scope = $2 AND name = $3")
+            .bind(value.as_str())
+            .bind(scope.key())
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            sqlx::query(
+                "INSERT INTO env_vars (scope, name, value, position) \
+                 SELECT $1, $2, $3, COALESCE(MAX(position), 0) + 1 FROM env_vars WHERE scope = $1",
+            )
+            .bind(scope.key())
+            .bind(name.as_str())
+            .bind(value.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes a var from a scope; returns whether it was there.
+    pub async fn unset_env(&self, scope: &Scope, name: &EnvVarName) -> Result<bool, StoreError> {
+        scope.ensure_exists(self).await?;
+        let n = sqlx::query("DELETE FROM env_vars WHERE scope = $1 AND name = $2")
+            .bind(scope.key())
+            .bind(name.as_str())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+}

@@ -1,0 +1,43 @@
+//! The catalog's errors: each says what is wrong in words an operator can act on.
+
+use tenantry_core::{ClientId, NamespaceName, ParamName};
+
+use crate::crypto::KeyError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the catalog database {url}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot bring the catalog database's schema up to date")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("no client {0}")]
+    ClientNotFound(ClientId),
+    #[error("client {client} has no contact #{contact}")]
+    ContactNotFound { client: ClientId, contact: i64 },
+    #[error("client {0} is archived; restore it first to change it")]
+    ClientArchived(ClientId),
+    #[error("no namespace {0:?}")]
+    NamespaceNotFound(String),
+    #[error("namespace {0} already exists; change it with `namespace edit`")]
+    NamespaceExists(NamespaceName),
+    #[error("no parameter {0:?}")]
+    ParamNotFound(String),
+    #[error("parameter {name} is {kind}; {hint}")]
+    ParamNotSettable {
+        name: ParamName,
+        kind: String,
+        hint: &'static str,
+    },
+    #[error("parameter {0} already exists")]
+    ParamExists(ParamName),
+    #[error("the catalog holds a value it cannot read: {0}")]
+    Corrupt(String),
+    #[error("the catalog database failed")]
+    Db(#[from] sqlx::Error),
+}

@@ -1,0 +1,21 @@
+//! Tenantry's catalog: clients, namespaces, parameters and env vars in SQL — an SQLite
+//! file by default, PostgreSQL when several instances share one — with every secret
+//! sealed under a master key kept outside the database.
+
+mod clients;
+pub mod crypto;
+mod db;
+mod env;
+mod error;
+mod namespaces;
+mod params;
+
+pub use clients::{
+    Client, ClientFilter, ClientUpdate, Contact, ContactUpdate, NewClient, NewContact,
+};
+pub use crypto::{KeyError, KeySource};
+pub use db::{Backend, Catalog, OpenOptions, Opened, redact_url};
+pub use env::{EnvEntry, EnvSource};
+pub use error::StoreError;
+pub use namespaces::{Namespace, NamespaceUpdate, NewNamespace};
+pub use params::{ParamDef, ParamEntry, Scope, StoredValue};
