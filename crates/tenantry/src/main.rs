@@ -1,1 +1,5 @@
-fn main() {}
+//! The `tenantry` binary: everything lives in the library; this only runs it.
+
+fn main() -> std::process::ExitCode {
+    tenantry::cli::main()
+}

@@ -1,0 +1,375 @@
+//! Command-line arguments and the entry point: parse, run, print errors as one line.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use tenantry_core::{ClientId, Email, EnvVarName, NamespaceName, ParamName, Phone};
+use tenantry_store::{Catalog, KeySource, OpenOptions};
+
+use crate::commands;
+use crate::output::Format;
+
+/// Builds and watches per-client LMS environments on Kubernetes.
+#[derive(Debug, Parser)]
+#[command(name = "tenantry", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The catalog: an SQLite file path or `sqlite:` URL, or a `postgres://` URL.
+    #[arg(
+        long,
+        env = "TENANTRY_DATABASE_URL",
+        default_value = "tenantry.db",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// File holding the master key (64 hex digits), created with mode 0600 for a new
+    /// catalog. Ignored when TENANTRY_MASTER_KEY is set.
+    /// [default: $XDG_CONFIG_HOME/tenantry/master.key]
+    #[arg(long, env = "TENANTRY_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value = "text", global = true)]
+    pub output: Format,
+
+    /// Log filter for stderr, e.g. `info` or `tenantry_store=debug`.
+    #[arg(long, env = "TENANTRY_LOG", default_value = "warn", global = true)]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Clients: create, list, show, edit, archive; their contact persons.
+    #[command(subcommand)]
+    Client(ClientCmd),
+    /// Namespace targets: cluster API root URL, token, CA, Kubernetes namespace.
+    #[command(subcommand)]
+    Namespace(NamespaceCmd),
+    /// Parameters that macros refer to, global or per namespace.
+    #[command(subcommand)]
+    Param(ParamCmd),
+    /// Env vars of client environments (the ConfigMap), global or per namespace.
+    #[command(subcommand)]
+    Env(EnvCmd),
+    /// Tries the product on a throw-away catalog.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCmd {
+    /// Creates a client and prints its new id (C1, C2, ...).
+    Create {
+        /// The organisation's name.
+        #[arg(long)]
+        name: String,
+        /// A phone of the organisation itself (repeatable).
+        #[arg(long = "phone")]
+        phones: Vec<Phone>,
+        /// An e-mail of the organisation itself (repeatable).
+        #[arg(long = "email")]
+        emails: Vec<Email>,
+    },
+    /// Lists clients (archived ones only with --all or --archived).
+    List {
+        /// Include archived clients.
+        #[arg(long)]
+        all: bool,
+        /// Only archived clients.
+        #[arg(long, conflicts_with = "all")]
+        archived: bool,
+        /// Match id, organisation, contact name, phone or e-mail.
+        #[arg(long, short = 's')]
+        search: Option<String>,
+    },
+    /// Shows one client with its contacts.
+    Show { id: ClientId },
+    /// Changes a client's name, phones or e-mails.
+    Edit {
+        id: ClientId,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long = "add-phone")]
+        add_phones: Vec<Phone>,
+        #[arg(long = "remove-phone")]
+        remove_phones: Vec<Phone>,
+        #[arg(long = "add-email")]
+        add_emails: Vec<Email>,
+        #[arg(long = "remove-email")]
+        remove_emails: Vec<Email>,
+    },
+    /// Archives a client: hidden from the list, id never reused, data kept.
+    Archive { id: ClientId },
+    /// Brings an archived client back.
+    Restore { id: ClientId },
+    /// Contact persons of a client.
+    #[command(subcommand)]
+    Contact(ContactCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactCmd {
+    /// Adds a contact person to a client.
+    Add {
+        id: ClientId,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        /// A phone (repeatable); numbers without +code are read as Russian.
+        #[arg(long = "phone")]
+        phones: Vec<Phone>,
+        /// An e-mail address (repeatable).
+        #[arg(long = "email")]
+        emails: Vec<Email>,
+    },
+    /// Changes a contact person (see the contact's #number in `client show`).
+    Edit {
+        id: ClientId,
+        contact: i64,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, conflicts_with = "clear_role")]
+        role: Option<String>,
+        #[arg(long)]
+        clear_role: bool,
+        #[arg(long, conflicts_with = "clear_note")]
+        note: Option<String>,
+        #[arg(long)]
+        clear_note: bool,
+        #[arg(long = "add-phone")]
+        add_phones: Vec<Phone>,
+        #[arg(long = "remove-phone")]
+        remove_phones: Vec<Phone>,
+        #[arg(long = "add-email")]
+        add_emails: Vec<Email>,
+        #[arg(long = "remove-email")]
+        remove_emails: Vec<Email>,
+    },
+    /// Removes a contact person.
+    Remove { id: ClientId, contact: i64 },
+}
+
+/// The bearer token, from a flag, an env var or standard input.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Bearer token of the cluster API (prefer --token-stdin: flags show in `ps`).
+    #[arg(long, env = "TENANTRY_CLUSTER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Read the token from standard input.
+    #[arg(long, conflicts_with = "token")]
+    pub token_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NamespaceCmd {
+    /// Adds a namespace target, e.g. lms-dev.
+    Add {
+        name: NamespaceName,
+        /// Cluster API root, path prefix kept (e.g. https://rancher.example/k8s/clusters/c-m4hlh/).
+        #[arg(long)]
+        api_root_url: String,
+        #[command(flatten)]
+        token: TokenArgs,
+        /// PEM file with the CA certificate(s) the cluster's TLS certificate is checked against.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+        /// The Kubernetes namespace, when it differs from NAME.
+        #[arg(long)]
+        k8s_namespace: Option<NamespaceName>,
+    },
+    /// Lists namespace targets.
+    List,
+    /// Shows one namespace target (token masked unless --reveal).
+    Show {
+        name: NamespaceName,
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Changes a namespace target.
+    Edit {
+        name: NamespaceName,
+        #[arg(long)]
+        api_root_url: Option<String>,
+        #[command(flatten)]
+        token: TokenArgs,
+        #[arg(long, conflicts_with = "no_ca")]
+        ca_file: Option<PathBuf>,
+        /// Remove the CA bundle (trust the system's CAs).
+        #[arg(long)]
+        no_ca: bool,
+        #[arg(long)]
+        k8s_namespace: Option<NamespaceName>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParamCmd {
+    /// Sets a parameter's value, globally or for one namespace.
+    Set {
+        name: ParamName,
+        /// The value (or use --stdin, better for secrets).
+        #[arg(required_unless_present = "stdin")]
+        value: Option<String>,
+        /// Read the value from standard input.
+        #[arg(long, conflicts_with = "value")]
+        stdin: bool,
+        /// Set it for this namespace only.
+        #[arg(long, short = 'n')]
+        namespace: Option<NamespaceName>,
+        /// Keep it encrypted and masked (a plain parameter becomes secret).
+        #[arg(long)]
+        secret: bool,
+    },
+    /// Removes a value, globally or for one namespace.
+    Unset {
+        name: ParamName,
+        #[arg(long, short = 'n')]
+        namespace: Option<NamespaceName>,
+    },
+    /// Lists parameters with the values macros would see.
+    List {
+        /// Show values as this namespace sees them.
+        #[arg(long, short = 'n')]
+        namespace: Option<NamespaceName>,
+        /// Show secret values.
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Defines a new parameter.
+    Define {
+        name: ParamName,
+        /// plain, secret, or generated:password[:N] / generated:hex[:N] / generated:rsa[:BITS]
+        #[arg(long, default_value = "plain")]
+        kind: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvCmd {
+    /// Sets an env var (the value may use macros such as {{client-id}}).
+    Set {
+        name: EnvVarName,
+        value: String,
+        #[arg(long, short = 'n')]
+        namespace: Option<NamespaceName>,
+    },
+    /// Removes an env var from the global list or a namespace's list.
+    Unset {
+        name: EnvVarName,
+        #[arg(long, short = 'n')]
+        namespace: Option<NamespaceName>,
+    },
+    /// Lists env vars in order, as a namespace would get them.
+    List {
+        #[arg(long, short = 'n')]
+        namespace: Option<NamespaceName>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo catalog in this directory (default: a temporary one, removed after).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+/// The process entry point: exit 0 on success, 1 on failure, 2 on bad usage.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    let format = cli.output;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return fail(
+                format,
+                &anyhow::Error::new(e).context("cannot start the async runtime"),
+            );
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format, &e),
+    }
+}
+
+fn fail(format: Format, e: &anyhow::Error) -> ExitCode {
+    match format {
+        Format::Json => {
+            let causes: Vec<String> = e.chain().map(ToString::to_string).collect();
+            eprintln!(
+                "{}",
+                serde_json::json!({ "error": format!("{e:#}"), "causes": causes })
+            );
+        }
+        Format::Text => eprintln!("error: {e:#}"),
+    }
+    ExitCode::FAILURE
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Demo(args) = &cli.command {
+        return commands::demo::run(args, cli.output).await;
+    }
+    let catalog = open_catalog(&cli.database_url, cli.master_key_file.clone()).await?;
+    let result = commands::dispatch(&catalog, cli.command, cli.output).await;
+    catalog.close().await;
+    result
+}
+
+/// The master key source: TENANTRY_MASTER_KEY, else the key file.
+pub(crate) fn key_source(file: Option<PathBuf>) -> anyhow::Result<KeySource> {
+    if let Ok(hex) = std::env::var("TENANTRY_MASTER_KEY") {
+        return Ok(KeySource::Hex(SecretString::from(hex)));
+    }
+    if let Some(f) = file {
+        return Ok(KeySource::File(f));
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .ok_or_else(|| anyhow::anyhow!("cannot find a place for the master key file: set TENANTRY_MASTER_KEY or --master-key-file"))?;
+    Ok(KeySource::File(base.join("tenantry").join("master.key")))
+}
+
+pub(crate) async fn open_catalog(url: &str, key_file: Option<PathBuf>) -> anyhow::Result<Catalog> {
+    let opts = OpenOptions {
+        database_url: url.to_owned(),
+        key: key_source(key_file)?,
+        max_connections: 4,
+    };
+    let (catalog, opened) = Catalog::open(&opts).await?;
+    if let Some(path) = opened.created_key_file {
+        eprintln!(
+            "note: created the master key file {} (mode 0600). Back it up: without it the catalog's secrets cannot be read.",
+            path.display()
+        );
+    }
+    Ok(catalog)
+}

@@ -1,0 +1,45 @@
+//! One module per command group; each turns parsed arguments into catalog calls and
+//! prints the result.
+
+pub mod client;
+pub mod demo;
+pub mod env;
+pub mod namespace;
+pub mod param;
+
+use std::io::Read;
+
+use anyhow::Context;
+use tenantry_core::NamespaceName;
+use tenantry_store::{Catalog, Scope};
+
+use crate::cli::Command;
+use crate::output::Format;
+
+pub async fn dispatch(catalog: &Catalog, command: Command, format: Format) -> anyhow::Result<()> {
+    match command {
+        Command::Client(c) => client::run(catalog, c, format).await,
+        Command::Namespace(c) => namespace::run(catalog, c, format).await,
+        Command::Param(c) => param::run(catalog, c, format).await,
+        Command::Env(c) => env::run(catalog, c, format).await,
+        Command::Demo(_) => unreachable!("demo opens its own catalog"),
+    }
+}
+
+pub(crate) fn scope(namespace: Option<NamespaceName>) -> Scope {
+    namespace.map_or(Scope::Global, Scope::Namespace)
+}
+
+/// Reads a secret from standard input, without its trailing newline.
+pub(crate) fn read_stdin(what: &str) -> anyhow::Result<String> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .with_context(|| format!("cannot read the {what} from standard input"))?;
+    let s = s.trim_end_matches(['\n', '\r']).to_owned();
+    anyhow::ensure!(
+        !s.is_empty(),
+        "the {what} read from standard input is empty"
+    );
+    Ok(s)
+}

@@ -1,0 +1,6 @@
+//! The `tenantry` command: the CLI that wires the catalog (and, as they arrive, the
+//! cluster client, the engine, the web UI and kubesim) together.
+
+pub mod cli;
+mod commands;
+mod output;
