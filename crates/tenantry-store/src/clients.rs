@@ -123,7 +123,7 @@ impl Catalog {
     /// updated in the same transaction, so concurrent creators never share a number and
     /// a number is never given twice.
     pub async fn create_client(&self, new: &NewClient) -> Result<Client, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let n: i64 = sqlx::query(
             "UPDATE counters SET value = value + 1 WHERE name = 'client' RETURNING value",
         )
@@ -200,7 +200,7 @@ impl Catalog {
         update: &ClientUpdate,
     ) -> Result<Client, StoreError> {
         let n = number_of(id);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         ensure_active(&mut tx, id).await?;
         if let Some(name) = &update.name {
             sqlx::query("UPDATE clients SET name = $1 WHERE number = $2")
@@ -255,7 +255,7 @@ impl Catalog {
         contact: &NewContact,
     ) -> Result<Contact, StoreError> {
         let n = number_of(id);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         ensure_active(&mut tx, id).await?;
         let contact_id = insert_contact(&mut tx, n, contact).await?;
         touch(&mut tx, n).await?;
@@ -270,7 +270,7 @@ impl Catalog {
         update: &ContactUpdate,
     ) -> Result<Contact, StoreError> {
         let n = number_of(id);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         ensure_active(&mut tx, id).await?;
         ensure_contact(&mut tx, id, contact_id).await?;
         if let Some(name) = &update.name {
@@ -317,7 +317,7 @@ impl Catalog {
 
     pub async fn remove_contact(&self, id: ClientId, contact_id: i64) -> Result<(), StoreError> {
         let n = number_of(id);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         ensure_active(&mut tx, id).await?;
         ensure_contact(&mut tx, id, contact_id).await?;
         sqlx::query("DELETE FROM contact_points WHERE contact_id = $1")

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyPool, Connection, Row};
 use tenantry_core::defaults::{BUILTIN_PARAMS, DEFAULT_ENV};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -93,6 +93,18 @@ fn migrator(backend: Backend) -> Migrator {
     )])
 }
 
+fn describe_connect_error(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => d.message().to_owned(),
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused: is the database server running at that address?".to_owned()
+        }
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::PoolTimedOut => "timed out waiting for a connection".to_owned(),
+        other => other.to_string(),
+    }
+}
+
 pub(crate) fn now() -> String {
     OffsetDateTime::now_utc()
         .format(&Rfc3339)
@@ -105,22 +117,31 @@ impl Catalog {
     pub async fn open(opts: &OpenOptions) -> Result<(Self, Opened), StoreError> {
         install_default_drivers();
         let (url, backend) = normalise_url(&opts.database_url);
-        let connect = |source| StoreError::Connect {
+        let connect = |e: sqlx::Error| StoreError::Connect {
             url: redact_url(&opts.database_url),
-            source,
+            reason: describe_connect_error(&e),
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(opts.max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(30))
-            .connect(&url)
+        // One direct attempt first: it fails at once with the real cause, where the pool
+        // would retry until its timeout and report only that it timed out.
+        sqlx::AnyConnection::connect(&url)
+            .await
+            .map_err(connect)?
+            .close()
             .await
             .map_err(connect)?;
+        let mut pool_opts = AnyPoolOptions::new()
+            .max_connections(opts.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30));
         if backend == Backend::Sqlite {
-            // Busy waits let several processes share one file; WAL keeps readers unblocked.
-            sqlx::query("PRAGMA busy_timeout = 30000")
-                .execute(&pool)
-                .await?;
+            // Several processes may share one file: a writer waits for the lock, not fails.
+            pool_opts = pool_opts.after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(conn, "PRAGMA busy_timeout = 30000").await?;
+                    Ok(())
+                })
+            });
         }
+        let pool = pool_opts.connect(&url).await.map_err(connect)?;
         let migrator = migrator(backend);
         let mut attempt: u64 = 0;
         loop {
@@ -176,6 +197,16 @@ impl Catalog {
         Ok((catalog, Opened { created_key_file }))
     }
 
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred one that reads first fails, rather than waits, when
+    /// another process writes in between.
+    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -187,7 +218,7 @@ impl Catalog {
     /// Puts the defaults into a new catalog, once: later changes by operators (a removed
     /// env var, say) are never undone by a restart.
     async fn seed_once(&self) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let first = sqlx::query(
             "INSERT INTO meta (key, value) VALUES ('seeded', $1) ON CONFLICT (key) DO NOTHING",
         )

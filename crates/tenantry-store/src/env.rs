@@ -68,7 +68,7 @@ impl Catalog {
         value: &EnvValue,
     ) -> Result<(), StoreError> {
         scope.ensure_exists(self).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let updated = sqlx::query("UPDATE env_vars SET value = $1 WHERE scope = $2 AND name = $3")
             .bind(value.as_str())
             .bind(scope.key())

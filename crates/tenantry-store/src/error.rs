@@ -6,12 +6,8 @@ use crate::crypto::KeyError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the catalog database {url}")]
-    Connect {
-        url: String,
-        #[source]
-        source: sqlx::Error,
-    },
+    #[error("cannot open the catalog database {url}: {reason}")]
+    Connect { url: String, reason: String },
     #[error("cannot bring the catalog database's schema up to date")]
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error(transparent)]

@@ -221,7 +221,7 @@ impl Catalog {
                 hint,
             });
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let sealing = def.kind == ParamKind::Secret || secret;
         if secret && def.kind == ParamKind::Plain {
             let rows = sqlx::query(

@@ -556,6 +556,28 @@ async fn a_wrong_or_malformed_master_key_is_one_clear_error() {
 }
 
 #[test]
+fn an_unreachable_database_fails_at_once_naming_the_cause_without_its_password() {
+    let out = Command::new(BIN)
+        .args([
+            "--database-url",
+            "postgres://ops:pw-CANARY-42@127.0.0.1:1/catalog",
+            "client",
+            "list",
+        ])
+        .env("TENANTRY_MASTER_KEY", TEST_MASTER_KEY)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("connection refused"), "{err}");
+    assert!(
+        err.contains("postgres://ops:***@127.0.0.1:1/catalog"),
+        "{err}"
+    );
+    assert!(!err.contains("pw-CANARY-42"), "{err}");
+}
+
+#[test]
 fn a_key_file_is_created_private_on_first_use_and_required_after() {
     let db = TestDb::sqlite();
     let key = db.dir().join("keys/master.key");
