@@ -9,6 +9,7 @@ pub mod macros;
 pub mod names;
 pub mod namespace;
 pub mod param;
+pub mod render;
 pub mod secret;
 
 pub use client::{ClientId, OrgName};
