@@ -95,14 +95,8 @@ pub enum ClientCmd {
         id: ClientId,
         #[arg(long)]
         name: Option<String>,
-        #[arg(long = "add-phone")]
-        add_phones: Vec<Phone>,
-        #[arg(long = "remove-phone")]
-        remove_phones: Vec<Phone>,
-        #[arg(long = "add-email")]
-        add_emails: Vec<Email>,
-        #[arg(long = "remove-email")]
-        remove_emails: Vec<Email>,
+        #[command(flatten)]
+        points: PointEdits,
     },
     /// Archives a client: hidden from the list, id never reused, data kept.
     Archive { id: ClientId },
@@ -145,17 +139,24 @@ pub enum ContactCmd {
         note: Option<String>,
         #[arg(long)]
         clear_note: bool,
-        #[arg(long = "add-phone")]
-        add_phones: Vec<Phone>,
-        #[arg(long = "remove-phone")]
-        remove_phones: Vec<Phone>,
-        #[arg(long = "add-email")]
-        add_emails: Vec<Email>,
-        #[arg(long = "remove-email")]
-        remove_emails: Vec<Email>,
+        #[command(flatten)]
+        points: PointEdits,
     },
     /// Removes a contact person.
     Remove { id: ClientId, contact: i64 },
+}
+
+/// Phones and e-mails to add or remove; removals apply first.
+#[derive(Debug, Args)]
+pub struct PointEdits {
+    #[arg(long = "add-phone")]
+    pub add_phones: Vec<Phone>,
+    #[arg(long = "remove-phone")]
+    pub remove_phones: Vec<Phone>,
+    #[arg(long = "add-email")]
+    pub add_emails: Vec<Email>,
+    #[arg(long = "remove-email")]
+    pub remove_emails: Vec<Email>,
 }
 
 /// The bearer token, from a flag, an env var or standard input.

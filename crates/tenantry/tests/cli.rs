@@ -173,6 +173,77 @@ async fn scripts_create_clients_and_contacts_through_the_documented_contract() {
 }
 
 #[tokio::test]
+async fn clients_and_contacts_are_edited_in_place() {
+    let db = TestDb::sqlite();
+    let cli = Cli::new(&db);
+    cli.ok(&[
+        "client",
+        "create",
+        "--name",
+        "Old name",
+        "--phone",
+        "+7 495 123-45-67",
+    ]);
+    cli.ok(&[
+        "client",
+        "contact",
+        "add",
+        "C1",
+        "--name",
+        "Мария",
+        "--role",
+        "CTO",
+        "--phone",
+        "+7 916 555-12-34",
+    ]);
+    let c = cli.json(&[
+        "client",
+        "edit",
+        "C1",
+        "--name",
+        " New name ",
+        "--remove-phone",
+        "8 495 123 45 67",
+        "--add-email",
+        "office@new.example",
+    ]);
+    assert_eq!(c["name"], "New name");
+    assert_eq!(c["phones"], serde_json::json!([]));
+    assert_eq!(c["emails"], serde_json::json!(["office@new.example"]));
+    let k = cli.json(&[
+        "client",
+        "contact",
+        "edit",
+        "C1",
+        "1",
+        "--clear-role",
+        "--note",
+        "после 10:00",
+        "--remove-phone",
+        "+79165551234",
+        "--add-phone",
+        "+7 916 000-11-22",
+    ]);
+    assert_eq!(k["role"], Value::Null);
+    assert_eq!(k["note"], "после 10:00");
+    assert_eq!(k["phones"], serde_json::json!(["+79160001122"]));
+    cli.ok(&["client", "contact", "remove", "C1", "1"]);
+    assert_eq!(
+        cli.json(&["client", "show", "C1"])["contacts"],
+        serde_json::json!([])
+    );
+    cli.ok(&["client", "archive", "C1"]);
+    let out = cli.run(&["client", "edit", "C1", "--name", "x"]);
+    assert!(
+        stderr(&out).contains("archived; restore it first"),
+        "{}",
+        stderr(&out)
+    );
+    cli.ok(&["client", "restore", "C1"]);
+    cli.ok(&["client", "edit", "C1", "--name", "x"]);
+}
+
+#[tokio::test]
 async fn bad_input_is_refused_with_a_message_that_says_how_to_fix_it() {
     let db = TestDb::sqlite();
     let cli = Cli::new(&db);

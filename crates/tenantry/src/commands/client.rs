@@ -46,20 +46,13 @@ pub async fn run(catalog: &Catalog, cmd: ClientCmd, format: Format) -> anyhow::R
             }
         }
         ClientCmd::Show { id } => print_client(&catalog.client(id).await?, format)?,
-        ClientCmd::Edit {
-            id,
-            name,
-            add_phones,
-            remove_phones,
-            add_emails,
-            remove_emails,
-        } => {
+        ClientCmd::Edit { id, name, points } => {
             let update = ClientUpdate {
                 name: name.as_deref().map(OrgName::parse).transpose()?,
-                add_phones,
-                remove_phones,
-                add_emails,
-                remove_emails,
+                add_phones: points.add_phones,
+                remove_phones: points.remove_phones,
+                add_emails: points.add_emails,
+                remove_emails: points.remove_emails,
             };
             print_client(&catalog.update_client(id, &update).await?, format)?;
         }
@@ -107,10 +100,7 @@ async fn contact(catalog: &Catalog, cmd: ContactCmd, format: Format) -> anyhow::
             clear_role,
             note,
             clear_note,
-            add_phones,
-            remove_phones,
-            add_emails,
-            remove_emails,
+            points,
         } => {
             let text = |v: Option<String>, clear: bool| {
                 if clear {
@@ -123,10 +113,10 @@ async fn contact(catalog: &Catalog, cmd: ContactCmd, format: Format) -> anyhow::
                 name: name.as_deref().map(ContactName::parse).transpose()?,
                 role: text(role, clear_role),
                 note: text(note, clear_note),
-                add_phones,
-                remove_phones,
-                add_emails,
-                remove_emails,
+                add_phones: points.add_phones,
+                remove_phones: points.remove_phones,
+                add_emails: points.add_emails,
+                remove_emails: points.remove_emails,
             };
             let k = catalog.update_contact(id, contact, &update).await?;
             match format {
