@@ -3,14 +3,17 @@
 
 pub mod client;
 pub mod contact;
+pub mod default_templates;
 pub mod defaults;
 pub mod env;
 pub mod macros;
+pub mod manifest;
 pub mod names;
 pub mod namespace;
 pub mod param;
 pub mod render;
 pub mod secret;
+pub mod template;
 
 pub use client::{ClientId, OrgName};
 pub use contact::{ContactName, Email, Phone};

@@ -1,0 +1,385 @@
+//! Request templates (R3): what is sent (method, path, JSON body with macros), what the
+//! engine waits for after sending it, and which templates must be done before it.
+//!
+//! A template is written as one JSON file (the export/import format, also what an
+//! operator edits); parsing it is the only way to get a `Template`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::macros::{self, is_macro_name};
+use crate::render::JsonSyntaxError;
+
+/// A template's name: lower-case letters, digits and dashes, e.g. `clickhouse-setup`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct TemplateName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("template name {0:?} is invalid: use lower-case letters, digits and dashes, e.g. clickhouse-setup")]
+pub struct TemplateNameError(String);
+
+impl TemplateName {
+    pub fn parse(input: &str) -> Result<Self, TemplateNameError> {
+        if is_macro_name(input) && input.len() <= 63 {
+            Ok(Self(input.to_owned()))
+        } else {
+            Err(TemplateNameError(input.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TemplateName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for TemplateName {
+    type Err = TemplateNameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for TemplateName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+        }
+    }
+
+    fn needs_body(self) -> bool {
+        matches!(self, Self::Post | Self::Put | Self::Patch)
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the engine waits for after a template's request succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaitFor {
+    /// Nothing: the object exists.
+    #[default]
+    None,
+    /// The Job it created has the `Complete` condition.
+    JobComplete,
+    /// The Deployment it created is rolled out and all its replicas are ready.
+    RolloutReady,
+    /// Every pod the request selects is running and ready.
+    PodsReady,
+}
+
+/// A template as written in its file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    pub name: TemplateName,
+    #[serde(default)]
+    pub description: String,
+    pub method: Method,
+    /// Path below the namespace's API root; may use macros.
+    pub path: String,
+    #[serde(default)]
+    pub wait: WaitFor,
+    /// Templates that must be done (sent, and waited for) before this one.
+    #[serde(default)]
+    pub after: Vec<TemplateName>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Breaks ties between templates whose dependencies allow either order.
+    #[serde(default)]
+    pub order: i64,
+    /// A JSON pointer into `body` where the namespace's env vars are merged (the
+    /// ConfigMap's `/data`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What is wrong with a template file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("{0}")]
+    Json(JsonSyntaxError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Template {
+    /// Parses and checks a template file: JSON syntax (line and column), fields, macros.
+    pub fn parse(text: &str) -> Result<Self, TemplateError> {
+        crate::render::parse_json(text).map_err(TemplateError::Json)?;
+        let t: Self = serde_json::from_str(text).map_err(|e| {
+            let full = e.to_string();
+            let problem = full.rfind(" at line ").map_or(full.clone(), |i| full[..i].to_owned());
+            TemplateError::Json(JsonSyntaxError {
+                line: e.line(),
+                column: e.column(),
+                problem,
+            })
+        })?;
+        t.check()?;
+        Ok(t)
+    }
+
+    /// The file form: pretty JSON with a final newline, as exported.
+    pub fn to_file(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    fn check(&self) -> Result<(), TemplateError> {
+        let bad = |s: String| Err(TemplateError::Invalid(s));
+        if self.path.contains("://") || self.path.trim().is_empty() {
+            return bad(format!(
+                "path {:?} must be relative to the API root, e.g. api/v1/namespaces/{{{{namespace-id}}}}/configmaps",
+                self.path
+            ));
+        }
+        if let Err(e) = macros::parse(&self.path) {
+            return bad(format!("path: {e}"));
+        }
+        match (&self.body, self.method.needs_body()) {
+            (None, true) => return bad(format!("a {} request needs a \"body\"", self.method)),
+            (Some(_), false) => return bad(format!("a {} request takes no \"body\"", self.method)),
+            _ => {}
+        }
+        if let Some(body) = &self.body {
+            let mut errors = Vec::new();
+            visit_strings(body, &mut String::new(), &mut |at, s| {
+                if let Err(e) = macros::parse(s) {
+                    errors.push(format!("body at {at}: {e}"));
+                }
+            });
+            if !errors.is_empty() {
+                return bad(errors.join("; "));
+            }
+        }
+        if let Some(at) = &self.env_at {
+            let target = self.body.as_ref().and_then(|b| b.pointer(at));
+            if !target.is_some_and(Value::is_object) {
+                return bad(format!("\"env_at\": {at:?} does not point at an object in the body"));
+            }
+        }
+        if self.after.contains(&self.name) {
+            return bad(format!("template {} cannot come after itself", self.name));
+        }
+        Ok(())
+    }
+
+    /// Every macro name the template uses (path and body), sorted.
+    pub fn macros_used(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut add = |s: &str| {
+            if let Ok(ms) = macros::macros_in(s) {
+                out.extend(ms.into_iter().map(|m| m.name));
+            }
+        };
+        add(&self.path);
+        if let Some(body) = &self.body {
+            visit_strings(body, &mut String::new(), &mut |_, s| add(s));
+        }
+        out
+    }
+}
+
+/// Calls `f(pointer, text)` for every string and object key in a JSON tree.
+pub fn visit_strings(v: &Value, path: &mut String, f: &mut dyn FnMut(&str, &str)) {
+    match v {
+        Value::String(s) => f(if path.is_empty() { "/" } else { path }, s),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("/{i}"));
+                visit_strings(item, path, f);
+                path.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                f(path, k);
+                visit_strings(item, path, f);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Puts enabled templates in an order that respects `after`, ties broken by `order`
+/// then name. Dependencies on disabled templates are dropped; unknown ones and cycles
+/// are errors.
+pub fn execution_order(templates: &[Template]) -> Result<Vec<&Template>, String> {
+    let enabled: BTreeMap<&TemplateName, &Template> =
+        templates.iter().filter(|t| t.enabled).map(|t| (&t.name, t)).collect();
+    let all: BTreeSet<&TemplateName> = templates.iter().map(|t| &t.name).collect();
+    let mut waiting: BTreeMap<&TemplateName, BTreeSet<&TemplateName>> = BTreeMap::new();
+    for t in enabled.values() {
+        let mut deps = BTreeSet::new();
+        for d in &t.after {
+            if !all.contains(d) {
+                return Err(format!("template {} comes after {d}, which does not exist", t.name));
+            }
+            if enabled.contains_key(d) {
+                deps.insert(d);
+            }
+        }
+        waiting.insert(&t.name, deps);
+    }
+    let mut out = Vec::with_capacity(enabled.len());
+    while !waiting.is_empty() {
+        let next = waiting
+            .iter()
+            .filter(|(_, deps)| deps.is_empty())
+            .map(|(n, _)| enabled[n])
+            .min_by(|a, b| (a.order, &a.name).cmp(&(b.order, &b.name)));
+        let Some(next) = next else {
+            let stuck: Vec<String> = waiting.keys().map(ToString::to_string).collect();
+            return Err(format!("templates wait for each other in a cycle: {}", stuck.join(", ")));
+        };
+        waiting.remove(&next.name);
+        for deps in waiting.values_mut() {
+            deps.remove(&next.name);
+        }
+        out.push(next);
+    }
+    Ok(out)
+}
+
+/// The steps of a plan grouped into waves: every template in a wave depends only on
+/// templates of earlier waves, so a wave's templates can run at once.
+pub fn waves<'a>(ordered: &[&'a Template]) -> Vec<Vec<&'a Template>> {
+    let mut wave_of: BTreeMap<&TemplateName, usize> = BTreeMap::new();
+    let mut waves: Vec<Vec<&Template>> = Vec::new();
+    for t in ordered {
+        let w = t.after.iter().filter_map(|d| wave_of.get(d)).map(|w| w + 1).max().unwrap_or(0);
+        wave_of.insert(&t.name, w);
+        if waves.len() <= w {
+            waves.resize(w + 1, Vec::new());
+        }
+        waves[w].push(t);
+    }
+    waves
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(name: &str, after: &[&str], order: i64) -> Template {
+        Template {
+            name: TemplateName::parse(name).unwrap(),
+            description: String::new(),
+            method: Method::Get,
+            path: "api/v1".into(),
+            wait: WaitFor::None,
+            after: after.iter().map(|a| TemplateName::parse(a).unwrap()).collect(),
+            enabled: true,
+            order,
+            env_at: None,
+            body: None,
+        }
+    }
+
+    #[test]
+    fn template_files_report_json_errors_with_line_and_column() {
+        let e = Template::parse("{\n  \"name\": \"x\",\n  \"method\": \"POST\"\n  \"path\": \"a\"\n}").unwrap_err();
+        match e {
+            TemplateError::Json(j) => assert_eq!((j.line, j.column), (4, 3), "{j}"),
+            other => panic!("{other}"),
+        }
+        let e = Template::parse(r#"{"name": "x", "method": "FETCH", "path": "a"}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown variant `FETCH`"), "{e}");
+        let e = Template::parse(r#"{"name": "x", "method": "GET", "path": "a", "bodyy": {}}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field `bodyy`"), "{e}");
+    }
+
+    #[test]
+    fn template_files_are_checked_for_what_a_request_needs() {
+        let cases = [
+            (r#"{"name": "x", "method": "POST", "path": "a"}"#, "needs a \"body\""),
+            (r#"{"name": "x", "method": "GET", "path": "https://h/a"}"#, "relative to the API root"),
+            (r#"{"name": "x", "method": "POST", "path": "a", "body": {"k": "{{client-\nid}}"}}"#, "body at /k"),
+            (r#"{"name": "x", "method": "POST", "path": "a", "body": {}, "env_at": "/data"}"#, "env_at"),
+            (r#"{"name": "x", "method": "GET", "path": "a", "after": ["x"]}"#, "after itself"),
+            (r#"{"name": "X", "method": "GET", "path": "a"}"#, "template name"),
+        ];
+        for (text, want) in cases {
+            let e = Template::parse(text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_template_round_trips_through_its_file() {
+        let text = r#"{"name": "cm", "method": "POST", "path": "api/v1/namespaces/{{namespace-id}}/configmaps",
+                      "after": ["a"], "env_at": "/data", "body": {"data": {}, "metadata": {"name": "x-{{client-id | lower}}"}}}"#;
+        let t = Template::parse(text).unwrap();
+        assert_eq!(Template::parse(&t.to_file()).unwrap(), t);
+        assert_eq!(t.macros_used().into_iter().collect::<Vec<_>>(), ["client-id", "namespace-id"]);
+    }
+
+    #[test]
+    fn execution_order_follows_dependencies_then_order() {
+        let ts = vec![t("deploy", &["cm", "svc"], 7), t("cm", &["ch", "pg"], 3), t("svc", &[], 5), t("pg", &[], 2), t("ch", &[], 1)];
+        let names: Vec<_> = execution_order(&ts).unwrap().iter().map(|t| t.name.to_string()).collect();
+        assert_eq!(names, ["ch", "pg", "cm", "svc", "deploy"]);
+        let ordered = execution_order(&ts).unwrap();
+        let w: Vec<Vec<String>> = waves(&ordered).iter().map(|w| w.iter().map(|t| t.name.to_string()).collect()).collect();
+        assert_eq!(w, vec![vec!["ch", "pg", "svc"], vec!["cm"], vec!["deploy"]]);
+    }
+
+    #[test]
+    fn cycles_and_unknown_dependencies_are_errors_and_disabled_ones_drop_out() {
+        let e = execution_order(&[t("a", &["b"], 0), t("b", &["a"], 0)]).unwrap_err();
+        assert!(e.contains("cycle: a, b"), "{e}");
+        let e = execution_order(&[t("a", &["zz"], 0)]).unwrap_err();
+        assert!(e.contains("zz, which does not exist"), "{e}");
+        let mut off = t("b", &[], 0);
+        off.enabled = false;
+        let ts = [t("a", &["b"], 0), off];
+        let names: Vec<_> = execution_order(&ts).unwrap().iter().map(|t| t.name.to_string()).collect();
+        assert_eq!(names, ["a"]);
+    }
+}
