@@ -70,7 +70,12 @@ fn labels(extra: &[(&str, &str)]) -> Value {
 }
 
 fn env(pairs: &[(&str, &str)]) -> Value {
-    Value::Array(pairs.iter().map(|(n, v)| json!({"name": n, "value": v})).collect())
+    Value::Array(
+        pairs
+            .iter()
+            .map(|(n, v)| json!({"name": n, "value": v}))
+            .collect(),
+    )
 }
 
 fn setup_job(name: &str, script: &str, image: &str, container: &str, env_vars: Value) -> Value {
@@ -101,30 +106,31 @@ fn setup_job(name: &str, script: &str, image: &str, container: &str, env_vars: V
     })
 }
 
-fn template(
-    name: &str,
-    description: &str,
+/// What differs between the default templates.
+struct Spec<'a> {
+    name: &'a str,
+    description: &'a str,
     method: Method,
-    path: &str,
+    path: &'a str,
     wait: WaitFor,
-    after: &[&str],
+    after: &'a [&'a str],
     order: i64,
     body: Option<Value>,
-) -> Template {
+}
+
+fn template(s: Spec<'_>) -> Template {
+    let name = |n: &str| TemplateName::parse(n).expect("default template names are valid");
     Template {
-        name: TemplateName::parse(name).expect("default template names are valid"),
-        description: description.to_owned(),
-        method,
-        path: path.to_owned(),
-        wait,
-        after: after
-            .iter()
-            .map(|a| TemplateName::parse(a).expect("default template names are valid"))
-            .collect(),
+        name: name(s.name),
+        description: s.description.to_owned(),
+        method: s.method,
+        path: s.path.to_owned(),
+        wait: s.wait,
+        after: s.after.iter().map(|a| name(a)).collect(),
         enabled: true,
-        order,
+        order: s.order,
         env_at: None,
-        body,
+        body: s.body,
     }
 }
 
@@ -257,89 +263,89 @@ pub fn default_templates() -> Vec<Template> {
             },
         },
     });
-    let mut cm = template(
-        "configmap",
-        "ConfigMap lms-config-… with the env vars of the client environment (R5, R7.2)",
-        Method::Post,
-        "api/v1/namespaces/{{namespace-id}}/configmaps",
-        WaitFor::None,
-        JOBS,
-        3,
-        Some(configmap),
-    );
+    let mut cm = template(Spec {
+        name: "configmap",
+        description: "ConfigMap lms-config-… with the env vars of the client environment (R5, R7.2)",
+        method: Method::Post,
+        path: "api/v1/namespaces/{{namespace-id}}/configmaps",
+        wait: WaitFor::None,
+        after: JOBS,
+        order: 3,
+        body: Some(configmap),
+    });
     cm.env_at = Some("/data".into());
     vec![
-        template(
-            "clickhouse-setup",
-            "Job that creates the client's ClickHouse database and user (R7.1)",
-            Method::Post,
-            "apis/batch/v1/namespaces/{{namespace-id}}/jobs",
-            WaitFor::JobComplete,
-            &[],
-            1,
-            Some(clickhouse),
-        ),
-        template(
-            "postgres-setup",
-            "Job that creates the client's PostgreSQL role, database and extensions (R7.1)",
-            Method::Post,
-            "apis/batch/v1/namespaces/{{namespace-id}}/jobs",
-            WaitFor::JobComplete,
-            &[],
-            2,
-            Some(postgres),
-        ),
+        template(Spec {
+            name: "clickhouse-setup",
+            description: "Job that creates the client's ClickHouse database and user (R7.1)",
+            method: Method::Post,
+            path: "apis/batch/v1/namespaces/{{namespace-id}}/jobs",
+            wait: WaitFor::JobComplete,
+            after: &[],
+            order: 1,
+            body: Some(clickhouse),
+        }),
+        template(Spec {
+            name: "postgres-setup",
+            description: "Job that creates the client's PostgreSQL role, database and extensions (R7.1)",
+            method: Method::Post,
+            path: "apis/batch/v1/namespaces/{{namespace-id}}/jobs",
+            wait: WaitFor::JobComplete,
+            after: &[],
+            order: 2,
+            body: Some(postgres),
+        }),
         cm,
-        template(
-            "secret",
-            "Secret rsa-secret-… with the environment's RSA private key (R7.3)",
-            Method::Post,
-            "api/v1/namespaces/{{namespace-id}}/secrets",
-            WaitFor::None,
-            JOBS,
-            4,
-            Some(secret),
-        ),
-        template(
-            "service",
-            "Service lms-service-… on port 8080 (R7.4)",
-            Method::Post,
-            "api/v1/namespaces/{{namespace-id}}/services",
-            WaitFor::None,
-            JOBS,
-            5,
-            Some(service),
-        ),
-        template(
-            "ingress",
-            "Ingress client-lms-ingress-… on the shared reverse proxy (R7.4)",
-            Method::Post,
-            "apis/networking.k8s.io/v1/namespaces/{{namespace-id}}/ingresses",
-            WaitFor::None,
-            JOBS,
-            6,
-            Some(ingress),
-        ),
-        template(
-            "deployment",
-            "Deployment lms-deployment-… running the LMS image (R7.4)",
-            Method::Post,
-            "apis/apps/v1/namespaces/{{namespace-id}}/deployments",
-            WaitFor::RolloutReady,
-            &["configmap", "secret", "service", "ingress"],
-            7,
-            Some(deployment),
-        ),
-        template(
-            "pods",
-            "Pod monitoring: the environment's pods and their container states (R7.5, R10)",
-            Method::Get,
-            "api/v1/namespaces/{{namespace-id}}/pods?labelSelector=app={{client-id}}-lms",
-            WaitFor::PodsReady,
-            &["deployment"],
-            8,
-            None,
-        ),
+        template(Spec {
+            name: "secret",
+            description: "Secret rsa-secret-… with the environment's RSA private key (R7.3)",
+            method: Method::Post,
+            path: "api/v1/namespaces/{{namespace-id}}/secrets",
+            wait: WaitFor::None,
+            after: JOBS,
+            order: 4,
+            body: Some(secret),
+        }),
+        template(Spec {
+            name: "service",
+            description: "Service lms-service-… on port 8080 (R7.4)",
+            method: Method::Post,
+            path: "api/v1/namespaces/{{namespace-id}}/services",
+            wait: WaitFor::None,
+            after: JOBS,
+            order: 5,
+            body: Some(service),
+        }),
+        template(Spec {
+            name: "ingress",
+            description: "Ingress client-lms-ingress-… on the shared reverse proxy (R7.4)",
+            method: Method::Post,
+            path: "apis/networking.k8s.io/v1/namespaces/{{namespace-id}}/ingresses",
+            wait: WaitFor::None,
+            after: JOBS,
+            order: 6,
+            body: Some(ingress),
+        }),
+        template(Spec {
+            name: "deployment",
+            description: "Deployment lms-deployment-… running the LMS image (R7.4)",
+            method: Method::Post,
+            path: "apis/apps/v1/namespaces/{{namespace-id}}/deployments",
+            wait: WaitFor::RolloutReady,
+            after: &["configmap", "secret", "service", "ingress"],
+            order: 7,
+            body: Some(deployment),
+        }),
+        template(Spec {
+            name: "pods",
+            description: "Pod monitoring: the environment's pods and their container states (R7.5, R10)",
+            method: Method::Get,
+            path: "api/v1/namespaces/{{namespace-id}}/pods?labelSelector=app={{client-id}}-lms",
+            wait: WaitFor::PodsReady,
+            after: &["deployment"],
+            order: 8,
+            body: None,
+        }),
     ]
 }
 
@@ -355,13 +361,30 @@ mod tests {
         for t in &ts {
             assert_eq!(&Template::parse(&t.to_file()).unwrap(), t, "{}", t.name);
             for m in t.macros_used() {
-                assert!(BUILTIN_PARAMS.iter().any(|p| p.name == m), "{} uses unknown {m}", t.name);
+                assert!(
+                    BUILTIN_PARAMS.iter().any(|p| p.name == m),
+                    "{} uses unknown {m}",
+                    t.name
+                );
             }
         }
-        let order: Vec<_> = execution_order(&ts).unwrap().iter().map(|t| t.name.to_string()).collect();
+        let order: Vec<_> = execution_order(&ts)
+            .unwrap()
+            .iter()
+            .map(|t| t.name.to_string())
+            .collect();
         assert_eq!(
             order,
-            ["clickhouse-setup", "postgres-setup", "configmap", "secret", "service", "ingress", "deployment", "pods"]
+            [
+                "clickhouse-setup",
+                "postgres-setup",
+                "configmap",
+                "secret",
+                "service",
+                "ingress",
+                "deployment",
+                "pods"
+            ]
         );
     }
 }

@@ -21,7 +21,9 @@ pub fn name_problems(obj: &Value) -> Vec<String> {
             out.push(format!("metadata.name {name:?}: {p}"));
         }
     }
-    if let Some(ns) = meta.and_then(|m| m.get("namespace")).and_then(Value::as_str)
+    if let Some(ns) = meta
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str)
         && let Some(p) = dns_label_problem(ns)
     {
         out.push(format!("metadata.namespace {ns:?}: {p}"));
@@ -31,7 +33,11 @@ pub fn name_problems(obj: &Value) -> Vec<String> {
         "Pod" => obj.get("spec"),
         "Job" | "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" => {
             let t = obj.pointer("/spec/template");
-            check_labels(t.and_then(|t| t.get("metadata")), "spec.template.metadata.labels", &mut out);
+            check_labels(
+                t.and_then(|t| t.get("metadata")),
+                "spec.template.metadata.labels",
+                &mut out,
+            );
             t.and_then(|t| t.get("spec"))
         }
         _ => None,
@@ -82,7 +88,10 @@ fn check_pod_spec(spec: &Value, out: &mut Vec<String>) {
 }
 
 fn check_labels(meta: Option<&Value>, at: &str, out: &mut Vec<String>) {
-    let Some(labels) = meta.and_then(|m| m.get("labels")).and_then(Value::as_object) else {
+    let Some(labels) = meta
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object)
+    else {
         return;
     };
     for (k, v) in labels {
@@ -103,7 +112,8 @@ fn check_labels(meta: Option<&Value>, at: &str, out: &mut Vec<String>) {
 /// A Service or Namespace name: an RFC 1035 label (starts with a letter).
 pub fn rfc1035_label_problem(s: &str) -> Option<String> {
     dns_label_problem(s).or_else(|| {
-        (!s.starts_with(|c: char| c.is_ascii_lowercase())).then(|| "it must start with a lower-case letter".to_owned())
+        (!s.starts_with(|c: char| c.is_ascii_lowercase()))
+            .then(|| "it must start with a lower-case letter".to_owned())
     })
 }
 
@@ -112,7 +122,10 @@ pub fn port_name_problem(s: &str) -> Option<String> {
     if s.is_empty() || s.len() > 15 {
         return Some("it must be 1 to 15 characters".into());
     }
-    if !s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         return Some("only lower-case letters, digits and '-' are allowed".into());
     }
     if !s.bytes().any(|b| b.is_ascii_lowercase()) {
@@ -128,10 +141,14 @@ fn qualified_name_problem(s: &str) -> Option<String> {
     if s.is_empty() || s.len() > 63 {
         return Some("the name part must be 1 to 63 characters".into());
     }
-    let ok_inner = s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    let ok_ends = s.starts_with(|c: char| c.is_ascii_alphanumeric()) && s.ends_with(|c: char| c.is_ascii_alphanumeric());
-    (!(ok_inner && ok_ends))
-        .then(|| "letters, digits, '-', '_' and '.', starting and ending with a letter or digit".into())
+    let ok_inner = s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let ok_ends = s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric());
+    (!(ok_inner && ok_ends)).then(|| {
+        "letters, digits, '-', '_' and '.', starting and ending with a letter or digit".into()
+    })
 }
 
 /// A label key: an optional DNS-subdomain prefix and `/`, then a qualified name.
@@ -146,7 +163,11 @@ pub fn label_key_problem(k: &str) -> Option<String> {
 
 /// A label value: empty, or a qualified name of at most 63 characters.
 pub fn label_value_problem(v: &str) -> Option<String> {
-    if v.is_empty() { None } else { qualified_name_problem(v) }
+    if v.is_empty() {
+        None
+    } else {
+        qualified_name_problem(v)
+    }
 }
 
 #[cfg(test)]
@@ -162,13 +183,19 @@ mod tests {
             "spec": {"containers": [{"name": "C42", "ports": [{"name": "8080tcp"}]}]}}}});
         let p = name_problems(&job);
         assert_eq!(p.len(), 2, "{p:?}");
-        assert!(p[0].starts_with("metadata.name \"clickhouse-setup-C42\""), "{p:?}");
+        assert!(
+            p[0].starts_with("metadata.name \"clickhouse-setup-C42\""),
+            "{p:?}"
+        );
         assert!(p[1].starts_with("containers[0].name \"C42\""), "{p:?}");
     }
 
     #[test]
     fn services_need_rfc_1035_names_and_ports_iana_names() {
-        assert!(name_problems(&json!({"kind": "Service", "metadata": {"name": "1svc"}}))[0].contains("start with a lower-case letter"));
+        assert!(
+            name_problems(&json!({"kind": "Service", "metadata": {"name": "1svc"}}))[0]
+                .contains("start with a lower-case letter")
+        );
         assert_eq!(port_name_problem("8080tcp"), None);
         assert!(port_name_problem("8080").is_some());
         assert!(port_name_problem("http--x").is_some());
@@ -183,7 +210,9 @@ mod tests {
         assert!(label_key_problem("Bad_Prefix/x").is_some());
         assert!(label_value_problem("-x").is_some());
         assert!(label_value_problem(&"x".repeat(64)).is_some());
-        let p = name_problems(&json!({"kind": "ConfigMap", "metadata": {"name": "ok", "labels": {"a": 1}}}));
+        let p = name_problems(
+            &json!({"kind": "ConfigMap", "metadata": {"name": "ok", "labels": {"a": 1}}}),
+        );
         assert!(p[0].contains("must be strings"), "{p:?}");
     }
 }

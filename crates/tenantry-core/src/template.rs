@@ -19,7 +19,9 @@ use crate::render::JsonSyntaxError;
 pub struct TemplateName(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("template name {0:?} is invalid: use lower-case letters, digits and dashes, e.g. clickhouse-setup")]
+#[error(
+    "template name {0:?} is invalid: use lower-case letters, digits and dashes, e.g. clickhouse-setup"
+)]
 pub struct TemplateNameError(String);
 
 impl TemplateName {
@@ -150,7 +152,9 @@ impl Template {
         crate::render::parse_json(text).map_err(TemplateError::Json)?;
         let t: Self = serde_json::from_str(text).map_err(|e| {
             let full = e.to_string();
-            let problem = full.rfind(" at line ").map_or(full.clone(), |i| full[..i].to_owned());
+            let problem = full
+                .rfind(" at line ")
+                .map_or(full.clone(), |i| full[..i].to_owned());
             TemplateError::Json(JsonSyntaxError {
                 line: e.line(),
                 column: e.column(),
@@ -196,7 +200,9 @@ impl Template {
         if let Some(at) = &self.env_at {
             let target = self.body.as_ref().and_then(|b| b.pointer(at));
             if !target.is_some_and(Value::is_object) {
-                return bad(format!("\"env_at\": {at:?} does not point at an object in the body"));
+                return bad(format!(
+                    "\"env_at\": {at:?} does not point at an object in the body"
+                ));
             }
         }
         if self.after.contains(&self.name) {
@@ -251,15 +257,21 @@ pub fn visit_strings(v: &Value, path: &mut String, f: &mut dyn FnMut(&str, &str)
 /// then name. Dependencies on disabled templates are dropped; unknown ones and cycles
 /// are errors.
 pub fn execution_order(templates: &[Template]) -> Result<Vec<&Template>, String> {
-    let enabled: BTreeMap<&TemplateName, &Template> =
-        templates.iter().filter(|t| t.enabled).map(|t| (&t.name, t)).collect();
+    let enabled: BTreeMap<&TemplateName, &Template> = templates
+        .iter()
+        .filter(|t| t.enabled)
+        .map(|t| (&t.name, t))
+        .collect();
     let all: BTreeSet<&TemplateName> = templates.iter().map(|t| &t.name).collect();
     let mut waiting: BTreeMap<&TemplateName, BTreeSet<&TemplateName>> = BTreeMap::new();
     for t in enabled.values() {
         let mut deps = BTreeSet::new();
         for d in &t.after {
             if !all.contains(d) {
-                return Err(format!("template {} comes after {d}, which does not exist", t.name));
+                return Err(format!(
+                    "template {} comes after {d}, which does not exist",
+                    t.name
+                ));
             }
             if enabled.contains_key(d) {
                 deps.insert(d);
@@ -276,7 +288,10 @@ pub fn execution_order(templates: &[Template]) -> Result<Vec<&Template>, String>
             .min_by(|a, b| (a.order, &a.name).cmp(&(b.order, &b.name)));
         let Some(next) = next else {
             let stuck: Vec<String> = waiting.keys().map(ToString::to_string).collect();
-            return Err(format!("templates wait for each other in a cycle: {}", stuck.join(", ")));
+            return Err(format!(
+                "templates wait for each other in a cycle: {}",
+                stuck.join(", ")
+            ));
         };
         waiting.remove(&next.name);
         for deps in waiting.values_mut() {
@@ -293,7 +308,13 @@ pub fn waves<'a>(ordered: &[&'a Template]) -> Vec<Vec<&'a Template>> {
     let mut wave_of: BTreeMap<&TemplateName, usize> = BTreeMap::new();
     let mut waves: Vec<Vec<&Template>> = Vec::new();
     for t in ordered {
-        let w = t.after.iter().filter_map(|d| wave_of.get(d)).map(|w| w + 1).max().unwrap_or(0);
+        let w = t
+            .after
+            .iter()
+            .filter_map(|d| wave_of.get(d))
+            .map(|w| w + 1)
+            .max()
+            .unwrap_or(0);
         wave_of.insert(&t.name, w);
         if waves.len() <= w {
             waves.resize(w + 1, Vec::new());
@@ -314,7 +335,10 @@ mod tests {
             method: Method::Get,
             path: "api/v1".into(),
             wait: WaitFor::None,
-            after: after.iter().map(|a| TemplateName::parse(a).unwrap()).collect(),
+            after: after
+                .iter()
+                .map(|a| TemplateName::parse(a).unwrap())
+                .collect(),
             enabled: true,
             order,
             env_at: None,
@@ -324,26 +348,47 @@ mod tests {
 
     #[test]
     fn template_files_report_json_errors_with_line_and_column() {
-        let e = Template::parse("{\n  \"name\": \"x\",\n  \"method\": \"POST\"\n  \"path\": \"a\"\n}").unwrap_err();
+        let e =
+            Template::parse("{\n  \"name\": \"x\",\n  \"method\": \"POST\"\n  \"path\": \"a\"\n}")
+                .unwrap_err();
         match e {
             TemplateError::Json(j) => assert_eq!((j.line, j.column), (4, 3), "{j}"),
             other => panic!("{other}"),
         }
         let e = Template::parse(r#"{"name": "x", "method": "FETCH", "path": "a"}"#).unwrap_err();
         assert!(e.to_string().contains("unknown variant `FETCH`"), "{e}");
-        let e = Template::parse(r#"{"name": "x", "method": "GET", "path": "a", "bodyy": {}}"#).unwrap_err();
+        let e = Template::parse(r#"{"name": "x", "method": "GET", "path": "a", "bodyy": {}}"#)
+            .unwrap_err();
         assert!(e.to_string().contains("unknown field `bodyy`"), "{e}");
     }
 
     #[test]
     fn template_files_are_checked_for_what_a_request_needs() {
         let cases = [
-            (r#"{"name": "x", "method": "POST", "path": "a"}"#, "needs a \"body\""),
-            (r#"{"name": "x", "method": "GET", "path": "https://h/a"}"#, "relative to the API root"),
-            (r#"{"name": "x", "method": "POST", "path": "a", "body": {"k": "{{client-\nid}}"}}"#, "body at /k"),
-            (r#"{"name": "x", "method": "POST", "path": "a", "body": {}, "env_at": "/data"}"#, "env_at"),
-            (r#"{"name": "x", "method": "GET", "path": "a", "after": ["x"]}"#, "after itself"),
-            (r#"{"name": "X", "method": "GET", "path": "a"}"#, "template name"),
+            (
+                r#"{"name": "x", "method": "POST", "path": "a"}"#,
+                "needs a \"body\"",
+            ),
+            (
+                r#"{"name": "x", "method": "GET", "path": "https://h/a"}"#,
+                "relative to the API root",
+            ),
+            (
+                r#"{"name": "x", "method": "POST", "path": "a", "body": {"k": "{{client-\nid}}"}}"#,
+                "body at /k",
+            ),
+            (
+                r#"{"name": "x", "method": "POST", "path": "a", "body": {}, "env_at": "/data"}"#,
+                "env_at",
+            ),
+            (
+                r#"{"name": "x", "method": "GET", "path": "a", "after": ["x"]}"#,
+                "after itself",
+            ),
+            (
+                r#"{"name": "X", "method": "GET", "path": "a"}"#,
+                "template name",
+            ),
         ];
         for (text, want) in cases {
             let e = Template::parse(text).unwrap_err().to_string();
@@ -357,16 +402,32 @@ mod tests {
                       "after": ["a"], "env_at": "/data", "body": {"data": {}, "metadata": {"name": "x-{{client-id | lower}}"}}}"#;
         let t = Template::parse(text).unwrap();
         assert_eq!(Template::parse(&t.to_file()).unwrap(), t);
-        assert_eq!(t.macros_used().into_iter().collect::<Vec<_>>(), ["client-id", "namespace-id"]);
+        assert_eq!(
+            t.macros_used().into_iter().collect::<Vec<_>>(),
+            ["client-id", "namespace-id"]
+        );
     }
 
     #[test]
     fn execution_order_follows_dependencies_then_order() {
-        let ts = vec![t("deploy", &["cm", "svc"], 7), t("cm", &["ch", "pg"], 3), t("svc", &[], 5), t("pg", &[], 2), t("ch", &[], 1)];
-        let names: Vec<_> = execution_order(&ts).unwrap().iter().map(|t| t.name.to_string()).collect();
+        let ts = vec![
+            t("deploy", &["cm", "svc"], 7),
+            t("cm", &["ch", "pg"], 3),
+            t("svc", &[], 5),
+            t("pg", &[], 2),
+            t("ch", &[], 1),
+        ];
+        let names: Vec<_> = execution_order(&ts)
+            .unwrap()
+            .iter()
+            .map(|t| t.name.to_string())
+            .collect();
         assert_eq!(names, ["ch", "pg", "cm", "svc", "deploy"]);
         let ordered = execution_order(&ts).unwrap();
-        let w: Vec<Vec<String>> = waves(&ordered).iter().map(|w| w.iter().map(|t| t.name.to_string()).collect()).collect();
+        let w: Vec<Vec<String>> = waves(&ordered)
+            .iter()
+            .map(|w| w.iter().map(|t| t.name.to_string()).collect())
+            .collect();
         assert_eq!(w, vec![vec!["ch", "pg", "svc"], vec!["cm"], vec!["deploy"]]);
     }
 
@@ -379,7 +440,11 @@ mod tests {
         let mut off = t("b", &[], 0);
         off.enabled = false;
         let ts = [t("a", &["b"], 0), off];
-        let names: Vec<_> = execution_order(&ts).unwrap().iter().map(|t| t.name.to_string()).collect();
+        let names: Vec<_> = execution_order(&ts)
+            .unwrap()
+            .iter()
+            .map(|t| t.name.to_string())
+            .collect();
         assert_eq!(names, ["a"]);
     }
 }

@@ -80,17 +80,29 @@ fn normalise_url(url: &str) -> (String, Backend) {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let sql = match backend {
-        Backend::Sqlite => include_str!("../migrations/sqlite/0001_catalog.sql"),
-        Backend::Postgres => include_str!("../migrations/postgres/0001_catalog.sql"),
+    let (m1, m2) = match backend {
+        Backend::Sqlite => (
+            include_str!("../migrations/sqlite/0001_catalog.sql"),
+            include_str!("../migrations/sqlite/0002_templates_and_client_secrets.sql"),
+        ),
+        Backend::Postgres => (
+            include_str!("../migrations/postgres/0001_catalog.sql"),
+            include_str!("../migrations/postgres/0002_templates_and_client_secrets.sql"),
+        ),
     };
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("catalog"),
-        MigrationType::Simple,
-        sqlx::SqlSafeStr::into_sql_str(sql),
-        false,
-    )])
+    let migration = |version, name, sql: &'static str| {
+        Migration::new(
+            version,
+            Cow::Borrowed(name),
+            MigrationType::Simple,
+            sqlx::SqlSafeStr::into_sql_str(sql),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        migration(1, "catalog", m1),
+        migration(2, "templates and client secrets", m2),
+    ])
 }
 
 fn describe_connect_error(e: &sqlx::Error) -> String {
@@ -194,6 +206,7 @@ impl Catalog {
             cipher: std::sync::Arc::new(cipher),
         };
         catalog.seed_once().await?;
+        catalog.seed_templates_once().await?;
         Ok((catalog, Opened { created_key_file }))
     }
 

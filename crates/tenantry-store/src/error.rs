@@ -32,6 +32,12 @@ pub enum StoreError {
     },
     #[error("parameter {0} already exists")]
     ParamExists(ParamName),
+    #[error("no template {0:?}")]
+    TemplateNotFound(String),
+    #[error("template {name} has no version {version}")]
+    TemplateVersionNotFound { name: String, version: i64 },
+    #[error("cannot generate a secret: {0}")]
+    Generate(String),
     #[error("the catalog holds a value it cannot read: {0}")]
     Corrupt(String),
     #[error("the catalog database failed")]

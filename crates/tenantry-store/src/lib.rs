@@ -2,14 +2,18 @@
 //! file by default, PostgreSQL when several instances share one — with every secret
 //! sealed under a master key kept outside the database.
 
+mod client_secrets;
 mod clients;
 pub mod crypto;
 mod db;
 mod env;
 mod error;
+pub mod generate;
 mod namespaces;
 mod params;
+mod templates;
 
+pub use client_secrets::ClientSecret;
 pub use clients::{
     Client, ClientFilter, ClientUpdate, Contact, ContactUpdate, NewClient, NewContact,
 };
@@ -19,3 +23,4 @@ pub use env::{EnvEntry, EnvSource};
 pub use error::StoreError;
 pub use namespaces::{Namespace, NamespaceUpdate, NewNamespace};
 pub use params::{ParamDef, ParamEntry, Scope, StoredValue};
+pub use templates::{StoredTemplate, TemplateVersion};

@@ -10,6 +10,13 @@ use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor, Row};
 /// The env var naming an admin URL of the PostgreSQL server tests may use.
 pub const POSTGRES_ENV: &str = "TENANTRY_TEST_POSTGRES_URL";
 
+/// Says that a test was skipped, past the test harness's output capture, so that it
+/// shows even when the test passes.
+pub fn skipped(what: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {what}");
+}
+
 /// A master key for tests (64 hex digits).
 pub const TEST_MASTER_KEY: &str =
     "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -47,9 +54,9 @@ impl TestDb {
     /// A fresh PostgreSQL database, or `None` (said loudly) when no server is configured.
     pub async fn postgres(test: &str) -> Option<Self> {
         let Ok(admin) = std::env::var(POSTGRES_ENV) else {
-            eprintln!(
-                "SKIPPED on PostgreSQL: {test} (set {POSTGRES_ENV}, e.g. postgres://postgres@127.0.0.1:5432/postgres)"
-            );
+            skipped(&format!(
+                "on PostgreSQL: {test} (set {POSTGRES_ENV}, e.g. postgres://postgres@127.0.0.1:5432/postgres)"
+            ));
             return None;
         };
         install_default_drivers();
@@ -210,4 +217,168 @@ mod tests {
             "postgres://h/x?sslmode=disable"
         );
     }
+}
+
+/// A throw-away PostgreSQL server of its own with password (SCRAM) authentication, for
+/// tests that must see a wrong password fail (the shared server trusts every local
+/// connection). Needs the server binaries (Debian's `postgresql` package).
+#[derive(Debug)]
+pub struct ScramPostgres {
+    pub port: u16,
+    pub admin: String,
+    pub password: String,
+    bin: PathBuf,
+    data: PathBuf,
+    run_as_postgres: bool,
+    _dir: tempfile::TempDir,
+}
+
+impl ScramPostgres {
+    /// Starts one, or says loudly why it cannot and returns `None`.
+    pub fn start(test: &str) -> Option<Self> {
+        let skip = |why: &str| {
+            skipped(&format!(
+                "{test}: cannot start a password-checking PostgreSQL: {why}"
+            ));
+            None
+        };
+        let Some(bin) = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .filter(|b| b.join("initdb").exists())
+            .max()
+        else {
+            return skip("no /usr/lib/postgresql/*/bin/initdb");
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let pwfile = dir.path().join("pw");
+        let password = "Adm1nPassw0rd".to_owned();
+        std::fs::write(&pwfile, &password).expect("write pwfile");
+        let run_as_postgres = is_root();
+        if run_as_postgres {
+            let Some((uid, gid)) = postgres_ids() else {
+                return skip("running as root and there is no postgres user");
+            };
+            for p in [dir.path(), pwfile.as_path()] {
+                std::os::unix::fs::chown(p, Some(uid), Some(gid)).expect("chown");
+            }
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let me = Self {
+            port,
+            admin: "admin".into(),
+            password,
+            bin,
+            data,
+            run_as_postgres,
+            _dir: dir,
+        };
+        let init = me.pg(
+            "initdb",
+            &[
+                "-D",
+                me.data.to_str().unwrap_or_default(),
+                "-U",
+                "admin",
+                "--auth=scram-sha-256",
+                &format!("--pwfile={}", pwfile.display()),
+                "-E",
+                "UTF8",
+                "--no-instructions",
+            ],
+        );
+        if !init.status.success() {
+            return skip(&format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&init.stderr)
+            ));
+        }
+        let sock = me.data.parent().unwrap_or(&me.data).display().to_string();
+        let opts = format!("-p {port} -k {sock} -c listen_addresses=127.0.0.1");
+        let log = format!("{}/log", sock);
+        let start = me.pg(
+            "pg_ctl",
+            &[
+                "-D",
+                me.data.to_str().unwrap_or_default(),
+                "-o",
+                &opts,
+                "-l",
+                &log,
+                "-w",
+                "start",
+            ],
+        );
+        if !start.status.success() {
+            return skip(&format!(
+                "pg_ctl start failed: {}",
+                String::from_utf8_lossy(&start.stderr)
+            ));
+        }
+        Some(me)
+    }
+
+    fn pg(&self, tool: &str, args: &[&str]) -> std::process::Output {
+        let exe = self.bin.join(tool);
+        let mut cmd = if self.run_as_postgres {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            std::process::Command::new(&exe)
+        };
+        cmd.args(args)
+            .current_dir("/")
+            .output()
+            .expect("run a PostgreSQL tool")
+    }
+
+    /// An admin URL for this server.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://{}:{}@127.0.0.1:{}/{database}",
+            self.admin, self.password, self.port
+        )
+    }
+}
+
+impl Drop for ScramPostgres {
+    fn drop(&mut self) {
+        let _ = self.pg(
+            "pg_ctl",
+            &[
+                "-D",
+                self.data.to_str().unwrap_or_default(),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+        );
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn postgres_ids() -> Option<(u32, u32)> {
+    let id = |flag: &str| -> Option<u32> {
+        let o = std::process::Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&o.stdout).trim().parse().ok()
+    };
+    Some((id("-u")?, id("-g")?))
 }

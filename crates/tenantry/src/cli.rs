@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
+use tenantry_core::template::TemplateName;
 use tenantry_core::{ClientId, Email, EnvVarName, NamespaceName, ParamName, Phone};
 use tenantry_store::{Catalog, KeySource, OpenOptions};
 
@@ -58,8 +59,92 @@ pub enum Command {
     /// Env vars of client environments (the ConfigMap), global or per namespace.
     #[command(subcommand)]
     Env(EnvCmd),
+    /// Request templates: list, show, edit, import, export, history, restore, validate.
+    #[command(subcommand)]
+    Template(TemplateCmd),
+    /// Dry run: prints every request a deploy would send, in order, secrets masked.
+    Render {
+        id: ClientId,
+        #[arg(long, short = 'n')]
+        namespace: NamespaceName,
+        /// Show secret values.
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Secrets generated for a client's environment (passwords, keys).
+    #[command(subcommand)]
+    Secret(SecretCmd),
     /// Tries the product on a throw-away catalog.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateCmd {
+    /// Lists templates in execution order.
+    List,
+    /// Prints a template file (the current version, or --version N).
+    Show {
+        name: TemplateName,
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// Changes a template: from --file, or in $VISUAL / $EDITOR.
+    Edit {
+        name: TemplateName,
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Why it changed, kept in the history.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Adds or replaces templates from files (all or none).
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, default_value = "imported")]
+        note: String,
+    },
+    /// Writes templates as files NAME.json into a directory.
+    Export {
+        #[arg(long, default_value = "templates")]
+        dir: PathBuf,
+        names: Vec<TemplateName>,
+    },
+    /// Lists a template's versions.
+    History { name: TemplateName },
+    /// Makes an old version current again (as a new version).
+    Restore { name: TemplateName, version: i64 },
+    /// Checks templates (stored ones by name, or files) without saving.
+    Validate {
+        names: Vec<TemplateName>,
+        #[arg(long = "file")]
+        files: Vec<PathBuf>,
+    },
+    /// Puts the default templates back as shipped.
+    ResetDefaults,
+    /// Includes a template in plans.
+    Enable { name: TemplateName },
+    /// Leaves a template out of plans.
+    Disable { name: TemplateName },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCmd {
+    /// Lists the generated secrets of a client's environment (masked unless --reveal).
+    List {
+        id: ClientId,
+        #[arg(long, short = 'n')]
+        namespace: NamespaceName,
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Generates a new value for one secret; the next deploy uses it.
+    Rotate {
+        id: ClientId,
+        name: ParamName,
+        #[arg(long, short = 'n')]
+        namespace: NamespaceName,
+    },
 }
 
 #[derive(Debug, Subcommand)]

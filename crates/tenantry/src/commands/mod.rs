@@ -6,6 +6,9 @@ pub mod demo;
 pub mod env;
 pub mod namespace;
 pub mod param;
+pub mod render;
+pub mod secret;
+pub mod template;
 
 use std::io::Read;
 
@@ -22,6 +25,13 @@ pub async fn dispatch(catalog: &Catalog, command: Command, format: Format) -> an
         Command::Namespace(c) => namespace::run(catalog, c, format).await,
         Command::Param(c) => param::run(catalog, c, format).await,
         Command::Env(c) => env::run(catalog, c, format).await,
+        Command::Template(c) => template::run(catalog, c, format).await,
+        Command::Render {
+            id,
+            namespace,
+            reveal,
+        } => render::run(catalog, id, &namespace, reveal, format).await,
+        Command::Secret(c) => secret::run(catalog, c, format).await,
         Command::Demo(_) => unreachable!("demo opens its own catalog"),
     }
 }
@@ -42,4 +52,10 @@ pub(crate) fn read_stdin(what: &str) -> anyhow::Result<String> {
         "the {what} read from standard input is empty"
     );
     Ok(s)
+}
+
+/// Who made a change, for histories: the OS user running the CLI.
+pub(crate) fn actor() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
 }

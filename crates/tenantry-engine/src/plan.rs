@@ -1,0 +1,261 @@
+//! Rendering a client's plan: every enabled template resolved against the client, the
+//! namespace, the parameters and the client's generated secrets. All or nothing: a plan
+//! with any unresolved macro or invalid name is refused as a whole, naming every problem.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+use tenantry_core::manifest::name_problems;
+use tenantry_core::render::{self, Missing, RenderError, Secrets, Values};
+use tenantry_core::template::{Method, Template, TemplateName, WaitFor, execution_order};
+use tenantry_core::{ClientId, Generator, ParamKind, ParamName};
+use tenantry_store::generate::RsaFormat;
+use tenantry_store::{Catalog, ParamEntry, Scope, StoreError, StoredValue};
+
+/// One request of a plan, ready to send.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedRequest {
+    pub template: TemplateName,
+    pub method: Method,
+    /// The full URL: the namespace's API root (prefix kept) and the rendered path.
+    pub url: String,
+    /// The rendered path below the API root.
+    pub path: String,
+    pub body: Option<Value>,
+    pub wait: WaitFor,
+    pub after: Vec<TemplateName>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("client {0} is archived: restore it before building its environment")]
+    Archived(ClientId),
+    #[error("the templates cannot be ordered: {0}")]
+    Order(String),
+    #[error("the plan for {client} in {namespace} does not render, nothing was sent:\n{}{}", .problems.join("\n"), hint(.problems, .namespace))]
+    Render {
+        client: ClientId,
+        namespace: String,
+        problems: Vec<String>,
+    },
+}
+
+fn hint(problems: &[String], namespace: &str) -> String {
+    if problems.iter().any(|p| p.contains("has no value")) {
+        format!(
+            "\nset the missing values with `tenantry param set NAME VALUE --namespace {namespace}` (secrets with --stdin)"
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// How generated RSA keys are written in a namespace, from the `rsa-key-format` parameter.
+pub fn rsa_format(params: &[ParamEntry]) -> RsaFormat {
+    params
+        .iter()
+        .find(|p| p.def.name.as_str() == RSA_FORMAT_PARAM)
+        .and_then(|p| match p.effective() {
+            Some(StoredValue::Plain(v)) => RsaFormat::parse(v),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// The parameter that picks how generated RSA keys are written: `pkcs1` or `pkcs8`.
+const RSA_FORMAT_PARAM: &str = "rsa-key-format";
+
+/// Renders the plan of `client` in namespace `ns`. Generated secrets the plan needs are
+/// created and stored first (once per client and namespace); with `Secrets::Mask` they
+/// are shown masked.
+pub async fn render_plan(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+    secrets: Secrets,
+) -> Result<Vec<PlannedRequest>, PlanError> {
+    let client = catalog.client(client).await?;
+    if client.archived {
+        return Err(PlanError::Archived(client.id));
+    }
+    let namespace = catalog.namespace(ns).await?;
+    let templates: Vec<Template> = catalog
+        .templates()
+        .await?
+        .into_iter()
+        .map(|t| t.template)
+        .collect();
+    let ordered = execution_order(&templates).map_err(PlanError::Order)?;
+    let scope = Scope::Namespace(namespace.name.clone());
+    let params = catalog.params(&scope).await?;
+    let uses_env = ordered.iter().any(|t| t.env_at.is_some());
+    let env = if uses_env {
+        catalog.env_vars(&scope).await?
+    } else {
+        vec![]
+    };
+
+    let mut values = Values::new();
+    values
+        .plain("client-id", client.id.to_string())
+        .plain("organisation-name", client.name.as_str())
+        .plain("namespace-id", namespace.k8s_namespace.as_str())
+        .plain("api-root-url", namespace.api_root_url.as_str());
+    let mut generators: BTreeMap<&str, Generator> = BTreeMap::new();
+    let rsa_format = rsa_format(&params);
+    for p in &params {
+        match (p.def.kind, p.effective()) {
+            (ParamKind::Generated(g), _) => {
+                generators.insert(p.def.name.as_str(), g);
+            }
+            (ParamKind::Builtin, _) | (_, None) => {}
+            (_, Some(StoredValue::Plain(v))) => {
+                values.plain(p.def.name.as_str(), v.clone());
+            }
+            (_, Some(StoredValue::Secret(s))) => {
+                values.secret(p.def.name.as_str(), s.clone());
+            }
+        }
+    }
+
+    // Which generated values are used at all: only those are made.
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for t in &ordered {
+        used.extend(t.macros_used());
+    }
+    for e in &env {
+        if let Ok(ms) = tenantry_core::macros::macros_in(&e.value) {
+            used.extend(ms.into_iter().map(|m| m.name));
+        }
+    }
+    let needed: Vec<(ParamName, Generator)> = generators
+        .iter()
+        .filter(|(n, _)| used.contains(**n))
+        .filter_map(|(n, g)| ParamName::parse(n).ok().map(|n| (n, *g)))
+        .collect();
+
+    // Refuse before generating anything when a plain macro has no value.
+    let mut probe = values.clone();
+    for (n, _) in &needed {
+        probe.plain(n.as_str(), "");
+    }
+    let problems = render_all(
+        &ordered,
+        &env,
+        &probe,
+        &namespace.api_root_url,
+        Secrets::Mask,
+    )
+    .err()
+    .unwrap_or_default();
+    if !problems.is_empty() {
+        return Err(PlanError::Render {
+            client: client.id,
+            namespace: namespace.name.to_string(),
+            problems,
+        });
+    }
+
+    let generated = catalog
+        .ensure_client_secrets(client.id, &namespace.name, &needed, rsa_format)
+        .await?;
+    for s in generated {
+        values.secret(&s.name, s.value);
+    }
+    let planned = render_all(&ordered, &env, &values, &namespace.api_root_url, secrets).map_err(
+        |problems| PlanError::Render {
+            client: client.id,
+            namespace: namespace.name.to_string(),
+            problems,
+        },
+    )?;
+    // Names are checked on the real values: a masked secret never lands in a name.
+    let mut problems = Vec::new();
+    for r in &planned {
+        if let Some(body) = &r.body {
+            problems.extend(
+                name_problems(body)
+                    .into_iter()
+                    .map(|p| format!("{}: {p}", r.template)),
+            );
+        }
+    }
+    if !problems.is_empty() {
+        return Err(PlanError::Render {
+            client: client.id,
+            namespace: namespace.name.to_string(),
+            problems,
+        });
+    }
+    Ok(planned)
+}
+
+fn describe(template: &TemplateName, e: RenderError) -> Vec<String> {
+    match e {
+        RenderError::Missing(ms) => ms
+            .into_iter()
+            .map(|Missing { name, at }| {
+                format!("{template}: {{{{{name}}}}} has no value (used at {at})")
+            })
+            .collect(),
+        RenderError::Syntax { at, error } => vec![format!("{template}: at {at}: {error}")],
+    }
+}
+
+fn render_all(
+    ordered: &[&Template],
+    env: &[tenantry_store::EnvEntry],
+    values: &Values,
+    root: &tenantry_core::ApiRootUrl,
+    secrets: Secrets,
+) -> Result<Vec<PlannedRequest>, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    for t in ordered {
+        let path =
+            render::render_text(&t.path, values, secrets, "path").map_err(|e| describe(&t.name, e));
+        let mut body = match &t.body {
+            Some(b) => render::render(b, values, secrets)
+                .map(Some)
+                .map_err(|e| describe(&t.name, e)),
+            None => Ok(None),
+        };
+        if let (Some(at), Ok(Some(b))) = (&t.env_at, &mut body) {
+            let mut data = serde_json::Map::new();
+            for e in env {
+                match render::render_text(&e.value, values, secrets, &format!("env {}", e.name)) {
+                    Ok(v) => {
+                        data.insert(e.name.clone(), Value::String(v));
+                    }
+                    Err(err) => problems.extend(describe(&t.name, err)),
+                }
+            }
+            if let Some(Value::Object(target)) = b.pointer_mut(at) {
+                target.extend(data);
+            }
+        }
+        match (path, body) {
+            (Ok(path), Ok(body)) => out.push(PlannedRequest {
+                template: t.name.clone(),
+                method: t.method,
+                url: root.join(&path),
+                path,
+                body,
+                wait: t.wait,
+                after: t.after.clone(),
+            }),
+            (path, body) => {
+                problems.extend(path.err().unwrap_or_default());
+                problems.extend(body.err().unwrap_or_default());
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}

@@ -1,0 +1,101 @@
+//! The CLI test harness: runs the real `tenantry` binary against a test catalog.
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the harness"
+)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use tenantry_testkit::{TEST_MASTER_KEY, TestDb};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_tenantry");
+
+/// Runs `tenantry ARGS` against a test catalog, with trace logging captured.
+pub struct Cli<'a> {
+    pub db: &'a TestDb,
+    pub key: String,
+}
+
+impl<'a> Cli<'a> {
+    pub fn new(db: &'a TestDb) -> Self {
+        Self {
+            db,
+            key: TEST_MASTER_KEY.to_owned(),
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env("TENANTRY_DATABASE_URL", &self.db.url)
+            .env("TENANTRY_MASTER_KEY", &self.key)
+            .env("TENANTRY_LOG", "trace")
+            .env_remove("TENANTRY_MASTER_KEY_FILE")
+            .env_remove("TENANTRY_CLUSTER_TOKEN")
+            .env("XDG_CONFIG_HOME", self.db.dir().join("config"));
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().expect("run tenantry");
+        self.keep_log(&out);
+        out
+    }
+
+    pub fn run_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        self.keep_log(&out);
+        out
+    }
+
+    /// Runs and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "tenantry {args:?} failed ({:?}):\n{}",
+            self.db.kind,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.extend(["--output", "json"]);
+        serde_json::from_str(&self.ok(&a)).unwrap()
+    }
+
+    fn keep_log(&self, out: &Output) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.db.dir().join("all-output.log"))
+            .unwrap();
+        f.write_all(&out.stdout).unwrap();
+        f.write_all(&out.stderr).unwrap();
+    }
+
+    pub fn all_output(&self) -> String {
+        std::fs::read_to_string(self.db.dir().join("all-output.log")).unwrap_or_default()
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
