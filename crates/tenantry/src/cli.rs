@@ -74,8 +74,53 @@ pub enum Command {
     /// Secrets generated for a client's environment (passwords, keys).
     #[command(subcommand)]
     Secret(SecretCmd),
+    /// Runs kubesim, a Kubernetes API simulator, until killed.
+    Sim(SimArgs),
     /// Tries the product on a throw-away catalog.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    pub listen: std::net::SocketAddr,
+    /// Bearer token clients must send (none: everyone is let in).
+    #[arg(long, env = "KUBESIM_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Serve the API below this path, as a Rancher proxy does, e.g. /k8s/clusters/c-local.
+    #[arg(long, default_value = "")]
+    pub path_prefix: String,
+    /// Serve HTTPS with a self-signed CA written to DIR/ca.crt.
+    #[arg(long)]
+    pub tls_dir: Option<PathBuf>,
+    /// Images matching PATTERN (`*` globs) fail to pull (repeatable).
+    #[arg(long = "fail-image-pull", value_name = "PATTERN")]
+    pub fail_image_pull: Vec<String>,
+    /// Images matching PATTERN crash after starting (repeatable).
+    #[arg(long = "crash-image", value_name = "PATTERN")]
+    pub crash_image: Vec<String>,
+    /// Job containers whose command and args match PATTERN exit with code 1 (repeatable).
+    #[arg(long = "fail-job-command", value_name = "PATTERN")]
+    pub fail_job_command: Vec<String>,
+    /// Simulate everything quickly (milliseconds instead of seconds).
+    #[arg(long)]
+    pub fast: bool,
+    /// Seed of the injected faults.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Latency added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of requests answered 500 or 503 (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Share of requests answered 429 with Retry-After (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub throttle_rate: f64,
+    /// Share of requests whose connection is dropped (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -373,7 +418,13 @@ pub struct DemoArgs {
 /// The process entry point: exit 0 on success, 1 on failure, 2 on bad usage.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log);
+    // The simulator logs one line per request unless told otherwise.
+    let log = if matches!(cli.command, Command::Sim(_)) && cli.log == "warn" {
+        "warn,kubesim=info"
+    } else {
+        cli.log.as_str()
+    };
+    init_logging(log);
     let format = cli.output;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -419,8 +470,10 @@ fn init_logging(filter: &str) {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Demo(args) = &cli.command {
-        return commands::demo::run(args, cli.output).await;
+    match &cli.command {
+        Command::Demo(args) => return commands::demo::run(args, cli.output).await,
+        Command::Sim(args) => return commands::sim::run(args).await,
+        _ => {}
     }
     let catalog = open_catalog(&cli.database_url, cli.master_key_file.clone()).await?;
     let result = commands::dispatch(&catalog, cli.command, cli.output).await;

@@ -8,6 +8,7 @@ pub mod namespace;
 pub mod param;
 pub mod render;
 pub mod secret;
+pub mod sim;
 pub mod template;
 
 use std::io::Read;
@@ -32,7 +33,7 @@ pub async fn dispatch(catalog: &Catalog, command: Command, format: Format) -> an
             reveal,
         } => render::run(catalog, id, &namespace, reveal, format).await,
         Command::Secret(c) => secret::run(catalog, c, format).await,
-        Command::Demo(_) => unreachable!("demo opens its own catalog"),
+        Command::Demo(_) | Command::Sim(_) => unreachable!("demo and sim need no catalog"),
     }
 }
 

@@ -1,0 +1,1032 @@
+//! The REST API: path routing (under an optional Rancher-style prefix), bearer auth,
+//! discovery, and the verbs create, get, list, watch, update, patch, delete.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::resources::{self, RESOURCES, Resource};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::sim::Shared;
+use crate::status::{ApiError, Cause};
+use crate::store::{Change, Key, StoreError, rv_of};
+use crate::validate::{apply_defaults, validate};
+
+type ApiResult = Result<Response, ApiError>;
+
+fn json_response(code: StatusCode, v: &Value) -> Response {
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        v.to_string(),
+    )
+        .into_response()
+}
+
+fn ok(v: &Value) -> ApiResult {
+    Ok(json_response(StatusCode::OK, v))
+}
+
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn query_map(uri: &Uri) -> HashMap<String, String> {
+    uri.query().map(url_decode_pairs).unwrap_or_default()
+}
+
+fn url_decode_pairs(q: &str) -> HashMap<String, String> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The one handler: everything below the prefix goes through here.
+pub async fn handle(
+    State(sim): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let path = uri.path().to_owned();
+    let response = match sim.faults.before(&method, &path).await {
+        Some(r) => r,
+        None => route(&sim, &method, &uri, &headers, body)
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
+    };
+    tracing::info!(target: "kubesim", "{} {} {} {}ms", method, uri, response.status().as_u16(), started.elapsed().as_millis());
+    response
+}
+
+async fn route(
+    sim: &Arc<Shared>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let Some(path) = uri
+        .path()
+        .strip_prefix(sim.config.path_prefix.trim_end_matches('/'))
+    else {
+        return Err(ApiError::not_found_path());
+    };
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let public = matches!(
+        segs.as_slice(),
+        ["version"] | ["healthz"] | ["livez"] | ["readyz"]
+    );
+    if !public && !sim.authorised(headers) {
+        return Err(ApiError::unauthorized());
+    }
+    let q = query_map(uri);
+    match segs.as_slice() {
+        [] => ok(&json!({"paths": ["/api", "/api/v1", "/apis", "/healthz", "/version"]})),
+        ["version"] => ok(&json!({
+            "major": "1", "minor": "33", "gitVersion": "v1.33.0-kubesim", "gitCommit": "kubesim",
+            "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24",
+            "compiler": "gc", "platform": "linux/amd64"
+        })),
+        ["healthz"] | ["livez"] | ["readyz"] => Ok((StatusCode::OK, "ok").into_response()),
+        ["api"] => ok(&json!({"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]})),
+        ["api", "v1"] => ok(&resource_list("", "v1")),
+        ["apis"] => ok(
+            &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": resources::groups().iter().map(|g| group(g)).collect::<Vec<_>>()}),
+        ),
+        ["apis", g] if resources::groups().contains(g) => ok(&{
+            let mut v = group(g);
+            v["kind"] = json!("APIGroup");
+            v["apiVersion"] = json!("v1");
+            v
+        }),
+        ["apis", g, "v1"] if resources::groups().contains(g) => ok(&resource_list(g, "v1")),
+        ["api", "v1", rest @ ..] => {
+            resource_route(sim, method, "", "v1", rest, &q, headers, body).await
+        }
+        ["apis", g, v, rest @ ..] => {
+            resource_route(sim, method, g, v, rest, &q, headers, body).await
+        }
+        _ => Err(ApiError::not_found_path()),
+    }
+}
+
+fn group(g: &str) -> Value {
+    json!({"name": g, "versions": [{"groupVersion": format!("{g}/v1"), "version": "v1"}],
+           "preferredVersion": {"groupVersion": format!("{g}/v1"), "version": "v1"}})
+}
+
+fn resource_list(g: &str, v: &str) -> Value {
+    let mut list = Vec::new();
+    for r in RESOURCES.iter().filter(|r| r.group == g && r.version == v) {
+        let mut verbs = vec![
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ];
+        if r.namespaced {
+            verbs.push("deletecollection");
+        }
+        let mut e = json!({"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
+                           "kind": r.kind, "verbs": verbs});
+        if !r.short_names.is_empty() {
+            e["shortNames"] = json!(r.short_names);
+        }
+        list.push(e);
+        for sub in r.subresources {
+            let verbs: &[&str] = if *sub == "log" {
+                &["get"]
+            } else {
+                &["get", "patch", "update"]
+            };
+            let kind = if *sub == "log" { "Pod" } else { r.kind };
+            list.push(json!({"name": format!("{}/{sub}", r.plural), "singularName": "", "namespaced": r.namespaced, "kind": kind, "verbs": verbs}));
+        }
+    }
+    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": if g.is_empty() { v.to_owned() } else { format!("{g}/{v}") }, "resources": list})
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one request's parts, passed through once"
+)]
+async fn resource_route(
+    sim: &Arc<Shared>,
+    method: &Method,
+    g: &str,
+    v: &str,
+    rest: &[&str],
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let lookup = |plural: &str| resources::find(g, v, plural).ok_or_else(ApiError::not_found_path);
+    // (resource, namespace, name, subresource)
+    let (res, ns, name, sub): (&Resource, Option<&str>, Option<&str>, Option<&str>) = match rest {
+        [plural] => (lookup(plural)?, None, None, None),
+        [plural, name] => {
+            let r = lookup(plural)?;
+            if r.namespaced {
+                return Err(ApiError::not_found_path());
+            }
+            (r, None, Some(*name), None)
+        }
+        ["namespaces", name, sub] if g.is_empty() && *sub == "status" => {
+            (resources::NAMESPACES, None, Some(*name), Some(*sub))
+        }
+        ["namespaces", ns, plural] => (lookup(plural)?, Some(*ns), None, None),
+        ["namespaces", ns, plural, name] => (lookup(plural)?, Some(*ns), Some(*name), None),
+        ["namespaces", ns, plural, name, sub] => {
+            (lookup(plural)?, Some(*ns), Some(*name), Some(*sub))
+        }
+        _ => return Err(ApiError::not_found_path()),
+    };
+    if res.namespaced != ns.is_some() && !(name.is_none() && ns.is_none() && *method == Method::GET)
+    {
+        return Err(ApiError::not_found_path());
+    }
+    if let Some(sub) = sub
+        && !res.subresources.contains(&sub)
+    {
+        return Err(ApiError::not_found_path());
+    }
+    let ns = ns.unwrap_or("");
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("application/json");
+    // kubesim speaks JSON only; clients that prefer protobuf fall back to JSON on 415.
+    if matches!(*method, Method::POST | Method::PUT)
+        && !body.is_empty()
+        && !content_type.starts_with("application/json")
+        && !content_type.starts_with("*/*")
+    {
+        return Err(ApiError::unsupported_media_type(content_type));
+    }
+    match (method.clone(), name, sub) {
+        (Method::GET, None, None) => {
+            if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
+                watch(sim, res, (!ns.is_empty()).then_some(ns), q)
+            } else {
+                list(sim, res, (!ns.is_empty()).then_some(ns), q)
+            }
+        }
+        (Method::POST, None, None) => {
+            create(sim, res, ns, &body, q).map(|v| json_response(StatusCode::CREATED, &v))
+        }
+        (Method::GET, Some(n), None) => get(sim, res, ns, n).and_then(|v| ok(&v)),
+        (Method::GET, Some(n), Some("status")) => get(sim, res, ns, n).and_then(|v| ok(&v)),
+        (Method::GET, Some(n), Some("log")) => {
+            get(sim, res, ns, n)?;
+            let text = sim
+                .logs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&(ns.to_owned(), n.to_owned()))
+                .cloned()
+                .unwrap_or_default();
+            let text = match q.get("tailLines").and_then(|t| t.parse::<usize>().ok()) {
+                Some(t) => {
+                    let lines: Vec<&str> = text.lines().collect();
+                    lines[lines.len().saturating_sub(t)..]
+                        .iter()
+                        .map(|l| format!("{l}\n"))
+                        .collect()
+                }
+                None => text,
+            };
+            Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response())
+        }
+        (Method::PUT, Some(n), sub) => {
+            update(sim, res, ns, n, &body, sub == Some("status")).and_then(|v| ok(&v))
+        }
+        (Method::PATCH, Some(n), sub) => patch(
+            sim,
+            res,
+            ns,
+            n,
+            &body,
+            content_type,
+            q,
+            sub == Some("status"),
+        ),
+        (Method::DELETE, Some(n), None) => delete(sim, res, ns, n, &body, q).and_then(|v| ok(&v)),
+        _ => Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        )),
+    }
+}
+
+fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+    })
+}
+
+fn store_err(res: &Resource, name: &str, e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::not_found(res, name),
+        StoreError::AlreadyExists => ApiError::already_exists(res, name),
+        StoreError::Conflict => ApiError::conflict(res, name),
+        StoreError::Gone { oldest } => {
+            ApiError::gone(format!("too old resource version: {oldest}"))
+        }
+    }
+}
+
+pub fn get(sim: &Shared, res: &Resource, ns: &str, name: &str) -> Result<Value, ApiError> {
+    sim.store
+        .get(&Key::new(res, ns, name))
+        .map(|v| (*v).clone())
+        .ok_or_else(|| ApiError::not_found(res, name))
+}
+
+fn selectors(q: &HashMap<String, String>) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let l = LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))
+        .map_err(ApiError::bad_request)?;
+    let f = FieldSelector::parse(q.get("fieldSelector").map_or("", String::as_str))
+        .map_err(ApiError::bad_request)?;
+    Ok((l, f))
+}
+
+fn list(sim: &Shared, res: &Resource, ns: Option<&str>, q: &HashMap<String, String>) -> ApiResult {
+    let (ls, fs) = selectors(q)?;
+    let (items, rv) = sim.store.list(&res.qualified_plural(), ns);
+    let mut matching = items.iter().filter(|o| ls.matches(o) && fs.matches(o));
+    let start_after = match q.get("continue").filter(|c| !c.is_empty()) {
+        Some(c) => Some(
+            decode_continue(c).ok_or_else(|| ApiError::bad_request("continue key is not valid"))?,
+        ),
+        None => None,
+    };
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0);
+    let key_of = |o: &Value| {
+        format!(
+            "{}/{}",
+            o.pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+            o.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+        )
+    };
+    let mut out = Vec::new();
+    let mut more = false;
+    for o in matching.by_ref() {
+        if start_after.as_ref().is_some_and(|s| key_of(o) <= *s) {
+            continue;
+        }
+        if limit.is_some_and(|l| out.len() == l) {
+            more = true;
+            break;
+        }
+        let mut item = (**o).clone();
+        if let Some(m) = item.as_object_mut() {
+            m.remove("kind");
+            m.remove("apiVersion");
+        }
+        out.push(item);
+    }
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if more && let Some(last) = out.last() {
+        meta["continue"] = json!(encode_continue(&key_of(last)));
+    }
+    ok(
+        &json!({"kind": format!("{}List", res.kind), "apiVersion": res.api_version(), "metadata": meta, "items": out}),
+    )
+}
+
+fn encode_continue(key: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+}
+
+fn decode_continue(c: &str) -> Option<String> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+}
+
+fn watch_line(kind: &str, object: &Value) -> Bytes {
+    let mut s = json!({"type": kind, "object": object}).to_string();
+    s.push('\n');
+    Bytes::from(s)
+}
+
+fn watch(
+    sim: &Arc<Shared>,
+    res: &'static Resource,
+    ns: Option<&str>,
+    q: &HashMap<String, String>,
+) -> ApiResult {
+    let (ls, fs) = selectors(q)?;
+    let rv_param = q.get("resourceVersion").cloned().unwrap_or_default();
+    let bookmarks = q.get("allowWatchBookmarks").is_some_and(|b| b == "true");
+    // A streaming list (WatchList): the current state, then a bookmark marking its end.
+    let initial_events = q.get("sendInitialEvents").is_some_and(|b| b == "true");
+    let timeout = q
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let res_key = res.qualified_plural();
+    let ns = ns.map(str::to_owned);
+    // From "" or "0": the current state first, as ADDED events, then changes.
+    let (initial, from) = if rv_param.is_empty() || rv_param == "0" || initial_events {
+        let (items, rv) = sim.store.list(&res_key, ns.as_deref());
+        (
+            items
+                .into_iter()
+                .filter(|o| ls.matches(o) && fs.matches(o))
+                .collect::<Vec<_>>(),
+            rv,
+        )
+    } else {
+        let rv = rv_param
+            .parse::<u64>()
+            .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv_param:?}")))?;
+        (Vec::new(), rv)
+    };
+    let (backlog, mut rx) = match sim.store.watch_from(from) {
+        Ok(x) => x,
+        Err(StoreError::Gone { oldest }) => {
+            let status =
+                ApiError::gone(format!("too old resource version: {from} ({oldest})")).body();
+            let line = watch_line("ERROR", &status);
+            return Ok((
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                line,
+            )
+                .into_response());
+        }
+        Err(e) => return Err(store_err(res, "", e)),
+    };
+    let (tx, out) = tokio::sync::mpsc::channel::<Result<Bytes, Infallible>>(256);
+    let bookmark_every = sim.config.bookmark_interval;
+    let api_version = res.api_version();
+    let kind = res.kind;
+    tokio::spawn(async move {
+        let wanted = |c: &Change| {
+            c.key.res == res_key
+                && ns.as_ref().is_none_or(|n| &c.key.ns == n)
+                && ls.matches(&c.object)
+                && fs.matches(&c.object)
+        };
+        let mut last = from;
+        for o in initial {
+            if tx.send(Ok(watch_line("ADDED", &o))).await.is_err() {
+                return;
+            }
+        }
+        if initial_events {
+            let b = json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": from.to_string(),
+                           "annotations": {"k8s.io/initial-events-end": "true"}}});
+            if tx.send(Ok(watch_line("BOOKMARK", &b))).await.is_err() {
+                return;
+            }
+        }
+        for c in backlog.iter().filter(|c| wanted(c)) {
+            last = c.rv;
+            if tx
+                .send(Ok(watch_line(c.kind.as_str(), &c.object)))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let mut tick = tokio::time::interval(bookmark_every);
+        tick.tick().await;
+        loop {
+            let sleep_until = deadline
+                .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400));
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Ok(c) => {
+                        if c.rv <= last { continue; }
+                        last = c.rv;
+                        if wanted(&c) && tx.send(Ok(watch_line(c.kind.as_str(), &c.object))).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        let status = ApiError::gone(format!("too old resource version: {last}")).body();
+                        let _ = tx.send(Ok(watch_line("ERROR", &status))).await;
+                        return;
+                    }
+                    Err(_) => return,
+                },
+                _ = tick.tick(), if bookmarks => {
+                    let b = json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": last.to_string()}});
+                    if tx.send(Ok(watch_line("BOOKMARK", &b))).await.is_err() {
+                        return;
+                    }
+                }
+                () = tokio::time::sleep_until(sleep_until) => return,
+                () = tx.closed() => return,
+            }
+        }
+    });
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::TRANSFER_ENCODING, "chunked"),
+        ],
+        Body::from_stream(ReceiverStream::new(out)),
+    )
+        .into_response())
+}
+
+fn check_type(res: &Resource, obj: &Value) -> Result<(), ApiError> {
+    let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    if kind.is_empty() || av.is_empty() {
+        return Err(ApiError::bad_request(
+            "Object 'Kind' is missing in the request body",
+        ));
+    }
+    if av != res.api_version() {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({av}) does not match the expected API version ({})",
+            res.api_version()
+        )));
+    }
+    if kind != res.kind {
+        return Err(ApiError::bad_request(format!(
+            "the kind in the data ({kind}) does not match the expected kind ({})",
+            res.kind
+        )));
+    }
+    Ok(())
+}
+
+fn has_spec(kind: &str) -> bool {
+    !matches!(kind, "ConfigMap" | "Secret" | "Event" | "Namespace")
+}
+
+fn initial_status(kind: &str) -> Option<Value> {
+    match kind {
+        "Pod" => Some(json!({"phase": "Pending", "qosClass": "BestEffort"})),
+        "Deployment" | "ReplicaSet" | "Job" => Some(json!({})),
+        "Service" => Some(json!({"loadBalancer": {}})),
+        "Ingress" => Some(json!({"loadBalancer": {}})),
+        _ => None,
+    }
+}
+
+fn random_suffix() -> String {
+    const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let u = uuid::Uuid::new_v4();
+    u.as_bytes()
+        .iter()
+        .take(5)
+        .map(|b| char::from(CHARS[usize::from(*b) % CHARS.len()]))
+        .collect()
+}
+
+/// Prepares and stores a new object: what `POST` does, also used by controllers.
+pub fn create_object(
+    sim: &Shared,
+    res: &Resource,
+    ns: &str,
+    mut obj: Value,
+) -> Result<Value, ApiError> {
+    if !obj.get("metadata").is_some_and(Value::is_object) {
+        obj["metadata"] = json!({});
+    }
+    let meta_ns = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if res.namespaced {
+        if meta_ns.as_deref().is_some_and(|m| m != ns) {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        obj["metadata"]["namespace"] = json!(ns);
+        if sim
+            .store
+            .get(&Key::new(resources::NAMESPACES, "", ns))
+            .is_none()
+        {
+            return Err(ApiError::not_found(resources::NAMESPACES, ns));
+        }
+    }
+    if obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        match obj
+            .pointer("/metadata/generateName")
+            .and_then(Value::as_str)
+        {
+            Some(g) if !g.is_empty() => {
+                obj["metadata"]["name"] = json!(format!("{g}{}", random_suffix()))
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    res,
+                    "",
+                    vec![Cause::required(
+                        "metadata.name",
+                        "name or generateName is required",
+                    )],
+                ));
+            }
+        }
+    }
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let uid = uuid::Uuid::new_v4().to_string();
+    apply_defaults(res.kind, &mut obj, &uid, &sim.next_cluster_ip());
+    let causes = validate(res.kind, &obj);
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(res, &name, causes));
+    }
+    if res.kind == "Secret" {
+        decode_secret_data(&obj)?;
+    }
+    let meta = &mut obj["metadata"];
+    meta["uid"] = json!(uid);
+    meta["creationTimestamp"] = json!(now());
+    if let Some(m) = meta.as_object_mut() {
+        m.remove("resourceVersion");
+        m.remove("deletionTimestamp");
+    }
+    if has_spec(res.kind) {
+        meta["generation"] = json!(1);
+    }
+    if let Some(s) = initial_status(res.kind) {
+        obj["status"] = s;
+    }
+    sim.store
+        .create(Key::new(res, ns, &name), obj)
+        .map(|v| (*v).clone())
+        .map_err(|e| store_err(res, &name, e))
+}
+
+fn decode_secret_data(obj: &Value) -> Result<(), ApiError> {
+    use base64::Engine;
+    for (k, v) in obj
+        .get("data")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let s = v.as_str().unwrap_or("");
+        base64::engine::general_purpose::STANDARD.decode(s).map_err(|e| {
+            ApiError::bad_request(format!("Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data in data[{k:?}]: {e}"))
+        })?;
+    }
+    Ok(())
+}
+
+fn create(
+    sim: &Shared,
+    res: &Resource,
+    ns: &str,
+    body: &[u8],
+    q: &HashMap<String, String>,
+) -> Result<Value, ApiError> {
+    let obj = parse_body(body)?;
+    check_type(res, &obj)?;
+    if q.get("dryRun").is_some_and(|d| d == "All") {
+        let mut probe = obj.clone();
+        let name = probe
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        apply_defaults(
+            res.kind,
+            &mut probe,
+            "00000000-0000-0000-0000-000000000000",
+            "10.96.0.1",
+        );
+        let causes = validate(res.kind, &probe);
+        if !causes.is_empty() {
+            return Err(ApiError::invalid(res, &name, causes));
+        }
+        return Ok(probe);
+    }
+    create_object(sim, res, ns, obj)
+}
+
+/// Builds the object that replaces `current`: server-owned fields kept, status kept unless
+/// this is the status subresource, generation bumped when the spec changed.
+fn merge_update(
+    res: &Resource,
+    current: &Value,
+    mut next: Value,
+    status_only: bool,
+) -> Result<Value, ApiError> {
+    let name = current
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    if status_only {
+        let mut out = current.clone();
+        out["status"] = next.get("status").cloned().unwrap_or(json!({}));
+        return Ok(out);
+    }
+    for k in ["uid", "creationTimestamp", "namespace", "generation"] {
+        if let Some(v) = current.pointer(&format!("/metadata/{k}")) {
+            next["metadata"][k] = v.clone();
+        }
+    }
+    if let Some(s) = current.get("status") {
+        next["status"] = s.clone();
+    }
+    if res.kind == "Job" {
+        let uid = current
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        apply_defaults("Job", &mut next, &uid, "");
+        let mut causes = Vec::new();
+        if next.pointer("/spec/template") != current.pointer("/spec/template") {
+            causes.push(Cause::immutable("spec.template"));
+        }
+        if next.pointer("/spec/selector") != current.pointer("/spec/selector") {
+            causes.push(Cause::immutable("spec.selector"));
+        }
+        if !causes.is_empty() {
+            return Err(ApiError::invalid(res, &name, causes));
+        }
+    } else {
+        let ip = current
+            .pointer("/spec/clusterIP")
+            .and_then(Value::as_str)
+            .unwrap_or("10.96.0.1")
+            .to_owned();
+        apply_defaults(res.kind, &mut next, "", &ip);
+    }
+    let causes = validate(res.kind, &next);
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(res, &name, causes));
+    }
+    if has_spec(res.kind) && next.get("spec") != current.get("spec") {
+        let g = current
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        next["metadata"]["generation"] = json!(g + 1);
+    }
+    Ok(next)
+}
+
+fn update(
+    sim: &Shared,
+    res: &Resource,
+    ns: &str,
+    name: &str,
+    body: &[u8],
+    status_only: bool,
+) -> Result<Value, ApiError> {
+    let next = parse_body(body)?;
+    check_type(res, &next)?;
+    if next.pointer("/metadata/name").and_then(Value::as_str) != Some(name) {
+        return Err(ApiError::bad_request(
+            "the name of the object does not match the name on the URL",
+        ));
+    }
+    let key = Key::new(res, ns, name);
+    let current = sim
+        .store
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(res, name))?;
+    let expect = rv_of(&next);
+    let merged = merge_update(res, &current, next, status_only)?;
+    if res.kind == "Secret" {
+        decode_secret_data(&merged)?;
+    }
+    sim.store
+        .update(&key, merged, expect.or(rv_of(&current)))
+        .map(|v| (*v).clone())
+        .map_err(|e| store_err(res, name, e))
+}
+
+/// RFC 7386 JSON merge patch.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = json!({});
+            }
+            let t = target.as_object_mut().expect("made an object above");
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+/// Strategic merge, approximated: lists of objects that all carry `name` merge by name.
+fn strategic_patch(target: &mut Value, patch: &Value) {
+    match (target.as_object_mut(), patch) {
+        (Some(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                    continue;
+                }
+                let slot = t.entry(k.clone()).or_insert(Value::Null);
+                match (slot.as_array_mut(), v.as_array()) {
+                    (Some(cur), Some(new))
+                        if new.iter().all(|e| e.get("name").is_some())
+                            && cur.iter().all(|e| e.get("name").is_some()) =>
+                    {
+                        for item in new {
+                            match cur.iter_mut().find(|c| c.get("name") == item.get("name")) {
+                                Some(c) => strategic_patch(c, item),
+                                None => cur.push(item.clone()),
+                            }
+                        }
+                    }
+                    _ => strategic_patch(slot, v),
+                }
+            }
+        }
+        _ => *target = patch.clone(),
+    }
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one request's parts, passed through once"
+)]
+fn patch(
+    sim: &Shared,
+    res: &Resource,
+    ns: &str,
+    name: &str,
+    body: &[u8],
+    content_type: &str,
+    q: &HashMap<String, String>,
+    status_only: bool,
+) -> ApiResult {
+    let ct = content_type.split(';').next().unwrap_or("").trim();
+    let key = Key::new(res, ns, name);
+    let patch_body = || parse_body(body);
+    match ct {
+        "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
+            if q.get("fieldManager").is_none_or(String::is_empty) {
+                return Err(ApiError::bad_request(
+                    "PATCH requests with apply patch type require a fieldManager (use ?fieldManager=NAME)",
+                ));
+            }
+            let applied = serde_json::from_slice::<Value>(body).map_err(|_| {
+                ApiError::bad_request(
+                    "kubesim accepts apply patches written as JSON (YAML documents are not parsed)",
+                )
+            })?;
+            check_type(res, &applied)?;
+            match sim.store.get(&key) {
+                None => create_object(sim, res, ns, applied)
+                    .map(|v| json_response(StatusCode::CREATED, &v)),
+                Some(current) => {
+                    let mut next = (*current).clone();
+                    merge_patch(&mut next, &applied);
+                    let merged = merge_update(res, &current, next, status_only)?;
+                    let v = sim
+                        .store
+                        .update(&key, merged, rv_of(&current))
+                        .map_err(|e| store_err(res, name, e))?;
+                    ok(&v)
+                }
+            }
+        }
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+            let p = patch_body()?;
+            let current = sim
+                .store
+                .get(&key)
+                .ok_or_else(|| ApiError::not_found(res, name))?;
+            let mut next = (*current).clone();
+            if ct == "application/merge-patch+json" {
+                merge_patch(&mut next, &p);
+            } else {
+                strategic_patch(&mut next, &p);
+            }
+            let expect = p
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+                .or(rv_of(&current));
+            let merged = merge_update(res, &current, next, status_only)?;
+            let v = sim
+                .store
+                .update(&key, merged, expect)
+                .map_err(|e| store_err(res, name, e))?;
+            ok(&v)
+        }
+        other => Err(ApiError::unsupported_media_type(other)),
+    }
+}
+
+/// Deletes an object and, unless orphaned, everything it owns.
+pub fn delete_object(
+    sim: &Shared,
+    res: &Resource,
+    ns: &str,
+    name: &str,
+    orphan: bool,
+) -> Result<Value, ApiError> {
+    let key = Key::new(res, ns, name);
+    let gone = sim
+        .store
+        .delete(&key)
+        .map_err(|e| store_err(res, name, e))?;
+    let uid = gone
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let scope = if res.kind == "Namespace" {
+        Some(name)
+    } else {
+        (!ns.is_empty()).then_some(ns)
+    };
+    for r in RESOURCES.iter().filter(|r| r.namespaced) {
+        let (items, _) = sim.store.list(&r.qualified_plural(), scope);
+        for o in items {
+            let owned = o
+                .pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid.as_str()));
+            let in_ns = res.kind == "Namespace";
+            let n = o
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            let ons = o
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            if in_ns || (owned && !orphan) {
+                let _ = delete_object(sim, r, &ons, &n, false);
+            } else if owned {
+                let _ = sim.store.modify(&Key::new(r, &ons, &n), |cur| {
+                    let mut next = cur.clone();
+                    if let Some(refs) = next
+                        .pointer_mut("/metadata/ownerReferences")
+                        .and_then(Value::as_array_mut)
+                    {
+                        refs.retain(|r| r["uid"] != uid.as_str());
+                    }
+                    Some(next)
+                });
+            }
+        }
+    }
+    Ok((*gone).clone())
+}
+
+fn delete(
+    sim: &Shared,
+    res: &Resource,
+    ns: &str,
+    name: &str,
+    body: &[u8],
+    q: &HashMap<String, String>,
+) -> Result<Value, ApiError> {
+    let opts: Value = if body.is_empty() {
+        json!({})
+    } else {
+        parse_body(body)?
+    };
+    let policy = opts
+        .get("propagationPolicy")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| q.get("propagationPolicy").cloned())
+        .or_else(|| {
+            (opts.get("orphanDependents") == Some(&json!(true))).then(|| "Orphan".to_owned())
+        });
+    let orphan = match policy.as_deref() {
+        Some("Orphan") => true,
+        Some("Background" | "Foreground") => false,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                res,
+                name,
+                vec![Cause::unsupported(
+                    "propagationPolicy",
+                    other,
+                    &["Foreground", "Background", "Orphan"],
+                )],
+            ));
+        }
+        // batch/v1 Jobs orphan their pods unless told otherwise, as the real API does.
+        None => res.kind == "Job",
+    };
+    delete_object(sim, res, ns, name, orphan)
+}

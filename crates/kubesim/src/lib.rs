@@ -1,0 +1,18 @@
+//! kubesim: a Kubernetes API server simulator for tests and demos.
+//!
+//! It serves the REST API (create, get, list, watch, update, patch, delete, discovery)
+//! for the core, apps, batch and networking resources an application deploys, validates
+//! what the real API server validates, and runs simulated controllers and a kubelet so
+//! that Deployments roll out, Jobs complete, and pods fail the ways real pods fail when a
+//! scenario says so. It knows nothing of tenantry.
+
+pub mod api;
+pub mod controllers;
+pub mod resources;
+pub mod selector;
+pub mod sim;
+pub mod status;
+pub mod store;
+pub mod validate;
+
+pub use sim::{Config, FaultConfig, Running, Scenarios, Shared, Timings, router, spawn, start};

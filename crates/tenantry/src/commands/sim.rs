@@ -1,0 +1,70 @@
+//! `tenantry sim`: kubesim as a standalone server.
+
+use anyhow::Context;
+use kubesim::{Config, FaultConfig, Scenarios, Timings};
+
+use crate::cli::SimArgs;
+
+pub async fn run(args: &SimArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.tls_dir.is_none(),
+        "--tls-dir is not available yet in this build: serve plain HTTP on loopback, or put a TLS proxy in front"
+    );
+    for (name, rate) in [
+        ("--error-rate", args.error_rate),
+        ("--throttle-rate", args.throttle_rate),
+        ("--drop-rate", args.drop_rate),
+    ] {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&rate),
+            "{name} must be between 0 and 1, got {rate}"
+        );
+    }
+    let prefix = args.path_prefix.trim_end_matches('/');
+    anyhow::ensure!(
+        prefix.is_empty() || prefix.starts_with('/'),
+        "--path-prefix must start with '/', e.g. /k8s/clusters/c-local"
+    );
+    let config = Config {
+        token: args.token.clone(),
+        path_prefix: prefix.to_owned(),
+        timings: if args.fast {
+            Timings::fast()
+        } else {
+            Timings::default()
+        },
+        scenarios: Scenarios {
+            fail_image_pull: args.fail_image_pull.clone(),
+            crash_image: args.crash_image.clone(),
+            fail_job_command: args.fail_job_command.clone(),
+            ..Scenarios::default()
+        },
+        faults: FaultConfig {
+            seed: args.seed,
+            latency_ms: args.latency_ms,
+            error_rate: args.error_rate,
+            throttle_rate: args.throttle_rate,
+            retry_after_seconds: 1,
+            drop_rate: args.drop_rate,
+        },
+        ..Config::default()
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let running = kubesim::spawn(config, listener)?;
+    eprintln!(
+        "kubesim: serving the Kubernetes API at {} (token {})",
+        running.url(),
+        if args.token.is_some() {
+            "required"
+        } else {
+            "not required"
+        }
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    running.stop();
+    Ok(())
+}
