@@ -531,26 +531,38 @@ fn watch(
         .into_response())
 }
 
-fn check_type(res: &Resource, obj: &Value) -> Result<(), ApiError> {
-    let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-    if kind.is_empty() || av.is_empty() {
+/// Checks the body's apiVersion and kind against the URL's; like the real server, a body
+/// that leaves them out gets the URL's.
+fn check_type(res: &Resource, obj: &mut Value) -> Result<(), ApiError> {
+    if !obj.is_object() {
         return Err(ApiError::bad_request(
-            "Object 'Kind' is missing in the request body",
+            "the body of the request is not a JSON object",
         ));
     }
-    if av != res.api_version() {
+    let av = obj
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let kind = obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    if !av.is_empty() && av != res.api_version() {
         return Err(ApiError::bad_request(format!(
             "the API version in the data ({av}) does not match the expected API version ({})",
             res.api_version()
         )));
     }
-    if kind != res.kind {
+    if !kind.is_empty() && kind != res.kind {
         return Err(ApiError::bad_request(format!(
             "the kind in the data ({kind}) does not match the expected kind ({})",
             res.kind
         )));
     }
+    obj["apiVersion"] = json!(res.api_version());
+    obj["kind"] = json!(res.kind);
     Ok(())
 }
 
@@ -687,8 +699,8 @@ fn create(
     body: &[u8],
     q: &HashMap<String, String>,
 ) -> Result<Value, ApiError> {
-    let obj = parse_body(body)?;
-    check_type(res, &obj)?;
+    let mut obj = parse_body(body)?;
+    check_type(res, &mut obj)?;
     if q.get("dryRun").is_some_and(|d| d == "All") {
         let mut probe = obj.clone();
         let name = probe
@@ -784,8 +796,8 @@ fn update(
     body: &[u8],
     status_only: bool,
 ) -> Result<Value, ApiError> {
-    let next = parse_body(body)?;
-    check_type(res, &next)?;
+    let mut next = parse_body(body)?;
+    check_type(res, &mut next)?;
     if next.pointer("/metadata/name").and_then(Value::as_str) != Some(name) {
         return Err(ApiError::bad_request(
             "the name of the object does not match the name on the URL",
@@ -881,12 +893,12 @@ fn patch(
                     "PATCH requests with apply patch type require a fieldManager (use ?fieldManager=NAME)",
                 ));
             }
-            let applied = serde_json::from_slice::<Value>(body).map_err(|_| {
+            let mut applied = serde_json::from_slice::<Value>(body).map_err(|_| {
                 ApiError::bad_request(
                     "kubesim accepts apply patches written as JSON (YAML documents are not parsed)",
                 )
             })?;
-            check_type(res, &applied)?;
+            check_type(res, &mut applied)?;
             match sim.store.get(&key) {
                 None => create_object(sim, res, ns, applied)
                     .map(|v| json_response(StatusCode::CREATED, &v)),

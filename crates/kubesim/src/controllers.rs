@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 
 use crate::api::{create_object, delete_object, now};
 use crate::resources::{self, DEPLOYMENTS, EVENTS, JOBS, PODS, REPLICASETS, Resource};
-use crate::selector::LabelSelector;
 use crate::sim::{Shared, glob_match};
 use crate::store::Key;
 
@@ -49,6 +48,7 @@ struct PodSim {
     /// A crashed or failed-to-pull container waits until then.
     backoff_until: Option<Instant>,
     pull_failures: u32,
+    last_pull_failure: Option<Instant>,
     done: bool,
     said: Vec<String>,
 }
@@ -565,6 +565,7 @@ fn kubelet(sim: &Shared, state: &mut State) {
             restarts: 0,
             backoff_until: None,
             pull_failures: 0,
+            last_pull_failure: None,
             done: false,
             said: Vec::new(),
         });
@@ -675,13 +676,12 @@ fn kubelet(sim: &Shared, state: &mut State) {
                 format!("Pulling image {image:?}"),
             );
             let now_i = Instant::now();
-            let in_backoff = sim_state.backoff_until.is_some_and(|u| now_i < u);
-            if !in_backoff {
+            if sim_state.backoff_until.is_none_or(|u| now_i >= u) {
+                // A new pull attempt, and it fails.
                 sim_state.pull_failures += 1;
+                sim_state.last_pull_failure = Some(now_i);
                 sim_state.backoff_until =
                     Some(now_i + t.backoff * (1 << sim_state.pull_failures.min(3)));
-            }
-            if sim_state.pull_failures <= 1 && !in_backoff || sim_state.pull_failures == 1 {
                 let msg = format!(
                     "failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"
                 );
@@ -691,25 +691,13 @@ fn kubelet(sim: &Shared, state: &mut State) {
                     format!("Failed to pull image {image:?}: {msg}"),
                 ));
                 says.push(("Warning", "Failed".into(), "Error: ErrImagePull".into()));
-                if sim_state.pull_failures == 1 && !in_backoff {
-                    waiting(
-                        "ErrImagePull",
-                        &format!("rpc error: code = NotFound desc = {msg}"),
-                    )
-                } else {
-                    says.push((
-                        "Normal",
-                        "BackOff".into(),
-                        format!("Back-off pulling image {image:?}"),
-                    ));
-                    says.push(("Warning", "Failed".into(), "Error: ImagePullBackOff".into()));
-                    waiting(
-                        "ImagePullBackOff",
-                        &format!(
-                            "Back-off pulling image \"{image}\": ErrImagePull: rpc error: code = NotFound desc = {msg}"
-                        ),
-                    )
-                }
+            }
+            let failed_at = sim_state.last_pull_failure.unwrap_or(now_i);
+            let not_found = format!(
+                "rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": {image}: not found"
+            );
+            if failed_at.elapsed() < t.pull.max(t.tick * 5) {
+                waiting("ErrImagePull", &not_found)
             } else {
                 says.push((
                     "Normal",
@@ -719,9 +707,7 @@ fn kubelet(sim: &Shared, state: &mut State) {
                 says.push(("Warning", "Failed".into(), "Error: ImagePullBackOff".into()));
                 waiting(
                     "ImagePullBackOff",
-                    &format!(
-                        "Back-off pulling image \"{image}\": ErrImagePull: rpc error: code = NotFound desc = {image}: not found"
-                    ),
+                    &format!("Back-off pulling image \"{image}\": ErrImagePull: {not_found}"),
                 )
             }
         } else {
@@ -909,18 +895,13 @@ fn kubelet(sim: &Shared, state: &mut State) {
         if let Some(cs) = status
             .pointer_mut("/containerStatuses/0")
             .and_then(Value::as_object_mut)
+            && cs["containerID"] == ""
         {
-            if cs["imageID"] == "" {
-                cs.remove("imageID");
-            }
-            if cs["containerID"] == "" {
-                cs.remove("containerID");
-            }
+            cs.remove("containerID");
         }
         set_status(sim, PODS, &pod, status);
         for (kind, reason, msg) in says {
             event(sim, state, &pod, kind, &reason, &msg);
         }
-        let _ = LabelSelector::default();
     }
 }

@@ -1,0 +1,441 @@
+//! kubesim answers as the real API server does: status codes, `Status` bodies, server-set
+//! metadata, selectors, paging, watches, conflicts, immutability, cascading deletes.
+
+mod common;
+
+use common::{Api, PREFIX, s, sim, sim_with};
+use serde_json::{Value, json};
+
+fn cm(name: &str, labels: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels}, "data": {"k": "v"}})
+}
+
+const CMS: &str = "/api/v1/namespaces/default/configmaps";
+
+#[tokio::test]
+async fn errors_are_status_objects_with_the_real_reasons_and_codes() {
+    let sim = sim().await;
+    let mut api = Api::new(&sim);
+    let (code, created) = api.post(CMS, &cm("lms-config-c42", json!({}))).await;
+    assert_eq!(code, 201);
+    assert!(!s(&created, "/metadata/uid").is_empty());
+    assert!(
+        s(&created, "/metadata/resourceVersion")
+            .parse::<u64>()
+            .is_ok()
+    );
+    assert!(s(&created, "/metadata/creationTimestamp").ends_with('Z'));
+
+    let (code, e) = api.post(CMS, &cm("lms-config-c42", json!({}))).await;
+    assert_eq!(
+        (code, s(&e, "/reason"), s(&e, "/kind")),
+        (409, "AlreadyExists", "Status")
+    );
+    assert_eq!(e["message"], "configmaps \"lms-config-c42\" already exists");
+    assert_eq!(
+        e["details"],
+        json!({"name": "lms-config-c42", "kind": "configmaps"})
+    );
+
+    let (code, e) = api.get(&format!("{CMS}/nope")).await;
+    assert_eq!(
+        (code, s(&e, "/reason"), s(&e, "/message")),
+        (404, "NotFound", "configmaps \"nope\" not found")
+    );
+
+    let (code, e) = api
+        .post(CMS, &cm("lms-config-C42", json!({"app": "C42-lms"})))
+        .await;
+    assert_eq!(
+        (code, s(&e, "/reason"), s(&e, "/status")),
+        (422, "Invalid", "Failure")
+    );
+    assert!(s(&e, "/message").starts_with("ConfigMap \"lms-config-C42\" is invalid: metadata.name: Invalid value: \"lms-config-C42\": a lowercase RFC 1123 subdomain"));
+    assert_eq!(e["details"]["causes"][0]["field"], "metadata.name");
+    assert_eq!(
+        e["details"]["causes"].as_array().unwrap().len(),
+        1,
+        "label value C42-lms is valid"
+    );
+
+    let bad_label = cm("x", json!({"app": "-bad-"}));
+    let (code, e) = api.post(CMS, &bad_label).await;
+    assert_eq!(
+        (code, e["details"]["causes"][0]["field"].clone()),
+        (422, json!("metadata.labels"))
+    );
+
+    let mut wrong_ns = cm("y", json!({}));
+    wrong_ns["metadata"]["namespace"] = json!("other");
+    assert_eq!(api.post(CMS, &wrong_ns).await.0, 400);
+    let (code, e) = api
+        .post("/api/v1/namespaces/nope/configmaps", &cm("z", json!({})))
+        .await;
+    assert_eq!(
+        (code, s(&e, "/message")),
+        (404, "namespaces \"nope\" not found")
+    );
+
+    // A stale resourceVersion is a conflict.
+    let mut stale = created.clone();
+    stale["data"]["k"] = json!("v2");
+    assert_eq!(
+        api.put(&format!("{CMS}/lms-config-c42"), &stale).await.0,
+        200
+    );
+    let (code, e) = api.put(&format!("{CMS}/lms-config-c42"), &stale).await;
+    assert_eq!((code, s(&e, "/reason")), (409, "Conflict"));
+
+    // Outside the prefix there is nothing; without the token nothing either.
+    let bare = reqwest::get(format!("http://{}/api/v1/namespaces", sim.addr))
+        .await
+        .unwrap();
+    assert_eq!(bare.status().as_u16(), 404);
+    api.token = None;
+    let (code, e) = api.get(CMS).await;
+    assert_eq!((code, s(&e, "/reason")), (401, "Unauthorized"));
+    api.token = Some("wrong".into());
+    assert_eq!(api.get(CMS).await.0, 401);
+    assert!(PREFIX.starts_with("/k8s"));
+}
+
+#[tokio::test]
+async fn required_fields_selectors_and_immutable_fields_are_enforced() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    let dep = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": {"metadata": {"labels": {"app": "b"}},
+        "spec": {"containers": [{"name": "C42"}]}}}});
+    let (code, e) = api
+        .post("/apis/apps/v1/namespaces/default/deployments", &dep)
+        .await;
+    assert_eq!(code, 422);
+    let fields: Vec<&str> = e["details"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "spec.template.metadata.labels",
+            "spec.template.spec.containers[0].name",
+            "spec.template.spec.containers[0].image"
+        ]
+    );
+    assert!(s(&e, "/message").starts_with("Deployment.apps \"d\" is invalid: ["));
+
+    let svc =
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc"}, "spec": {}});
+    let (code, e) = api.post("/api/v1/namespaces/default/services", &svc).await;
+    assert_eq!(
+        (code, e["details"]["causes"][0]["field"].clone()),
+        (422, json!("spec.ports"))
+    );
+
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": {
+        "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox", "command": ["true"]}]}}}});
+    let (code, created) = api
+        .post("/apis/batch/v1/namespaces/default/jobs", &job)
+        .await;
+    assert_eq!(code, 201);
+    assert_eq!(created["spec"]["backoffLimit"], 6);
+    assert_eq!(
+        created["spec"]["template"]["metadata"]["labels"]["job-name"],
+        "j"
+    );
+    let mut changed = created.clone();
+    changed["spec"]["template"]["spec"]["containers"][0]["image"] = json!("busybox:2");
+    let (code, e) = api
+        .put("/apis/batch/v1/namespaces/default/jobs/j", &changed)
+        .await;
+    assert_eq!(code, 422);
+    assert!(
+        s(&e, "/message").contains("spec.template: Invalid value")
+            && s(&e, "/message").contains("field is immutable"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn lists_filter_by_labels_and_fields_and_page_with_continue() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    for (i, tier) in ["web", "web", "db", "cache", "db"].iter().enumerate() {
+        assert_eq!(
+            api.post(
+                CMS,
+                &cm(&format!("cm{i}"), json!({"tier": tier, "n": i.to_string()}))
+            )
+            .await
+            .0,
+            201
+        );
+    }
+    let names = |v: &Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| s(o, "/metadata/name").to_owned())
+            .collect::<Vec<_>>()
+    };
+    let q = |sel: &str| format!("{CMS}?labelSelector={}", urlencode(sel));
+    assert_eq!(names(&api.get(&q("tier=web")).await.1), ["cm0", "cm1"]);
+    assert_eq!(
+        names(&api.get(&q("tier in (db,cache)")).await.1),
+        ["cm2", "cm3", "cm4"]
+    );
+    assert_eq!(
+        names(&api.get(&q("tier notin (web),n!=4")).await.1),
+        ["cm2", "cm3"]
+    );
+    assert_eq!(names(&api.get(&q("!tier")).await.1), Vec::<String>::new());
+    assert_eq!(
+        names(
+            &api.get(&format!("{CMS}?fieldSelector=metadata.name%3Dcm3"))
+                .await
+                .1
+        ),
+        ["cm3"]
+    );
+    let list = api.get(CMS).await.1;
+    assert_eq!(list["kind"], "ConfigMapList");
+    assert!(
+        list["items"][0].get("kind").is_none(),
+        "list items carry no kind, as on a real server"
+    );
+
+    let mut seen = Vec::new();
+    let mut cont = String::new();
+    loop {
+        let (_, page) = api.get(&format!("{CMS}?limit=2&continue={cont}")).await;
+        seen.extend(names(&page));
+        match page.pointer("/metadata/continue").and_then(Value::as_str) {
+            Some(c) => cont = c.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["cm0", "cm1", "cm2", "cm3", "cm4"]);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn read_watch(resp: reqwest::Response, n: usize) -> Vec<Value> {
+    use futures_util_free::collect_lines;
+    collect_lines(resp, n).await
+}
+
+mod futures_util_free {
+    use serde_json::Value;
+
+    pub async fn collect_lines(mut resp: reqwest::Response, n: usize) -> Vec<Value> {
+        let mut buf = String::new();
+        let mut out = Vec::new();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while out.len() < n {
+            let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+                .await
+                .expect("watch timed out")
+                .unwrap();
+            let Some(chunk) = chunk else { break };
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(i) = buf.find('\n') {
+                let line: String = buf.drain(..=i).collect();
+                let v: Value = serde_json::from_str(line.trim()).unwrap();
+                if v["type"] != "BOOKMARK" {
+                    out.push(v);
+                }
+            }
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn watches_replay_from_a_resource_version_and_say_gone_when_too_old() {
+    let sim = sim_with(|c| c.history = 5).await;
+    let api = Api::new(&sim);
+    let (_, a) = api.post(CMS, &cm("a", json!({"w": "1"}))).await;
+    let rv = s(&a, "/metadata/resourceVersion").to_owned();
+    let url = format!(
+        "{}{CMS}?watch=true&resourceVersion={rv}&labelSelector=w%3D1",
+        api.base
+    );
+    let resp = api
+        .http
+        .get(url)
+        .bearer_auth(common::TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let mut b = cm("b", json!({"w": "1"}));
+    api.post(CMS, &b).await;
+    api.post(CMS, &cm("other", json!({"w": "2"}))).await;
+    b["data"]["k"] = json!("changed");
+    api.put(&format!("{CMS}/b"), &b).await;
+    api.delete(&format!("{CMS}/b")).await;
+    let events = read_watch(resp, 3).await;
+    let seen: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                s(e, "/type").to_owned(),
+                s(e, "/object/metadata/name").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("ADDED".into(), "b".into()),
+            ("MODIFIED".into(), "b".into()),
+            ("DELETED".into(), "b".into())
+        ]
+    );
+
+    for i in 0..10 {
+        api.post(CMS, &cm(&format!("f{i}"), json!({}))).await;
+    }
+    let url = format!("{}{CMS}?watch=true&resourceVersion={rv}", api.base);
+    let resp = api
+        .http
+        .get(url)
+        .bearer_auth(common::TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let events = read_watch(resp, 1).await;
+    assert_eq!(events[0]["type"], "ERROR");
+    assert_eq!(
+        (
+            events[0]["object"]["code"].clone(),
+            events[0]["object"]["reason"].clone()
+        ),
+        (json!(410), json!("Expired"))
+    );
+}
+
+#[tokio::test]
+async fn deleting_an_owner_takes_what_it_owns_unless_orphaned() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    let dep = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "w"}}, "template": {"metadata": {"labels": {"app": "w"}},
+        "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}}});
+    api.post("/apis/apps/v1/namespaces/default/deployments", &dep)
+        .await;
+    api.wait_for(
+        "/api/v1/namespaces/default/pods?labelSelector=app%3Dw",
+        "two pods",
+        |v| v["items"].as_array().is_some_and(|i| i.len() == 2),
+    )
+    .await;
+    let (code, _) = api
+        .delete("/apis/apps/v1/namespaces/default/deployments/web")
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        api.get("/apis/apps/v1/namespaces/default/replicasets")
+            .await
+            .1["items"],
+        json!([])
+    );
+    assert_eq!(
+        api.get("/api/v1/namespaces/default/pods").await.1["items"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn a_deployment_rolls_out_with_the_status_the_real_controller_writes() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    let dep = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "w"}}, "template": {"metadata": {"labels": {"app": "w"}},
+        "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}}});
+    api.post("/apis/apps/v1/namespaces/default/deployments", &dep)
+        .await;
+    let d = api
+        .wait_for(
+            "/apis/apps/v1/namespaces/default/deployments/web",
+            "rollout",
+            |d| d.pointer("/status/readyReplicas") == Some(&json!(2)),
+        )
+        .await;
+    assert_eq!(d["status"]["observedGeneration"], 1);
+    assert_eq!(d["status"]["updatedReplicas"], 2);
+    let conds = d["status"]["conditions"].as_array().unwrap();
+    assert!(
+        conds
+            .iter()
+            .any(|c| c["type"] == "Available" && c["status"] == "True")
+    );
+    assert!(
+        conds
+            .iter()
+            .any(|c| c["type"] == "Progressing" && c["reason"] == "NewReplicaSetAvailable")
+    );
+    let pods = api
+        .get("/api/v1/namespaces/default/pods?labelSelector=app%3Dw")
+        .await
+        .1;
+    for p in pods["items"].as_array().unwrap() {
+        assert_eq!(p["status"]["phase"], "Running");
+        assert!(p["metadata"]["labels"]["pod-template-hash"].is_string());
+        assert_eq!(p["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
+    }
+    // A status sent with the object is ignored: status belongs to controllers.
+    let mut d2 = d.clone();
+    d2["status"]["readyReplicas"] = json!(99);
+    d2["spec"]["replicas"] = json!(1);
+    let (_, updated) = api
+        .put("/apis/apps/v1/namespaces/default/deployments/web", &d2)
+        .await;
+    assert_eq!(updated["metadata"]["generation"], 2);
+    assert_ne!(updated["status"]["readyReplicas"], 99);
+}
+
+#[tokio::test]
+async fn a_job_completes_and_its_pod_log_shows_what_the_container_printed() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "setup"}, "spec": {"template": {"spec": {
+        "restartPolicy": "Never", "containers": [{"name": "c", "image": "postgres:latest", "command": ["/bin/bash", "-c"],
+        "args": ["set -e\necho \"database $USER_NAME is ready\""], "env": [{"name": "USER_NAME", "value": "c42"}]}]}}}});
+    api.post("/apis/batch/v1/namespaces/default/jobs", &job)
+        .await;
+    let j = api
+        .wait_for(
+            "/apis/batch/v1/namespaces/default/jobs/setup",
+            "complete",
+            |j| {
+                j["status"]["conditions"].as_array().is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["type"] == "Complete" && c["status"] == "True")
+                })
+            },
+        )
+        .await;
+    assert_eq!(j["status"]["succeeded"], 1);
+    let pods = api
+        .get("/api/v1/namespaces/default/pods?labelSelector=job-name%3Dsetup")
+        .await
+        .1;
+    let pod = s(&pods["items"][0], "/metadata/name").to_owned();
+    assert_eq!(pods["items"][0]["status"]["phase"], "Succeeded");
+    let (code, log) = api
+        .get(&format!("/api/v1/namespaces/default/pods/{pod}/log"))
+        .await;
+    assert_eq!((code, log), (200, json!("database c42 is ready\n")));
+}

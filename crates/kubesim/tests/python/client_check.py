@@ -1,0 +1,66 @@
+"""The official Kubernetes Python client against kubesim: create, list with selectors, watch.
+
+Usage: client_check.py API_ROOT_URL TOKEN. Exits non-zero with a message on the first mismatch.
+"""
+import sys
+
+from kubernetes import client, watch
+
+url, token = sys.argv[1], sys.argv[2]
+cfg = client.Configuration()
+cfg.host = url
+cfg.api_key = {"authorization": token}
+cfg.api_key_prefix = {"authorization": "Bearer"}
+api = client.ApiClient(cfg)
+core = client.CoreV1Api(api)
+apps = client.AppsV1Api(api)
+
+for i, tier in enumerate(["web", "web", "db"]):
+    core.create_namespaced_config_map(
+        "default",
+        client.V1ConfigMap(metadata=client.V1ObjectMeta(name=f"py{i}", labels={"tier": tier}), data={"k": str(i)}),
+    )
+names = [c.metadata.name for c in core.list_namespaced_config_map("default", label_selector="tier=web").items]
+assert names == ["py0", "py1"], names
+names = [c.metadata.name for c in core.list_namespaced_config_map("default", label_selector="tier notin (web)").items]
+assert names == ["py2"], names
+
+try:
+    core.create_namespaced_config_map("default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="Bad-Name")))
+    raise AssertionError("an upper-case name was accepted")
+except client.ApiException as e:
+    assert e.status == 422, e.status
+    assert "is invalid" in e.body, e.body
+
+rv = core.list_namespaced_config_map("default").metadata.resource_version
+dep = client.V1Deployment(
+    metadata=client.V1ObjectMeta(name="pyweb"),
+    spec=client.V1DeploymentSpec(
+        replicas=1,
+        selector=client.V1LabelSelector(match_labels={"app": "pyweb"}),
+        template=client.V1PodTemplateSpec(
+            metadata=client.V1ObjectMeta(labels={"app": "pyweb"}),
+            spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="nginx:1")]),
+        ),
+    ),
+)
+apps.create_namespaced_deployment("default", dep)
+core.delete_namespaced_config_map("py0", "default")
+
+seen = []
+w = watch.Watch()
+for ev in w.stream(core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=2):
+    seen.append((ev["type"], ev["object"].metadata.name))
+    if len(seen) == 1:
+        w.stop()
+assert seen == [("DELETED", "py0")], seen
+
+ready = None
+w = watch.Watch()
+for ev in w.stream(apps.list_namespaced_deployment, "default", field_selector="metadata.name=pyweb", timeout_seconds=5):
+    if (ev["object"].status.ready_replicas or 0) == 1:
+        ready = ev["object"]
+        w.stop()
+assert ready is not None, "the Deployment never became ready"
+assert any(c.type == "Available" and c.status == "True" for c in ready.status.conditions)
+print("python client: ok")
