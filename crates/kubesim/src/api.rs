@@ -360,7 +360,7 @@ fn list(sim: &Shared, res: &Resource, ns: Option<&str>, q: &HashMap<String, Stri
                 .unwrap_or("")
         )
     };
-    let mut out = Vec::new();
+    let mut out: Vec<&Value> = Vec::new();
     let mut more = false;
     for o in matching.by_ref() {
         if start_after.as_ref().is_some_and(|s| key_of(o) <= *s) {
@@ -370,20 +370,51 @@ fn list(sim: &Shared, res: &Resource, ns: Option<&str>, q: &HashMap<String, Stri
             more = true;
             break;
         }
-        let mut item = (**o).clone();
-        if let Some(m) = item.as_object_mut() {
-            m.remove("kind");
-            m.remove("apiVersion");
-        }
-        out.push(item);
+        out.push(o);
     }
     let mut meta = json!({"resourceVersion": rv.to_string()});
     if more && let Some(last) = out.last() {
         meta["continue"] = json!(encode_continue(&key_of(last)));
     }
-    ok(
-        &json!({"kind": format!("{}List", res.kind), "apiVersion": res.api_version(), "metadata": meta, "items": out}),
+    let list = ListBody {
+        kind: format!("{}List", res.kind),
+        api_version: res.api_version(),
+        metadata: meta,
+        items: out.into_iter().map(ListItem).collect(),
+    };
+    let body = serde_json::to_vec(&list).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
     )
+        .into_response())
+}
+
+/// A list as the real server writes it; items are serialised from the store without a
+/// copy, leaving out their `kind` and `apiVersion` as the real server does.
+#[derive(serde::Serialize)]
+struct ListBody<'a> {
+    kind: String,
+    #[serde(rename = "apiVersion")]
+    api_version: String,
+    metadata: Value,
+    items: Vec<ListItem<'a>>,
+}
+
+struct ListItem<'a>(&'a Value);
+
+impl serde::Serialize for ListItem<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = ser.serialize_map(None)?;
+        for (k, v) in self.0.as_object().into_iter().flatten() {
+            if k != "kind" && k != "apiVersion" {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.end()
+    }
 }
 
 fn encode_continue(key: &str) -> String {

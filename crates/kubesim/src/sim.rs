@@ -116,6 +116,8 @@ pub struct Config {
     pub history: usize,
     /// Namespaces that exist from the start.
     pub namespaces: Vec<String>,
+    /// Run the controllers and the kubelet (off: a bare API server, for benchmarks).
+    pub controllers: bool,
 }
 
 impl Default for Config {
@@ -129,6 +131,7 @@ impl Default for Config {
             bookmark_interval: Duration::from_secs(5),
             history: 100_000,
             namespaces: vec!["default".into(), "kube-system".into()],
+            controllers: true,
         }
     }
 }
@@ -421,7 +424,11 @@ pub fn spawn(config: Config, listener: tokio::net::TcpListener) -> std::io::Resu
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let controllers = tokio::spawn(crate::controllers::run(shared.clone()));
+    let controllers = if shared.config.controllers {
+        tokio::spawn(crate::controllers::run(shared.clone()))
+    } else {
+        tokio::spawn(async {})
+    };
     Ok(Running {
         addr,
         shared,
