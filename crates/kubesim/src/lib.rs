@@ -13,6 +13,9 @@ pub mod selector;
 pub mod sim;
 pub mod status;
 pub mod store;
+pub mod tls;
 pub mod validate;
 
-pub use sim::{Config, FaultConfig, Running, Scenarios, Shared, Timings, router, spawn, start};
+pub use sim::{
+    Config, FaultConfig, Running, Scenarios, Shared, Timings, router, spawn, spawn_tls, start,
+};

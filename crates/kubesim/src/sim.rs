@@ -379,13 +379,15 @@ pub struct Running {
     pub shared: Arc<Shared>,
     server: tokio::task::JoinHandle<()>,
     controllers: tokio::task::JoinHandle<()>,
+    tls: bool,
 }
 
 impl Running {
     /// The API root URL, prefix included.
     pub fn url(&self) -> String {
         format!(
-            "http://{}{}",
+            "{}://{}{}",
+            if self.tls { "https" } else { "http" },
             self.addr,
             self.shared.config.path_prefix.trim_end_matches('/')
         )
@@ -434,6 +436,42 @@ pub fn spawn(config: Config, listener: tokio::net::TcpListener) -> std::io::Resu
         shared,
         server,
         controllers,
+        tls: false,
+    })
+}
+
+/// Starts a simulator serving HTTPS on `listener`, with a CA written to `dir/ca.crt`
+/// and a certificate for `hosts` (loopback names are always included).
+pub fn spawn_tls(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    dir: &std::path::Path,
+    hosts: &[String],
+) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let mut names: Vec<String> = vec![
+        "localhost".into(),
+        "127.0.0.1".into(),
+        "::1".into(),
+        addr.ip().to_string(),
+    ];
+    names.extend(hosts.iter().cloned());
+    names.dedup();
+    let tls = crate::tls::server_config(dir, &names)?;
+    let shared = Shared::new(config);
+    let app = router(shared.clone());
+    let server = tokio::spawn(crate::tls::serve(listener, tls, app));
+    let controllers = if shared.config.controllers {
+        tokio::spawn(crate::controllers::run(shared.clone()))
+    } else {
+        tokio::spawn(async {})
+    };
+    Ok(Running {
+        addr,
+        shared,
+        server,
+        controllers,
+        tls: true,
     })
 }
 

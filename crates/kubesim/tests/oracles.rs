@@ -260,3 +260,68 @@ async fn every_kind_of_object_kubesim_returns_passes_the_official_schemas() {
     assert!(out.status.success(), "{}", text(&out));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_reaches_kubesim_over_tls_with_the_ca_and_a_bearer_token() {
+    let Some(kubectl) = oracle("TENANTRY_TEST_KUBECTL", "kubectl over TLS") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("kubesim-tls-{}", std::process::id()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = kubesim::Config {
+        token: Some("tls-token".into()),
+        path_prefix: common::PREFIX.into(),
+        ..kubesim::Config::default()
+    };
+    let sim = kubesim::spawn_tls(config, listener, &dir, &[]).unwrap();
+    assert!(sim.url().starts_with("https://"));
+    let ca = dir.join("ca.crt");
+    assert!(
+        std::fs::read_to_string(&ca)
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+    let kubeconfig = |token: &str, with_ca: bool| {
+        let ca_line = if with_ca {
+            format!("    certificate-authority: {}\n", ca.display())
+        } else {
+            String::new()
+        };
+        let path = dir.join(format!("config-{token}-{with_ca}"));
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {}\n{ca_line}  name: sim\ncontexts:\n- context:\n    cluster: sim\n    user: u\n  name: sim\ncurrent-context: sim\nusers:\n- name: u\n  user:\n    token: {token}\n",
+                sim.url()
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let k = |cfg: PathBuf| {
+        tokio::task::block_in_place(|| {
+            Command::new(&kubectl)
+                .arg("--kubeconfig")
+                .arg(cfg)
+                .args(["get", "namespaces", "-o", "name"])
+                .output()
+                .unwrap()
+        })
+    };
+    let out = k(kubeconfig("tls-token", true));
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("namespace/default"));
+    let out = k(kubeconfig("wrong", true));
+    assert!(
+        !out.status.success() && text(&out).contains("Unauthorized"),
+        "{}",
+        text(&out)
+    );
+    let out = k(kubeconfig("tls-token", false));
+    assert!(
+        !out.status.success() && text(&out).contains("certificate"),
+        "{}",
+        text(&out)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

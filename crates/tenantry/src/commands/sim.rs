@@ -6,10 +6,6 @@ use kubesim::{Config, FaultConfig, Scenarios, Timings};
 use crate::cli::SimArgs;
 
 pub async fn run(args: &SimArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        args.tls_dir.is_none(),
-        "--tls-dir is not available yet in this build: serve plain HTTP on loopback, or put a TLS proxy in front"
-    );
     for (name, rate) in [
         ("--error-rate", args.error_rate),
         ("--throttle-rate", args.throttle_rate),
@@ -52,7 +48,17 @@ pub async fn run(args: &SimArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let running = kubesim::spawn(config, listener)?;
+    let running = match &args.tls_dir {
+        Some(dir) => kubesim::spawn_tls(config, listener, dir, &[])
+            .with_context(|| format!("cannot set up TLS in {}", dir.display()))?,
+        None => kubesim::spawn(config, listener)?,
+    };
+    if let Some(dir) = &args.tls_dir {
+        eprintln!(
+            "kubesim: CA certificate written to {}",
+            dir.join("ca.crt").display()
+        );
+    }
     eprintln!(
         "kubesim: serving the Kubernetes API at {} (token {})",
         running.url(),
