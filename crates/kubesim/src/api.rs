@@ -253,12 +253,27 @@ async fn resource_route(
         (Method::GET, None, None) => {
             if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
                 watch(sim, res, (!ns.is_empty()).then_some(ns), q)
+            } else if crate::table::wanted(headers) {
+                let (ls, fs) = selectors(q)?;
+                let (items, rv) = sim
+                    .store
+                    .list(&res.qualified_plural(), (!ns.is_empty()).then_some(ns));
+                let matching: Vec<&Value> = items
+                    .iter()
+                    .map(|o| &**o)
+                    .filter(|o| ls.matches(o) && fs.matches(o))
+                    .collect();
+                ok(&crate::table::table(res, &matching, rv))
             } else {
                 list(sim, res, (!ns.is_empty()).then_some(ns), q)
             }
         }
         (Method::POST, None, None) => {
             create(sim, res, ns, &body, q).map(|v| json_response(StatusCode::CREATED, &v))
+        }
+        (Method::GET, Some(n), None) if crate::table::wanted(headers) => {
+            let v = get(sim, res, ns, n)?;
+            ok(&crate::table::table(res, &[&v], rv_of(&v).unwrap_or(0)))
         }
         (Method::GET, Some(n), None) => get(sim, res, ns, n).and_then(|v| ok(&v)),
         (Method::GET, Some(n), Some("status")) => get(sim, res, ns, n).and_then(|v| ok(&v)),

@@ -13,6 +13,7 @@ pub mod selector;
 pub mod sim;
 pub mod status;
 pub mod store;
+pub mod table;
 pub mod tls;
 pub mod validate;
 

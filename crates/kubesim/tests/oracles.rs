@@ -128,6 +128,15 @@ async fn real_kubectl_creates_applies_waits_rolls_out_and_deletes() {
     assert!(out.status.success(), "{}", text(&out));
     let out = k(&["rollout", "status", "deployment/web", "--timeout=20s"]);
     assert!(out.status.success(), "{}", text(&out));
+    let out = k(&["get", "pods", "-l", "app=w"]);
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        table.starts_with("NAME")
+            && table.contains("READY")
+            && table.contains("STATUS")
+            && table.contains("Running"),
+        "{table}"
+    );
     let out = k(&["get", "deployment", "web", "-o", "json"]);
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(

@@ -245,3 +245,86 @@ async fn injected_faults_are_the_same_for_the_same_seed() {
         runs[0]
     );
 }
+
+#[tokio::test]
+async fn a_rollout_that_never_gets_ready_exceeds_its_progress_deadline() {
+    let sim = sim_with(|c| c.scenarios.fail_image_pull = vec!["missing/*".into()]).await;
+    let api = Api::new(&sim);
+    let dep = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "stuck"},
+        "spec": {"progressDeadlineSeconds": 20, "selector": {"matchLabels": {"app": "s"}}, "template": {"metadata": {"labels": {"app": "s"}},
+        "spec": {"containers": [{"name": "c", "image": "missing/app:1"}]}}}});
+    api.post("/apis/apps/v1/namespaces/default/deployments", &dep)
+        .await;
+    let d = api
+        .wait_for(
+            "/apis/apps/v1/namespaces/default/deployments/stuck",
+            "deadline",
+            |d| {
+                d["status"]["conditions"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["reason"] == "ProgressDeadlineExceeded"))
+            },
+        )
+        .await;
+    let p = d["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Progressing")
+        .unwrap()
+        .clone();
+    assert_eq!(p["status"], "False");
+    assert!(
+        s(&p, "/message").ends_with("has timed out progressing."),
+        "{p}"
+    );
+}
+
+#[tokio::test]
+async fn a_job_past_its_active_deadline_fails_with_deadline_exceeded() {
+    let sim = sim_with(|c| c.timings.job_run = std::time::Duration::from_secs(60)).await;
+    let api = Api::new(&sim);
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "slow"}, "spec": {"activeDeadlineSeconds": 10, "template": {"spec": {
+        "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"]}]}}}});
+    api.post("/apis/batch/v1/namespaces/default/jobs", &job)
+        .await;
+    let j = api
+        .wait_for(
+            "/apis/batch/v1/namespaces/default/jobs/slow",
+            "deadline",
+            |j| {
+                j["status"]["conditions"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["type"] == "Failed"))
+            },
+        )
+        .await;
+    assert!(
+        j["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["reason"] == "DeadlineExceeded")
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_an_error_without_an_answer() {
+    let sim = sim().await;
+    sim.set_faults(FaultConfig {
+        drop_rate: 1.0,
+        ..FaultConfig::default()
+    });
+    let api = Api::new(&sim);
+    let result = api
+        .http
+        .get(format!("{}/api/v1/namespaces", api.base))
+        .bearer_auth(common::TOKEN)
+        .send()
+        .await;
+    let failed = match result {
+        Err(_) => true,
+        Ok(resp) => resp.bytes().await.is_err(),
+    };
+    assert!(failed, "a dropped request got a complete answer");
+}
