@@ -66,9 +66,28 @@ pub async fn run(args: &DemoArgs, format: Format) -> anyhow::Result<()> {
     say("\nEnv vars of namespace `demo` (tenantry env list -n demo):");
     env::run(&catalog, EnvCmd::List { namespace: demo }, format).await?;
     say(
-        "\nThis is the catalog part of tenantry. Building environments against kubesim \
-         (tenantry sim), rendering, deploy and the web UI are on their way; then this demo \
-         starts them all and serves the UI at http://127.0.0.1:8080.",
+        "\nThe requests a deploy of C1 to `demo` sends, in order (tenantry render C1 -n demo shows the bodies):",
+    );
+    let plan = tenantry_engine::render_plan(
+        &catalog,
+        "C1".parse()?,
+        "demo",
+        tenantry_core::render::Secrets::Mask,
+    )
+    .await?;
+    for (i, r) in plan.iter().enumerate() {
+        say(&format!(
+            "  {}. {:<17} {:<4} {}",
+            i + 1,
+            r.template.as_str(),
+            r.method.as_str(),
+            r.url
+        ));
+    }
+    say(
+        "\nNot yet in this build: sending those requests and watching the environment come up \
+         (tenantry deploy), and the web UI. kubesim, the simulated cluster they will run \
+         against, is here: try `tenantry sim --fast` and kubectl.",
     );
     if args.dir.is_some() {
         say(&format!(
@@ -116,6 +135,17 @@ async fn seed(catalog: &Catalog) -> anyhow::Result<()> {
                 &SecretString::from(value),
                 false,
             )
+            .await?;
+    }
+    // Demo system access: made up here, kept sealed like any operator's secret.
+    for name in [
+        "clickhouse-admin-password",
+        "postgres-admin-password",
+        "sms4b-token",
+    ] {
+        let value = SecretString::from(format!("demo-{}-{}", name, std::process::id()));
+        catalog
+            .set_param(&ParamName::parse(name)?, &demo, &value, true)
             .await?;
     }
     let phone = |s: &str| Phone::parse(s);
