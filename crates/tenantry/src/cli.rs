@@ -103,6 +103,10 @@ pub struct SimArgs {
     /// Job containers whose command and args match PATTERN exit with code 1 (repeatable).
     #[arg(long = "fail-job-command", value_name = "PATTERN")]
     pub fail_job_command: Vec<String>,
+    /// Images matching PATTERN become ready MS milliseconds later than others, as
+    /// PATTERN=MS (repeatable).
+    #[arg(long = "slow-ready", value_name = "PATTERN=MS", value_parser = parse_slow_ready)]
+    pub slow_ready: Vec<(String, u64)>,
     /// Simulate everything quickly (milliseconds instead of seconds).
     #[arg(long)]
     pub fast: bool,
@@ -413,6 +417,16 @@ pub struct DemoArgs {
     /// Keep the demo catalog in this directory (default: a temporary one, removed after).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+}
+
+fn parse_slow_ready(s: &str) -> Result<(String, u64), String> {
+    let (pattern, ms) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{s:?} is not PATTERN=MS, e.g. 'registry.test/slow*=5000'"))?;
+    let ms = ms
+        .parse()
+        .map_err(|_| format!("{ms:?} is not a number of milliseconds"))?;
+    Ok((pattern.to_owned(), ms))
 }
 
 /// The process entry point: exit 0 on success, 1 on failure, 2 on bad usage.

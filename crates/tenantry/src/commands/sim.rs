@@ -33,7 +33,7 @@ pub async fn run(args: &SimArgs) -> anyhow::Result<()> {
             fail_image_pull: args.fail_image_pull.clone(),
             crash_image: args.crash_image.clone(),
             fail_job_command: args.fail_job_command.clone(),
-            ..Scenarios::default()
+            slow_ready: args.slow_ready.iter().cloned().collect(),
         },
         faults: FaultConfig {
             seed: args.seed,
