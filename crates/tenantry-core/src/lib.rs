@@ -6,6 +6,7 @@ pub mod contact;
 pub mod default_templates;
 pub mod defaults;
 pub mod env;
+pub mod health;
 pub mod macros;
 pub mod manifest;
 pub mod names;

@@ -1,6 +1,9 @@
-//! Provisioning runs. For now: the plan, i.e. a client's templates rendered for one
-//! namespace, in execution order, with nothing sent until every request has rendered.
+//! Provisioning runs: the plan (a client's templates rendered for one namespace, nothing
+//! sent until every request has rendered) and the deploy that sends it, waits for it,
+//! and says whether it worked and why not.
 
+pub mod deploy;
 pub mod plan;
 
+pub use deploy::{DeployError, DeployOptions, Outcome, StepReport, deploy};
 pub use plan::{PlanError, PlannedRequest, render_plan, rsa_format};

@@ -80,14 +80,16 @@ fn normalise_url(url: &str) -> (String, Backend) {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let (m1, m2) = match backend {
+    let (m1, m2, m3) = match backend {
         Backend::Sqlite => (
             include_str!("../migrations/sqlite/0001_catalog.sql"),
             include_str!("../migrations/sqlite/0002_templates_and_client_secrets.sql"),
+            include_str!("../migrations/sqlite/0003_runs.sql"),
         ),
         Backend::Postgres => (
             include_str!("../migrations/postgres/0001_catalog.sql"),
             include_str!("../migrations/postgres/0002_templates_and_client_secrets.sql"),
+            include_str!("../migrations/postgres/0003_runs.sql"),
         ),
     };
     let migration = |version, name, sql: &'static str| {
@@ -102,6 +104,7 @@ fn migrator(backend: Backend) -> Migrator {
     Migrator::with_migrations(vec![
         migration(1, "catalog", m1),
         migration(2, "templates and client secrets", m2),
+        migration(3, "runs", m3),
     ])
 }
 

@@ -36,6 +36,18 @@ pub enum StoreError {
     TemplateNotFound(String),
     #[error("template {name} has no version {version}")]
     TemplateVersionNotFound { name: String, version: i64 },
+    #[error(
+        "a deploy of {client} to {namespace} is already running (run {run}, started {started_at} by {owner})"
+    )]
+    RunActive {
+        client: ClientId,
+        namespace: String,
+        run: i64,
+        started_at: String,
+        owner: String,
+    },
+    #[error("no run {0}")]
+    RunNotFound(i64),
     #[error("cannot generate a secret: {0}")]
     Generate(String),
     #[error("the catalog holds a value it cannot read: {0}")]

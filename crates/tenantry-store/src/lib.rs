@@ -11,6 +11,7 @@ mod error;
 pub mod generate;
 mod namespaces;
 mod params;
+mod runs;
 mod templates;
 
 pub use client_secrets::ClientSecret;
@@ -23,4 +24,5 @@ pub use env::{EnvEntry, EnvSource};
 pub use error::StoreError;
 pub use namespaces::{Namespace, NamespaceUpdate, NewNamespace};
 pub use params::{ParamDef, ParamEntry, Scope, StoredValue};
+pub use runs::{NewRequest, RequestRecord, RunRecord};
 pub use templates::{StoredTemplate, TemplateVersion};

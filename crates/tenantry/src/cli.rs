@@ -71,6 +71,21 @@ pub enum Command {
         #[arg(long)]
         reveal: bool,
     },
+    /// Builds (or brings up to date) a client's environment and says whether it worked.
+    Deploy {
+        id: ClientId,
+        #[arg(long, short = 'n')]
+        namespace: NamespaceName,
+        /// The whole deploy's deadline, e.g. 10m, 90s.
+        #[arg(long, default_value = "10m", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+        /// How often waiting steps look again.
+        #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+        poll: std::time::Duration,
+    },
+    /// Deploy runs: their steps, verdicts and requests.
+    #[command(subcommand)]
+    Runs(RunsCmd),
     /// Secrets generated for a client's environment (passwords, keys).
     #[command(subcommand)]
     Secret(SecretCmd),
@@ -175,6 +190,42 @@ pub enum TemplateCmd {
     Enable { name: TemplateName },
     /// Leaves a template out of plans.
     Disable { name: TemplateName },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCmd {
+    /// Lists runs, newest first.
+    List {
+        /// Only this client's runs.
+        #[arg(long)]
+        client: Option<ClientId>,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Shows a run's steps and every request it sent.
+    Show { run: i64 },
+}
+
+/// `500ms`, `30s`, `10m`, `1h`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration: write e.g. 90s, 10m or 500ms"))?;
+    let ms = match unit {
+        "ms" => n,
+        "s" | "" => n * 1000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        _ => {
+            return Err(format!(
+                "{s:?} has an unknown unit {unit:?}: use ms, s, m or h"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_millis(ms))
 }
 
 #[derive(Debug, Subcommand)]

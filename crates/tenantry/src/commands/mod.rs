@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod demo;
+pub mod deploy;
 pub mod env;
 pub mod namespace;
 pub mod param;
@@ -33,6 +34,13 @@ pub async fn dispatch(catalog: &Catalog, command: Command, format: Format) -> an
             reveal,
         } => render::run(catalog, id, &namespace, reveal, format).await,
         Command::Secret(c) => secret::run(catalog, c, format).await,
+        Command::Deploy {
+            id,
+            namespace,
+            timeout,
+            poll,
+        } => deploy::run(catalog, id, &namespace, timeout, poll, format).await,
+        Command::Runs(c) => deploy::runs(catalog, c, format).await,
         Command::Demo(_) | Command::Sim(_) => unreachable!("demo and sim need no catalog"),
     }
 }

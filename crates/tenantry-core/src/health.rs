@@ -1,0 +1,397 @@
+//! Health rules: from the objects a cluster returns, is a step still progressing, done,
+//! or failed — and if failed, why, in words that name the object and the cause. Learned
+//! from Argo CD's health checks, kstatus and krane's pod "doom reasons"; pure functions.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// What an object says about its step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// Not there yet; the text says what is awaited.
+    Progressing(String),
+    Ready,
+    /// Will not get there without a change; the text says why.
+    Failed(Failure),
+}
+
+/// Why a step failed: the object, the reason and the message, as the cluster put them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// `Pod lms-dev/lms-deployment-c1-abc-xyz`.
+    pub object: String,
+    pub reason: String,
+    pub message: String,
+    /// A pod whose log tail would explain the failure.
+    pub log_of: Option<String>,
+    /// A pod whose Events would explain the failure.
+    pub events_of: Option<String>,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.object, self.reason)?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+fn s<'a>(v: &'a Value, p: &str) -> &'a str {
+    v.pointer(p).and_then(Value::as_str).unwrap_or("")
+}
+
+pub fn object_name(kind: &str, v: &Value) -> String {
+    format!(
+        "{kind} {}/{}",
+        s(v, "/metadata/namespace"),
+        s(v, "/metadata/name")
+    )
+}
+
+fn condition<'a>(v: &'a Value, kind: &str) -> Option<&'a Value> {
+    v.pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == kind)
+}
+
+fn is_true(c: Option<&Value>) -> bool {
+    c.is_some_and(|c| c["status"] == "True")
+}
+
+/// Settings of the pod rules.
+#[derive(Debug, Clone, Copy)]
+pub struct PodRules {
+    /// How long a pull that fails for a reason other than "not found" may keep failing.
+    pub pull_grace: Duration,
+    /// How long a pod may stay unschedulable.
+    pub unschedulable_grace: Duration,
+    /// How long a container may stay `ContainerCreating` before its Events are reported.
+    pub creating_grace: Duration,
+}
+
+impl Default for PodRules {
+    fn default() -> Self {
+        Self {
+            pull_grace: Duration::from_secs(60),
+            unschedulable_grace: Duration::from_secs(60),
+            creating_grace: Duration::from_secs(60),
+        }
+    }
+}
+
+const FATAL_WAITING: &[&str] = &[
+    "CrashLoopBackOff",
+    "CreateContainerError",
+    "RunContainerError",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+];
+
+/// A pod's health. `waited` is how long the step has been waiting for it.
+pub fn pod_health(pod: &Value, waited: Duration, rules: &PodRules) -> Health {
+    let name = object_name("Pod", pod);
+    let pod_name = s(pod, "/metadata/name").to_owned();
+    let fail = |reason: &str, message: String, log: bool, events: bool| {
+        Health::Failed(Failure {
+            object: name.clone(),
+            reason: reason.to_owned(),
+            message,
+            log_of: log.then(|| pod_name.clone()),
+            events_of: events.then(|| pod_name.clone()),
+        })
+    };
+    let phase = s(pod, "/status/phase");
+    if phase == "Failed" {
+        let reason = match s(pod, "/status/reason") {
+            "" => "Failed",
+            r => r,
+        };
+        return fail(reason, s(pod, "/status/message").to_owned(), true, false);
+    }
+    if let Some(c) = condition(pod, "PodScheduled")
+        && c["status"] == "False"
+        && c["reason"] == "Unschedulable"
+        && waited > rules.unschedulable_grace
+    {
+        return fail("Unschedulable", s(c, "/message").to_owned(), false, false);
+    }
+    let statuses = ["initContainerStatuses", "containerStatuses"]
+        .iter()
+        .flat_map(|k| {
+            pod.pointer(&format!("/status/{k}"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        });
+    for c in statuses {
+        let cname = s(&c, "/name").to_owned();
+        if let Some(w) = c.pointer("/state/waiting") {
+            let reason = s(w, "/reason");
+            let message = s(w, "/message").to_owned();
+            let with_container = |m: &str| format!("container {cname}: {m}");
+            if FATAL_WAITING.contains(&reason) {
+                let mut m = message.clone();
+                if reason == "CrashLoopBackOff" {
+                    let code = c
+                        .pointer("/lastState/terminated/exitCode")
+                        .and_then(Value::as_i64);
+                    let restarts = c
+                        .pointer("/restartCount")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(0);
+                    m = format!(
+                        "restarted {restarts} time(s){}",
+                        code.map_or(String::new(), |c| format!(", last exit code {c}"))
+                    );
+                }
+                return fail(
+                    reason,
+                    with_container(&m),
+                    reason == "CrashLoopBackOff",
+                    false,
+                );
+            }
+            if reason == "CreateContainerConfigError" && !message.contains("cache") {
+                return fail(reason, with_container(&message), false, false);
+            }
+            if matches!(reason, "ErrImagePull" | "ImagePullBackOff") {
+                let lower = message.to_lowercase();
+                let not_found = lower.contains("not found")
+                    || lower.contains("manifest unknown")
+                    || lower.contains("notfound");
+                if not_found || waited > rules.pull_grace {
+                    return fail(reason, with_container(&message), false, false);
+                }
+            }
+            if reason == "ContainerCreating" && waited > rules.creating_grace {
+                return fail(
+                    "ContainerCreating",
+                    with_container("stuck creating the container"),
+                    false,
+                    true,
+                );
+            }
+            return Health::Progressing(format!("{name}: container {cname} waiting ({reason})"));
+        }
+    }
+    if phase == "Succeeded" {
+        return Health::Ready;
+    }
+    if is_true(condition(pod, "Ready")) {
+        Health::Ready
+    } else {
+        Health::Progressing(format!(
+            "{name}: not ready ({})",
+            if phase.is_empty() { "Pending" } else { phase }
+        ))
+    }
+}
+
+/// A Job's health from its conditions.
+pub fn job_health(job: &Value) -> Health {
+    let name = object_name("Job", job);
+    for kind in ["Failed", "FailureTarget"] {
+        if let Some(c) = condition(job, kind)
+            && c["status"] == "True"
+        {
+            return Health::Failed(Failure {
+                object: name,
+                reason: s(c, "/reason").to_owned(),
+                message: s(c, "/message").to_owned(),
+                log_of: None,
+                events_of: None,
+            });
+        }
+    }
+    if is_true(condition(job, "Complete")) {
+        Health::Ready
+    } else {
+        Health::Progressing(format!("{name}: not complete yet"))
+    }
+}
+
+/// A Deployment's health: observed, not past its deadline, every replica updated and
+/// ready (not Helm's maxUnavailable shortcut).
+pub fn deployment_health(dep: &Value) -> Health {
+    let name = object_name("Deployment", dep);
+    let n = |p: &str| dep.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+    if n("/status/observedGeneration") < n("/metadata/generation") {
+        return Health::Progressing(format!(
+            "{name}: the controller has not seen the latest change"
+        ));
+    }
+    if let Some(c) = condition(dep, "Progressing")
+        && c["reason"] == "ProgressDeadlineExceeded"
+    {
+        return Health::Failed(Failure {
+            object: name,
+            reason: "ProgressDeadlineExceeded".into(),
+            message: s(c, "/message").to_owned(),
+            log_of: None,
+            events_of: None,
+        });
+    }
+    let want = dep
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let (updated, ready, total) = (
+        n("/status/updatedReplicas"),
+        n("/status/readyReplicas"),
+        n("/status/replicas"),
+    );
+    if updated >= want && ready >= want && total == updated {
+        Health::Ready
+    } else {
+        Health::Progressing(format!("{name}: {ready}/{want} ready, {updated} updated"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn pod(state: Value, extra: Value) -> Value {
+        let mut p = json!({"metadata": {"name": "p", "namespace": "lms-dev"},
+            "status": {"phase": "Pending", "containerStatuses": [{"name": "c1", "state": state, "restartCount": 3,
+            "lastState": {"terminated": {"exitCode": 2}}}]}});
+        if let Some(m) = extra.as_object() {
+            for (k, v) in m {
+                p["status"][k] = v.clone();
+            }
+        }
+        p
+    }
+
+    fn waiting(reason: &str, message: &str) -> Value {
+        json!({"waiting": {"reason": reason, "message": message}})
+    }
+
+    #[test]
+    fn pod_rules_fail_fast_on_doomed_states_and_wait_on_others() {
+        let r = PodRules::default();
+        let now = Duration::from_secs(1);
+        let cases = [
+            (
+                waiting("CrashLoopBackOff", "back-off"),
+                "CrashLoopBackOff",
+                "restarted 3 time(s), last exit code 2",
+            ),
+            (
+                waiting(
+                    "ErrImagePull",
+                    "rpc error: code = NotFound desc = x: not found",
+                ),
+                "ErrImagePull",
+                "not found",
+            ),
+            (
+                waiting("ImagePullBackOff", "manifest unknown"),
+                "ImagePullBackOff",
+                "manifest unknown",
+            ),
+            (
+                waiting("CreateContainerConfigError", "configmap \"c\" not found"),
+                "CreateContainerConfigError",
+                "configmap",
+            ),
+            (
+                waiting("InvalidImageName", "bad"),
+                "InvalidImageName",
+                "bad",
+            ),
+        ];
+        for (state, reason, text) in cases {
+            match pod_health(&pod(state, json!({})), now, &r) {
+                Health::Failed(f) => {
+                    assert_eq!(f.reason, reason);
+                    assert!(f.message.contains(text), "{f}");
+                    assert!(f.to_string().starts_with("Pod lms-dev/p: "), "{f}");
+                }
+                other => panic!("{reason}: {other:?}"),
+            }
+        }
+        let patient = [
+            waiting("ErrImagePull", "i/o timeout"),
+            waiting("ContainerCreating", ""),
+            waiting(
+                "CreateContainerConfigError",
+                "failed to sync configmap cache: timed out",
+            ),
+        ];
+        for state in patient {
+            assert!(matches!(
+                pod_health(&pod(state, json!({})), now, &r),
+                Health::Progressing(_)
+            ));
+        }
+        let late = Duration::from_secs(120);
+        assert!(matches!(
+            pod_health(
+                &pod(waiting("ErrImagePull", "i/o timeout"), json!({})),
+                late,
+                &r
+            ),
+            Health::Failed(_)
+        ));
+        match pod_health(&pod(waiting("ContainerCreating", ""), json!({})), late, &r) {
+            Health::Failed(f) => assert_eq!(f.events_of.as_deref(), Some("p")),
+            other => panic!("{other:?}"),
+        }
+        let ready = pod(
+            json!({"running": {}}),
+            json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}),
+        );
+        assert_eq!(pod_health(&ready, now, &r), Health::Ready);
+        let unsched = pod(
+            waiting("ContainerCreating", ""),
+            json!({"conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes are available"}]}),
+        );
+        match pod_health(&unsched, late, &r) {
+            Health::Failed(f) => assert_eq!(
+                (f.reason.as_str(), f.message.as_str()),
+                ("Unschedulable", "0/3 nodes are available")
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn jobs_and_deployments_follow_their_conditions() {
+        let job = |t: &str, reason: &str| json!({"metadata": {"name": "j", "namespace": "n"}, "status": {"conditions": [{"type": t, "status": "True", "reason": reason, "message": "m"}]}});
+        assert_eq!(job_health(&job("Complete", "")), Health::Ready);
+        assert!(
+            matches!(job_health(&job("FailureTarget", "BackoffLimitExceeded")), Health::Failed(f) if f.reason == "BackoffLimitExceeded")
+        );
+        assert!(matches!(
+            job_health(&json!({"status": {}})),
+            Health::Progressing(_)
+        ));
+        let dep = |generation: i64, observed: i64, ready: i64, reason: &str| {
+            json!({"metadata": {"name": "d", "namespace": "n", "generation": generation},
+            "spec": {"replicas": 2}, "status": {"observedGeneration": observed, "replicas": 2, "updatedReplicas": 2, "readyReplicas": ready,
+            "conditions": [{"type": "Progressing", "status": "True", "reason": reason, "message": "m"}]}})
+        };
+        assert_eq!(
+            deployment_health(&dep(1, 1, 2, "NewReplicaSetAvailable")),
+            Health::Ready
+        );
+        assert!(matches!(
+            deployment_health(&dep(2, 1, 2, "")),
+            Health::Progressing(_)
+        ));
+        assert!(matches!(
+            deployment_health(&dep(1, 1, 1, "")),
+            Health::Progressing(_)
+        ));
+        assert!(
+            matches!(deployment_health(&dep(1, 1, 0, "ProgressDeadlineExceeded")), Health::Failed(f) if f.reason == "ProgressDeadlineExceeded")
+        );
+    }
+}

@@ -1,0 +1,767 @@
+//! Deploying a client environment: the plan's steps in waves (a wave's steps at once),
+//! each applied idempotently (created, or brought to the rendered state, never touching
+//! what tenantry does not own), then waited for by the health rules; the run and every
+//! request are recorded; the outcome names what failed, where and why.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use tenantry_core::ClientId;
+use tenantry_core::default_templates::{CLIENT_LABEL, MANAGED_BY};
+use tenantry_core::health::{
+    Failure, Health, PodRules, deployment_health, job_health, object_name, pod_health,
+};
+use tenantry_core::render::Secrets;
+use tenantry_core::template::{Method, TemplateName, WaitFor};
+use tenantry_kube::{Cluster, KubeError};
+use tenantry_store::{Catalog, StoreError};
+use tokio::sync::Mutex;
+
+use crate::plan::{PlanError, PlannedRequest, render_plan};
+
+/// An annotation with the hash of what tenantry rendered, to tell "unchanged" from
+/// "changed" without comparing against server defaults.
+pub const SPEC_HASH: &str = "tenantry.io/spec-hash";
+/// On the pod template: the hash of the env vars and secrets the pods read, so that a
+/// change to them rolls the pods (Kubernetes does not restart pods on a ConfigMap change).
+pub const CONFIG_HASH: &str = "tenantry.io/config-hash";
+
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    /// The whole deploy's deadline.
+    pub timeout: Duration,
+    /// How often a step that waits looks again.
+    pub poll: Duration,
+    pub rules: PodRules,
+}
+
+impl Default for DeployOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(600),
+            poll: Duration::from_millis(500),
+            rules: PodRules::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub template: TemplateName,
+    pub status: StepStatus,
+    /// What happened: "created, Job complete", or the failure.
+    pub detail: String,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub run: i64,
+    pub client: ClientId,
+    pub namespace: String,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    pub reason: Option<String>,
+    pub elapsed_ms: u64,
+    pub requests: i64,
+    pub steps: Vec<StepReport>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Kube(#[from] KubeError),
+}
+
+fn hash(v: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in v.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// What this process is called in the runs table: host and pid.
+fn owner() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Whether the process that owns a run is gone (same host, no such pid).
+fn owner_is_gone(owner: &str) -> bool {
+    let me = owner_host();
+    match owner.rsplit_once(':') {
+        Some((host, pid)) if host == me => !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        _ => false,
+    }
+}
+
+fn owner_host() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+struct Ctx<'a> {
+    catalog: &'a Catalog,
+    cluster: Cluster,
+    run: i64,
+    seq: AtomicI64,
+    client: ClientId,
+    opts: &'a DeployOptions,
+    /// Masked bodies by template, for the request records.
+    masked: BTreeMap<TemplateName, Option<Value>>,
+}
+
+impl Ctx<'_> {
+    /// Sends a request and records it (method, path, status, time, masked excerpt).
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        masked: Option<&Value>,
+    ) -> Result<Value, KubeError> {
+        let started = Instant::now();
+        let result = self.cluster.send(method, path, body).await;
+        let status = match &result {
+            Ok(_) => {
+                if method == "POST" {
+                    201
+                } else {
+                    200
+                }
+            }
+            Err(e) => i64::from(e.code().unwrap_or(0)),
+        };
+        let mut excerpt = masked.map(ToString::to_string).unwrap_or_default();
+        if let Err(e) = &result {
+            excerpt = e.to_string();
+        }
+        excerpt.truncate(
+            excerpt
+                .char_indices()
+                .nth(300)
+                .map_or(excerpt.len(), |(i, _)| i),
+        );
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let record = tenantry_store::NewRequest {
+            seq,
+            method,
+            path,
+            status,
+            duration_ms: ms,
+            excerpt: &excerpt,
+        };
+        if let Err(e) = self.catalog.record_request(self.run, &record).await {
+            tracing::warn!("cannot record a request of run {}: {e}", self.run);
+        }
+        result
+    }
+}
+
+/// Deploys `client` to namespace `ns`; `progress` hears of every step change.
+pub async fn deploy(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+    opts: &DeployOptions,
+    progress: &(dyn Fn(&StepReport) + Send + Sync),
+) -> Result<Outcome, DeployError> {
+    let started = Instant::now();
+    let plan = render_plan(catalog, client, ns, Secrets::Reveal).await?;
+    let masked_plan = render_plan(catalog, client, ns, Secrets::Mask).await?;
+    let namespace = catalog.namespace(ns).await?;
+    let cluster = Cluster::connect(
+        &namespace.api_root_url,
+        &namespace.token,
+        namespace.ca_bundle.as_ref(),
+    )?;
+    let run = match catalog.start_run(client, ns, &owner()).await {
+        Ok(r) => r,
+        Err(StoreError::RunActive { run, owner, .. }) if owner_is_gone(&owner) => {
+            catalog
+                .interrupt_run(
+                    run,
+                    &format!("its process ({owner}) is gone; resumed by a new run"),
+                )
+                .await?;
+            catalog.start_run(client, ns, &self::owner()).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let ctx = Ctx {
+        catalog,
+        cluster,
+        run: run.id,
+        seq: AtomicI64::new(0),
+        client,
+        opts,
+        masked: masked_plan
+            .into_iter()
+            .map(|r| (r.template, r.body))
+            .collect(),
+    };
+    let plan = with_hashes(plan);
+    let steps: Arc<Mutex<Vec<StepReport>>> = Arc::new(Mutex::new(
+        plan.iter()
+            .map(|r| StepReport {
+                template: r.template.clone(),
+                status: StepStatus::Pending,
+                detail: String::new(),
+                elapsed_ms: 0,
+            })
+            .collect(),
+    ));
+    let heartbeat = {
+        let catalog = catalog.clone();
+        let id = run.id;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                let _ = catalog.heartbeat_run(id).await;
+            }
+        })
+    };
+    let work = run_waves(&ctx, &plan, &steps, progress);
+    let failure = match tokio::time::timeout(opts.timeout, work).await {
+        Ok(f) => f,
+        Err(_) => {
+            let pending: Vec<String> = steps
+                .lock()
+                .await
+                .iter()
+                .filter(|s| matches!(s.status, StepStatus::Pending | StepStatus::Running))
+                .map(|s| {
+                    if s.detail.is_empty() {
+                        s.template.to_string()
+                    } else {
+                        format!("{} ({})", s.template, s.detail)
+                    }
+                })
+                .collect();
+            Some(format!(
+                "timed out after {:.0?}; still pending: {}",
+                opts.timeout,
+                pending.join(", ")
+            ))
+        }
+    };
+    heartbeat.abort();
+    let steps = steps.lock().await.clone();
+    let report = serde_json::to_value(&steps).unwrap_or(Value::Null);
+    catalog
+        .finish_run(run.id, failure.is_none(), failure.as_deref(), &report)
+        .await?;
+    Ok(Outcome {
+        run: run.id,
+        client,
+        namespace: ns.to_owned(),
+        status: if failure.is_none() {
+            "succeeded".into()
+        } else {
+            "failed".into()
+        },
+        reason: failure,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        requests: ctx.seq.load(Ordering::Relaxed),
+        steps,
+    })
+}
+
+/// Adds the spec hash to every object, and to the Deployment's pod template the hash of
+/// the ConfigMap and Secret it reads.
+fn with_hashes(mut plan: Vec<PlannedRequest>) -> Vec<PlannedRequest> {
+    let config: String = plan
+        .iter()
+        .filter_map(|r| r.body.as_ref())
+        .filter(|b| matches!(b["kind"].as_str(), Some("ConfigMap" | "Secret")))
+        .map(|b| b["data"].to_string())
+        .collect();
+    let config_hash = hash(&config);
+    for r in &mut plan {
+        let Some(body) = r.body.as_mut() else {
+            continue;
+        };
+        if body["kind"] == "Deployment" {
+            body["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH] = json!(config_hash);
+        }
+        let h = hash(&body.to_string());
+        body["metadata"]["annotations"][SPEC_HASH] = json!(h);
+    }
+    plan
+}
+
+async fn set_step(
+    ctx: &Ctx<'_>,
+    steps: &Mutex<Vec<StepReport>>,
+    t: &TemplateName,
+    status: StepStatus,
+    detail: String,
+    since: Instant,
+    progress: &(dyn Fn(&StepReport) + Send + Sync),
+) {
+    let snapshot = {
+        let mut all = steps.lock().await;
+        let Some(s) = all.iter_mut().find(|s| &s.template == t) else {
+            return;
+        };
+        s.status = status;
+        s.detail = detail;
+        s.elapsed_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let snap = s.clone();
+        let report = serde_json::to_value(&*all).unwrap_or(Value::Null);
+        drop(all);
+        let _ = ctx.catalog.save_run_report(ctx.run, &report).await;
+        snap
+    };
+    progress(&snapshot);
+}
+
+/// Runs the steps wave by wave; returns the first failure.
+async fn run_waves(
+    ctx: &Ctx<'_>,
+    plan: &[PlannedRequest],
+    steps: &Mutex<Vec<StepReport>>,
+    progress: &(dyn Fn(&StepReport) + Send + Sync),
+) -> Option<String> {
+    let mut wave_of: BTreeMap<&TemplateName, usize> = BTreeMap::new();
+    let mut waves: Vec<Vec<&PlannedRequest>> = Vec::new();
+    for r in plan {
+        let w = r
+            .after
+            .iter()
+            .filter_map(|d| wave_of.get(d))
+            .map(|w| w + 1)
+            .max()
+            .unwrap_or(0);
+        wave_of.insert(&r.template, w);
+        if waves.len() <= w {
+            waves.resize(w + 1, Vec::new());
+        }
+        waves[w].push(r);
+    }
+    for wave in waves {
+        let results = futures_util::future::join_all(wave.iter().map(|r| async move {
+            let since = Instant::now();
+            set_step(
+                ctx,
+                steps,
+                &r.template,
+                StepStatus::Running,
+                String::new(),
+                since,
+                progress,
+            )
+            .await;
+            let result = run_step(ctx, r, steps, since, progress).await;
+            match &result {
+                Ok(detail) => {
+                    set_step(
+                        ctx,
+                        steps,
+                        &r.template,
+                        StepStatus::Done,
+                        detail.clone(),
+                        since,
+                        progress,
+                    )
+                    .await
+                }
+                Err(reason) => {
+                    set_step(
+                        ctx,
+                        steps,
+                        &r.template,
+                        StepStatus::Failed,
+                        reason.clone(),
+                        since,
+                        progress,
+                    )
+                    .await
+                }
+            }
+            result
+        }))
+        .await;
+        if let Some(Err(reason)) = results.into_iter().find(Result::is_err) {
+            let mut all = steps.lock().await;
+            for s in all.iter_mut().filter(|s| s.status == StepStatus::Pending) {
+                s.status = StepStatus::Skipped;
+                s.detail = "not run: an earlier step failed".into();
+            }
+            return Some(reason);
+        }
+    }
+    None
+}
+
+fn kube_failure(e: &KubeError) -> String {
+    e.to_string()
+}
+
+/// Applies one request and waits for it; returns what happened, or why it failed.
+async fn run_step(
+    ctx: &Ctx<'_>,
+    r: &PlannedRequest,
+    steps: &Mutex<Vec<StepReport>>,
+    since: Instant,
+    progress: &(dyn Fn(&StepReport) + Send + Sync),
+) -> Result<String, String> {
+    let masked = ctx.masked.get(&r.template).cloned().flatten();
+    let applied = match (r.method, &r.body) {
+        (Method::Post, Some(body)) => apply(ctx, r, body, masked.as_ref()).await?,
+        (Method::Get, _) => {
+            ctx.call("GET", &r.path, None, None)
+                .await
+                .map_err(|e| kube_failure(&e))?;
+            "read".to_owned()
+        }
+        (m, body) => {
+            ctx.call(m.as_str(), &r.path, body.as_ref(), masked.as_ref())
+                .await
+                .map_err(|e| kube_failure(&e))?;
+            "sent".to_owned()
+        }
+    };
+    set_step(
+        ctx,
+        steps,
+        &r.template,
+        StepStatus::Running,
+        format!("{applied}, waiting"),
+        since,
+        progress,
+    )
+    .await;
+    let waited = wait(ctx, r, since).await?;
+    Ok(match waited {
+        Some(w) => format!("{applied}, {w}"),
+        None => applied,
+    })
+}
+
+fn item_path(r: &PlannedRequest, name: &str) -> String {
+    let base = r
+        .path
+        .split('?')
+        .next()
+        .unwrap_or(&r.path)
+        .trim_end_matches('/');
+    format!("{base}/{name}")
+}
+
+fn labels_say_ours(obj: &Value, client: ClientId) -> bool {
+    let l = obj.pointer("/metadata/labels");
+    l.and_then(|l| l.get(MANAGED_BY.0)).and_then(Value::as_str) == Some(MANAGED_BY.1)
+        && l.and_then(|l| l.get(CLIENT_LABEL)).and_then(Value::as_str) == Some(&client.to_string())
+}
+
+/// Creates the object, or brings an existing one of ours to the rendered state.
+async fn apply(
+    ctx: &Ctx<'_>,
+    r: &PlannedRequest,
+    body: &Value,
+    masked: Option<&Value>,
+) -> Result<String, String> {
+    let kind = body["kind"].as_str().unwrap_or("object").to_owned();
+    let name = body
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let what = object_name(&kind, body);
+    match ctx.call("POST", &r.path, Some(body), masked).await {
+        Ok(_) => return Ok("created".into()),
+        Err(e) if e.code() == Some(409) => {}
+        Err(e) => return Err(format!("{what}: {}", kube_failure(&e))),
+    }
+    // It exists: ours, unchanged or changed, or someone else's.
+    let path = item_path(r, &name);
+    let existing = ctx
+        .call("GET", &path, None, None)
+        .await
+        .map_err(|e| format!("{what}: {}", kube_failure(&e)))?;
+    if !labels_say_ours(&existing, ctx.client) {
+        let labels = existing
+            .pointer("/metadata/labels")
+            .map_or("none".into(), ToString::to_string);
+        return Err(format!(
+            "{what} already exists and is not tenantry's for {} (labels: {labels}); it was left untouched. Remove it, or label it {}={} and {}={} to let tenantry manage it",
+            ctx.client, MANAGED_BY.0, MANAGED_BY.1, CLIENT_LABEL, ctx.client
+        ));
+    }
+    let same = existing.pointer(&format!(
+        "/metadata/annotations/{}",
+        SPEC_HASH.replace('/', "~1")
+    )) == body.pointer(&format!(
+        "/metadata/annotations/{}",
+        SPEC_HASH.replace('/', "~1")
+    ));
+    if kind == "Job" {
+        let failed = matches!(job_health(&existing), Health::Failed(_));
+        if same && !failed {
+            return Ok("unchanged".into());
+        }
+        // A Job's template cannot change, and a failed one does not run again: replace it.
+        let opts =
+            json!({"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"});
+        ctx.call("DELETE", &path, Some(&opts), None)
+            .await
+            .map_err(|e| format!("{what}: {}", kube_failure(&e)))?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match ctx.cluster.send_once("GET", &path, None).await {
+                Err(e) if e.code() == Some(404) => break,
+                _ if Instant::now() > deadline => {
+                    return Err(format!("{what}: the old Job was not deleted within 60 s"));
+                }
+                _ => tokio::time::sleep(ctx.opts.poll).await,
+            }
+        }
+        ctx.call("POST", &r.path, Some(body), masked)
+            .await
+            .map_err(|e| format!("{what}: {}", kube_failure(&e)))?;
+        return Ok(if failed && same {
+            "re-created (the previous one had failed)".into()
+        } else {
+            "re-created (changed)".into()
+        });
+    }
+    if same {
+        return Ok("unchanged".into());
+    }
+    let mut next = body.clone();
+    next["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"].clone();
+    ctx.call("PUT", &path, Some(&next), masked)
+        .await
+        .map_err(|e| format!("{what}: {}", kube_failure(&e)))?;
+    Ok("updated".into())
+}
+
+fn selector_of(dep: &Value) -> String {
+    dep.pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Adds the log tail or the Events a failure points at.
+async fn explain(ctx: &Ctx<'_>, ns: &str, f: &Failure, since: Instant) -> String {
+    let mut out = format!("{f} (after {:.1}s)", since.elapsed().as_secs_f64());
+    if let Some(pod) = &f.log_of
+        && let Ok(log) = ctx.cluster.pod_log_tail(ns, pod, 10).await
+        && !log.trim().is_empty()
+    {
+        out.push_str("\nlast log lines:\n");
+        out.push_str(log.trim_end());
+    }
+    if let Some(pod) = &f.events_of {
+        let path = format!(
+            "api/v1/namespaces/{ns}/events?fieldSelector={}",
+            encode(&format!("involvedObject.name={pod}"))
+        );
+        if let Ok(list) = ctx.call("GET", &path, None, None).await {
+            let lines: Vec<String> = list["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| e["type"] == "Warning")
+                .map(|e| {
+                    format!(
+                        "  {}: {}",
+                        e["reason"].as_str().unwrap_or(""),
+                        e["message"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
+            if !lines.is_empty() {
+                out.push_str("\nevents:\n");
+                out.push_str(&lines.join("\n"));
+            }
+        }
+    }
+    out
+}
+
+async fn pods_failure(
+    ctx: &Ctx<'_>,
+    ns: &str,
+    selector: &str,
+    since: Instant,
+    skip_finished: bool,
+) -> Result<(Vec<Value>, Option<String>), String> {
+    let path = format!(
+        "api/v1/namespaces/{ns}/pods?labelSelector={}",
+        encode(selector)
+    );
+    let list = ctx
+        .call("GET", &path, None, None)
+        .await
+        .map_err(|e| kube_failure(&e))?;
+    let pods: Vec<Value> = list["items"].as_array().cloned().unwrap_or_default();
+    for p in &pods {
+        let phase = p
+            .pointer("/status/phase")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if skip_finished && matches!(phase, "Failed" | "Succeeded") {
+            continue;
+        }
+        let mut with_ns = p.clone();
+        with_ns["metadata"]["namespace"] = json!(ns);
+        if let Health::Failed(f) = pod_health(&with_ns, since.elapsed(), &ctx.opts.rules) {
+            return Ok((pods, Some(explain(ctx, ns, &f, since).await)));
+        }
+    }
+    Ok((pods, None))
+}
+
+/// Waits as the template says; `Some(text)` tells what was awaited.
+async fn wait(ctx: &Ctx<'_>, r: &PlannedRequest, since: Instant) -> Result<Option<String>, String> {
+    let body = r.body.as_ref();
+    let ns = body
+        .and_then(|b| b.pointer("/metadata/namespace"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            r.path
+                .split("namespaces/")
+                .nth(1)
+                .and_then(|s| s.split('/').next())
+                .unwrap_or("default")
+                .to_owned()
+        });
+    let name = body
+        .and_then(|b| b.pointer("/metadata/name"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    match r.wait {
+        WaitFor::None => Ok(None),
+        WaitFor::JobComplete => loop {
+            let job = ctx
+                .call("GET", &item_path(r, &name), None, None)
+                .await
+                .map_err(|e| kube_failure(&e))?;
+            match job_health(&job) {
+                Health::Ready => {
+                    return Ok(Some(format!(
+                        "Job complete in {:.1}s",
+                        since.elapsed().as_secs_f64()
+                    )));
+                }
+                Health::Failed(f) => {
+                    // The Job's own pods say why: the newest one's log.
+                    let (pods, _) =
+                        pods_failure(ctx, &ns, &format!("job-name={name}"), since, true).await?;
+                    let newest = pods
+                        .iter()
+                        .rev()
+                        .filter_map(|p| p.pointer("/metadata/name").and_then(Value::as_str))
+                        .next()
+                        .map(str::to_owned);
+                    let f = Failure {
+                        log_of: newest,
+                        ..f
+                    };
+                    return Err(explain(ctx, &ns, &f, since).await);
+                }
+                Health::Progressing(_) => {
+                    if let (_, Some(reason)) =
+                        pods_failure(ctx, &ns, &format!("job-name={name}"), since, true).await?
+                    {
+                        return Err(reason);
+                    }
+                }
+            }
+            tokio::time::sleep(ctx.opts.poll).await;
+        },
+        WaitFor::RolloutReady => loop {
+            let dep = ctx
+                .call("GET", &item_path(r, &name), None, None)
+                .await
+                .map_err(|e| kube_failure(&e))?;
+            match deployment_health(&dep) {
+                Health::Ready => {
+                    return Ok(Some(format!(
+                        "rolled out in {:.1}s",
+                        since.elapsed().as_secs_f64()
+                    )));
+                }
+                Health::Failed(f) => return Err(explain(ctx, &ns, &f, since).await),
+                Health::Progressing(_) => {
+                    if let (_, Some(reason)) =
+                        pods_failure(ctx, &ns, &selector_of(&dep), since, false).await?
+                    {
+                        return Err(reason);
+                    }
+                }
+            }
+            tokio::time::sleep(ctx.opts.poll).await;
+        },
+        WaitFor::PodsReady => {
+            let selector = r
+                .path
+                .split("labelSelector=")
+                .nth(1)
+                .map(str::to_owned)
+                .unwrap_or_default();
+            loop {
+                let (pods, failure) = pods_failure(ctx, &ns, &selector, since, false).await?;
+                if let Some(reason) = failure {
+                    return Err(reason);
+                }
+                let all_ready = !pods.is_empty()
+                    && pods.iter().all(|p| {
+                        matches!(
+                            pod_health(p, since.elapsed(), &ctx.opts.rules),
+                            Health::Ready
+                        )
+                    });
+                if all_ready {
+                    return Ok(Some(format!("{} pod(s) running and ready", pods.len())));
+                }
+                tokio::time::sleep(ctx.opts.poll).await;
+            }
+        }
+    }
+}

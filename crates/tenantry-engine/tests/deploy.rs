@@ -1,0 +1,362 @@
+//! Deploying against kubesim: the verdict, the reason when it fails, idempotence,
+//! ownership, one run at a time.
+
+use std::time::Duration;
+
+use kubesim::{Config, Running, Timings};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tenantry_core::env::EnvValue;
+use tenantry_core::{ApiRootUrl, ClientId, EnvVarName, NamespaceName, OrgName, ParamName};
+use tenantry_engine::{DeployError, DeployOptions, Outcome, deploy};
+use tenantry_store::{Catalog, KeySource, NewClient, NewNamespace, OpenOptions, Scope, StoreError};
+use tenantry_testkit::{TEST_MASTER_KEY, TestDb};
+
+const TOKEN: &str = "deploy-test-token";
+
+async fn cluster(f: impl FnOnce(&mut Config)) -> Running {
+    let mut c = Config {
+        token: Some(TOKEN.into()),
+        path_prefix: "/k8s/clusters/c-test".into(),
+        timings: Timings::fast(),
+        namespaces: vec!["lms-dev".into()],
+        ..Config::default()
+    };
+    f(&mut c);
+    kubesim::start(c).await.unwrap()
+}
+
+async fn catalog(db: &TestDb, sim: &Running, token: &str) -> Catalog {
+    let opts = OpenOptions {
+        database_url: db.url.clone(),
+        key: KeySource::Hex(SecretString::from(TEST_MASTER_KEY)),
+        max_connections: 4,
+    };
+    let cat = Catalog::open(&opts).await.unwrap().0;
+    cat.add_namespace(&NewNamespace {
+        name: NamespaceName::parse("lms-dev").unwrap(),
+        k8s_namespace: None,
+        api_root_url: ApiRootUrl::parse(&sim.url()).unwrap(),
+        token: SecretString::from(token.to_owned()),
+        ca_bundle: None,
+    })
+    .await
+    .unwrap();
+    let dev = Scope::Namespace(NamespaceName::parse("lms-dev").unwrap());
+    for (k, v) in [
+        ("clickhouse-host", "ch"),
+        ("clickhouse-admin-user", "admin"),
+        ("clickhouse-admin-password", "x"),
+        ("postgres-host", "pg"),
+        ("postgres-admin-password", "y"),
+        ("sms4b-token", "z"),
+        ("public-dns", "lms.test"),
+        ("docker-image", "registry.test/lms:1"),
+        ("nfs-server", "192.0.2.1"),
+    ] {
+        cat.set_param(
+            &ParamName::parse(k).unwrap(),
+            &dev,
+            &SecretString::from(v.to_owned()),
+            false,
+        )
+        .await
+        .unwrap();
+    }
+    cat.create_client(&NewClient {
+        name: OrgName::parse("Acme").unwrap(),
+        phones: vec![],
+        emails: vec![],
+        contacts: vec![],
+    })
+    .await
+    .unwrap();
+    cat
+}
+
+fn c1() -> ClientId {
+    ClientId::parse("C1").unwrap()
+}
+
+fn opts() -> DeployOptions {
+    DeployOptions {
+        timeout: Duration::from_secs(20),
+        poll: Duration::from_millis(20),
+        ..DeployOptions::default()
+    }
+}
+
+async fn run(cat: &Catalog) -> Outcome {
+    deploy(cat, c1(), "lms-dev", &opts(), &|_| {})
+        .await
+        .unwrap()
+}
+
+fn get(sim: &Running, path: &str) -> Option<Value> {
+    let key_res = |plural: &str| {
+        kubesim::resources::RESOURCES
+            .iter()
+            .find(|r| r.plural == plural)
+            .unwrap()
+    };
+    let (plural, name) = path.split_once('/').unwrap();
+    sim.shared
+        .store
+        .get(&kubesim::store::Key::new(key_res(plural), "lms-dev", name))
+        .map(|v| (*v).clone())
+}
+
+#[tokio::test]
+async fn a_deploy_builds_the_environment_and_a_second_one_changes_nothing() {
+    let sim = cluster(|_| {}).await;
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let first = run(&cat).await;
+    assert_eq!(first.status, "succeeded", "{:?}", first.reason);
+    assert_eq!(first.steps.len(), 8);
+    assert!(
+        first
+            .steps
+            .iter()
+            .all(|s| s.detail.starts_with("created") || s.detail.starts_with("read")),
+        "{:?}",
+        first.steps
+    );
+    let job = get(&sim, "jobs/postgres-setup-c1").unwrap();
+    assert_eq!(
+        job["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "tenantry"
+    );
+    let dep = get(&sim, "deployments/lms-deployment-c1").unwrap();
+    let hash_before =
+        dep["spec"]["template"]["metadata"]["annotations"]["tenantry.io/config-hash"].clone();
+    assert!(hash_before.is_string());
+
+    let second = run(&cat).await;
+    assert_eq!(second.status, "succeeded");
+    assert!(
+        second
+            .steps
+            .iter()
+            .filter(|s| s.template.as_str() != "pods")
+            .all(|s| s.detail.starts_with("unchanged")),
+        "{:?}",
+        second.steps
+    );
+    assert_eq!(
+        get(&sim, "jobs/postgres-setup-c1").unwrap()["metadata"]["uid"],
+        job["metadata"]["uid"],
+        "an unchanged Job was re-created"
+    );
+
+    // A changed env var reaches the ConfigMap and rolls the pods.
+    cat.set_env(
+        &Scope::Global,
+        &EnvVarName::parse("LMS_SERVER_DEBUG").unwrap(),
+        &EnvValue::parse("false").unwrap(),
+    )
+    .await
+    .unwrap();
+    let third = run(&cat).await;
+    assert_eq!(third.status, "succeeded", "{:?}", third.reason);
+    assert_eq!(
+        get(&sim, "configmaps/lms-config-c1").unwrap()["data"]["LMS_SERVER_DEBUG"],
+        "false"
+    );
+    let dep = get(&sim, "deployments/lms-deployment-c1").unwrap();
+    assert_ne!(
+        dep["spec"]["template"]["metadata"]["annotations"]["tenantry.io/config-hash"],
+        hash_before
+    );
+    assert_eq!(dep["metadata"]["generation"], 2);
+    let runs = cat.runs(Some(c1()), 10).await.unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
+        ["succeeded", "succeeded", "succeeded"]
+    );
+    assert!(!cat.run_requests(runs[0].id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_missing_image_fails_at_once_naming_the_pod_and_the_cause() {
+    let sim =
+        cluster(|c| c.scenarios.fail_image_pull = vec!["registry.test/missing*".into()]).await;
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let dev = Scope::Namespace(NamespaceName::parse("lms-dev").unwrap());
+    cat.set_param(
+        &ParamName::parse("docker-image").unwrap(),
+        &dev,
+        &SecretString::from("registry.test/missing:9".to_owned()),
+        false,
+    )
+    .await
+    .unwrap();
+    let out = run(&cat).await;
+    assert_eq!(out.status, "failed");
+    let reason = out.reason.unwrap();
+    assert!(
+        reason.starts_with("Pod lms-dev/lms-deployment-c1-"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("ErrImagePull") || reason.contains("ImagePullBackOff"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("registry.test/missing:9") && reason.contains("not found"),
+        "{reason}"
+    );
+    let step = out
+        .steps
+        .iter()
+        .find(|s| s.template.as_str() == "deployment")
+        .unwrap();
+    assert_eq!(serde_json::to_value(&step.status).unwrap(), "failed");
+    let pods = out
+        .steps
+        .iter()
+        .find(|s| s.template.as_str() == "pods")
+        .unwrap();
+    assert_eq!(serde_json::to_value(&pods.status).unwrap(), "skipped");
+}
+
+#[tokio::test]
+async fn a_crashing_image_is_reported_with_its_exit_code_and_log_tail() {
+    let sim = cluster(|c| c.scenarios.crash_image = vec!["*crash*".into()]).await;
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let dev = Scope::Namespace(NamespaceName::parse("lms-dev").unwrap());
+    cat.set_param(
+        &ParamName::parse("docker-image").unwrap(),
+        &dev,
+        &SecretString::from("registry.test/crash:1".to_owned()),
+        false,
+    )
+    .await
+    .unwrap();
+    let reason = run(&cat).await.reason.unwrap();
+    assert!(
+        reason.contains("CrashLoopBackOff") && reason.contains("last exit code 1"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("last log lines:\npanic: kubesim: image registry.test/crash:1 crashes"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_setup_job_fails_the_deploy_with_the_jobs_log() {
+    let sim = cluster(|c| c.scenarios.fail_job_command = vec!["*psql*".into()]).await;
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let out = run(&cat).await;
+    let reason = out.reason.unwrap();
+    assert!(
+        reason.starts_with("Job lms-dev/postgres-setup-c1: BackoffLimitExceeded"),
+        "{reason}"
+    );
+    assert!(reason.contains("ERROR: setup failed"), "{reason}");
+    assert!(
+        get(&sim, "deployments/lms-deployment-c1").is_none(),
+        "the Deployment was created although its Jobs failed"
+    );
+}
+
+#[tokio::test]
+async fn an_object_tenantry_does_not_own_is_left_alone_and_named() {
+    let sim = cluster(|_| {}).await;
+    let foreign = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "lms-config-c1", "labels": {"owner": "alice"}}, "data": {"K": "theirs"}});
+    kubesim::api::create_object(
+        &sim.shared,
+        kubesim::resources::CONFIGMAPS,
+        "lms-dev",
+        foreign,
+    )
+    .unwrap();
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let reason = run(&cat).await.reason.unwrap();
+    assert!(
+        reason.starts_with(
+            "ConfigMap lms-dev/lms-config-c1 already exists and is not tenantry's for C1"
+        ),
+        "{reason}"
+    );
+    assert_eq!(
+        get(&sim, "configmaps/lms-config-c1").unwrap()["data"]["K"],
+        "theirs"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_token_says_so_and_what_to_do() {
+    let sim = cluster(|_| {}).await;
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, "not-the-token").await;
+    let reason = run(&cat).await.reason.unwrap();
+    assert!(
+        reason.contains("401 Unauthorized") && reason.contains("tenantry namespace edit"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn the_deadline_names_what_was_still_pending() {
+    let sim = cluster(|c| c.timings.job_run = Duration::from_secs(60)).await;
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let o = DeployOptions {
+        timeout: Duration::from_millis(600),
+        ..opts()
+    };
+    let out = deploy(&cat, c1(), "lms-dev", &o, &|_| {}).await.unwrap();
+    let reason = out.reason.unwrap();
+    assert!(reason.starts_with("timed out after"), "{reason}");
+    assert!(
+        reason.contains("clickhouse-setup") && reason.contains("postgres-setup"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn only_one_run_per_client_and_namespace_across_processes() {
+    for db in TestDb::all("one active run").await {
+        let sim = cluster(|_| {}).await;
+        let cat = catalog(&db, &sim, TOKEN).await;
+        let other = cat
+            .start_run(c1(), "lms-dev", "another-host:4242")
+            .await
+            .unwrap();
+        match deploy(&cat, c1(), "lms-dev", &opts(), &|_| {}).await {
+            Err(DeployError::Store(StoreError::RunActive { run, owner, .. })) => {
+                assert_eq!((run, owner.as_str()), (other.id, "another-host:4242"));
+            }
+            other => panic!("{:?}", other.map(|o| o.status)),
+        }
+        let msg = cat
+            .start_run(c1(), "lms-dev", "x:1")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains(&format!("already running (run {}", other.id)),
+            "{msg}"
+        );
+        // A run whose process on this host is gone is taken over.
+        cat.interrupt_run(other.id, "test").await.unwrap();
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".into());
+        let dead = cat
+            .start_run(c1(), "lms-dev", &format!("{host}:999999999"))
+            .await
+            .unwrap();
+        let out = deploy(&cat, c1(), "lms-dev", &opts(), &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(out.status, "succeeded", "{:?}", out.reason);
+        assert_eq!(cat.run(dead.id).await.unwrap().status, "interrupted");
+    }
+}

@@ -1,0 +1,261 @@
+//! Provisioning runs: one active per client and namespace (a unique index, so it holds
+//! across processes), a heartbeat so a dead owner's run can be taken over, the steps'
+//! report, and a record of every request.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tenantry_core::ClientId;
+
+use crate::db::{Catalog, now};
+use crate::error::StoreError;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRecord {
+    pub id: i64,
+    pub client: ClientId,
+    pub namespace: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub owner: String,
+    pub started_at: String,
+    pub heartbeat_at: String,
+    pub finished_at: Option<String>,
+    /// The steps, as the engine reported them.
+    pub report: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRecord {
+    pub seq: i64,
+    pub method: String,
+    pub path: String,
+    pub status: i64,
+    pub duration_ms: i64,
+    pub excerpt: String,
+    pub at: String,
+}
+
+/// A request to record: what was sent and how it ended (status 0: no answer).
+#[derive(Debug, Clone, Copy)]
+pub struct NewRequest<'a> {
+    pub seq: i64,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub status: i64,
+    pub duration_ms: i64,
+    /// The body with secrets masked, or the error, shortened.
+    pub excerpt: &'a str,
+}
+
+const COLUMNS: &str = "id, client_number, namespace, status, reason, owner, started_at, heartbeat_at, finished_at, report";
+
+fn run_from(r: &AnyRow) -> Result<RunRecord, StoreError> {
+    let n: i64 = r.try_get(1)?;
+    let report: String = r.try_get(9)?;
+    Ok(RunRecord {
+        id: r.try_get(0)?,
+        client: u64::try_from(n)
+            .ok()
+            .and_then(ClientId::from_number)
+            .ok_or_else(|| StoreError::Corrupt(format!("run of client {n}")))?,
+        namespace: r.try_get(2)?,
+        status: r.try_get(3)?,
+        reason: r.try_get(4)?,
+        owner: r.try_get(5)?,
+        started_at: r.try_get(6)?,
+        heartbeat_at: r.try_get(7)?,
+        finished_at: r.try_get(8)?,
+        report: serde_json::from_str(&report).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+fn number(id: ClientId) -> i64 {
+    i64::try_from(id.number()).unwrap_or(i64::MAX)
+}
+
+impl Catalog {
+    /// Starts a run, or says which run is already active for this client and namespace.
+    pub async fn start_run(
+        &self,
+        client: ClientId,
+        namespace: &str,
+        owner: &str,
+    ) -> Result<RunRecord, StoreError> {
+        let now = now();
+        let inserted = sqlx::query(
+            "INSERT INTO runs (client_number, namespace, status, owner, started_at, heartbeat_at, report) \
+             VALUES ($1, $2, 'running', $3, $4, $4, '[]') RETURNING id",
+        )
+        .bind(number(client))
+        .bind(namespace)
+        .bind(owner)
+        .bind(&now)
+        .fetch_one(&self.pool)
+        .await;
+        match inserted {
+            Ok(row) => {
+                let id: i64 = row.try_get(0)?;
+                self.run(id).await
+            }
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+                let active = self.active_run(client, namespace).await?;
+                Err(match active {
+                    Some(r) => StoreError::RunActive {
+                        client,
+                        namespace: namespace.to_owned(),
+                        run: r.id,
+                        started_at: r.started_at,
+                        owner: r.owner,
+                    },
+                    None => StoreError::Corrupt("a run was active and then was not".into()),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn active_run(
+        &self,
+        client: ClientId,
+        namespace: &str,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM runs WHERE client_number = $1 AND namespace = $2 AND status = 'running'"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(number(client))
+            .bind(namespace)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(run_from).transpose()
+    }
+
+    pub async fn run(&self, id: i64) -> Result<RunRecord, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM runs WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::RunNotFound(id))?;
+        run_from(&row)
+    }
+
+    /// Runs, newest first, of one client or all.
+    pub async fn runs(
+        &self,
+        client: Option<ClientId>,
+        limit: i64,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        let rows = match client {
+            Some(c) => {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM runs WHERE client_number = $1 ORDER BY id DESC LIMIT $2"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(number(c))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                let sql = format!("SELECT {COLUMNS} FROM runs ORDER BY id DESC LIMIT $1");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(run_from).collect()
+    }
+
+    /// Marks a run whose owner is gone as interrupted, so a new one can start.
+    pub async fn interrupt_run(&self, id: i64, reason: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET status = 'interrupted', reason = $1, finished_at = $2 WHERE id = $3 AND status = 'running'")
+            .bind(reason)
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn heartbeat_run(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET heartbeat_at = $1 WHERE id = $2")
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn save_run_report(
+        &self,
+        id: i64,
+        report: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET report = $1, heartbeat_at = $2 WHERE id = $3")
+            .bind(report.to_string())
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn finish_run(
+        &self,
+        id: i64,
+        succeeded: bool,
+        reason: Option<&str>,
+        report: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET status = $1, reason = $2, report = $3, finished_at = $4, heartbeat_at = $4 WHERE id = $5")
+            .bind(if succeeded { "succeeded" } else { "failed" })
+            .bind(reason)
+            .bind(report.to_string())
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records one request a run sent.
+    pub async fn record_request(&self, run: i64, r: &NewRequest<'_>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO run_requests (run_id, seq, method, path, status, duration_ms, excerpt, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(run)
+        .bind(r.seq)
+        .bind(r.method)
+        .bind(r.path)
+        .bind(r.status)
+        .bind(r.duration_ms)
+        .bind(r.excerpt)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn run_requests(&self, run: i64) -> Result<Vec<RequestRecord>, StoreError> {
+        let rows = sqlx::query("SELECT seq, method, path, status, duration_ms, excerpt, at FROM run_requests WHERE run_id = $1 ORDER BY seq")
+            .bind(run)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RequestRecord {
+                    seq: r.try_get(0)?,
+                    method: r.try_get(1)?,
+                    path: r.try_get(2)?,
+                    status: r.try_get(3)?,
+                    duration_ms: r.try_get(4)?,
+                    excerpt: r.try_get(5)?,
+                    at: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+}
