@@ -96,3 +96,112 @@ fn tenantry_sim_serves_kubectl_over_tls_and_logs_each_request() {
         "{log}"
     );
 }
+
+#[test]
+fn deploy_exits_0_when_the_environment_is_up_and_1_with_the_reason_when_not() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut sim = Command::new(BIN)
+        .args([
+            "sim",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--token",
+            "t0k",
+            "--path-prefix",
+            "/k8s/clusters/c-x",
+        ])
+        .args(["--fast", "--fail-image-pull", "registry.test/missing*"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let db = tenantry_testkit::TestDb::sqlite();
+    let cli = common::Cli::new(&db);
+    cli.ok(&[
+        "namespace",
+        "add",
+        "default",
+        "--api-root-url",
+        &format!("http://127.0.0.1:{port}/k8s/clusters/c-x/"),
+        "--token",
+        "t0k",
+    ]);
+    for (k, v) in [
+        ("clickhouse-host", "ch"),
+        ("clickhouse-admin-user", "a"),
+        ("clickhouse-admin-password", "p"),
+        ("postgres-host", "pg"),
+        ("postgres-admin-password", "p"),
+        ("sms4b-token", "s"),
+        ("public-dns", "lms.test"),
+        ("docker-image", "registry.test/lms:1"),
+        ("nfs-server", "192.0.2.1"),
+    ] {
+        cli.ok(&["param", "set", k, v, "-n", "default"]);
+    }
+    cli.ok(&["client", "create", "--name", "Acme"]);
+    let out = cli.run(&[
+        "deploy",
+        "C1",
+        "--namespace",
+        "default",
+        "--poll",
+        "50ms",
+        "--timeout",
+        "60s",
+        "--output",
+        "json",
+    ]);
+    let ok: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert_eq!(
+        (ok["status"].as_str(), ok["client"].as_str()),
+        (Some("succeeded"), Some("C1"))
+    );
+    assert_eq!(ok["steps"].as_array().unwrap().len(), 8);
+    assert_eq!(ok["reason"], serde_json::Value::Null);
+
+    cli.ok(&[
+        "param",
+        "set",
+        "docker-image",
+        "registry.test/missing:1",
+        "-n",
+        "default",
+    ]);
+    let out = cli.run(&[
+        "deploy",
+        "C1",
+        "--namespace",
+        "default",
+        "--poll",
+        "50ms",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let failed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["reason"]
+            .as_str()
+            .unwrap()
+            .contains("registry.test/missing:1"),
+        "{failed}"
+    );
+    let text = cli.ok(&["runs", "show", &failed["run"].to_string()]);
+    assert!(
+        text.contains("POST") && text.contains("apis/apps/v1/namespaces/default/deployments"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("\"p\""),
+        "a secret value shows in the run's records"
+    );
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}
