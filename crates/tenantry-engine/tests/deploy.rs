@@ -360,3 +360,73 @@ async fn only_one_run_per_client_and_namespace_across_processes() {
         assert_eq!(cat.run(dead.id).await.unwrap().status, "interrupted");
     }
 }
+
+#[tokio::test]
+async fn server_errors_and_throttling_are_retried_and_the_deploy_still_succeeds() {
+    let sim = cluster(|c| {
+        c.faults = kubesim::FaultConfig {
+            seed: 7,
+            error_rate: 0.15,
+            throttle_rate: 0.1,
+            retry_after_seconds: 1,
+            ..kubesim::FaultConfig::default()
+        };
+    })
+    .await;
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let out = run(&cat).await;
+    assert_eq!(out.status, "succeeded", "{:?}", out.reason);
+}
+
+#[tokio::test]
+async fn a_cluster_certificate_from_an_unknown_ca_is_a_tls_error_that_says_what_to_check() {
+    let dir = tempfile_dir();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = Config {
+        token: Some(TOKEN.into()),
+        namespaces: vec!["lms-dev".into()],
+        timings: Timings::fast(),
+        ..Config::default()
+    };
+    let sim = kubesim::spawn_tls(config, listener, &dir, &[]).unwrap();
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let reason = run(&cat).await.reason.unwrap();
+    assert!(
+        reason.contains("TLS") && reason.contains("--ca-file"),
+        "{reason}"
+    );
+    // With the simulator's CA the same deploy goes through.
+    let ca = tenantry_core::CaBundle::parse(&std::fs::read_to_string(dir.join("ca.crt")).unwrap())
+        .unwrap();
+    cat.update_namespace(
+        "lms-dev",
+        &tenantry_store::NamespaceUpdate {
+            ca_bundle: Some(Some(ca)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let out = run(&cat).await;
+    assert_eq!(out.status, "succeeded", "{:?}", out.reason);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "tenantry-tls-{}-{}",
+        std::process::id(),
+        uuid_like()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn uuid_like() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}

@@ -205,3 +205,116 @@ fn deploy_exits_0_when_the_environment_is_up_and_1_with_the_reason_when_not() {
     sim.kill().unwrap();
     sim.wait().unwrap();
 }
+
+/// A plain HTTP GET against the simulator, returning the JSON body.
+fn http_get(port: u16, path: &str, token: &str) -> serde_json::Value {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+}
+
+#[test]
+fn a_deploy_killed_midway_resumes_with_one_set_of_objects_and_the_same_secrets() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // Default timings: the setup Jobs take about two seconds, time enough to kill the deploy.
+    let mut sim = Command::new(BIN)
+        .args([
+            "sim",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--token",
+            "t0k",
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let db = tenantry_testkit::TestDb::sqlite();
+    let cli = common::Cli::new(&db);
+    cli.ok(&[
+        "namespace",
+        "add",
+        "default",
+        "--api-root-url",
+        &format!("http://127.0.0.1:{port}"),
+        "--token",
+        "t0k",
+    ]);
+    for (k, v) in [
+        ("clickhouse-host", "ch"),
+        ("clickhouse-admin-user", "a"),
+        ("clickhouse-admin-password", "p"),
+        ("postgres-host", "pg"),
+        ("postgres-admin-password", "p"),
+        ("sms4b-token", "s"),
+        ("public-dns", "lms.test"),
+        ("docker-image", "registry.test/lms:1"),
+        ("nfs-server", "192.0.2.1"),
+    ] {
+        cli.ok(&["param", "set", k, v, "-n", "default"]);
+    }
+    cli.ok(&["client", "create", "--name", "Acme"]);
+    let mut first = cli
+        .command(&["deploy", "C1", "--namespace", "default", "--poll", "100ms"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let jobs = http_get(port, "/apis/batch/v1/namespaces/default/jobs", "t0k");
+        if jobs["items"].as_array().is_some_and(|j| j.len() == 2) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the first deploy never created its Jobs"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    first.kill().unwrap(); // SIGKILL: no cleanup runs.
+    first.wait().unwrap();
+    let secrets_before = cli.ok(&[
+        "secret", "list", "C1", "-n", "default", "--reveal", "--output", "json",
+    ]);
+
+    let out = cli.run(&[
+        "deploy",
+        "C1",
+        "--namespace",
+        "default",
+        "--poll",
+        "100ms",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let jobs = http_get(port, "/apis/batch/v1/namespaces/default/jobs", "t0k");
+    assert_eq!(jobs["items"].as_array().unwrap().len(), 2);
+    let deps = http_get(port, "/apis/apps/v1/namespaces/default/deployments", "t0k");
+    assert_eq!(deps["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        cli.ok(&[
+            "secret", "list", "C1", "-n", "default", "--reveal", "--output", "json"
+        ]),
+        secrets_before
+    );
+    let runs = cli.json(&["runs", "list", "--client", "C1"]);
+    let statuses: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["succeeded", "interrupted"]);
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}
