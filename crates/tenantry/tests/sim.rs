@@ -318,3 +318,74 @@ fn a_deploy_killed_midway_resumes_with_one_set_of_objects_and_the_same_secrets()
     sim.kill().unwrap();
     sim.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_deploys_of_one_client_at_once_on_postgresql_run_one_and_refuse_the_other() {
+    let Some(db) = tenantry_testkit::TestDb::postgres("two deploys at once").await else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut sim = Command::new(BIN)
+        .args([
+            "sim",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--token",
+            "t0k",
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cli = common::Cli::new(&db);
+    cli.ok(&[
+        "namespace",
+        "add",
+        "default",
+        "--api-root-url",
+        &format!("http://127.0.0.1:{port}"),
+        "--token",
+        "t0k",
+    ]);
+    for (k, v) in [
+        ("clickhouse-host", "ch"),
+        ("clickhouse-admin-user", "a"),
+        ("clickhouse-admin-password", "p"),
+        ("postgres-host", "pg"),
+        ("postgres-admin-password", "p"),
+        ("sms4b-token", "s"),
+        ("public-dns", "lms.test"),
+        ("docker-image", "registry.test/lms:1"),
+        ("nfs-server", "192.0.2.1"),
+    ] {
+        cli.ok(&["param", "set", k, v, "-n", "default"]);
+    }
+    cli.ok(&["client", "create", "--name", "Acme"]);
+    let spawn = || {
+        cli.command(&["deploy", "C1", "--namespace", "default", "--poll", "100ms"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = tokio::task::block_in_place(|| {
+        (a.wait_with_output().unwrap(), b.wait_with_output().unwrap())
+    });
+    let codes = [a.status.code(), b.status.code()];
+    assert!(
+        codes.contains(&Some(0)) && codes.contains(&Some(1)),
+        "{codes:?}\n{}\n{}",
+        common::stderr(&a),
+        common::stderr(&b)
+    );
+    let refused = if a.status.success() { &b } else { &a };
+    let err = common::stderr(refused);
+    assert!(err.contains("is already running (run "), "{err}");
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}
