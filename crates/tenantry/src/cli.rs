@@ -37,8 +37,14 @@ pub struct Cli {
     #[arg(long, short = 'o', value_enum, default_value = "text", global = true)]
     pub output: Format,
 
-    /// Log filter for stderr, e.g. `info` or `tenantry_store=debug`.
-    #[arg(long, env = "TENANTRY_LOG", default_value = "warn", global = true)]
+    /// Log filter for stderr, e.g. `info` or `tenantry_store=debug`. kube-rs's own
+    /// messages are off by default: tenantry reports and retries those failures itself.
+    #[arg(
+        long,
+        env = "TENANTRY_LOG",
+        default_value = "warn,kube_client=off",
+        global = true
+    )]
     pub log: String,
 
     #[command(subcommand)]

@@ -38,12 +38,16 @@ pub async fn run(
     if text {
         outln!("deploying {id} to {ns}");
     }
-    let progress = move |s: &StepReport| {
+    let live = Live::new(text && tty);
+    let progress = |s: &StepReport| {
         if !text {
             return;
         }
-        // On a terminal the waiting lines are shown too; in logs only the results.
-        if matches!(s.status, StepStatus::Running) && !(tty && s.detail.ends_with("waiting")) {
+        if live.show(s) {
+            return;
+        }
+        // Without a terminal: one line per finished step.
+        if matches!(s.status, StepStatus::Running | StepStatus::Pending) {
             return;
         }
         let first = s.detail.lines().next().unwrap_or("");
@@ -81,6 +85,75 @@ pub async fn run(
         None => Ok(()),
         Some(reason) => anyhow::bail!("the deploy of {id} to {ns} failed: {reason}"),
     }
+}
+
+/// Spinners with elapsed times, one per step, on a terminal (indicatif).
+struct Live {
+    multi: Option<indicatif::MultiProgress>,
+    bars: std::sync::Mutex<std::collections::HashMap<String, indicatif::ProgressBar>>,
+}
+
+impl Live {
+    fn new(enabled: bool) -> Self {
+        Self {
+            multi: enabled.then(indicatif::MultiProgress::new),
+            bars: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Shows a step's change; false when there is no terminal to show it on.
+    fn show(&self, s: &StepReport) -> bool {
+        let Some(multi) = &self.multi else {
+            return false;
+        };
+        let mut bars = self
+            .bars
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let bar = bars.entry(s.template.to_string()).or_insert_with(|| {
+            let b = multi.add(indicatif::ProgressBar::new_spinner());
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "  {spinner} {prefix:<17} {elapsed:>3} {msg}",
+            ) {
+                b.set_style(style);
+            }
+            b.set_prefix(s.template.to_string());
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        // One line per step: a wrapped line would break the redraw.
+        let width = usize::from(console_width()).saturating_sub(32).max(20);
+        let first: String = s
+            .detail
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(width)
+            .collect();
+        match s.status {
+            StepStatus::Pending | StepStatus::Running => bar.set_message(first),
+            StepStatus::Done | StepStatus::Failed | StepStatus::Skipped => {
+                if let Ok(style) = indicatif::ProgressStyle::with_template("  {prefix:<19} {msg}") {
+                    bar.set_style(style);
+                }
+                bar.set_prefix(format!("{} {}", mark(&s.status), s.template));
+                bar.finish_with_message(format!("{first} ({:.1}s)", s.elapsed_ms as f64 / 1000.0));
+                for more in s.detail.lines().skip(1) {
+                    let _ = multi.println(format!("      {more}"));
+                }
+            }
+        }
+        true
+    }
+}
+
+/// The terminal's width as the shell reports it, 100 otherwise.
+fn console_width() -> u16 {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
 }
 
 pub async fn runs(catalog: &Catalog, cmd: RunsCmd, format: Format) -> anyhow::Result<()> {
