@@ -156,7 +156,6 @@ async fn main() {
 
     // The kubectl way, on the same simulator.
     if let Ok(kubectl) = std::env::var("TENANTRY_BENCH_KUBECTL") {
-        let plan = render_plan(&cat, c1, "lms", Secrets::Reveal).await.unwrap();
         let kdir = dir.path().join("kubectl");
         std::fs::create_dir_all(&kdir).unwrap();
         let kc = kdir.join("config");
@@ -173,7 +172,6 @@ async fn main() {
         let plan2 = render_plan(&cat, ClientId::parse("C2").unwrap(), "lms", Secrets::Reveal)
             .await
             .unwrap();
-        let _ = plan;
         let write = |name: &str, items: Vec<&serde_json::Value>| {
             let f = kdir.join(name);
             let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
