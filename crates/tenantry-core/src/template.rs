@@ -302,26 +302,37 @@ pub fn execution_order(templates: &[Template]) -> Result<Vec<&Template>, String>
     Ok(out)
 }
 
-/// The steps of a plan grouped into waves: every template in a wave depends only on
-/// templates of earlier waves, so a wave's templates can run at once.
-pub fn waves<'a>(ordered: &[&'a Template]) -> Vec<Vec<&'a Template>> {
+/// Groups items into waves: every item of a wave depends only on items of earlier
+/// waves, so a wave's items can run at once. `items` must be in execution order.
+pub fn waves_by<T>(
+    items: &[T],
+    name: impl Fn(&T) -> &TemplateName,
+    after: impl Fn(&T) -> &[TemplateName],
+) -> Vec<Vec<&T>> {
     let mut wave_of: BTreeMap<&TemplateName, usize> = BTreeMap::new();
-    let mut waves: Vec<Vec<&Template>> = Vec::new();
-    for t in ordered {
-        let w = t
-            .after
+    let mut waves: Vec<Vec<&T>> = Vec::new();
+    for item in items {
+        let w = after(item)
             .iter()
             .filter_map(|d| wave_of.get(d))
             .map(|w| w + 1)
             .max()
             .unwrap_or(0);
-        wave_of.insert(&t.name, w);
+        wave_of.insert(name(item), w);
         if waves.len() <= w {
             waves.resize(w + 1, Vec::new());
         }
-        waves[w].push(t);
+        waves[w].push(item);
     }
     waves
+}
+
+/// The templates of a plan in waves (see [`waves_by`]).
+pub fn waves<'a>(ordered: &[&'a Template]) -> Vec<Vec<&'a Template>> {
+    waves_by(ordered, |t| &t.name, |t| &t.after)
+        .into_iter()
+        .map(|w| w.into_iter().copied().collect())
+        .collect()
 }
 
 #[cfg(test)]

@@ -347,22 +347,7 @@ async fn run_waves(
     steps: &Mutex<Vec<StepReport>>,
     progress: &(dyn Fn(&StepReport) + Send + Sync),
 ) -> Option<String> {
-    let mut wave_of: BTreeMap<&TemplateName, usize> = BTreeMap::new();
-    let mut waves: Vec<Vec<&PlannedRequest>> = Vec::new();
-    for r in plan {
-        let w = r
-            .after
-            .iter()
-            .filter_map(|d| wave_of.get(d))
-            .map(|w| w + 1)
-            .max()
-            .unwrap_or(0);
-        wave_of.insert(&r.template, w);
-        if waves.len() <= w {
-            waves.resize(w + 1, Vec::new());
-        }
-        waves[w].push(r);
-    }
+    let waves = tenantry_core::template::waves_by(plan, |r| &r.template, |r| &r.after);
     for wave in waves {
         let results = futures_util::future::join_all(wave.iter().map(|r| async move {
             let since = Instant::now();

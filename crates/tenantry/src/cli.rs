@@ -42,7 +42,7 @@ pub struct Cli {
     #[arg(
         long,
         env = "TENANTRY_LOG",
-        default_value = "warn,kube_client=off",
+        default_value = DEFAULT_LOG,
         global = true
     )]
     pub log: String,
@@ -486,11 +486,14 @@ fn parse_slow_ready(s: &str) -> Result<(String, u64), String> {
     Ok((pattern.to_owned(), ms))
 }
 
+/// Warnings only; kube-rs's own messages off, as tenantry reports and retries those itself.
+const DEFAULT_LOG: &str = "warn,kube_client=off";
+
 /// The process entry point: exit 0 on success, 1 on failure, 2 on bad usage.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The simulator logs one line per request unless told otherwise.
-    let log = if matches!(cli.command, Command::Sim(_)) && cli.log == "warn" {
+    let log = if matches!(cli.command, Command::Sim(_)) && cli.log == DEFAULT_LOG {
         "warn,kubesim=info"
     } else {
         cli.log.as_str()

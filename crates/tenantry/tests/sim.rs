@@ -121,29 +121,7 @@ fn deploy_exits_0_when_the_environment_is_up_and_1_with_the_reason_when_not() {
     std::thread::sleep(Duration::from_millis(300));
     let db = tenantry_testkit::TestDb::sqlite();
     let cli = common::Cli::new(&db);
-    cli.ok(&[
-        "namespace",
-        "add",
-        "default",
-        "--api-root-url",
-        &format!("http://127.0.0.1:{port}/k8s/clusters/c-x/"),
-        "--token",
-        "t0k",
-    ]);
-    for (k, v) in [
-        ("clickhouse-host", "ch"),
-        ("clickhouse-admin-user", "a"),
-        ("clickhouse-admin-password", "p"),
-        ("postgres-host", "pg"),
-        ("postgres-admin-password", "p"),
-        ("sms4b-token", "s"),
-        ("public-dns", "lms.test"),
-        ("docker-image", "registry.test/lms:1"),
-        ("nfs-server", "192.0.2.1"),
-    ] {
-        cli.ok(&["param", "set", k, v, "-n", "default"]);
-    }
-    cli.ok(&["client", "create", "--name", "Acme"]);
+    cli.ready_to_deploy(&format!("http://127.0.0.1:{port}/k8s/clusters/c-x/"), "t0k");
     let out = cli.run(&[
         "deploy",
         "C1",
@@ -239,29 +217,7 @@ fn a_deploy_killed_midway_resumes_with_one_set_of_objects_and_the_same_secrets()
     std::thread::sleep(Duration::from_millis(300));
     let db = tenantry_testkit::TestDb::sqlite();
     let cli = common::Cli::new(&db);
-    cli.ok(&[
-        "namespace",
-        "add",
-        "default",
-        "--api-root-url",
-        &format!("http://127.0.0.1:{port}"),
-        "--token",
-        "t0k",
-    ]);
-    for (k, v) in [
-        ("clickhouse-host", "ch"),
-        ("clickhouse-admin-user", "a"),
-        ("clickhouse-admin-password", "p"),
-        ("postgres-host", "pg"),
-        ("postgres-admin-password", "p"),
-        ("sms4b-token", "s"),
-        ("public-dns", "lms.test"),
-        ("docker-image", "registry.test/lms:1"),
-        ("nfs-server", "192.0.2.1"),
-    ] {
-        cli.ok(&["param", "set", k, v, "-n", "default"]);
-    }
-    cli.ok(&["client", "create", "--name", "Acme"]);
+    cli.ready_to_deploy(&format!("http://127.0.0.1:{port}"), "t0k");
     let mut first = cli
         .command(&["deploy", "C1", "--namespace", "default", "--poll", "100ms"])
         .stdout(Stdio::null())
@@ -342,29 +298,7 @@ async fn two_deploys_of_one_client_at_once_on_postgresql_run_one_and_refuse_the_
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let cli = common::Cli::new(&db);
-    cli.ok(&[
-        "namespace",
-        "add",
-        "default",
-        "--api-root-url",
-        &format!("http://127.0.0.1:{port}"),
-        "--token",
-        "t0k",
-    ]);
-    for (k, v) in [
-        ("clickhouse-host", "ch"),
-        ("clickhouse-admin-user", "a"),
-        ("clickhouse-admin-password", "p"),
-        ("postgres-host", "pg"),
-        ("postgres-admin-password", "p"),
-        ("sms4b-token", "s"),
-        ("public-dns", "lms.test"),
-        ("docker-image", "registry.test/lms:1"),
-        ("nfs-server", "192.0.2.1"),
-    ] {
-        cli.ok(&["param", "set", k, v, "-n", "default"]);
-    }
-    cli.ok(&["client", "create", "--name", "Acme"]);
+    cli.ready_to_deploy(&format!("http://127.0.0.1:{port}"), "t0k");
     let spawn = || {
         cli.command(&["deploy", "C1", "--namespace", "default", "--poll", "100ms"])
             .stdout(Stdio::piped())

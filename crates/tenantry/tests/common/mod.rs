@@ -99,3 +99,35 @@ impl<'a> Cli<'a> {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// Values every default template needs, for a namespace in tests.
+pub const READY_PARAMS: &[(&str, &str)] = &[
+    ("clickhouse-host", "ch"),
+    ("clickhouse-admin-user", "a"),
+    ("clickhouse-admin-password", "p"),
+    ("postgres-host", "pg"),
+    ("postgres-admin-password", "p"),
+    ("sms4b-token", "s"),
+    ("public-dns", "lms.test"),
+    ("docker-image", "registry.test/lms:1"),
+    ("nfs-server", "192.0.2.1"),
+];
+
+impl Cli<'_> {
+    /// Adds namespace `default` at `url` with every parameter set, and client C1.
+    pub fn ready_to_deploy(&self, url: &str, token: &str) {
+        self.ok(&[
+            "namespace",
+            "add",
+            "default",
+            "--api-root-url",
+            url,
+            "--token",
+            token,
+        ]);
+        for (k, v) in READY_PARAMS {
+            self.ok(&["param", "set", k, v, "-n", "default"]);
+        }
+        self.ok(&["client", "create", "--name", "Acme"]);
+    }
+}
