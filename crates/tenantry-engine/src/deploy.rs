@@ -15,13 +15,12 @@ use tenantry_core::default_templates::{CLIENT_LABEL, MANAGED_BY};
 use tenantry_core::health::{
     Failure, Health, PodRules, deployment_health, job_health, object_name, pod_health,
 };
-use tenantry_core::render::Secrets;
 use tenantry_core::template::{Method, TemplateName, WaitFor};
 use tenantry_kube::{Cluster, KubeError};
 use tenantry_store::{Catalog, StoreError};
 use tokio::sync::Mutex;
 
-use crate::plan::{PlanError, PlannedRequest, render_plan};
+use crate::plan::{PlanError, PlannedRequest, render_plans};
 
 /// An annotation with the hash of what tenantry rendered, to tell "unchanged" from
 /// "changed" without comparing against server defaults.
@@ -102,10 +101,7 @@ fn hash(v: &str) -> String {
 
 /// What this process is called in the runs table: host and pid.
 fn owner() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".into());
-    format!("{host}:{}", std::process::id())
+    format!("{}:{}", owner_host(), std::process::id())
 }
 
 /// Whether the process that owns a run is gone (same host, no such pid).
@@ -191,8 +187,7 @@ pub async fn deploy(
     progress: &(dyn Fn(&StepReport) + Send + Sync),
 ) -> Result<Outcome, DeployError> {
     let started = Instant::now();
-    let plan = render_plan(catalog, client, ns, Secrets::Reveal).await?;
-    let masked_plan = render_plan(catalog, client, ns, Secrets::Mask).await?;
+    let (plan, masked_plan) = render_plans(catalog, client, ns).await?;
     let namespace = catalog.namespace(ns).await?;
     let cluster = Cluster::connect(
         &namespace.api_root_url,
@@ -403,10 +398,6 @@ async fn run_waves(
     None
 }
 
-fn kube_failure(e: &KubeError) -> String {
-    e.to_string()
-}
-
 /// Applies one request and waits for it; returns what happened, or why it failed.
 async fn run_step(
     ctx: &Ctx<'_>,
@@ -421,13 +412,13 @@ async fn run_step(
         (Method::Get, _) => {
             ctx.call("GET", &r.path, None, None)
                 .await
-                .map_err(|e| kube_failure(&e))?;
+                .map_err(|e| e.to_string())?;
             "read".to_owned()
         }
         (m, body) => {
             ctx.call(m.as_str(), &r.path, body.as_ref(), masked.as_ref())
                 .await
-                .map_err(|e| kube_failure(&e))?;
+                .map_err(|e| e.to_string())?;
             "sent".to_owned()
         }
     };
@@ -481,14 +472,14 @@ async fn apply(
     match ctx.call("POST", &r.path, Some(body), masked).await {
         Ok(_) => return Ok("created".into()),
         Err(e) if e.code() == Some(409) => {}
-        Err(e) => return Err(format!("{what}: {}", kube_failure(&e))),
+        Err(e) => return Err(format!("{what}: {}", e)),
     }
     // It exists: ours, unchanged or changed, or someone else's.
     let path = item_path(r, &name);
     let existing = ctx
         .call("GET", &path, None, None)
         .await
-        .map_err(|e| format!("{what}: {}", kube_failure(&e)))?;
+        .map_err(|e| format!("{what}: {}", e))?;
     if !labels_say_ours(&existing, ctx.client) {
         let labels = existing
             .pointer("/metadata/labels")
@@ -515,7 +506,7 @@ async fn apply(
             json!({"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"});
         ctx.call("DELETE", &path, Some(&opts), None)
             .await
-            .map_err(|e| format!("{what}: {}", kube_failure(&e)))?;
+            .map_err(|e| format!("{what}: {}", e))?;
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             match ctx.cluster.send_once("GET", &path, None).await {
@@ -528,7 +519,7 @@ async fn apply(
         }
         ctx.call("POST", &r.path, Some(body), masked)
             .await
-            .map_err(|e| format!("{what}: {}", kube_failure(&e)))?;
+            .map_err(|e| format!("{what}: {}", e))?;
         return Ok(if failed && same {
             "re-created (the previous one had failed)".into()
         } else {
@@ -542,7 +533,7 @@ async fn apply(
     next["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"].clone();
     ctx.call("PUT", &path, Some(&next), masked)
         .await
-        .map_err(|e| format!("{what}: {}", kube_failure(&e)))?;
+        .map_err(|e| format!("{what}: {}", e))?;
     Ok("updated".into())
 }
 
@@ -621,7 +612,7 @@ async fn pods_failure(
     let list = ctx
         .call("GET", &path, None, None)
         .await
-        .map_err(|e| kube_failure(&e))?;
+        .map_err(|e| e.to_string())?;
     let pods: Vec<Value> = list["items"].as_array().cloned().unwrap_or_default();
     for p in &pods {
         let phase = p
@@ -666,7 +657,7 @@ async fn wait(ctx: &Ctx<'_>, r: &PlannedRequest, since: Instant) -> Result<Optio
             let job = ctx
                 .call("GET", &item_path(r, &name), None, None)
                 .await
-                .map_err(|e| kube_failure(&e))?;
+                .map_err(|e| e.to_string())?;
             match job_health(&job) {
                 Health::Ready => {
                     return Ok(Some(format!(
@@ -704,7 +695,7 @@ async fn wait(ctx: &Ctx<'_>, r: &PlannedRequest, since: Instant) -> Result<Optio
             let dep = ctx
                 .call("GET", &item_path(r, &name), None, None)
                 .await
-                .map_err(|e| kube_failure(&e))?;
+                .map_err(|e| e.to_string())?;
             match deployment_health(&dep) {
                 Health::Ready => {
                     return Ok(Some(format!(

@@ -6,4 +6,4 @@ pub mod deploy;
 pub mod plan;
 
 pub use deploy::{DeployError, DeployOptions, Outcome, StepReport, deploy};
-pub use plan::{PlanError, PlannedRequest, render_plan, rsa_format};
+pub use plan::{PlanError, PlannedRequest, render_plan, render_plans, rsa_format};

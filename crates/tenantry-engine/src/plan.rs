@@ -77,6 +77,20 @@ pub async fn render_plan(
     ns: &str,
     secrets: Secrets,
 ) -> Result<Vec<PlannedRequest>, PlanError> {
+    let (revealed, masked) = render_plans(catalog, client, ns).await?;
+    Ok(match secrets {
+        Secrets::Reveal => revealed,
+        Secrets::Mask => masked,
+    })
+}
+
+/// The plan twice from one reading of the catalog: with secrets revealed (to send) and
+/// masked (to show and to record).
+pub async fn render_plans(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+) -> Result<(Vec<PlannedRequest>, Vec<PlannedRequest>), PlanError> {
     let client = catalog.client(client).await?;
     if client.archived {
         return Err(PlanError::Archived(client.id));
@@ -165,13 +179,19 @@ pub async fn render_plan(
     for s in generated {
         values.secret(&s.name, s.value);
     }
-    let planned = render_all(&ordered, &env, &values, &namespace.api_root_url, secrets).map_err(
-        |problems| PlanError::Render {
-            client: client.id,
-            namespace: namespace.name.to_string(),
-            problems,
-        },
-    )?;
+    let render_error = |problems| PlanError::Render {
+        client: client.id,
+        namespace: namespace.name.to_string(),
+        problems,
+    };
+    let planned = render_all(
+        &ordered,
+        &env,
+        &values,
+        &namespace.api_root_url,
+        Secrets::Reveal,
+    )
+    .map_err(render_error)?;
     // Names are checked on the real values: a masked secret never lands in a name.
     let mut problems = Vec::new();
     for r in &planned {
@@ -184,13 +204,17 @@ pub async fn render_plan(
         }
     }
     if !problems.is_empty() {
-        return Err(PlanError::Render {
-            client: client.id,
-            namespace: namespace.name.to_string(),
-            problems,
-        });
+        return Err(render_error(problems));
     }
-    Ok(planned)
+    let masked = render_all(
+        &ordered,
+        &env,
+        &values,
+        &namespace.api_root_url,
+        Secrets::Mask,
+    )
+    .map_err(render_error)?;
+    Ok((planned, masked))
 }
 
 fn describe(template: &TemplateName, e: RenderError) -> Vec<String> {

@@ -97,28 +97,46 @@ fn tenantry_sim_serves_kubectl_over_tls_and_logs_each_request() {
     );
 }
 
-#[test]
-fn deploy_exits_0_when_the_environment_is_up_and_1_with_the_reason_when_not() {
+/// Starts `tenantry sim` on a free port with token `t0k` and `extra` flags, and waits
+/// until it accepts connections.
+fn start_sim(extra: &[&str]) -> (std::process::Child, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut sim = Command::new(BIN)
+    let child = Command::new(BIN)
         .args([
             "sim",
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--token",
             "t0k",
-            "--path-prefix",
-            "/k8s/clusters/c-x",
         ])
-        .args(["--fast", "--fail-image-pull", "registry.test/missing*"])
+        .args(extra)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "tenantry sim did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, port)
+}
+
+#[test]
+fn deploy_exits_0_when_the_environment_is_up_and_1_with_the_reason_when_not() {
+    let (mut sim, port) = start_sim(&[
+        "--path-prefix",
+        "/k8s/clusters/c-x",
+        "--fast",
+        "--fail-image-pull",
+        "registry.test/missing*",
+    ]);
     let db = tenantry_testkit::TestDb::sqlite();
     let cli = common::Cli::new(&db);
     cli.ready_to_deploy(&format!("http://127.0.0.1:{port}/k8s/clusters/c-x/"), "t0k");
@@ -197,24 +215,8 @@ fn http_get(port: u16, path: &str, token: &str) -> serde_json::Value {
 
 #[test]
 fn a_deploy_killed_midway_resumes_with_one_set_of_objects_and_the_same_secrets() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     // Default timings: the setup Jobs take about two seconds, time enough to kill the deploy.
-    let mut sim = Command::new(BIN)
-        .args([
-            "sim",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--token",
-            "t0k",
-        ])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let (mut sim, port) = start_sim(&[]);
     let db = tenantry_testkit::TestDb::sqlite();
     let cli = common::Cli::new(&db);
     cli.ready_to_deploy(&format!("http://127.0.0.1:{port}"), "t0k");
@@ -280,23 +282,7 @@ async fn two_deploys_of_one_client_at_once_on_postgresql_run_one_and_refuse_the_
     let Some(db) = tenantry_testkit::TestDb::postgres("two deploys at once").await else {
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut sim = Command::new(BIN)
-        .args([
-            "sim",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--token",
-            "t0k",
-        ])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (mut sim, port) = start_sim(&[]);
     let cli = common::Cli::new(&db);
     cli.ready_to_deploy(&format!("http://127.0.0.1:{port}"), "t0k");
     let spawn = || {
