@@ -15,6 +15,7 @@ pub mod param;
 pub mod render;
 pub mod secret;
 pub mod template;
+pub mod user;
 
 pub use client::{ClientId, OrgName};
 pub use contact::{ContactName, Email, Phone};
@@ -22,3 +23,4 @@ pub use env::EnvVarName;
 pub use namespace::{ApiRootUrl, CaBundle, NamespaceName};
 pub use param::{Generator, ParamKind, ParamName};
 pub use secret::{SecretString, mask};
+pub use user::{Role, UserName};

@@ -186,6 +186,34 @@ pub async fn deploy(
     opts: &DeployOptions,
     progress: &(dyn Fn(&StepReport) + Send + Sync),
 ) -> Result<Outcome, DeployError> {
+    prepare(catalog, client, ns)
+        .await?
+        .execute(opts, progress)
+        .await
+}
+
+/// A deploy whose plan has rendered and whose run has started, before anything is sent.
+/// Splitting here lets a server answer "run N started" (or why it could not start) at
+/// once and carry on in the background.
+#[derive(Debug)]
+pub struct Prepared {
+    catalog: Catalog,
+    cluster: Cluster,
+    run: i64,
+    client: ClientId,
+    namespace: String,
+    plan: Vec<PlannedRequest>,
+    masked: BTreeMap<TemplateName, Option<Value>>,
+    started: Instant,
+}
+
+/// Renders the plan (nothing is sent unless all of it renders), connects, and starts the
+/// run — taking over a run whose process is gone, which marks that one interrupted.
+pub async fn prepare(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+) -> Result<Prepared, DeployError> {
     let started = Instant::now();
     let (plan, masked_plan) = render_plans(catalog, client, ns).await?;
     let namespace = catalog.namespace(ns).await?;
@@ -207,83 +235,128 @@ pub async fn deploy(
         }
         Err(e) => return Err(e.into()),
     };
-    let ctx = Ctx {
-        catalog,
+    Ok(Prepared {
+        catalog: catalog.clone(),
         cluster,
         run: run.id,
-        seq: AtomicI64::new(0),
         client,
-        opts,
+        namespace: ns.to_owned(),
+        plan: with_hashes(plan),
         masked: masked_plan
             .into_iter()
             .map(|r| (r.template, r.body))
             .collect(),
-    };
-    let plan = with_hashes(plan);
-    let steps: Arc<Mutex<Vec<StepReport>>> = Arc::new(Mutex::new(
-        plan.iter()
-            .map(|r| StepReport {
-                template: r.template.clone(),
-                status: StepStatus::Pending,
-                detail: String::new(),
-                elapsed_ms: 0,
-            })
-            .collect(),
-    ));
-    let heartbeat = {
-        let catalog = catalog.clone();
-        let id = run.id;
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                let _ = catalog.heartbeat_run(id).await;
-            }
-        })
-    };
-    let work = run_waves(&ctx, &plan, &steps, progress);
-    let failure = match tokio::time::timeout(opts.timeout, work).await {
-        Ok(f) => f,
-        Err(_) => {
-            let pending: Vec<String> = steps
-                .lock()
-                .await
-                .iter()
-                .filter(|s| matches!(s.status, StepStatus::Pending | StepStatus::Running))
-                .map(|s| {
-                    if s.detail.is_empty() {
-                        s.template.to_string()
-                    } else {
-                        format!("{} ({})", s.template, s.detail)
-                    }
-                })
-                .collect();
-            Some(format!(
-                "timed out after {:.0?}; still pending: {}",
-                opts.timeout,
-                pending.join(", ")
-            ))
-        }
-    };
-    heartbeat.abort();
-    let steps = steps.lock().await.clone();
-    let report = serde_json::to_value(&steps).unwrap_or(Value::Null);
-    catalog
-        .finish_run(run.id, failure.is_none(), failure.as_deref(), &report)
-        .await?;
-    Ok(Outcome {
-        run: run.id,
-        client,
-        namespace: ns.to_owned(),
-        status: if failure.is_none() {
-            "succeeded".into()
-        } else {
-            "failed".into()
-        },
-        reason: failure,
-        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        requests: ctx.seq.load(Ordering::Relaxed),
-        steps,
+        started,
     })
+}
+
+/// Runs left `running` by a process of this host that is gone (a crash, a kill -9):
+/// what a restarted server resumes.
+pub async fn orphaned_runs(
+    catalog: &Catalog,
+) -> Result<Vec<tenantry_store::RunRecord>, StoreError> {
+    let mut runs = catalog.running_runs().await?;
+    runs.retain(|r| owner_is_gone(&r.owner));
+    Ok(runs)
+}
+
+impl Prepared {
+    pub fn run_id(&self) -> i64 {
+        self.run
+    }
+
+    /// Sends the plan wave by wave, waits, and finishes the run with its verdict.
+    pub async fn execute(
+        self,
+        opts: &DeployOptions,
+        progress: &(dyn Fn(&StepReport) + Send + Sync),
+    ) -> Result<Outcome, DeployError> {
+        let Self {
+            catalog,
+            cluster,
+            run,
+            client,
+            namespace: ns,
+            plan,
+            masked,
+            started,
+        } = self;
+        let catalog = &catalog;
+        let ctx = Ctx {
+            catalog,
+            cluster,
+            run,
+            seq: AtomicI64::new(0),
+            client,
+            opts,
+            masked,
+        };
+        let steps: Arc<Mutex<Vec<StepReport>>> = Arc::new(Mutex::new(
+            plan.iter()
+                .map(|r| StepReport {
+                    template: r.template.clone(),
+                    status: StepStatus::Pending,
+                    detail: String::new(),
+                    elapsed_ms: 0,
+                })
+                .collect(),
+        ));
+        let initial = serde_json::to_value(&*steps.lock().await).unwrap_or(Value::Null);
+        catalog.save_run_report(run, &initial).await?;
+        let heartbeat = {
+            let catalog = catalog.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    let _ = catalog.heartbeat_run(run).await;
+                }
+            })
+        };
+        let work = run_waves(&ctx, &plan, &steps, progress);
+        let failure = match tokio::time::timeout(opts.timeout, work).await {
+            Ok(f) => f,
+            Err(_) => {
+                let pending: Vec<String> = steps
+                    .lock()
+                    .await
+                    .iter()
+                    .filter(|s| matches!(s.status, StepStatus::Pending | StepStatus::Running))
+                    .map(|s| {
+                        if s.detail.is_empty() {
+                            s.template.to_string()
+                        } else {
+                            format!("{} ({})", s.template, s.detail)
+                        }
+                    })
+                    .collect();
+                Some(format!(
+                    "timed out after {:.0?}; still pending: {}",
+                    opts.timeout,
+                    pending.join(", ")
+                ))
+            }
+        };
+        heartbeat.abort();
+        let steps = steps.lock().await.clone();
+        let report = serde_json::to_value(&steps).unwrap_or(Value::Null);
+        catalog
+            .finish_run(run, failure.is_none(), failure.as_deref(), &report)
+            .await?;
+        Ok(Outcome {
+            run,
+            client,
+            namespace: ns,
+            status: if failure.is_none() {
+                "succeeded".into()
+            } else {
+                "failed".into()
+            },
+            reason: failure,
+            elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            requests: ctx.seq.load(Ordering::Relaxed),
+            steps,
+        })
+    }
 }
 
 /// Adds the spec hash to every object, and to the Deployment's pod template the hash of

@@ -5,5 +5,7 @@
 pub mod deploy;
 pub mod plan;
 
-pub use deploy::{DeployError, DeployOptions, Outcome, StepReport, deploy};
+pub use deploy::{
+    DeployError, DeployOptions, Outcome, Prepared, StepReport, deploy, orphaned_runs, prepare,
+};
 pub use plan::{PlanError, PlannedRequest, render_plan, render_plans, rsa_format};

@@ -194,6 +194,69 @@ impl Catalog {
         Ok(all)
     }
 
+    /// One page of clients in id order, and how many match in all. Without a search
+    /// only the page's rows are read, so it stays fast with many thousands of clients.
+    pub async fn list_clients_page(
+        &self,
+        filter: &ClientFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<Client>, i64), StoreError> {
+        let searching = filter
+            .search
+            .as_deref()
+            .is_some_and(|q| !q.trim().is_empty());
+        if searching {
+            let all = self.list_clients(filter).await?;
+            let total = i64::try_from(all.len()).unwrap_or(i64::MAX);
+            let page = all
+                .into_iter()
+                .skip(usize::try_from(offset.max(0)).unwrap_or(0))
+                .take(usize::try_from(limit.max(0)).unwrap_or(0))
+                .collect();
+            return Ok((page, total));
+        }
+        let condition = if filter.only_archived {
+            "archived_at IS NOT NULL"
+        } else if filter.include_archived {
+            "1 = 1"
+        } else {
+            "archived_at IS NULL"
+        };
+        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM clients WHERE {condition}"
+        )))
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT number, name, created_at, updated_at, archived_at FROM clients WHERE {condition} ORDER BY number LIMIT $1 OFFSET $2"
+        )))
+        .bind(limit.max(0))
+        .bind(offset.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        let numbers: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0).map(|n| n.to_string()))
+            .collect::<Result<_, _>>()?;
+        if numbers.is_empty() {
+            return Ok((Vec::new(), total));
+        }
+        let list = numbers.join(",");
+        let contacts = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id, client_number, name, role, note FROM contacts WHERE client_number IN ({list}) ORDER BY id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        let points = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT client_number, contact_id, kind, value FROM contact_points WHERE client_number IN ({list}) ORDER BY id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((assemble(rows, contacts, points)?, total))
+    }
+
     pub async fn update_client(
         &self,
         id: ClientId,

@@ -80,16 +80,18 @@ fn normalise_url(url: &str) -> (String, Backend) {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let (m1, m2, m3) = match backend {
+    let (m1, m2, m3, m4) = match backend {
         Backend::Sqlite => (
             include_str!("../migrations/sqlite/0001_catalog.sql"),
             include_str!("../migrations/sqlite/0002_templates_and_client_secrets.sql"),
             include_str!("../migrations/sqlite/0003_runs.sql"),
+            include_str!("../migrations/sqlite/0004_users_and_audit.sql"),
         ),
         Backend::Postgres => (
             include_str!("../migrations/postgres/0001_catalog.sql"),
             include_str!("../migrations/postgres/0002_templates_and_client_secrets.sql"),
             include_str!("../migrations/postgres/0003_runs.sql"),
+            include_str!("../migrations/postgres/0004_users_and_audit.sql"),
         ),
     };
     let migration = |version, name, sql: &'static str| {
@@ -105,6 +107,7 @@ fn migrator(backend: Backend) -> Migrator {
         migration(1, "catalog", m1),
         migration(2, "templates and client secrets", m2),
         migration(3, "runs", m3),
+        migration(4, "users and audit", m4),
     ])
 }
 

@@ -46,6 +46,10 @@ pub enum StoreError {
         started_at: String,
         owner: String,
     },
+    #[error("user {0} already exists")]
+    UserExists(String),
+    #[error("no user {0:?}")]
+    UserNotFound(String),
     #[error("no run {0}")]
     RunNotFound(i64),
     #[error("cannot generate a secret: {0}")]

@@ -13,6 +13,7 @@ mod namespaces;
 mod params;
 mod runs;
 mod templates;
+mod users;
 
 pub use client_secrets::ClientSecret;
 pub use clients::{
@@ -26,3 +27,4 @@ pub use namespaces::{Namespace, NamespaceUpdate, NewNamespace};
 pub use params::{ParamDef, ParamEntry, Scope, StoredValue};
 pub use runs::{NewRequest, RequestRecord, RunRecord};
 pub use templates::{StoredTemplate, TemplateVersion};
+pub use users::{ApiToken, AuditEntry, NewAudit, SessionRecord, User};

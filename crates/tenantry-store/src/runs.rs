@@ -141,6 +141,31 @@ impl Catalog {
         run_from(&row)
     }
 
+    /// Every run still marked running, oldest first.
+    pub async fn running_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM runs WHERE status = 'running' ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(run_from).collect()
+    }
+
+    /// The newest run of each (client, namespace) among `clients`.
+    pub async fn latest_runs(&self, clients: &[ClientId]) -> Result<Vec<RunRecord>, StoreError> {
+        if clients.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = clients.iter().map(|c| number(*c).to_string()).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM runs WHERE id IN (SELECT MAX(id) FROM runs WHERE client_number IN ({}) GROUP BY client_number, namespace) ORDER BY client_number, namespace",
+            list.join(",")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(run_from).collect()
+    }
+
     /// Runs, newest first, of one client or all.
     pub async fn runs(
         &self,

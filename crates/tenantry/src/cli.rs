@@ -97,8 +97,69 @@ pub enum Command {
     Secret(SecretCmd),
     /// Runs kubesim, a Kubernetes API simulator, until killed.
     Sim(SimArgs),
-    /// Tries the product on a throw-away catalog.
+    /// Serves the web UI and the JSON API (/api/v1) until Ctrl-C.
+    Serve(ServeArgs),
+    /// Operators of the web UI and API: users and API tokens.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Tries the product: kubesim, a throw-away catalog and the web UI, until Ctrl-C.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Mark cookies Secure: set when users reach the server over HTTPS (e.g. behind a
+    /// TLS-terminating proxy).
+    #[arg(long)]
+    pub secure_cookies: bool,
+    /// A deploy's deadline, e.g. 10m, 90s.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub deploy_timeout: std::time::Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Adds a user; the password is read from standard input.
+    Add {
+        name: tenantry_core::UserName,
+        #[arg(long, value_parser = parse_role, default_value = "operator")]
+        role: tenantry_core::Role,
+        /// Shorthand for --role admin.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from standard input (required: passwords never go on the
+        /// command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Lists users and their roles.
+    List,
+    /// Changes a user's role or (with --password-stdin) password; a new password ends
+    /// their sessions.
+    Edit {
+        name: tenantry_core::UserName,
+        #[arg(long, value_parser = parse_role)]
+        role: Option<tenantry_core::Role>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Removes a user and ends their sessions.
+    Remove { name: tenantry_core::UserName },
+    /// Makes an API token for automation, scoped to a role; printed once.
+    Token {
+        /// What uses the token, e.g. "ci".
+        name: String,
+        #[arg(long, value_parser = parse_role, default_value = "viewer")]
+        role: tenantry_core::Role,
+    },
+}
+
+fn parse_role(s: &str) -> Result<tenantry_core::Role, String> {
+    s.parse()
+        .map_err(|e: tenantry_core::user::RoleError| e.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -474,6 +535,9 @@ pub struct DemoArgs {
     /// Keep the demo catalog in this directory (default: a temporary one, removed after).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Address of the web UI (port 0: any free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
 }
 
 fn parse_slow_ready(s: &str) -> Result<(String, u64), String> {
@@ -547,6 +611,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Demo(args) => return commands::demo::run(args, cli.output).await,
         Command::Sim(args) => return commands::sim::run(args).await,
+        Command::Serve(args) => {
+            let catalog = open_catalog(&cli.database_url, cli.master_key_file.clone()).await?;
+            let result = commands::serve::run(&catalog, args).await;
+            catalog.close().await;
+            return result;
+        }
         _ => {}
     }
     let catalog = open_catalog(&cli.database_url, cli.master_key_file.clone()).await?;

@@ -4,7 +4,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{BIN, Cli, stderr};
+use common::{BIN, Cli, Demo, stderr};
 use serde_json::Value;
 use tenantry_testkit::{Kind, TEST_MASTER_KEY, TestDb};
 
@@ -638,26 +638,122 @@ async fn clients_created_by_many_processes_at_once_get_unique_consecutive_ids() 
     }
 }
 
-#[test]
-fn the_demo_runs_on_embedded_defaults_and_exits_cleanly() {
+#[tokio::test]
+async fn the_demo_serves_the_ui_and_deploys_a_client_to_its_own_kubesim() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
-        .args(["demo", "--dir", dir.path().to_str().unwrap()])
-        .env_remove("TENANTRY_DATABASE_URL")
-        .env_remove("TENANTRY_MASTER_KEY")
-        .output()
+    let demo = Demo::start(dir.path());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        text.contains("ООО «Ромашка»") && text.contains("LMS_STORAGE_POSTGRES_DSN"),
-        "{text}"
-    );
-    // Running it again on the same directory reuses the catalog.
-    let again = Command::new(BIN)
-        .args(["demo", "--dir", dir.path().to_str().unwrap()])
-        .output()
+    let session = demo_login(&http, &demo.url, &demo.password).await;
+    let (cookie, csrf) = session.expect("the printed password logs in");
+    let api = |m: reqwest::Method, p: &str| {
+        http.request(m, format!("{}/api/v1{p}", demo.url))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+    };
+    let clients: serde_json::Value = api(reqwest::Method::GET, "/clients")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
-    assert!(again.status.success(), "{}", stderr(&again));
-    assert!(!String::from_utf8(again.stdout).unwrap().contains("C3"));
+    assert_eq!(clients["total"], 2, "two sample clients: {clients}");
+    let run: serde_json::Value = api(reqwest::Method::POST, "/clients/C1/deploy")
+        .json(&serde_json::json!({"namespace": "demo"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = run["id"].as_i64().unwrap();
+    let mut last = serde_json::Value::Null;
+    for _ in 0..600 {
+        last = api(reqwest::Method::GET, &format!("/runs/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if last["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(last["status"], "succeeded", "{last}");
+    let old_password = demo.password.clone();
+    drop(demo);
+
+    // Again on the same directory: the catalog is kept, a new password is printed.
+    let again = Demo::start(dir.path());
+    assert_ne!(again.password, old_password);
+    assert!(demo_login(&http, &again.url, &old_password).await.is_none());
+    let (cookie, _) = demo_login(&http, &again.url, &again.password)
+        .await
+        .unwrap();
+    let clients: serde_json::Value = http
+        .get(format!("{}/api/v1/clients", again.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clients["total"], 2, "seeded once: {clients}");
+}
+
+/// Logs in through the form; the session cookie and CSRF token, or None.
+async fn demo_login(http: &reqwest::Client, url: &str, password: &str) -> Option<(String, String)> {
+    let page = http.get(format!("{url}/login")).send().await.unwrap();
+    let pre = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("tenantry_pre="))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+        .unwrap();
+    let html = page.text().await.unwrap();
+    let field = |html: &str| {
+        let i = html.find("name=\"_csrf\" value=\"").unwrap() + 20;
+        html[i..i + html[i..].find('"').unwrap()].to_owned()
+    };
+    let resp = http
+        .post(format!("{url}/login"))
+        .header("cookie", format!("tenantry_pre={pre}"))
+        .form(&[
+            ("_csrf", field(&html).as_str()),
+            ("name", "admin"),
+            ("password", password),
+            ("next", "/clients"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    if resp.status() != 303 {
+        return None;
+    }
+    let sid = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("tenantry_session="))
+        .map(|v| v.split(';').next().unwrap().to_owned())?;
+    let cookie = format!("tenantry_session={sid}");
+    let html = http
+        .get(format!("{url}/clients"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    Some((cookie, field(&html)))
 }

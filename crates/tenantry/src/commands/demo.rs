@@ -1,19 +1,28 @@
-//! `tenantry demo`: the product on embedded defaults, in a throw-away catalog.
-//!
-//! For now it shows the catalog: a demo namespace on loopback, sample clients with
-//! contacts, the parameters and env vars a deploy will use. Nothing is contacted.
+//! `tenantry demo`: the product on embedded defaults. It starts kubesim in-process as the
+//! demo cluster (behind a Rancher-like path prefix, with a bearer token), a catalog in a
+//! temporary or named directory with a `demo` namespace pointing at it, sample clients,
+//! a demo admin whose password is printed once, and the web UI.
 
+use anyhow::Context;
 use secrecy::SecretString;
-use tenantry_core::{ApiRootUrl, ContactName, Email, NamespaceName, OrgName, ParamName, Phone};
-use tenantry_store::{
-    Catalog, ClientFilter, KeySource, NewClient, NewContact, NewNamespace, OpenOptions, Scope,
+use tenantry_core::{
+    ApiRootUrl, ContactName, Email, NamespaceName, OrgName, ParamName, Phone, Role, UserName,
 };
+use tenantry_store::{
+    Catalog, ClientFilter, KeySource, NamespaceUpdate, NewClient, NewContact, NewNamespace,
+    OpenOptions, Scope,
+};
+use tenantry_web::{AppState, Config, auth};
 
-use crate::cli::{ClientCmd, DemoArgs, EnvCmd, ParamCmd};
-use crate::commands::{client, env, param};
-use crate::output::{Format, outln};
+use crate::cli::DemoArgs;
+use crate::output::Format;
 
-pub async fn run(args: &DemoArgs, format: Format) -> anyhow::Result<()> {
+/// Images the demo cluster cannot pull, or that crash: set `docker-image` of namespace
+/// `demo` to one of these to see a deploy fail and say why.
+pub const FAILING_IMAGES: &[&str] = &["*:missing*", "*does-not-exist*"];
+pub const CRASHING_IMAGES: &[&str] = &["*crash*"];
+
+pub async fn run(args: &DemoArgs, _format: Format) -> anyhow::Result<()> {
     let temp;
     let dir = match &args.dir {
         Some(d) => {
@@ -25,78 +34,77 @@ pub async fn run(args: &DemoArgs, format: Format) -> anyhow::Result<()> {
             temp.path().to_owned()
         }
     };
+    let sim_token = auth::random_token();
+    let sim = kubesim::start(kubesim::Config {
+        token: Some(sim_token.clone()),
+        path_prefix: "/k8s/clusters/c-demo".into(),
+        namespaces: vec!["default".into(), "kube-system".into(), "demo".into()],
+        scenarios: kubesim::Scenarios {
+            fail_image_pull: FAILING_IMAGES.iter().map(|s| (*s).to_owned()).collect(),
+            crash_image: CRASHING_IMAGES.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        },
+        ..kubesim::Config::default()
+    })
+    .await
+    .context("cannot start kubesim, the demo cluster")?;
     let opts = OpenOptions {
         database_url: format!("sqlite://{}", dir.join("demo.db").display()),
         key: KeySource::File(dir.join("master.key")),
-        max_connections: 2,
+        max_connections: 4,
     };
     let (catalog, _) = Catalog::open(&opts).await?;
-    let say = |s: &str| {
-        if format == Format::Text {
-            outln!("{s}");
-        }
-    };
-    say(&format!("tenantry demo: a catalog in {}\n", dir.display()));
     seed(&catalog).await?;
-
-    say("Clients (tenantry client list):");
-    client::run(
-        &catalog,
-        ClientCmd::List {
-            all: true,
-            archived: false,
-            search: None,
-        },
-        format,
-    )
-    .await?;
-    say("\nClient C1 (tenantry client show C1):");
-    client::run(&catalog, ClientCmd::Show { id: "C1".parse()? }, format).await?;
-    let demo = Some(NamespaceName::parse("demo")?);
-    say("\nParameters as namespace `demo` sees them (tenantry param list -n demo):");
-    param::run(
-        &catalog,
-        ParamCmd::List {
-            namespace: demo.clone(),
-            reveal: false,
-        },
-        format,
-    )
-    .await?;
-    say("\nEnv vars of namespace `demo` (tenantry env list -n demo):");
-    env::run(&catalog, EnvCmd::List { namespace: demo }, format).await?;
-    say(
-        "\nThe requests a deploy of C1 to `demo` sends, in order (tenantry render C1 -n demo shows the bodies):",
-    );
-    let plan = tenantry_engine::render_plan(
-        &catalog,
-        "C1".parse()?,
-        "demo",
-        tenantry_core::render::Secrets::Mask,
-    )
-    .await?;
-    for (i, r) in plan.iter().enumerate() {
-        say(&format!(
-            "  {}. {:<17} {:<4} {}",
-            i + 1,
-            r.template.as_str(),
-            r.method.as_str(),
-            r.url
-        ));
+    let url = ApiRootUrl::parse(&sim.url())?;
+    catalog
+        .update_namespace(
+            "demo",
+            &NamespaceUpdate {
+                api_root_url: Some(url.clone()),
+                token: Some(SecretString::from(sim_token)),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let password = auth::random_token()[..20].to_owned();
+    let hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let admin = UserName::parse("admin")?;
+    match catalog
+        .create_user(&admin, Role::Admin, &hash, auth::unix_now())
+        .await
+    {
+        Ok(_) => {}
+        Err(tenantry_store::StoreError::UserExists(_)) => {
+            catalog
+                .update_user("admin", Some(Role::Admin), Some(&hash))
+                .await?;
+        }
+        Err(e) => return Err(e.into()),
     }
-    say(
-        "\nNot yet in this build: sending those requests and watching the environment come up \
-         (tenantry deploy), and the web UI. kubesim, the simulated cluster they will run \
-         against, is here: try `tenantry sim --fast` and kubectl.",
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (choose another with --listen)",
+                args.listen
+            )
+        })?;
+    let web = format!("http://{}", listener.local_addr()?);
+    println!("tenantry demo");
+    println!("  web UI:   {web}");
+    println!("  log in:   admin / {password}");
+    println!("  cluster:  kubesim at {} (namespace `demo`)", url.as_str());
+    println!("  catalog:  {}", dir.display());
+    println!(
+        "  try:      open a client, press Deploy, watch the steps; set docker-image of namespace demo to registry.local/lms/backend:missing to see a failure named"
     );
-    if args.dir.is_some() {
-        say(&format!(
-            "\nThe catalog stays in {0}: try `tenantry --database-url {0}/demo.db --master-key-file {0}/master.key client list`.",
-            dir.display()
-        ));
-    }
+    println!("  stop:     Ctrl-C");
+    let state =
+        AppState::new(catalog.clone(), Config::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let result = super::serve::serve(state, listener, &web).await;
+    sim.stop();
     catalog.close().await;
-    Ok(())
+    result
 }
 
 async fn seed(catalog: &Catalog) -> anyhow::Result<()> {

@@ -9,8 +9,10 @@ pub mod namespace;
 pub mod param;
 pub mod render;
 pub mod secret;
+pub mod serve;
 pub mod sim;
 pub mod template;
+pub mod user;
 
 use std::io::Read;
 
@@ -41,7 +43,10 @@ pub async fn dispatch(catalog: &Catalog, command: Command, format: Format) -> an
             poll,
         } => deploy::run(catalog, id, &namespace, timeout, poll, format).await,
         Command::Runs(c) => deploy::runs(catalog, c, format).await,
-        Command::Demo(_) | Command::Sim(_) => unreachable!("demo and sim need no catalog"),
+        Command::User(c) => user::run(catalog, c, format).await,
+        Command::Demo(_) | Command::Sim(_) | Command::Serve(_) => {
+            unreachable!("demo, sim and serve are run by cli::run")
+        }
     }
 }
 

@@ -131,3 +131,87 @@ impl Cli<'_> {
         self.ok(&["client", "create", "--name", "Acme"]);
     }
 }
+
+/// `tenantry demo` running in the background: its web UI address and admin password.
+pub struct Demo {
+    pub child: std::process::Child,
+    pub url: String,
+    pub password: String,
+    pub output: Vec<String>,
+}
+
+impl Demo {
+    /// Starts `tenantry demo --listen 127.0.0.1:0 --dir DIR` and reads what it prints.
+    pub fn start(dir: &std::path::Path) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(BIN)
+            .args([
+                "demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--dir",
+                dir.to_str().unwrap(),
+            ])
+            .env_remove("TENANTRY_DATABASE_URL")
+            .env_remove("TENANTRY_MASTER_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut output = Vec::new();
+        let (mut url, mut password) = (String::new(), String::new());
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(u) = line.trim().strip_prefix("web UI:") {
+                url = u.trim().to_owned();
+            }
+            if let Some(p) = line.trim().strip_prefix("log in:") {
+                password = p.trim().trim_start_matches("admin /").trim().to_owned();
+            }
+            let last = line.trim().starts_with("stop:");
+            output.push(line);
+            if last {
+                break;
+            }
+        }
+        assert!(
+            !url.is_empty() && !password.is_empty(),
+            "demo printed: {output:?}"
+        );
+        // Keep draining stdout so the demo never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let demo = Self {
+            child,
+            url,
+            password,
+            output,
+        };
+        demo.wait_healthy();
+        demo
+    }
+
+    fn wait_healthy(&self) {
+        let addr = self.url.trim_start_matches("http://").to_owned();
+        for _ in 0..200 {
+            if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+                use std::io::Read;
+                let _ = write!(s, "GET /healthz HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+                let mut r = String::new();
+                let _ = s.read_to_string(&mut r);
+                if r.starts_with("HTTP/1.0 200") || r.starts_with("HTTP/1.1 200") {
+                    return;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the demo at {} did not become healthy", self.url);
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,440 @@
+//! Operators: users (argon2id hashes made by the caller), server-side sessions and API
+//! tokens (kept as SHA-256 of the secret, never the secret), login failures for
+//! throttling, the one-time setup token, and the audit log.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tenantry_core::{Role, UserName};
+
+use crate::db::{Catalog, now};
+use crate::error::StoreError;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub name: UserName,
+    pub role: Role,
+    pub created_at: i64,
+}
+
+/// A live session as stored: whose, its CSRF token, and its times (Unix seconds).
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub user: User,
+    pub csrf: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub created_by: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub address: String,
+}
+
+/// One thing that happened, for the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAudit<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub detail: &'a str,
+    pub address: &'a str,
+}
+
+fn role_of(s: &str) -> Result<Role, StoreError> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("role {s:?}")))
+}
+
+fn user_from(r: &AnyRow, at: usize) -> Result<User, StoreError> {
+    let name: String = r.try_get(at + 1)?;
+    let role: String = r.try_get(at + 2)?;
+    Ok(User {
+        id: r.try_get(at)?,
+        name: UserName::parse(&name).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        role: role_of(&role)?,
+        created_at: r.try_get(at + 3)?,
+    })
+}
+
+fn token_from(r: &AnyRow) -> Result<ApiToken, StoreError> {
+    let role: String = r.try_get(3)?;
+    Ok(ApiToken {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        role: role_of(&role)?,
+        created_by: r.try_get(4)?,
+        created_at: r.try_get(5)?,
+        last_used_at: r.try_get(6)?,
+        revoked_at: r.try_get(7)?,
+    })
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, name, token_hash, role, created_by, created_at, last_used_at, revoked_at";
+
+impl Catalog {
+    pub async fn create_user(
+        &self,
+        name: &UserName,
+        role: Role,
+        password_hash: &str,
+        at: i64,
+    ) -> Result<User, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(name.as_str())
+        .bind(role.as_str())
+        .bind(password_hash)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await;
+        match inserted {
+            Ok(row) => Ok(User {
+                id: row.try_get(0)?,
+                name: name.clone(),
+                role,
+                created_at: at,
+            }),
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+                Err(StoreError::UserExists(name.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The user and their password hash, for a login.
+    pub async fn user_with_hash(&self, name: &str) -> Result<Option<(User, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, name, role, created_at, password_hash FROM users WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((user_from(&r, 0)?, r.try_get(4)?)))
+            .transpose()
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, role, created_at FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| user_from(r, 0)).collect()
+    }
+
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
+    /// Changes a user's role and/or password; a changed password ends their sessions.
+    pub async fn update_user(
+        &self,
+        name: &str,
+        role: Option<Role>,
+        password_hash: Option<&str>,
+    ) -> Result<User, StoreError> {
+        let (user, _) = self
+            .user_with_hash(name)
+            .await?
+            .ok_or_else(|| StoreError::UserNotFound(name.to_owned()))?;
+        if let Some(role) = role {
+            sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+                .bind(role.as_str())
+                .bind(user.id)
+                .execute(&self.pool)
+                .await?;
+        }
+        if let Some(hash) = password_hash {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(user.id)
+                .execute(&self.pool)
+                .await?;
+            self.delete_sessions_of(user.id).await?;
+        }
+        Ok(User {
+            role: role.unwrap_or(user.role),
+            ..user
+        })
+    }
+
+    pub async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
+        let (user, _) = self
+            .user_with_hash(name)
+            .await?
+            .ok_or_else(|| StoreError::UserNotFound(name.to_owned()))?;
+        self.delete_sessions_of(user.id).await?;
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(user.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_session(
+        &self,
+        id_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        at: i64,
+        address: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, csrf, created_at, last_seen_at, address) VALUES ($1, $2, $3, $4, $4, $5)",
+        )
+        .bind(id_hash)
+        .bind(user_id)
+        .bind(csrf)
+        .bind(at)
+        .bind(address)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.name, u.role, u.created_at, s.csrf, s.created_at, s.last_seen_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
+        )
+        .bind(id_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(SessionRecord {
+                user: user_from(&r, 0)?,
+                csrf: r.try_get(4)?,
+                created_at: r.try_get(5)?,
+                last_seen_at: r.try_get(6)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn touch_session(&self, id_hash: &str, at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+            .bind(at)
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_sessions_of(&self, user_id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Drops sessions idle since `idle_before` or created before `created_before`.
+    pub async fn expire_sessions(
+        &self,
+        idle_before: i64,
+        created_before: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
+            .bind(idle_before)
+            .bind(created_before)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn record_login_failure(&self, user_name: &str, at: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO login_failures (user_name, at) VALUES ($1, $2)")
+            .bind(user_name)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM login_failures WHERE at < $1")
+            .bind(at - 86_400)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn login_failures_since(
+        &self,
+        user_name: &str,
+        since: i64,
+    ) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) FROM login_failures WHERE user_name = $1 AND at >= $2")
+                .bind(user_name)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?,
+        )
+    }
+
+    pub async fn create_api_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        role: Role,
+        created_by: &str,
+        at: i64,
+    ) -> Result<ApiToken, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO api_tokens (name, token_hash, role, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(name)
+        .bind(token_hash)
+        .bind(role.as_str())
+        .bind(created_by)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(ApiToken {
+            id: row.try_get(0)?,
+            name: name.to_owned(),
+            role,
+            created_by: created_by.to_owned(),
+            created_at: at,
+            last_used_at: None,
+            revoked_at: None,
+        })
+    }
+
+    /// The live (not revoked) token with this hash, marked as used now.
+    pub async fn use_api_token(
+        &self,
+        token_hash: &str,
+        at: i64,
+    ) -> Result<Option<ApiToken>, StoreError> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(token) = row.as_ref().map(token_from).transpose()? else {
+            return Ok(None);
+        };
+        if token.last_used_at.is_none_or(|t| at - t >= 60) {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(token.id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(token))
+    }
+
+    pub async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(token_from).collect()
+    }
+
+    pub async fn revoke_api_token(&self, id: i64, at: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Replaces any setup token with this one.
+    pub async fn set_setup_token(&self, token_hash: &str, at: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM setup_tokens")
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES ($1, $2)")
+            .bind(token_hash)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Uses up the setup token: true once for the right hash, while no user exists.
+    pub async fn take_setup_token(&self, token_hash: &str) -> Result<bool, StoreError> {
+        if self.count_users().await? > 0 {
+            return Ok(false);
+        }
+        let done = sqlx::query("DELETE FROM setup_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn audit(&self, e: &NewAudit<'_>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit (at, actor, action, target, detail, address) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(now())
+        .bind(e.actor)
+        .bind(e.action)
+        .bind(e.target)
+        .bind(e.detail)
+        .bind(e.address)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The audit log, newest first.
+    pub async fn audit_log(&self, limit: i64, offset: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, target, detail, address FROM audit ORDER BY id DESC LIMIT $1 OFFSET $2",
+        )
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: r.try_get(0)?,
+                    at: r.try_get(1)?,
+                    actor: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    target: r.try_get(4)?,
+                    detail: r.try_get(5)?,
+                    address: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+}

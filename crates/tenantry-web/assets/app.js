@@ -1,0 +1,68 @@
+// tenantry: confirm dialogs and a run's live progress. No inline script (CSP); the
+// pages work without this file, only less lively.
+"use strict";
+
+document.addEventListener("submit", (ev) => {
+  const form = ev.target;
+  const question = form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) ev.preventDefault();
+});
+
+function word(status) {
+  const i18n = document.getElementById("i18n");
+  return (i18n && i18n.dataset[status]) || status;
+}
+
+function badge(status) {
+  const b = document.createElement("span");
+  b.className = "badge " + status;
+  b.dataset.status = status;
+  b.textContent = word(status);
+  return b;
+}
+
+function millis(ms) {
+  return ms < 1000 ? ms + " ms" : (ms / 1000).toFixed(1) + " s";
+}
+
+function follow(run) {
+  const id = run.dataset.run;
+  // Marks the page as updated live; the reload at the end serves it fresh, without this.
+  run.dataset.live = "1";
+  const source = new EventSource("/runs/" + id + "/events");
+  source.addEventListener("run", (ev) => {
+    const r = JSON.parse(ev.data);
+    run.dataset.status = r.status;
+    document.getElementById("run-status").replaceChildren(badge(r.status));
+    document.getElementById("run-finished").textContent = r.finished_at || "";
+    const reason = document.getElementById("run-reason");
+    if (r.reason) {
+      reason.hidden = false;
+      reason.querySelector("pre").textContent = r.reason;
+    }
+    const body = document.querySelector("#steps tbody");
+    for (const s of r.steps || []) {
+      let row = body.querySelector('tr[data-template="' + CSS.escape(s.template) + '"]');
+      if (!row) {
+        row = document.createElement("tr");
+        row.dataset.template = s.template;
+        row.innerHTML = '<td></td><td class="status"></td><td class="elapsed"></td><td class="detail"><pre></pre></td>';
+        row.firstChild.textContent = s.template;
+        body.appendChild(row);
+      }
+      row.querySelector(".status").replaceChildren(badge(s.status));
+      row.querySelector(".elapsed").textContent = millis(s.elapsed_ms || 0);
+      row.querySelector(".detail pre").textContent = s.detail || "";
+    }
+    if (r.status !== "running") {
+      source.close();
+      // Reload once to show the requests the run sent.
+      window.setTimeout(() => window.location.reload(), 300);
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const run = document.getElementById("run");
+  if (run && run.dataset.status === "running") follow(run);
+});

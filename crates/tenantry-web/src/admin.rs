@@ -1,0 +1,1101 @@
+//! Catalog pages: namespaces with their settings and parameters, env vars, templates
+//! (editor with JSON errors by line and column, macros used, masked preview for a
+//! client, history with diff and restore), the audit log, users and API tokens.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tenantry_core::template::{Template, TemplateName};
+use tenantry_core::{ApiRootUrl, CaBundle, EnvVarName, NamespaceName, ParamName, Role, UserName};
+use tenantry_store::{NamespaceUpdate, NewNamespace, Scope, StoredValue};
+
+use crate::AppState;
+use crate::auth::{self, Caller, RequestInfo};
+use crate::error::WebError;
+use crate::html::{Ctx, notice, page};
+use crate::input::FormData;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/namespaces", get(namespaces).post(add_namespace))
+        .route("/namespaces/{name}", get(namespace).post(update_namespace))
+        .route("/namespaces/{name}/params", post(set_param))
+        .route("/env", get(env).post(set_env))
+        .route("/env/delete", post(unset_env))
+        .route("/templates", get(templates))
+        .route("/templates/{name}", get(template).post(save_template))
+        .route("/templates/{name}/restore", post(restore_template))
+        .route("/audit", get(audit))
+        .route("/users", get(users).post(add_user))
+        .route("/users/{name}", post(update_user))
+        .route("/users/{name}/delete", post(delete_user))
+        .route("/tokens", get(tokens).post(add_token))
+        .route("/tokens/{id}/revoke", post(revoke_token))
+}
+
+pub fn ns_name(field: &str, s: &str) -> Result<NamespaceName, WebError> {
+    NamespaceName::parse(s.trim()).map_err(|e| WebError::field(field, e.to_string()))
+}
+
+fn scope_of(s: &str) -> Result<Scope, WebError> {
+    if s.trim().is_empty() {
+        Ok(Scope::Global)
+    } else {
+        Ok(Scope::Namespace(ns_name("namespace", s)?))
+    }
+}
+
+fn with_status(mut r: Response, e: &WebError) -> Response {
+    *r.status_mut() = e.status();
+    r
+}
+
+async fn namespaces_page(
+    state: &AppState,
+    ctx: &Ctx,
+    error: Option<&str>,
+    form: &FormData,
+) -> Result<Markup, WebError> {
+    let t = |s| ctx.t(s);
+    let list = state.catalog.namespaces().await?;
+    Ok(page(
+        ctx,
+        t("Namespaces"),
+        html! {
+            @if let Some(e) = error { (notice("error", e)) }
+            table {
+                thead { tr { th { (t("Name")) } th { (t("Kubernetes namespace")) } th { (t("Cluster API URL")) } th { (t("Token")) } } }
+                tbody { @for n in &list { tr {
+                    td { a href={"/namespaces/" (n.name.as_str())} { (n.name.as_str()) } }
+                    td { (n.k8s_namespace.as_str()) }
+                    td { code { (n.api_root_url.as_str()) } }
+                    td { (tenantry_core::secret::MASK) }
+                } } }
+            }
+            @if ctx.can(Role::Admin) {
+                details.card open[error.is_some()] {
+                    summary { (t("New namespace")) }
+                    form method="post" action="/namespaces" {
+                        (ctx.csrf())
+                        div.grid {
+                            label { (t("Name")) input name="name" value=(form.get("name")) required pattern="[a-z0-9]([-a-z0-9]*[a-z0-9])?"; }
+                            label { (t("Kubernetes namespace")) input name="k8s_namespace" value=(form.get("k8s_namespace")); }
+                        }
+                        label { (t("Cluster API URL")) input name="api_root_url" value=(form.get("api_root_url")) required placeholder="https://rancher.example/k8s/clusters/c-xxxxx"; }
+                        label { (t("Token")) input name="token" type="password" autocomplete="off" required; }
+                        label { (t("CA certificate (PEM)")) textarea name="ca_bundle" rows="4" { (form.get("ca_bundle")) } }
+                        button type="submit" { (t("Create")) }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+async fn namespaces(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+) -> Result<Markup, WebError> {
+    let ctx = Ctx::new(&info, caller);
+    namespaces_page(&state, &ctx, None, &FormData::default()).await
+}
+
+fn ca_of(s: &str) -> Result<Option<CaBundle>, WebError> {
+    if s.trim().is_empty() {
+        Ok(None)
+    } else {
+        CaBundle::parse(s)
+            .map(Some)
+            .map_err(|e| WebError::field("ca_bundle", e.to_string()))
+    }
+}
+
+async fn add_namespace(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Admin)?;
+    let parsed = (|| {
+        let k8s = form.get("k8s_namespace");
+        Ok::<_, WebError>(NewNamespace {
+            name: ns_name("name", form.get("name"))?,
+            k8s_namespace: if k8s.trim().is_empty() {
+                None
+            } else {
+                Some(ns_name("k8s_namespace", k8s)?)
+            },
+            api_root_url: ApiRootUrl::parse(form.get("api_root_url").trim())
+                .map_err(|e| WebError::field("api_root_url", e.to_string()))?,
+            token: {
+                let t = form.get("token").trim();
+                if t.is_empty() {
+                    return Err(WebError::field(
+                        "token",
+                        "the cluster token is empty; paste the bearer token of the cluster's service account",
+                    ));
+                }
+                SecretString::from(t.to_owned())
+            },
+            ca_bundle: ca_of(form.get("ca_bundle"))?,
+        })
+    })();
+    match parsed {
+        Ok(new) => {
+            let ns = state.catalog.add_namespace(&new).await?;
+            state
+                .audit(
+                    &caller.name,
+                    &info.address,
+                    "create namespace",
+                    ns.name.as_str(),
+                    ns.api_root_url.as_str(),
+                )
+                .await;
+            Ok(Redirect::to(&format!("/namespaces/{}", ns.name.as_str())).into_response())
+        }
+        Err(e) => {
+            let ctx = Ctx::new(&info, caller);
+            Ok(with_status(
+                namespaces_page(&state, &ctx, Some(&e.to_string()), &form)
+                    .await?
+                    .into_response(),
+                &e,
+            ))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RevealQuery {
+    reveal: Option<String>,
+}
+
+fn show_value(v: Option<&StoredValue>, reveal: bool) -> String {
+    match v {
+        None => String::new(),
+        Some(StoredValue::Plain(s)) => s.clone(),
+        Some(StoredValue::Secret(s)) if reveal => s.expose_secret().to_owned(),
+        Some(StoredValue::Secret(_)) => tenantry_core::secret::MASK.to_owned(),
+    }
+}
+
+async fn namespace_page(
+    state: &AppState,
+    ctx: &Ctx,
+    name: &str,
+    reveal: bool,
+    msg: Option<(&str, &str)>,
+) -> Result<Markup, WebError> {
+    let t = |s| ctx.t(s);
+    let ns = state.catalog.namespace(name).await?;
+    let params = state
+        .catalog
+        .params(&Scope::Namespace(ns.name.clone()))
+        .await?;
+    let admin = ctx.can(Role::Admin);
+    Ok(page(
+        ctx,
+        &format!("{} · {}", t("Namespace"), ns.name.as_str()),
+        html! {
+            @if let Some((kind, text)) = msg { (notice(kind, text)) }
+            section.card {
+                h2 { (t("Settings")) }
+                @if admin {
+                    form method="post" action={"/namespaces/" (ns.name.as_str())} #namespace-settings {
+                        (ctx.csrf())
+                        div.grid {
+                            label { (t("Kubernetes namespace")) input name="k8s_namespace" value=(ns.k8s_namespace.as_str()) required; }
+                            label { (t("Cluster API URL")) input name="api_root_url" value=(ns.api_root_url.as_str()) required; }
+                        }
+                        label { (t("Token")) " " span.muted { (tenantry_core::secret::MASK) }
+                            input name="token" type="password" autocomplete="off" placeholder=(t("Leave empty to keep the current token")); }
+                        label { (t("CA certificate (PEM)")) textarea name="ca_bundle" rows="4" { (ns.ca_bundle.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default()) } }
+                        button type="submit" { (t("Save")) }
+                    }
+                } @else {
+                    dl {
+                        dt { (t("Kubernetes namespace")) } dd { (ns.k8s_namespace.as_str()) }
+                        dt { (t("Cluster API URL")) } dd { code { (ns.api_root_url.as_str()) } }
+                        dt { (t("Token")) } dd { (tenantry_core::secret::MASK) }
+                        dt { (t("CA certificate (PEM)")) } dd { (if ns.ca_bundle.is_some() { "PEM" } else { "—" }) }
+                    }
+                }
+            }
+            h2 { (t("Parameters")) }
+            @if admin {
+                p { @if reveal { a href={"/namespaces/" (ns.name.as_str())} { (t("Hide secrets")) } } @else { a href={"/namespaces/" (ns.name.as_str()) "?reveal=1"} { (t("Reveal secrets")) } } }
+            }
+            table #params {
+                thead { tr { th { (t("Parameter")) } th { "kind" } th { (t("global")) } th { (ns.name.as_str()) } } }
+                tbody { @for p in &params { tr data-param=(p.def.name.as_str()) {
+                    td { (p.def.name.as_str()) br; span.muted { (p.def.description) } }
+                    td { (p.def.kind.to_string()) }
+                    td { code { (show_value(p.global.as_ref(), reveal && admin)) } }
+                    td { code { (show_value(p.namespaced.as_ref(), reveal && admin)) } }
+                } } }
+            }
+            @if admin {
+                form.card method="post" action={"/namespaces/" (ns.name.as_str()) "/params"} #set-param {
+                    (ctx.csrf())
+                    div.grid {
+                        label { (t("Parameter")) input name="name" list="param-names" required; }
+                        label { (t("Value")) input name="value" autocomplete="off"; }
+                    }
+                    datalist #param-names { @for p in &params { option value=(p.def.name.as_str()) {} } }
+                    label.check { input type="checkbox" name="secret" value="1"; " " (t("Secret")) }
+                    label.check { input type="checkbox" name="unset" value="1"; " " (t("Unset")) }
+                    button type="submit" { (t("Set")) }
+                }
+            }
+        },
+    ))
+}
+
+async fn namespace(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(q): Query<RevealQuery>,
+) -> Result<Markup, WebError> {
+    let reveal = q.reveal.is_some();
+    if reveal {
+        caller.require(Role::Admin)?;
+        state
+            .audit(
+                &caller.name,
+                &info.address,
+                "reveal secrets",
+                &name,
+                "namespace parameters",
+            )
+            .await;
+    }
+    let ctx = Ctx::new(&info, caller);
+    namespace_page(&state, &ctx, &name, reveal, None).await
+}
+
+async fn update_namespace(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(name): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Admin)?;
+    let ns = state.catalog.namespace(&name).await?;
+    let parsed = (|| {
+        let token = form.get("token").trim();
+        Ok::<_, WebError>(NamespaceUpdate {
+            k8s_namespace: Some(ns_name("k8s_namespace", form.get("k8s_namespace"))?),
+            api_root_url: Some(
+                ApiRootUrl::parse(form.get("api_root_url").trim())
+                    .map_err(|e| WebError::field("api_root_url", e.to_string()))?,
+            ),
+            token: (!token.is_empty()).then(|| SecretString::from(token.to_owned())),
+            ca_bundle: Some(ca_of(form.get("ca_bundle"))?),
+        })
+    })();
+    let ctx = Ctx::new(&info, caller.clone());
+    match parsed {
+        Ok(u) => {
+            state.catalog.update_namespace(ns.name.as_str(), &u).await?;
+            let what = if u.token.is_some() {
+                "settings and token"
+            } else {
+                "settings"
+            };
+            state
+                .audit(
+                    &caller.name,
+                    &info.address,
+                    "update namespace",
+                    ns.name.as_str(),
+                    what,
+                )
+                .await;
+            Ok(
+                namespace_page(&state, &ctx, &name, false, Some(("ok", ctx.t("Saved."))))
+                    .await?
+                    .into_response(),
+            )
+        }
+        Err(e) => Ok(with_status(
+            namespace_page(&state, &ctx, &name, false, Some(("error", &e.to_string())))
+                .await?
+                .into_response(),
+            &e,
+        )),
+    }
+}
+
+async fn set_param(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(name): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Admin)?;
+    let ctx = Ctx::new(&info, caller.clone());
+    let result = async {
+        let scope = Scope::Namespace(ns_name("namespace", &name)?);
+        let param = ParamName::parse(form.get("name").trim())
+            .map_err(|e| WebError::field("name", e.to_string()))?;
+        if form.get("unset") == "1" {
+            state.catalog.unset_param(&param, &scope).await?;
+            state
+                .audit(
+                    &caller.name,
+                    &info.address,
+                    "unset parameter",
+                    &format!("{name}/{param}"),
+                    "",
+                )
+                .await;
+        } else {
+            let secret = form.get("secret") == "1";
+            let def = state
+                .catalog
+                .set_param(
+                    &param,
+                    &scope,
+                    &SecretString::from(form.get("value").to_owned()),
+                    secret,
+                )
+                .await?;
+            let shown = if matches!(def.kind, tenantry_core::ParamKind::Plain) {
+                form.get("value")
+            } else {
+                "(secret)"
+            };
+            state
+                .audit(
+                    &caller.name,
+                    &info.address,
+                    "set parameter",
+                    &format!("{name}/{param}"),
+                    shown,
+                )
+                .await;
+        }
+        Ok::<_, WebError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/namespaces/{name}")).into_response()),
+        Err(e @ (WebError::Field { .. } | WebError::Unprocessable(_))) => Ok(with_status(
+            namespace_page(&state, &ctx, &name, false, Some(("error", &e.to_string())))
+                .await?
+                .into_response(),
+            &e,
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+async fn env_page(state: &AppState, ctx: &Ctx, error: Option<&str>) -> Result<Markup, WebError> {
+    let t = |s| ctx.t(s);
+    let namespaces = state.catalog.namespaces().await?;
+    let global = state.catalog.env_vars(&Scope::Global).await?;
+    let mut per_ns = Vec::new();
+    for ns in &namespaces {
+        let own: Vec<_> = state
+            .catalog
+            .env_vars(&Scope::Namespace(ns.name.clone()))
+            .await?
+            .into_iter()
+            .filter(|e| e.source == tenantry_store::EnvSource::Namespace)
+            .collect();
+        per_ns.push((ns.name.clone(), own));
+    }
+    let admin = ctx.can(Role::Admin);
+    let row = |scope: &str, e: &tenantry_store::EnvEntry| {
+        html! {
+            tr {
+                td { code { (e.name) } } td { code { (e.value) } }
+                @if admin { td {
+                    form.inline method="post" action="/env/delete" { (ctx.csrf())
+                        input type="hidden" name="namespace" value=(scope); input type="hidden" name="name" value=(e.name);
+                        button.link type="submit" { (t("Unset")) } }
+                } }
+            }
+        }
+    };
+    Ok(page(
+        ctx,
+        t("Env vars"),
+        html! {
+            @if let Some(e) = error { (notice("error", e)) }
+            h2 { (t("global")) }
+            table.env { tbody { @for e in &global { (row("", e)) } } }
+            @for (ns, own) in &per_ns {
+                h2 { (ns.as_str()) }
+                @if own.is_empty() { p.empty { "—" } } @else { table.env { tbody { @for e in own { (row(ns.as_str(), e)) } } } }
+            }
+            @if admin {
+                form.card method="post" action="/env" #set-env {
+                    (ctx.csrf())
+                    div.grid {
+                        label { (t("Scope")) select name="namespace" { option value="" { (t("global")) } @for ns in &namespaces { option value=(ns.name.as_str()) { (ns.name.as_str()) } } } }
+                        label { (t("Name")) input name="name" required pattern="[A-Za-z_][A-Za-z0-9_]*"; }
+                    }
+                    label { (t("Value")) input name="value"; }
+                    button type="submit" { (t("Set")) }
+                }
+            }
+        },
+    ))
+}
+
+async fn env(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+) -> Result<Markup, WebError> {
+    let ctx = Ctx::new(&info, caller);
+    env_page(&state, &ctx, None).await
+}
+
+async fn set_env(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Admin)?;
+    let result = async {
+        let scope = scope_of(form.get("namespace"))?;
+        let name = EnvVarName::parse(form.get("name").trim())
+            .map_err(|e| WebError::field("name", e.to_string()))?;
+        let value = tenantry_core::env::EnvValue::parse(form.get("value"))
+            .map_err(|e| WebError::field("value", e.to_string()))?;
+        state.catalog.set_env(&scope, &name, &value).await?;
+        state
+            .audit(
+                &caller.name,
+                &info.address,
+                "set env var",
+                &format!("{}/{}", form.get("namespace"), name.as_str()),
+                value.as_str(),
+            )
+            .await;
+        Ok::<_, WebError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(Redirect::to("/env").into_response()),
+        Err(e @ WebError::Field { .. }) => {
+            let ctx = Ctx::new(&info, caller);
+            Ok(with_status(
+                env_page(&state, &ctx, Some(&e.to_string()))
+                    .await?
+                    .into_response(),
+                &e,
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn unset_env(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Admin)?;
+    let scope = scope_of(form.get("namespace"))?;
+    let name = EnvVarName::parse(form.get("name").trim())
+        .map_err(|e| WebError::field("name", e.to_string()))?;
+    state.catalog.unset_env(&scope, &name).await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "unset env var",
+            &format!("{}/{}", form.get("namespace"), name.as_str()),
+            "",
+        )
+        .await;
+    Ok(Redirect::to("/env").into_response())
+}
+
+async fn templates(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+) -> Result<Markup, WebError> {
+    let ctx = Ctx::new(&info, caller);
+    let t = |s| ctx.t(s);
+    let list = state.catalog.templates().await?;
+    Ok(page(
+        &ctx,
+        t("Templates"),
+        html! {
+            table #templates {
+                thead { tr { th { (t("Name")) } th { (t("Method")) } th { (t("Path")) } th { (t("Waits for")) } th { (t("After")) } th { (t("Enabled")) } th { (t("Version")) } } }
+                tbody { @for s in &list { tr {
+                    td { a href={"/templates/" (s.template.name.as_str())} { (s.template.name.as_str()) } }
+                    td { (s.template.method.as_str()) }
+                    td { code { (s.template.path) } }
+                    td { (serde_json::to_value(s.template.wait).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()) }
+                    td { (s.template.after.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")) }
+                    td { (if s.template.enabled { "✓" } else { "—" }) }
+                    td { (s.version) }
+                } } }
+            }
+        },
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct TemplateQuery {
+    client: Option<String>,
+    namespace: Option<String>,
+}
+
+pub fn template_name(s: &str) -> Result<TemplateName, WebError> {
+    TemplateName::parse(s).map_err(|e| WebError::NotFound(e.to_string()))
+}
+
+fn diff(old: &str, new: &str) -> Markup {
+    let d = similar::TextDiff::from_lines(old, new);
+    html! {
+        pre.diff { @for change in d.iter_all_changes() {
+            @let (class, sign) = match change.tag() {
+                similar::ChangeTag::Delete => ("del", "-"),
+                similar::ChangeTag::Insert => ("ins", "+"),
+                similar::ChangeTag::Equal => ("eq", " "),
+            };
+            span class=(class) { (sign) (change.value()) }
+        } }
+    }
+}
+
+async fn template_page(
+    state: &AppState,
+    ctx: &Ctx,
+    name: &TemplateName,
+    text: Option<&str>,
+    msg: Option<(&str, String)>,
+    q: &TemplateQuery,
+) -> Result<Markup, WebError> {
+    let t = |s| ctx.t(s);
+    let stored = state.catalog.template(name).await?;
+    let current = stored.template.to_file();
+    let text = text.unwrap_or(&current);
+    let macros: Vec<String> = Template::parse(text)
+        .map(|t| t.macros_used().into_iter().collect())
+        .unwrap_or_default();
+    let history = state.catalog.template_history(name).await?;
+    let namespaces = state.catalog.namespaces().await?;
+    let preview = match (
+        q.client.as_deref().filter(|c| !c.is_empty()),
+        q.namespace.as_deref(),
+    ) {
+        (Some(c), Some(ns)) => {
+            let id = tenantry_core::ClientId::parse(c)
+                .map_err(|e| WebError::field("client", e.to_string()))?;
+            Some(
+                match tenantry_engine::render_plan(
+                    &state.catalog,
+                    id,
+                    ns,
+                    tenantry_core::render::Secrets::Mask,
+                )
+                .await
+                {
+                    Ok(plan) => match plan.into_iter().find(|r| &r.template == name) {
+                        Some(r) => Ok(format!(
+                            "{} {}\n\n{}",
+                            r.method.as_str(),
+                            r.url,
+                            r.body
+                                .map(|b| serde_json::to_string_pretty(&b).unwrap_or_default())
+                                .unwrap_or_default()
+                        )),
+                        None => {
+                            Err("this template is disabled, so it is not in the plan".to_owned())
+                        }
+                    },
+                    Err(e) => Err(e.to_string()),
+                },
+            )
+        }
+        _ => None,
+    };
+    let admin = ctx.can(Role::Admin);
+    Ok(page(
+        ctx,
+        &format!("{} · {}", t("Template"), name.as_str()),
+        html! {
+            @if let Some((kind, text)) = &msg { (notice(kind, text)) }
+            section.card {
+                h2 { (t("Editor")) }
+                form method="post" action={"/templates/" (name.as_str())} #template-editor {
+                    (ctx.csrf())
+                    textarea.code name="content" rows="30" spellcheck="false" readonly[!admin] { (text) }
+                    @if admin { button type="submit" { (t("Save")) } }
+                }
+                p { (t("Macros used")) ": " @for m in &macros { code { "{{" (m) "}}" } " " } }
+            }
+            section.card {
+                h2 { (t("Preview")) }
+                form method="get" action={"/templates/" (name.as_str())} #preview {
+                    div.grid {
+                        label { (t("Client")) input name="client" value=(q.client.as_deref().unwrap_or("")) placeholder="C1" required; }
+                        label { (t("Namespace")) select name="namespace" { @for ns in &namespaces { option value=(ns.name.as_str()) selected[q.namespace.as_deref() == Some(ns.name.as_str())] { (ns.name.as_str()) } } } }
+                    }
+                    button type="submit" { (t("Preview")) }
+                }
+                @match &preview {
+                    Some(Ok(p)) => pre.preview { (p) },
+                    Some(Err(e)) => pre.error role="alert" { (e) },
+                    None => {},
+                }
+            }
+            section.card {
+                h2 { (t("History")) }
+                @for v in &history {
+                    details {
+                        summary { (t("Version")) " " (v.version) " · " (v.created_at) " · " (v.created_by) @if !v.note.is_empty() { " · " (v.note) } }
+                        @if v.version != stored.version {
+                            p { (t("Changes from the current version")) }
+                            (diff(&current, &v.template.to_file()))
+                            @if admin {
+                                form method="post" action={"/templates/" (name.as_str()) "/restore"} data-confirm=(t("Restore this version?")) {
+                                    (ctx.csrf())
+                                    input type="hidden" name="version" value=(v.version);
+                                    button type="submit" { (t("Restore")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+async fn template(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(q): Query<TemplateQuery>,
+) -> Result<Markup, WebError> {
+    let name = template_name(&name)?;
+    let ctx = Ctx::new(&info, caller);
+    template_page(&state, &ctx, &name, None, None, &q).await
+}
+
+async fn save_template(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(name): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Admin)?;
+    let name = template_name(&name)?;
+    let text = form.get("content");
+    let ctx = Ctx::new(&info, caller.clone());
+    let q = TemplateQuery {
+        client: None,
+        namespace: None,
+    };
+    match Template::parse(text) {
+        Ok(t) if t.name != name => {
+            let e = WebError::field(
+                "content",
+                format!(
+                    "the template's name is {:?} but this is template {:?}; names cannot change here",
+                    t.name.as_str(),
+                    name.as_str()
+                ),
+            );
+            Ok(with_status(
+                template_page(
+                    &state,
+                    &ctx,
+                    &name,
+                    Some(text),
+                    Some(("error", e.to_string())),
+                    &q,
+                )
+                .await?
+                .into_response(),
+                &e,
+            ))
+        }
+        Ok(t) => {
+            let saved = state
+                .catalog
+                .save_template(&t, &caller.name, "edited in the web UI")
+                .await?;
+            state
+                .audit(
+                    &caller.name,
+                    &info.address,
+                    "save template",
+                    name.as_str(),
+                    &format!("version {}", saved.version),
+                )
+                .await;
+            Ok(template_page(
+                &state,
+                &ctx,
+                &name,
+                None,
+                Some((
+                    "ok",
+                    format!("{} {} {}", ctx.t("Saved."), ctx.t("Version"), saved.version),
+                )),
+                &q,
+            )
+            .await?
+            .into_response())
+        }
+        Err(e) => {
+            let err = WebError::field("content", e.to_string());
+            Ok(with_status(
+                template_page(
+                    &state,
+                    &ctx,
+                    &name,
+                    Some(text),
+                    Some(("error", e.to_string())),
+                    &q,
+                )
+                .await?
+                .into_response(),
+                &err,
+            ))
+        }
+    }
+}
+
+async fn restore_template(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(name): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Admin)?;
+    let name = template_name(&name)?;
+    let version: i64 = form
+        .get("version")
+        .parse()
+        .map_err(|_| WebError::field("version", "not a version number"))?;
+    let saved = state
+        .catalog
+        .restore_template(&name, version, &caller.name)
+        .await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "restore template",
+            name.as_str(),
+            &format!("version {version} as {}", saved.version),
+        )
+        .await;
+    Ok(Redirect::to(&format!("/templates/{}", name.as_str())).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    page: Option<String>,
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Query(q): Query<PageQuery>,
+) -> Result<Markup, WebError> {
+    caller.require(Role::Admin)?;
+    let ctx = Ctx::new(&info, caller);
+    let t = |s| ctx.t(s);
+    let page_no: i64 = q
+        .page
+        .as_deref()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let entries = state.catalog.audit_log(100, (page_no - 1) * 100).await?;
+    Ok(page(
+        &ctx,
+        t("Audit log"),
+        html! {
+            table #audit {
+                thead { tr { th { (t("When")) } th { (t("Who")) } th { (t("Action")) } th { (t("Target")) } th { (t("Detail")) } th { (t("From")) } } }
+                tbody { @for e in &entries { tr { td { (e.at) } td { (e.actor) } td { (e.action) } td { (e.target) } td { (e.detail) } td { (e.address) } } } }
+            }
+            nav.pager {
+                @if page_no > 1 { a href={"/audit?page=" (page_no - 1)} rel="prev" { "← " (t("Previous")) } }
+                @if entries.len() == 100 { a href={"/audit?page=" (page_no + 1)} rel="next" { (t("Next")) " →" } }
+            }
+        },
+    ))
+}
+
+fn role_select(ctx: &Ctx, selected: Role) -> Markup {
+    html! { select name="role" { @for r in Role::ALL { option value=(r.as_str()) selected[r == selected] { (ctx.t(r.as_str())) } } } }
+}
+
+async fn users_page(state: &AppState, ctx: &Ctx, error: Option<&str>) -> Result<Markup, WebError> {
+    let t = |s| ctx.t(s);
+    let list = state.catalog.users().await?;
+    Ok(page(
+        ctx,
+        t("Users"),
+        html! {
+            @if let Some(e) = error { (notice("error", e)) }
+            table #users {
+                thead { tr { th { (t("Name")) } th { (t("Role")) } th {} } }
+                tbody { @for u in &list { tr {
+                    td { (u.name.as_str()) }
+                    td { form.inline method="post" action={"/users/" (u.name.as_str())} { (ctx.csrf()) (role_select(ctx, u.role)) " " button.link type="submit" { (t("Save")) } } }
+                    td { @if u.name.as_str() != ctx.caller.name { form.inline method="post" action={"/users/" (u.name.as_str()) "/delete"} data-confirm=(t("Delete this user?")) { (ctx.csrf()) button.danger type="submit" { (t("Delete")) } } } }
+                } } }
+            }
+            form.card method="post" action="/users" #add-user {
+                h2 { (t("New user")) }
+                (ctx.csrf())
+                div.grid {
+                    label { (t("User name")) input name="name" required autocomplete="off"; }
+                    label { (t("Role")) (role_select(ctx, Role::Operator)) }
+                }
+                label { (t("Password")) input name="password" type="password" minlength="10" autocomplete="new-password" required; }
+                button type="submit" { (t("Create")) }
+            }
+        },
+    ))
+}
+
+async fn users(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+) -> Result<Markup, WebError> {
+    caller.require(Role::Admin)?;
+    let ctx = Ctx::new(&info, caller);
+    users_page(&state, &ctx, None).await
+}
+
+fn role_field(s: &str) -> Result<Role, WebError> {
+    s.parse()
+        .map_err(|e: tenantry_core::user::RoleError| WebError::field("role", e.to_string()))
+}
+
+async fn add_user(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Admin)?;
+    let result = async {
+        let name = UserName::parse(form.get("name"))
+            .map_err(|e| WebError::field("name", e.to_string()))?;
+        let role = role_field(form.get("role"))?;
+        auth::check_password_strength(form.get("password"))?;
+        let hash = auth::hash_password(form.get("password"))?;
+        state
+            .catalog
+            .create_user(&name, role, &hash, auth::unix_now())
+            .await?;
+        state
+            .audit(
+                &caller.name,
+                &info.address,
+                "create user",
+                name.as_str(),
+                role.as_str(),
+            )
+            .await;
+        Ok::<_, WebError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(Redirect::to("/users").into_response()),
+        Err(e @ (WebError::Field { .. } | WebError::Conflict(_))) => {
+            let ctx = Ctx::new(&info, caller);
+            Ok(with_status(
+                users_page(&state, &ctx, Some(&e.to_string()))
+                    .await?
+                    .into_response(),
+                &e,
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn update_user(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(name): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Admin)?;
+    let role = role_field(form.get("role"))?;
+    state.catalog.update_user(&name, Some(role), None).await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "change role",
+            &name,
+            role.as_str(),
+        )
+        .await;
+    Ok(Redirect::to("/users").into_response())
+}
+
+async fn delete_user(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Response, WebError> {
+    caller.require(Role::Admin)?;
+    if name == caller.name {
+        return Err(WebError::Conflict(
+            "you cannot delete yourself; ask another admin".into(),
+        ));
+    }
+    state.catalog.delete_user(&name).await?;
+    state
+        .audit(&caller.name, &info.address, "delete user", &name, "")
+        .await;
+    Ok(Redirect::to("/users").into_response())
+}
+
+async fn tokens_page(
+    state: &AppState,
+    ctx: &Ctx,
+    created: Option<&str>,
+) -> Result<Markup, WebError> {
+    let t = |s| ctx.t(s);
+    let list = state.catalog.api_tokens().await?;
+    Ok(page(
+        ctx,
+        t("API tokens"),
+        html! {
+            @if let Some(tok) = created { p.ok role="status" { (t("Copy this token now; it is not shown again:")) " " code #new-token { (tok) } } }
+            table #tokens {
+                thead { tr { th { (t("Name")) } th { (t("Role")) } th { (t("Created")) } th { (t("Last used")) } th {} } }
+                tbody { @for k in &list { tr {
+                    td { (k.name) } td { (t(k.role.as_str())) } td { (k.created_by) }
+                    td { (k.last_used_at.map(|x| x.to_string()).unwrap_or_default()) }
+                    td { @if k.revoked_at.is_some() { (t("revoked")) } @else {
+                        form.inline method="post" action={"/tokens/" (k.id) "/revoke"} data-confirm=(t("Revoke this token?")) { (ctx.csrf()) button.danger type="submit" { (t("Revoke")) } } } }
+                } } }
+            }
+            form.card method="post" action="/tokens" #add-token {
+                h2 { (t("New API token")) }
+                (ctx.csrf())
+                div.grid {
+                    label { (t("Name")) input name="name" required; }
+                    label { (t("Role")) (role_select(ctx, Role::Viewer)) }
+                }
+                button type="submit" { (t("Create")) }
+            }
+        },
+    ))
+}
+
+async fn tokens(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+) -> Result<Markup, WebError> {
+    caller.require(Role::Admin)?;
+    let ctx = Ctx::new(&info, caller);
+    tokens_page(&state, &ctx, None).await
+}
+
+/// Makes an API token; the secret is returned once and only its hash is kept.
+pub async fn create_token(
+    state: &AppState,
+    caller: &Caller,
+    address: &str,
+    name: &str,
+    role: Role,
+) -> Result<String, WebError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(WebError::field(
+            "name",
+            "give the token a name of 1 to 100 characters, saying what uses it",
+        ));
+    }
+    let token = format!("tnt_{}", auth::random_token());
+    state
+        .catalog
+        .create_api_token(
+            name,
+            &auth::sha256_hex(&token),
+            role,
+            &caller.name,
+            auth::unix_now(),
+        )
+        .await?;
+    state
+        .audit(
+            &caller.name,
+            address,
+            "create API token",
+            name,
+            role.as_str(),
+        )
+        .await;
+    Ok(token)
+}
+
+async fn add_token(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    form: FormData,
+) -> Result<Markup, WebError> {
+    caller.require(Role::Admin)?;
+    let role = role_field(form.get("role"))?;
+    let token = create_token(&state, &caller, &info.address, form.get("name"), role).await?;
+    let ctx = Ctx::new(&info, caller);
+    tokens_page(&state, &ctx, Some(&token)).await
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    caller.require(Role::Admin)?;
+    if !state.catalog.revoke_api_token(id, auth::unix_now()).await? {
+        return Err(WebError::NotFound(format!("no live API token #{id}")));
+    }
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "revoke API token",
+            &format!("#{id}"),
+            "",
+        )
+        .await;
+    Ok(Redirect::to("/tokens").into_response())
+}

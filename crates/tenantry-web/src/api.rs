@@ -1,0 +1,571 @@
+//! The JSON API under `/api/v1`: what the UI does, for automation. Callers send a Bearer
+//! API token (or use their browser session plus `X-CSRF-Token`). Bad input is a 4xx whose
+//! JSON names the field; the document is at `/api/v1/openapi.json`.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use tenantry_core::template::Template;
+use tenantry_core::{Role, UserName};
+use tenantry_store::{ClientFilter, Scope, StoredValue};
+
+use crate::AppState;
+use crate::admin::{create_token, ns_name, template_name};
+use crate::auth::{self, Caller, RequestInfo};
+use crate::error::WebError;
+use crate::input::{ClientInput, ClientPatch, ContactInput};
+use crate::pages::client_id;
+use crate::runs::run_json;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
+        .route("/me", get(me))
+        .route("/clients", get(list_clients).post(create_client))
+        .route("/clients/{id}", get(get_client).patch(patch_client))
+        .route("/clients/{id}/contacts", post(add_contact))
+        .route(
+            "/clients/{id}/contacts/{contact}",
+            put(update_contact).delete(remove_contact),
+        )
+        .route("/clients/{id}/deploy", post(deploy))
+        .route("/runs", get(list_runs))
+        .route("/runs/{id}", get(get_run))
+        .route("/runs/{id}/requests", get(run_requests))
+        .route("/runs/{id}/events", get(run_events))
+        .route("/namespaces", get(list_namespaces))
+        .route("/namespaces/{name}", get(get_namespace))
+        .route("/namespaces/{name}/params", get(namespace_params))
+        .route("/env", get(env))
+        .route("/templates", get(list_templates))
+        .route("/templates/{name}", get(get_template).put(put_template))
+        .route("/audit", get(audit))
+        .route("/users", get(list_users).post(create_user))
+        .route("/tokens", post(create_api_token))
+}
+
+/// A JSON body; a problem names the field it is in.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = WebError;
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
+        if !json {
+            return Err(WebError::field(
+                "body",
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), 2 * 1024 * 1024)
+            .await
+            .map_err(|_| WebError::field("body", "the body is larger than 2 MiB"))?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(de).map(Body).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { "body".to_owned() } else { path };
+            WebError::field(&field, e.into_inner().to_string())
+        })
+    }
+}
+
+/// The query string as a map; it never rejects (bad values are found by the handler).
+#[derive(Debug)]
+pub struct QueryMap(pub HashMap<String, String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for QueryMap {
+    type Rejection = WebError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        Ok(Self(
+            form_urlencoded::parse(q.as_bytes()).into_owned().collect(),
+        ))
+    }
+}
+
+fn int(q: &HashMap<String, String>, name: &str, default: i64, max: i64) -> Result<i64, WebError> {
+    match q.get(name) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if (0..=max).contains(&n) => Ok(n),
+            _ => Err(WebError::field(
+                name,
+                format!("expected a whole number from 0 to {max}, got {v:?}"),
+            )),
+        },
+    }
+}
+
+fn run_id(s: &str) -> Result<i64, WebError> {
+    s.parse::<i64>()
+        .map_err(|_| WebError::NotFound(format!("no run {s:?}; run ids are numbers")))
+}
+
+async fn me(caller: Caller) -> Json<Value> {
+    Json(json!({ "name": caller.name, "role": caller.role }))
+}
+
+async fn list_clients(
+    State(state): State<AppState>,
+    _c: Caller,
+    QueryMap(q): QueryMap,
+) -> Result<Json<Value>, WebError> {
+    let offset = int(&q, "offset", 0, 1_000_000_000)?;
+    let limit = int(&q, "limit", 50, 1000)?;
+    let filter = ClientFilter {
+        search: q.get("q").cloned(),
+        include_archived: q.get("archived").is_some_and(|v| v == "true"),
+        ..Default::default()
+    };
+    let (items, total) = state
+        .catalog
+        .list_clients_page(&filter, offset, limit)
+        .await?;
+    Ok(Json(
+        json!({ "total": total, "offset": offset, "items": items }),
+    ))
+}
+
+async fn create_client(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Body(input): Body<ClientInput>,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    let new = input.parse()?;
+    let client = state.catalog.create_client(&new).await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "create client",
+            &client.id.to_string(),
+            client.name.as_str(),
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(json!(client))).into_response())
+}
+
+async fn get_client(
+    State(state): State<AppState>,
+    _c: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, WebError> {
+    let c = state.catalog.client(client_id(&id)?).await?;
+    Ok(Json(json!(c)))
+}
+
+async fn patch_client(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(p): Body<ClientPatch>,
+) -> Result<Json<Value>, WebError> {
+    caller.require(Role::Operator)?;
+    let id = client_id(&id)?;
+    let old = state.catalog.client(id).await?;
+    let u = p.update_from(&old)?;
+    let c = state.catalog.update_client(id, &u).await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "update client",
+            &id.to_string(),
+            "",
+        )
+        .await;
+    Ok(Json(json!(c)))
+}
+
+async fn add_contact(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(k): Body<ContactInput>,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    let id = client_id(&id)?;
+    let new = k.parse("body")?;
+    let c = state.catalog.add_contact(id, &new).await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "add contact",
+            &id.to_string(),
+            c.name.as_str(),
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(json!(c))).into_response())
+}
+
+fn contact_id(s: &str) -> Result<i64, WebError> {
+    s.parse::<i64>()
+        .map_err(|_| WebError::NotFound(format!("no contact {s:?}; contact ids are numbers")))
+}
+
+async fn update_contact(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path((id, contact)): Path<(String, String)>,
+    Body(k): Body<ContactInput>,
+) -> Result<Json<Value>, WebError> {
+    caller.require(Role::Operator)?;
+    let id = client_id(&id)?;
+    let contact = contact_id(&contact)?;
+    let old = state.catalog.client(id).await?;
+    let prev = old
+        .contacts
+        .iter()
+        .find(|c| c.id == contact)
+        .ok_or_else(|| WebError::NotFound(format!("client {id} has no contact #{contact}")))?;
+    let u = k.update_from(prev, "body")?;
+    let c = state.catalog.update_contact(id, contact, &u).await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "update contact",
+            &id.to_string(),
+            c.name.as_str(),
+        )
+        .await;
+    Ok(Json(json!(c)))
+}
+
+async fn remove_contact(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path((id, contact)): Path<(String, String)>,
+) -> Result<StatusCode, WebError> {
+    caller.require(Role::Operator)?;
+    let id = client_id(&id)?;
+    let contact = contact_id(&contact)?;
+    state.catalog.remove_contact(id, contact).await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "remove contact",
+            &id.to_string(),
+            &format!("#{contact}"),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeployInput {
+    namespace: String,
+}
+
+async fn deploy(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(d): Body<DeployInput>,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    let id = client_id(&id)?;
+    let ns = ns_name("namespace", &d.namespace)?;
+    let run = state.start_deploy(id, ns.as_str()).await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "deploy",
+            &id.to_string(),
+            &format!("namespace {ns}, run {run}"),
+        )
+        .await;
+    let r = state.catalog.run(run).await?;
+    Ok((StatusCode::ACCEPTED, Json(run_json(&r))).into_response())
+}
+
+async fn list_runs(
+    State(state): State<AppState>,
+    _c: Caller,
+    QueryMap(q): QueryMap,
+) -> Result<Json<Value>, WebError> {
+    let limit = int(&q, "limit", 50, 1000)?;
+    let client = match q.get("client") {
+        Some(c) => Some(
+            tenantry_core::ClientId::parse(c)
+                .map_err(|e| WebError::field("client", e.to_string()))?,
+        ),
+        None => None,
+    };
+    let runs = state.catalog.runs(client, limit).await?;
+    Ok(Json(
+        json!({ "items": runs.iter().map(run_json).collect::<Vec<_>>() }),
+    ))
+}
+
+async fn get_run(
+    State(state): State<AppState>,
+    _c: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, WebError> {
+    let r = state.catalog.run(run_id(&id)?).await?;
+    Ok(Json(run_json(&r)))
+}
+
+async fn run_requests(
+    State(state): State<AppState>,
+    _c: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, WebError> {
+    let id = run_id(&id)?;
+    state.catalog.run(id).await?;
+    Ok(Json(
+        json!({ "items": state.catalog.run_requests(id).await? }),
+    ))
+}
+
+async fn run_events(
+    state: State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = run_id(&id)?;
+    Ok(crate::runs::events(state, caller, Path(id))
+        .await?
+        .into_response())
+}
+
+fn namespace_json(n: &tenantry_store::Namespace) -> Value {
+    json!({
+        "name": n.name.as_str(),
+        "k8s_namespace": n.k8s_namespace.as_str(),
+        "api_root_url": n.api_root_url.as_str(),
+        "token": tenantry_core::secret::MASK,
+        "ca_bundle": n.ca_bundle.is_some(),
+        "created_at": n.created_at,
+        "updated_at": n.updated_at,
+    })
+}
+
+async fn list_namespaces(
+    State(state): State<AppState>,
+    _c: Caller,
+) -> Result<Json<Value>, WebError> {
+    let list = state.catalog.namespaces().await?;
+    Ok(Json(
+        json!({ "items": list.iter().map(namespace_json).collect::<Vec<_>>() }),
+    ))
+}
+
+async fn get_namespace(
+    State(state): State<AppState>,
+    _c: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, WebError> {
+    Ok(Json(namespace_json(&state.catalog.namespace(&name).await?)))
+}
+
+fn masked(v: Option<&StoredValue>) -> Value {
+    match v {
+        None => Value::Null,
+        Some(StoredValue::Plain(s)) => json!(s),
+        Some(StoredValue::Secret(_)) => json!(tenantry_core::secret::MASK),
+    }
+}
+
+async fn namespace_params(
+    State(state): State<AppState>,
+    _c: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, WebError> {
+    let ns = state.catalog.namespace(&name).await?;
+    let params = state.catalog.params(&Scope::Namespace(ns.name)).await?;
+    Ok(Json(json!({ "items": params.iter().map(|p| json!({
+        "name": p.def.name.as_str(),
+        "kind": p.def.kind.to_string(),
+        "description": p.def.description,
+        "global": masked(p.global.as_ref()),
+        "namespace": masked(p.namespaced.as_ref()),
+    })).collect::<Vec<_>>() })))
+}
+
+async fn env(
+    State(state): State<AppState>,
+    _c: Caller,
+    QueryMap(q): QueryMap,
+) -> Result<Json<Value>, WebError> {
+    let scope = match q.get("namespace").filter(|s| !s.is_empty()) {
+        Some(n) => Scope::Namespace(ns_name("namespace", n)?),
+        None => Scope::Global,
+    };
+    Ok(Json(
+        json!({ "items": state.catalog.env_vars(&scope).await? }),
+    ))
+}
+
+async fn list_templates(
+    State(state): State<AppState>,
+    _c: Caller,
+) -> Result<Json<Value>, WebError> {
+    Ok(Json(json!({ "items": state.catalog.templates().await? })))
+}
+
+async fn get_template(
+    State(state): State<AppState>,
+    _c: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, WebError> {
+    Ok(Json(json!(
+        state.catalog.template(&template_name(&name)?).await?
+    )))
+}
+
+async fn put_template(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(name): Path<String>,
+    Body(v): Body<Value>,
+) -> Result<Json<Value>, WebError> {
+    caller.require(Role::Admin)?;
+    let name = template_name(&name)?;
+    state.catalog.template(&name).await?;
+    let t = Template::parse(&v.to_string()).map_err(|e| WebError::field("body", e.to_string()))?;
+    if t.name != name {
+        return Err(WebError::field(
+            "name",
+            format!(
+                "the body names template {:?}, the path {:?}",
+                t.name.as_str(),
+                name.as_str()
+            ),
+        ));
+    }
+    let saved = state
+        .catalog
+        .save_template(&t, &caller.name, "saved through the API")
+        .await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "save template",
+            name.as_str(),
+            &format!("version {}", saved.version),
+        )
+        .await;
+    Ok(Json(json!(saved)))
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryMap(q): QueryMap,
+) -> Result<Json<Value>, WebError> {
+    caller.require(Role::Admin)?;
+    let limit = int(&q, "limit", 100, 1000)?;
+    let offset = int(&q, "offset", 0, 1_000_000_000)?;
+    Ok(Json(
+        json!({ "items": state.catalog.audit_log(limit, offset).await? }),
+    ))
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, WebError> {
+    caller.require(Role::Admin)?;
+    Ok(Json(json!({ "items": state.catalog.users().await? })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserInput {
+    name: String,
+    role: String,
+    password: String,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Body(u): Body<UserInput>,
+) -> Result<Response, WebError> {
+    caller.require(Role::Admin)?;
+    let name = UserName::parse(&u.name).map_err(|e| WebError::field("name", e.to_string()))?;
+    let role: Role = u
+        .role
+        .parse()
+        .map_err(|e: tenantry_core::user::RoleError| WebError::field("role", e.to_string()))?;
+    auth::check_password_strength(&u.password)?;
+    let hash = auth::hash_password(&u.password)?;
+    let user = state
+        .catalog
+        .create_user(&name, role, &hash, auth::unix_now())
+        .await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "create user",
+            name.as_str(),
+            role.as_str(),
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(json!(user))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenInput {
+    name: String,
+    role: String,
+}
+
+async fn create_api_token(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Body(t): Body<TokenInput>,
+) -> Result<Response, WebError> {
+    caller.require(Role::Admin)?;
+    let role: Role = t
+        .role
+        .parse()
+        .map_err(|e: tenantry_core::user::RoleError| WebError::field("role", e.to_string()))?;
+    let token = create_token(&state, &caller, &info.address, &t.name, role).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "name": t.name.trim(), "role": role, "token": token })),
+    )
+        .into_response())
+}

@@ -1,0 +1,417 @@
+//! Who is calling: a session cookie (browser) or a Bearer API token (automation).
+//!
+//! Passwords are hashed with argon2id (m = 19456 KiB, t = 2, p = 1). Session ids and API
+//! tokens are 256 random bits; only their SHA-256 is stored. Sessions end after 30 idle
+//! minutes or 8 hours. Every state-changing request made with a session carries the
+//! session's CSRF token (form field `_csrf` or header `X-CSRF-Token`), and a foreign
+//! `Origin` is refused outright.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use sha2::{Digest, Sha256};
+use tenantry_core::Role;
+
+use crate::AppState;
+use crate::error::WebError;
+use crate::i18n::Lang;
+
+pub const SESSION_COOKIE: &str = "tenantry_session";
+/// Before login: a random value in a cookie that the login form must repeat.
+pub const PRE_COOKIE: &str = "tenantry_pre";
+pub const IDLE_TIMEOUT_S: i64 = 30 * 60;
+pub const ABSOLUTE_TIMEOUT_S: i64 = 8 * 60 * 60;
+/// Failed logins per account per hour before every attempt is refused.
+pub const MAX_FAILURES_PER_HOUR: i64 = 100;
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// An argon2id PHC string for `password`.
+pub fn hash_password(password: &str) -> Result<String, WebError> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| WebError::Internal(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| WebError::Internal(e.to_string()))?;
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| WebError::Internal(e.to_string()))
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+/// A password operators may choose: at least 10 characters.
+pub fn check_password_strength(password: &str) -> Result<(), WebError> {
+    if password.chars().count() < 10 {
+        return Err(WebError::field(
+            "password",
+            "the password is shorter than 10 characters; choose a longer one",
+        ));
+    }
+    Ok(())
+}
+
+/// 256 random bits as hex.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).unwrap_or_else(|e| panic!("the OS random source failed: {e}"));
+    hex::encode(b)
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+pub fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The value of cookie `name`.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Secure when served over TLS.
+pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> String {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if state.config.secure_cookies {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+#[derive(Debug, Clone)]
+pub enum Via {
+    Session { id_hash: String, csrf: String },
+    Token { id: i64 },
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub name: String,
+    pub role: Role,
+    pub via: Via,
+}
+
+impl Caller {
+    pub fn require(&self, role: Role) -> Result<(), WebError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden(role))
+        }
+    }
+
+    pub fn csrf(&self) -> &str {
+        match &self.via {
+            Via::Session { csrf, .. } => csrf,
+            Via::Token { .. } => "",
+        }
+    }
+
+    pub fn can(&self, role: Role) -> bool {
+        self.role >= role
+    }
+}
+
+/// Where the request came from, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Address(pub String);
+
+/// Everything the middleware learnt about a request: language, caller, address.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    pub lang: Lang,
+    pub caller: Option<Caller>,
+    pub address: String,
+    pub is_api: bool,
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+async fn resolve_caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, WebError> {
+    let now = unix_now();
+    if let Some(token) = bearer(headers) {
+        let found = state.catalog.use_api_token(&sha256_hex(token), now).await?;
+        return Ok(found.map(|t| Caller {
+            name: format!("token:{}", t.name),
+            role: t.role,
+            via: Via::Token { id: t.id },
+        }));
+    }
+    let Some(sid) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let id_hash = sha256_hex(&sid);
+    let Some(s) = state.catalog.session(&id_hash).await? else {
+        return Ok(None);
+    };
+    if now - s.last_seen_at > IDLE_TIMEOUT_S || now - s.created_at > ABSOLUTE_TIMEOUT_S {
+        state.catalog.delete_session(&id_hash).await?;
+        return Ok(None);
+    }
+    if now - s.last_seen_at >= 30 {
+        state.catalog.touch_session(&id_hash, now).await?;
+    }
+    Ok(Some(Caller {
+        name: s.user.name.to_string(),
+        role: s.user.role,
+        via: Via::Session {
+            id_hash,
+            csrf: s.csrf,
+        },
+    }))
+}
+
+/// Whether `Origin` (when sent) names this server.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin
+        .split_once("://")
+        .map_or(origin, |(_, rest)| rest)
+        .trim_end_matches('/');
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    form_urlencoded_pairs(body)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+pub fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+const MAX_FORM: usize = 2 * 1024 * 1024;
+
+/// Authenticates every request, enforces CSRF on state changes, and records what it
+/// learnt for the handlers.
+pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let is_api = parts.uri.path().starts_with("/api/");
+    let mut lang = Lang::from_headers(&parts.headers);
+    let query_lang = parts
+        .uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")))
+        .and_then(Lang::parse);
+    if let Some(l) = query_lang {
+        lang = l;
+    }
+    let address = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let caller = match resolve_caller(&state, &parts.headers).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response_for(is_api, lang),
+    };
+    let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let mut body = body;
+    if unsafe_method {
+        if !same_origin(&parts.headers) {
+            return WebError::Csrf.into_response_for(is_api, lang);
+        }
+        // Sessions check their own token; the login and setup forms (no session yet)
+        // check the random value of their pre-login cookie. Bearer calls carry no
+        // ambient credentials, and other anonymous calls are refused by the handler.
+        let path = parts.uri.path();
+        let expected = match &caller {
+            Some(Caller {
+                via: Via::Session { csrf, .. },
+                ..
+            }) => Some(csrf.clone()),
+            Some(_) => None,
+            None if path == "/login" || path == "/setup" => {
+                Some(cookie(&parts.headers, PRE_COOKIE).unwrap_or_default())
+            }
+            None => None,
+        };
+        if let Some(expected) = expected {
+            let header_token = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
+                Ok(b) => b,
+                Err(_) => {
+                    return WebError::field("body", "the request body is larger than 2 MiB")
+                        .into_response_for(is_api, lang);
+                }
+            };
+            let given = header_token.or_else(|| form_field(&bytes, "_csrf"));
+            let ok = given.is_some_and(|g| {
+                !expected.is_empty() && constant_time_eq(expected.as_bytes(), g.as_bytes())
+            });
+            if !ok {
+                return WebError::Csrf.into_response_for(is_api, lang);
+            }
+            body = Body::from(bytes);
+        }
+    }
+    parts.extensions.insert(RequestInfo {
+        lang,
+        caller,
+        address: address.clone(),
+        is_api,
+    });
+    parts.extensions.insert(Address(address));
+    let req = Request::from_parts(parts, body);
+    let mut resp = next.run(req).await;
+    if let Some(l) = query_lang
+        && let Ok(v) = format!(
+            "lang={}; Path=/; SameSite=Strict; Max-Age=31536000",
+            l.code()
+        )
+        .parse()
+    {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestInfo {
+    type Rejection = WebError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<RequestInfo>()
+            .cloned()
+            .ok_or_else(|| WebError::Internal("request info missing".into()))
+    }
+}
+
+/// Rejection when nobody is logged in: the login page for a browser, 401 for the API.
+#[derive(Debug)]
+pub struct LoginRequired {
+    is_api: bool,
+    lang: Lang,
+    next: String,
+}
+
+impl IntoResponse for LoginRequired {
+    fn into_response(self) -> Response {
+        if self.is_api {
+            WebError::Unauthenticated.into_response_for(true, self.lang)
+        } else {
+            let next: String = self
+                .next
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            Redirect::to(&format!("/login?next={next}")).into_response()
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = LoginRequired;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<RequestInfo>();
+        match info.and_then(|i| i.caller.clone()) {
+            Some(c) => Ok(c),
+            None => Err(LoginRequired {
+                is_api: info.is_none_or(|i| i.is_api),
+                lang: info.map_or(Lang::En, |i| i.lang),
+                next: if parts.method == Method::GET {
+                    parts.uri.path().to_owned()
+                } else {
+                    "/".to_owned()
+                },
+            }),
+        }
+    }
+}
+
+/// Logs in: refuses every attempt once the account has had 100 failures in the past
+/// hour, with the same message as a wrong password; verifies against a dummy hash for
+/// unknown users so timing does not tell which names exist.
+pub async fn login(
+    state: &AppState,
+    name: &str,
+    password: &str,
+    address: &str,
+) -> Result<(String, tenantry_store::User), WebError> {
+    let now = unix_now();
+    let name = name.trim();
+    let failures = state.catalog.login_failures_since(name, now - 3600).await?;
+    let found = state.catalog.user_with_hash(name).await?;
+    let hash = found
+        .as_ref()
+        .map_or_else(|| state.dummy_hash.clone(), |(_, h)| h.clone());
+    let pw = password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
+        .await
+        .unwrap_or(false);
+    match found {
+        Some((user, _)) if ok && failures < MAX_FAILURES_PER_HOUR => {
+            let sid = random_token();
+            let csrf = random_token();
+            state
+                .catalog
+                .create_session(&sha256_hex(&sid), user.id, &csrf, now, address)
+                .await?;
+            state
+                .catalog
+                .expire_sessions(now - IDLE_TIMEOUT_S, now - ABSOLUTE_TIMEOUT_S)
+                .await?;
+            Ok((sid, user))
+        }
+        _ => {
+            state.catalog.record_login_failure(name, now).await?;
+            Err(WebError::LoginFailed)
+        }
+    }
+}
+
+pub fn status_for_login_failure() -> StatusCode {
+    StatusCode::UNAUTHORIZED
+}

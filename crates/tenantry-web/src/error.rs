@@ -1,0 +1,155 @@
+//! Errors of the web UI and API. Each becomes a status and a message that says what is
+//! wrong; the API answers `{"error": …, "field": …}`, pages show the message. Internal
+//! failures are logged and shown without detail.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tenantry_core::Role;
+use tenantry_engine::{DeployError, PlanError};
+use tenantry_store::StoreError;
+
+use crate::i18n::Lang;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("this needs the {0} role")]
+    Forbidden(Role),
+    #[error("log in first, or send an API token as `Authorization: Bearer …`")]
+    Unauthenticated,
+    #[error(
+        "the request did not carry this session's CSRF token (form field _csrf or header X-CSRF-Token), or came from another site; reload the page and try again"
+    )]
+    Csrf,
+    #[error("Wrong name or password, or too many attempts. Try again later.")]
+    LoginFailed,
+    #[error("{field}: {message}")]
+    Field { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl WebError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::Field {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Unauthenticated | Self::LoginFailed => StatusCode::UNAUTHORIZED,
+            Self::Field { .. } => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What the user sees: the message, except for internal failures.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Internal(_) => "the server failed; the details are in its log".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn into_response_for(self, is_api: bool, lang: Lang) -> Response {
+        if let Self::Internal(detail) = &self {
+            tracing::error!("request failed: {detail}");
+        }
+        let status = self.status();
+        if is_api {
+            let mut body = json!({ "error": self.public_message() });
+            if let Self::Field { field, message } = &self {
+                body["field"] = json!(field);
+                body["error"] = json!(message);
+            }
+            (status, Json(body)).into_response()
+        } else {
+            let msg = match &self {
+                Self::LoginFailed => lang
+                    .t("Wrong name or password, or too many attempts. Try again later.")
+                    .to_owned(),
+                Self::Forbidden(_) => format!(
+                    "{} ({})",
+                    lang.t("Your role does not allow this."),
+                    self.public_message()
+                ),
+                other => other.public_message(),
+            };
+            (status, crate::html::error_page(lang, status, &msg)).into_response()
+        }
+    }
+}
+
+/// Carried on a response made from a WebError, so the middleware can render it in the
+/// caller's language and format.
+#[derive(Debug, Clone)]
+pub struct Rendered(pub std::sync::Arc<std::sync::Mutex<Option<WebError>>>);
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let mut r = self.status().into_response();
+        r.extensions_mut()
+            .insert(Rendered(std::sync::Arc::new(std::sync::Mutex::new(Some(
+                self,
+            )))));
+        r
+    }
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        use StoreError as S;
+        match e {
+            S::ClientNotFound(_)
+            | S::ContactNotFound { .. }
+            | S::NamespaceNotFound(_)
+            | S::ParamNotFound(_)
+            | S::TemplateNotFound(_)
+            | S::TemplateVersionNotFound { .. }
+            | S::RunNotFound(_)
+            | S::UserNotFound(_) => Self::NotFound(e.to_string()),
+            S::ClientArchived(_)
+            | S::NamespaceExists(_)
+            | S::ParamExists(_)
+            | S::RunActive { .. }
+            | S::UserExists(_) => Self::Conflict(e.to_string()),
+            S::ParamNotSettable { .. } => Self::Unprocessable(e.to_string()),
+            other => Self::Internal(format!("{other:#}: {}", source_chain(&other))),
+        }
+    }
+}
+
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut out = Vec::new();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push(s.to_string());
+        cur = s.source();
+    }
+    out.join(": ")
+}
+
+impl From<DeployError> for WebError {
+    fn from(e: DeployError) -> Self {
+        match e {
+            DeployError::Store(s) | DeployError::Plan(PlanError::Store(s)) => s.into(),
+            DeployError::Plan(p) => Self::Unprocessable(p.to_string()),
+            DeployError::Kube(k) => Self::Unprocessable(format!(
+                "cannot connect to the namespace's cluster: {k}; check the namespace's settings"
+            )),
+        }
+    }
+}

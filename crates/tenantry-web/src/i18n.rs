@@ -1,0 +1,234 @@
+//! Russian and English. The English text is the key; `ru` gives its Russian.
+
+use axum::http::HeaderMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ru,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Ru => "ru",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "en" => Some(Self::En),
+            "ru" => Some(Self::Ru),
+            _ => None,
+        }
+    }
+
+    /// The `lang` cookie if set, else the first of `Accept-Language` we speak, else English.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        if let Some(l) = crate::auth::cookie(headers, "lang").and_then(|v| Self::parse(&v)) {
+            return l;
+        }
+        let accept = headers
+            .get("accept-language")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mut best: Option<(f32, Self)> = None;
+        for part in accept.split(',') {
+            let mut it = part.split(';');
+            let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = it
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
+            let lang = match tag.split('-').next() {
+                Some("ru") => Self::Ru,
+                Some("en") => Self::En,
+                _ => continue,
+            };
+            if best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Self::En, |(_, l)| l)
+    }
+
+    /// `text` in this language.
+    pub fn t(self, text: &'static str) -> &'static str {
+        match self {
+            Self::En => text,
+            Self::Ru => ru(text).unwrap_or(text),
+        }
+    }
+}
+
+fn ru(text: &str) -> Option<&'static str> {
+    Some(match text {
+        "Clients" => "Клиенты",
+        "Client" => "Клиент",
+        "Runs" => "Запуски",
+        "Run" => "Запуск",
+        "Namespaces" => "Пространства",
+        "Namespace" => "Пространство",
+        "Env vars" => "Переменные",
+        "Templates" => "Шаблоны",
+        "Template" => "Шаблон",
+        "Audit log" => "Журнал действий",
+        "Users" => "Пользователи",
+        "API tokens" => "API-токены",
+        "Log out" => "Выйти",
+        "Log in" => "Войти",
+        "User name" => "Имя пользователя",
+        "Password" => "Пароль",
+        "Wrong name or password, or too many attempts. Try again later." => {
+            "Неверное имя или пароль, или слишком много попыток. Повторите позже."
+        }
+        "Search" => "Найти",
+        "Search by id, organisation, contact, phone or e-mail" => {
+            "Поиск по коду, организации, контакту, телефону или e-mail"
+        }
+        "New client" => "Новый клиент",
+        "Organisation" => "Организация",
+        "Contact persons" => "Контактные лица",
+        "Contact person" => "Контактное лицо",
+        "Name" => "Имя",
+        "Position" => "Должность",
+        "Note" => "Примечание",
+        "Phones" => "Телефоны",
+        "E-mails" => "E-mail",
+        "One per line or separated by commas" => "По одному в строке или через запятую",
+        "Status" => "Статус",
+        "Previous" => "Назад",
+        "Next" => "Далее",
+        "of" => "из",
+        "No clients yet." => "Клиентов пока нет.",
+        "Nothing found." => "Ничего не найдено.",
+        "Create" => "Создать",
+        "Save" => "Сохранить",
+        "Add" => "Добавить",
+        "Remove" => "Удалить",
+        "Deploy" => "Развернуть",
+        "Redeploy" => "Развернуть заново",
+        "Deploy now to" => "Сразу развернуть в",
+        "Later" => "Позже",
+        "not deployed" => "не развёрнут",
+        "running" => "идёт",
+        "succeeded" => "успешно",
+        "failed" => "ошибка",
+        "interrupted" => "прерван",
+        "pending" => "ожидает",
+        "done" => "готово",
+        "skipped" => "пропущен",
+        "Run history" => "История запусков",
+        "Started" => "Начат",
+        "Finished" => "Окончен",
+        "Step" => "Шаг",
+        "Detail" => "Подробности",
+        "Elapsed" => "Время",
+        "Reason" => "Причина",
+        "Requests sent" => "Отправленные запросы",
+        "Method" => "Метод",
+        "Path" => "Путь",
+        "Body (secrets masked)" => "Тело (секреты скрыты)",
+        "Add a contact person" => "Добавить контактное лицо",
+        "Remove this contact person?" => "Удалить это контактное лицо?",
+        "Deploy this client now?" => "Развернуть клиента сейчас?",
+        "Cluster API URL" => "URL API кластера",
+        "Kubernetes namespace" => "Namespace в Kubernetes",
+        "Token" => "Токен",
+        "CA certificate (PEM)" => "Сертификат CA (PEM)",
+        "Leave empty to keep the current token" => "Оставьте пустым, чтобы не менять токен",
+        "Parameters" => "Параметры",
+        "Parameter" => "Параметр",
+        "Value" => "Значение",
+        "Secret" => "Секрет",
+        "Scope" => "Область",
+        "global" => "общий",
+        "Set" => "Задать",
+        "Unset" => "Сбросить",
+        "Reveal secrets" => "Показать секреты",
+        "Hide secrets" => "Скрыть секреты",
+        "New namespace" => "Новое пространство",
+        "Settings" => "Настройки",
+        "Editor" => "Редактор",
+        "Macros used" => "Используемые макросы",
+        "Preview for" => "Предпросмотр для",
+        "Preview" => "Предпросмотр",
+        "History" => "История",
+        "Version" => "Версия",
+        "Restore" => "Восстановить",
+        "Changes from the current version" => "Отличия от текущей версии",
+        "Saved." => "Сохранено.",
+        "When" => "Когда",
+        "Who" => "Кто",
+        "Action" => "Действие",
+        "Target" => "Объект",
+        "From" => "Откуда",
+        "Role" => "Роль",
+        "viewer" => "наблюдатель",
+        "operator" => "оператор",
+        "admin" => "администратор",
+        "New user" => "Новый пользователь",
+        "New API token" => "Новый API-токен",
+        "Copy this token now; it is not shown again:" => {
+            "Скопируйте токен сейчас, он больше не будет показан:"
+        }
+        "Revoke" => "Отозвать",
+        "revoked" => "отозван",
+        "Created" => "Создан",
+        "Last used" => "Последнее использование",
+        "Not found" => "Не найдено",
+        "Forbidden" => "Доступ запрещён",
+        "Your role does not allow this." => "Ваша роль не позволяет это сделать.",
+        "First start: create the administrator" => "Первый запуск: создайте администратора",
+        "Setup token" => "Токен установки",
+        "Pods" => "Поды",
+        "Live" => "В реальном времени",
+        "Back" => "Назад",
+        "Enabled" => "Включён",
+        "Order" => "Порядок",
+        "After" => "После",
+        "Waits for" => "Ожидает",
+        "Delete" => "Удалить",
+        "Delete this user?" => "Удалить пользователя?",
+        "Revoke this token?" => "Отозвать токен?",
+        "Restore this version?" => "Восстановить эту версию?",
+        "Pending steps start when the steps they depend on are done." => {
+            "Шаги в ожидании начнутся, когда завершатся шаги, от которых они зависят."
+        }
+        "Contacts" => "Контакты",
+        "Edit" => "Изменить",
+        "Choose a client" => "Выберите клиента",
+        "Language" => "Язык",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_best_we_speak() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "accept-language",
+            "de-DE,ru;q=0.9,en;q=0.8".parse().unwrap(),
+        );
+        assert_eq!(Lang::from_headers(&h), Lang::Ru);
+        h.insert("accept-language", "en-GB,ru;q=0.5".parse().unwrap());
+        assert_eq!(Lang::from_headers(&h), Lang::En);
+        h.insert("cookie", "a=b; lang=ru".parse().unwrap());
+        assert_eq!(Lang::from_headers(&h), Lang::Ru);
+        assert_eq!(Lang::from_headers(&HeaderMap::new()), Lang::En);
+    }
+
+    #[test]
+    fn russian_falls_back_to_english() {
+        assert_eq!(Lang::Ru.t("Clients"), "Клиенты");
+        assert_eq!(Lang::Ru.t("no such phrase"), "no such phrase");
+    }
+}

@@ -1,0 +1,254 @@
+//! What operators type, turned into domain values; every problem names its field.
+
+use serde::Deserialize;
+use tenantry_core::{ContactName, Email, OrgName, Phone};
+use tenantry_store::{ClientUpdate, Contact, ContactUpdate, NewClient, NewContact};
+
+use crate::error::WebError;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    pub name: String,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub emails: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientInput {
+    pub organisation: String,
+    #[serde(default)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub contacts: Vec<ContactInput>,
+}
+
+/// Splits a text box into items: one per line, or separated by commas or semicolons.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(['\n', ',', ';'])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+pub fn phones(field: &str, items: &[String]) -> Result<Vec<Phone>, WebError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            Phone::parse(p).map_err(|e| WebError::field(&format!("{field}[{i}]"), e.to_string()))
+        })
+        .collect()
+}
+
+pub fn emails(field: &str, items: &[String]) -> Result<Vec<Email>, WebError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            Email::parse(p).map_err(|e| WebError::field(&format!("{field}[{i}]"), e.to_string()))
+        })
+        .collect()
+}
+
+pub fn org(field: &str, s: &str) -> Result<OrgName, WebError> {
+    OrgName::parse(s).map_err(|e| WebError::field(field, e.to_string()))
+}
+
+fn text(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+impl ContactInput {
+    pub fn parse(&self, field: &str) -> Result<NewContact, WebError> {
+        Ok(NewContact {
+            name: ContactName::parse(&self.name)
+                .map_err(|e| WebError::field(&format!("{field}.name"), e.to_string()))?,
+            role: text(&self.role),
+            note: text(&self.note),
+            phones: phones(&format!("{field}.phones"), &self.phones)?,
+            emails: emails(&format!("{field}.emails"), &self.emails)?,
+        })
+    }
+
+    /// The changes that turn `old` into this.
+    pub fn update_from(&self, old: &Contact, field: &str) -> Result<ContactUpdate, WebError> {
+        let new = self.parse(field)?;
+        Ok(ContactUpdate {
+            name: (new.name != old.name).then_some(new.name),
+            role: (new.role != old.role).then_some(new.role),
+            note: (new.note != old.note).then_some(new.note),
+            add_phones: new
+                .phones
+                .iter()
+                .filter(|p| !old.phones.contains(p))
+                .cloned()
+                .collect(),
+            remove_phones: old
+                .phones
+                .iter()
+                .filter(|p| !new.phones.contains(p))
+                .cloned()
+                .collect(),
+            add_emails: new
+                .emails
+                .iter()
+                .filter(|p| !old.emails.contains(p))
+                .cloned()
+                .collect(),
+            remove_emails: old
+                .emails
+                .iter()
+                .filter(|p| !new.emails.contains(p))
+                .cloned()
+                .collect(),
+        })
+    }
+}
+
+impl ClientInput {
+    pub fn parse(&self) -> Result<NewClient, WebError> {
+        Ok(NewClient {
+            name: org("organisation", &self.organisation)?,
+            phones: phones("phones", &self.phones)?,
+            emails: emails("emails", &self.emails)?,
+            contacts: self
+                .contacts
+                .iter()
+                .enumerate()
+                .map(|(i, c)| c.parse(&format!("contacts[{i}]")))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// Changes to a client's own name, phones and e-mails.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    #[serde(default)]
+    pub organisation: Option<String>,
+    #[serde(default)]
+    pub phones: Option<Vec<String>>,
+    #[serde(default)]
+    pub emails: Option<Vec<String>>,
+}
+
+impl ClientPatch {
+    pub fn update_from(&self, old: &tenantry_store::Client) -> Result<ClientUpdate, WebError> {
+        let mut u = ClientUpdate::default();
+        if let Some(o) = &self.organisation {
+            let name = org("organisation", o)?;
+            if name != old.name {
+                u.name = Some(name);
+            }
+        }
+        if let Some(p) = &self.phones {
+            let new = phones("phones", p)?;
+            u.add_phones = new
+                .iter()
+                .filter(|x| !old.phones.contains(x))
+                .cloned()
+                .collect();
+            u.remove_phones = old
+                .phones
+                .iter()
+                .filter(|x| !new.contains(x))
+                .cloned()
+                .collect();
+        }
+        if let Some(e) = &self.emails {
+            let new = emails("emails", e)?;
+            u.add_emails = new
+                .iter()
+                .filter(|x| !old.emails.contains(x))
+                .cloned()
+                .collect();
+            u.remove_emails = old
+                .emails
+                .iter()
+                .filter(|x| !new.contains(x))
+                .cloned()
+                .collect();
+        }
+        Ok(u)
+    }
+}
+
+/// A submitted HTML form, fields in order (repeated names allowed).
+#[derive(Debug, Clone, Default)]
+pub struct FormData(pub Vec<(String, String)>);
+
+impl FormData {
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// Contact blocks: the i-th `contact_name`, `contact_role`, … together; blank ones skipped.
+    pub fn contacts(&self) -> Vec<ContactInput> {
+        let names = self.all("contact_name");
+        let roles = self.all("contact_role");
+        let notes = self.all("contact_note");
+        let phones = self.all("contact_phones");
+        let emails = self.all("contact_emails");
+        (0..names.len())
+            .map(|i| ContactInput {
+                name: names[i].to_owned(),
+                role: roles.get(i).map(|s| (*s).to_owned()),
+                note: notes.get(i).map(|s| (*s).to_owned()),
+                phones: split_list(phones.get(i).copied().unwrap_or("")),
+                emails: split_list(emails.get(i).copied().unwrap_or("")),
+            })
+            .filter(|c| {
+                !(c.name.trim().is_empty()
+                    && c.phones.is_empty()
+                    && c.emails.is_empty()
+                    && text(&c.role).is_none()
+                    && text(&c.note).is_none())
+            })
+            .collect()
+    }
+
+    pub fn client(&self) -> ClientInput {
+        ClientInput {
+            organisation: self.get("organisation").to_owned(),
+            phones: split_list(self.get("phones")),
+            emails: split_list(self.get("emails")),
+            contacts: self.contacts(),
+        }
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for FormData {
+    type Rejection = WebError;
+    async fn from_request(req: axum::extract::Request, _: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::to_bytes(req.into_body(), 2 * 1024 * 1024)
+            .await
+            .map_err(|_| WebError::field("body", "the form is larger than 2 MiB"))?;
+        Ok(Self(crate::auth::form_urlencoded_pairs(&bytes)))
+    }
+}

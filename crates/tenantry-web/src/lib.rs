@@ -1,0 +1,246 @@
+//! Tenantry's web UI and JSON API (`tenantry serve`, `tenantry demo`): server-rendered
+//! pages in Russian and English, login with roles, the catalogs, the template editor,
+//! one-click deploy with live progress, and `/api/v1` described by OpenAPI. It drives the
+//! same engine as the CLI; everything it keeps is in the catalog, so several instances
+//! can share one PostgreSQL catalog.
+
+mod admin;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod html;
+pub mod i18n;
+mod input;
+mod openapi;
+mod pages;
+mod runs;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tenantry_core::ClientId;
+use tenantry_engine::DeployOptions;
+use tenantry_store::{Catalog, NewAudit};
+
+pub use error::WebError;
+
+/// How the server behaves.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub deploy: DeployOptions,
+    /// Mark cookies `Secure` (the server is reached over TLS, directly or via a proxy).
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub catalog: Catalog,
+    pub config: Arc<Config>,
+    /// A hash checked for unknown user names, so a login takes as long either way.
+    dummy_hash: String,
+}
+
+impl AppState {
+    pub fn new(catalog: Catalog, config: Config) -> Result<Self, WebError> {
+        Ok(Self {
+            catalog,
+            config: Arc::new(config),
+            dummy_hash: auth::hash_password(&auth::random_token())?,
+        })
+    }
+
+    /// Starts a deploy in the background: the plan renders and the run starts before
+    /// this returns (so a render error or an active run is answered at once), the rest
+    /// goes on after.
+    pub async fn start_deploy(&self, client: ClientId, namespace: &str) -> Result<i64, WebError> {
+        let prepared = tenantry_engine::prepare(&self.catalog, client, namespace).await?;
+        let run = prepared.run_id();
+        let opts = self.config.deploy.clone();
+        tokio::spawn(async move {
+            match prepared.execute(&opts, &|_| {}).await {
+                Ok(o) => {
+                    tracing::info!(run, status = %o.status, "deploy of {client} to {} ended", o.namespace)
+                }
+                Err(e) => tracing::warn!(run, "deploy of {client} ended with an error: {e}"),
+            }
+        });
+        Ok(run)
+    }
+
+    /// Resumes the runs a crashed process of this host left running.
+    pub async fn resume_orphaned_runs(&self) -> Result<Vec<i64>, WebError> {
+        let mut resumed = Vec::new();
+        for r in tenantry_engine::orphaned_runs(&self.catalog).await? {
+            match self.start_deploy(r.client, &r.namespace).await {
+                Ok(id) => {
+                    tracing::info!(
+                        "resumed the deploy of {} to {} (run {} was interrupted) as run {id}",
+                        r.client,
+                        r.namespace,
+                        r.id
+                    );
+                    resumed.push(id);
+                }
+                Err(e) => tracing::warn!("cannot resume run {}: {e}", r.id),
+            }
+        }
+        Ok(resumed)
+    }
+
+    pub async fn audit(
+        &self,
+        actor: &str,
+        address: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) {
+        let entry = NewAudit {
+            actor,
+            action,
+            target,
+            detail,
+            address,
+        };
+        if let Err(e) = self.catalog.audit(&entry).await {
+            tracing::warn!("cannot write the audit log: {e}");
+        }
+    }
+
+    /// When no user exists: a one-time setup token (stored hashed) for the first admin.
+    pub async fn setup_token_if_needed(&self) -> Result<Option<String>, WebError> {
+        if self.catalog.count_users().await? > 0 {
+            return Ok(None);
+        }
+        let token = auth::random_token();
+        self.catalog
+            .set_setup_token(&auth::sha256_hex(&token), auth::unix_now())
+            .await?;
+        Ok(Some(token))
+    }
+}
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'";
+
+async fn security_headers(req: axum::extract::Request, next: middleware::Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    r
+}
+
+/// Renders a WebError in the language and format of the request that met it.
+async fn render_errors(
+    info: Option<axum::Extension<auth::RequestInfo>>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let lang = info.map_or_else(|| i18n::Lang::from_headers(req.headers()), |i| i.lang);
+    let mut r = next.run(req).await;
+    if let Some(rendered) = r.extensions_mut().remove::<error::Rendered>()
+        && let Some(e) = rendered.0.lock().ok().and_then(|mut g| g.take())
+    {
+        let headers = std::mem::take(r.headers_mut());
+        let mut out = e.into_response_for(is_api, lang);
+        for (k, v) in &headers {
+            if k == header::SET_COOKIE {
+                out.headers_mut().append(k, v.clone());
+            }
+        }
+        return out;
+    }
+    r
+}
+
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    match state.catalog.count_users().await {
+        Ok(_) => "ok\n".into_response(),
+        Err(e) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("the catalog does not answer: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::routes())
+        .merge(admin::routes())
+        .merge(runs::routes())
+        .nest("/api/v1", api::routes())
+        .layer(middleware::from_fn(render_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::middleware,
+        ))
+        .route("/healthz", get(healthz))
+        .route("/static/{file}", get(static_file))
+        .fallback(not_found)
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn not_found(req: axum::extract::Request) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    WebError::NotFound(format!("no page {}", req.uri().path()))
+        .into_response_for(is_api, i18n::Lang::from_headers(req.headers()))
+}
+
+async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    let (body, kind) = match file.as_str() {
+        "app.js" => (
+            include_str!("../assets/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "style.css" => (
+            include_str!("../assets/style.css"),
+            "text/css; charset=utf-8",
+        ),
+        _ => return (axum::http::StatusCode::NOT_FOUND, "no such file").into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,210 @@
+//! The OpenAPI 3.0 document of `/api/v1`, written by hand beside the handlers it
+//! describes; schemathesis checks the server against it.
+
+use serde_json::{Value, json};
+
+fn error_responses() -> Value {
+    json!({
+        "400": { "$ref": "#/components/responses/Error" },
+        "401": { "$ref": "#/components/responses/Error" },
+        "403": { "$ref": "#/components/responses/Error" },
+        "404": { "$ref": "#/components/responses/Error" },
+        "409": { "$ref": "#/components/responses/Error" },
+        "422": { "$ref": "#/components/responses/Error" }
+    })
+}
+
+fn op(summary: &str, ok: &str, schema: Value, params: Value, body: Option<Value>) -> Value {
+    let mut responses = error_responses();
+    responses[ok] = if ok == "204" {
+        json!({ "description": "done" })
+    } else {
+        json!({ "description": "ok", "content": { "application/json": { "schema": schema } } })
+    };
+    let mut o = json!({ "summary": summary, "parameters": params, "responses": responses });
+    if let Some(b) = body {
+        o["requestBody"] =
+            json!({ "required": true, "content": { "application/json": { "schema": b } } });
+    }
+    o
+}
+
+fn r(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn list_of(item: Value) -> Value {
+    json!({ "type": "object", "required": ["items"], "properties": { "items": { "type": "array", "items": item } } })
+}
+
+fn path_param(name: &str, description: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "description": description, "schema": { "type": "string" } })
+}
+
+fn query_param(name: &str, kind: &str, description: &str) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": kind } })
+}
+
+pub fn document() -> Value {
+    let id = path_param("id", "client id, C<N>");
+    let none = json!([]);
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "tenantry API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Clients, their environments and the catalogs behind them. Authenticate with `Authorization: Bearer <API token>` (made by an admin under API tokens). Errors are JSON: `{\"error\": message, \"field\": name}`."
+        },
+        "servers": [{ "url": "/api/v1" }],
+        "security": [{ "bearer": [] }],
+        "paths": {
+            "/me": { "get": op("The caller", "200", r("Me"), none.clone(), None) },
+            "/clients": {
+                "get": op("Clients, a page at a time", "200", r("ClientPage"), json!([
+                    query_param("q", "string", "search by id, organisation, contact, phone or e-mail"),
+                    { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0, "maximum": 1_000_000_000 } },
+                    { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 0, "maximum": 1000 } },
+                    { "name": "archived", "in": "query", "schema": { "type": "string", "enum": ["true", "false"] } }
+                ]), None),
+                "post": op("Create a client (operator)", "201", r("Client"), none.clone(), Some(r("ClientInput")))
+            },
+            "/clients/{id}": {
+                "get": op("One client", "200", r("Client"), json!([id]), None),
+                "patch": op("Change a client's organisation, phones or e-mails (operator)", "200", r("Client"), json!([id]), Some(r("ClientPatch")))
+            },
+            "/clients/{id}/contacts": {
+                "post": op("Add a contact person (operator)", "201", r("Contact"), json!([id]), Some(r("ContactInput")))
+            },
+            "/clients/{id}/contacts/{contact}": {
+                "put": op("Replace a contact person (operator)", "200", r("Contact"), json!([id, path_param("contact", "contact id")]), Some(r("ContactInput"))),
+                "delete": op("Remove a contact person (operator)", "204", json!({}), json!([id, path_param("contact", "contact id")]), None)
+            },
+            "/clients/{id}/deploy": {
+                "post": op("Deploy the client to a namespace (operator); the run goes on in the background", "202", r("Run"), json!([id]), Some(json!({
+                    "type": "object", "required": ["namespace"], "additionalProperties": false,
+                    "properties": { "namespace": { "type": "string" } }
+                })))
+            },
+            "/runs": {
+                "get": op("Runs, newest first", "200", list_of(r("Run")), json!([
+                    query_param("client", "string", "only this client's"),
+                    { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 0, "maximum": 1000 } }
+                ]), None)
+            },
+            "/runs/{id}": { "get": op("One run with its steps", "200", r("Run"), json!([path_param("id", "run id")]), None) },
+            "/runs/{id}/requests": { "get": op("The requests a run sent (bodies with secrets masked)", "200", list_of(r("Request")), json!([path_param("id", "run id")]), None) },
+            "/namespaces": { "get": op("Namespaces (tokens masked)", "200", list_of(r("Namespace")), none.clone(), None) },
+            "/namespaces/{name}": { "get": op("One namespace (token masked)", "200", r("Namespace"), json!([path_param("name", "namespace")]), None) },
+            "/namespaces/{name}/params": { "get": op("A namespace's parameters (secrets masked)", "200", list_of(r("Param")), json!([path_param("name", "namespace")]), None) },
+            "/env": { "get": op("Env vars, global or as a namespace sees them", "200", list_of(r("EnvVar")), json!([query_param("namespace", "string", "namespace")]), None) },
+            "/templates": { "get": op("Request templates", "200", list_of(r("StoredTemplate")), none.clone(), None) },
+            "/templates/{name}": {
+                "get": op("One template", "200", r("StoredTemplate"), json!([path_param("name", "template name")]), None),
+                "put": op("Save a new version of a template (admin)", "200", r("StoredTemplate"), json!([path_param("name", "template name")]), Some(json!({ "type": "object" })))
+            },
+            "/audit": { "get": op("The audit log, newest first (admin)", "200", list_of(r("AuditEntry")), json!([
+                { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 0, "maximum": 1000 } },
+                { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0, "maximum": 1_000_000_000 } }
+            ]), None) },
+            "/users": {
+                "get": op("Users (admin)", "200", list_of(r("User")), none.clone(), None),
+                "post": op("Create a user (admin)", "201", r("User"), none.clone(), Some(json!({
+                    "type": "object", "required": ["name", "role", "password"], "additionalProperties": false,
+                    "properties": { "name": { "type": "string" }, "role": r("Role"), "password": { "type": "string", "minLength": 10 } }
+                })))
+            },
+            "/tokens": {
+                "post": op("Create an API token (admin); the token is shown once", "201", json!({
+                    "type": "object", "required": ["name", "role", "token"],
+                    "properties": { "name": { "type": "string" }, "role": r("Role"), "token": { "type": "string" } }
+                }), none, Some(json!({
+                    "type": "object", "required": ["name", "role"], "additionalProperties": false,
+                    "properties": { "name": { "type": "string" }, "role": r("Role") }
+                })))
+            }
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "responses": {
+                "Error": { "description": "what is wrong", "content": { "application/json": { "schema": r("Error") } } }
+            },
+            "schemas": {
+                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" }, "field": { "type": "string" } } },
+                "Role": { "type": "string", "enum": ["viewer", "operator", "admin"] },
+                "Me": { "type": "object", "required": ["name", "role"], "properties": { "name": { "type": "string" }, "role": r("Role") } },
+                "Contact": { "type": "object", "required": ["id", "name", "phones", "emails"], "properties": {
+                    "id": { "type": "integer" }, "name": { "type": "string" },
+                    "role": { "type": "string", "nullable": true }, "note": { "type": "string", "nullable": true },
+                    "phones": { "type": "array", "items": { "type": "string" } },
+                    "emails": { "type": "array", "items": { "type": "string" } }
+                } },
+                "Client": { "type": "object", "required": ["id", "name", "phones", "emails", "contacts", "archived"], "properties": {
+                    "id": { "type": "string", "pattern": "^C[0-9]+$" }, "name": { "type": "string" },
+                    "phones": { "type": "array", "items": { "type": "string" } },
+                    "emails": { "type": "array", "items": { "type": "string" } },
+                    "contacts": { "type": "array", "items": r("Contact") },
+                    "archived": { "type": "boolean" },
+                    "created_at": { "type": "string" }, "updated_at": { "type": "string" },
+                    "archived_at": { "type": "string", "nullable": true }
+                } },
+                "ClientPage": { "type": "object", "required": ["total", "offset", "items"], "properties": {
+                    "total": { "type": "integer" }, "offset": { "type": "integer" }, "items": { "type": "array", "items": r("Client") }
+                } },
+                "ContactInput": { "type": "object", "required": ["name"], "additionalProperties": false, "properties": {
+                    "name": { "type": "string" }, "role": { "type": "string", "nullable": true }, "note": { "type": "string", "nullable": true },
+                    "phones": { "type": "array", "items": { "type": "string" } },
+                    "emails": { "type": "array", "items": { "type": "string" } }
+                } },
+                "ClientInput": { "type": "object", "required": ["organisation"], "additionalProperties": false, "properties": {
+                    "organisation": { "type": "string" },
+                    "phones": { "type": "array", "items": { "type": "string" } },
+                    "emails": { "type": "array", "items": { "type": "string" } },
+                    "contacts": { "type": "array", "items": r("ContactInput") }
+                } },
+                "ClientPatch": { "type": "object", "additionalProperties": false, "properties": {
+                    "organisation": { "type": "string", "nullable": true },
+                    "phones": { "type": "array", "nullable": true, "items": { "type": "string" } },
+                    "emails": { "type": "array", "nullable": true, "items": { "type": "string" } }
+                } },
+                "Step": { "type": "object", "properties": {
+                    "template": { "type": "string" },
+                    "status": { "type": "string", "enum": ["pending", "running", "done", "failed", "skipped"] },
+                    "detail": { "type": "string" }, "elapsed_ms": { "type": "integer" }
+                } },
+                "Run": { "type": "object", "required": ["id", "client", "namespace", "status", "steps"], "properties": {
+                    "id": { "type": "integer" }, "client": { "type": "string" }, "namespace": { "type": "string" },
+                    "status": { "type": "string", "enum": ["running", "succeeded", "failed", "interrupted"] },
+                    "reason": { "type": "string", "nullable": true },
+                    "started_at": { "type": "string" }, "finished_at": { "type": "string", "nullable": true },
+                    "steps": { "type": "array", "items": r("Step") }
+                } },
+                "Request": { "type": "object", "properties": {
+                    "seq": { "type": "integer" }, "method": { "type": "string" }, "path": { "type": "string" },
+                    "status": { "type": "integer" }, "duration_ms": { "type": "integer" }, "excerpt": { "type": "string" }, "at": { "type": "string" }
+                } },
+                "Namespace": { "type": "object", "required": ["name", "k8s_namespace", "api_root_url", "token"], "properties": {
+                    "name": { "type": "string" }, "k8s_namespace": { "type": "string" }, "api_root_url": { "type": "string" },
+                    "token": { "type": "string", "description": "always masked" }, "ca_bundle": { "type": "boolean" },
+                    "created_at": { "type": "string" }, "updated_at": { "type": "string" }
+                } },
+                "Param": { "type": "object", "properties": {
+                    "name": { "type": "string" }, "kind": { "type": "string" }, "description": { "type": "string" },
+                    "global": { "type": "string", "nullable": true }, "namespace": { "type": "string", "nullable": true }
+                } },
+                "EnvVar": { "type": "object", "properties": {
+                    "name": { "type": "string" }, "value": { "type": "string" }, "source": { "type": "string", "enum": ["global", "namespace"] }
+                } },
+                "StoredTemplate": { "type": "object", "properties": {
+                    "template": { "type": "object" }, "version": { "type": "integer" }, "updated_at": { "type": "string" }, "updated_by": { "type": "string" }
+                } },
+                "AuditEntry": { "type": "object", "properties": {
+                    "id": { "type": "integer" }, "at": { "type": "string" }, "actor": { "type": "string" }, "action": { "type": "string" },
+                    "target": { "type": "string" }, "detail": { "type": "string" }, "address": { "type": "string" }
+                } },
+                "User": { "type": "object", "properties": {
+                    "id": { "type": "integer" }, "name": { "type": "string" }, "role": r("Role"), "created_at": { "type": "integer" }
+                } }
+            }
+        }
+    })
+}

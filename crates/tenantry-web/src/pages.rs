@@ -1,0 +1,767 @@
+//! Pages for operators: login and first-start setup, the clients list, the new-client
+//! form, and the client card with its contacts, environments and run history.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
+use tenantry_core::{ClientId, Role, UserName};
+use tenantry_store::{Client, ClientFilter, RunRecord};
+
+use crate::AppState;
+use crate::auth::{self, Caller, RequestInfo};
+use crate::error::WebError;
+use crate::html::{Ctx, bare_page, notice, page, status_badge};
+use crate::input::{ClientPatch, FormData, split_list};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/clients") }))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/setup", get(setup_form).post(setup))
+        .route("/clients", get(clients).post(create_client))
+        .route("/clients/new", get(new_client))
+        .route("/clients/{id}", get(client_card).post(update_client))
+        .route("/clients/{id}/contacts", post(add_contact))
+        .route("/clients/{id}/contacts/{contact}", post(update_contact))
+        .route(
+            "/clients/{id}/contacts/{contact}/delete",
+            post(remove_contact),
+        )
+        .route("/clients/{id}/deploy", post(deploy))
+}
+
+pub fn client_id(s: &str) -> Result<ClientId, WebError> {
+    ClientId::parse(s).map_err(|e| WebError::NotFound(e.to_string()))
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+/// Only local paths, so a login link cannot send people elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/clients".to_owned(),
+    }
+}
+
+fn login_page(state: &AppState, info: &RequestInfo, next: &str, error: Option<&str>) -> Response {
+    let pre = auth::random_token();
+    let lang = info.lang;
+    let body = html! {
+        @if let Some(e) = error { (notice("error", e)) }
+        form.card.narrow method="post" action="/login" {
+            input type="hidden" name="_csrf" value=(pre);
+            input type="hidden" name="next" value=(next);
+            label { (lang.t("User name")) input name="name" autocomplete="username" required autofocus; }
+            label { (lang.t("Password")) input name="password" type="password" autocomplete="current-password" required; }
+            button type="submit" { (lang.t("Log in")) }
+        }
+    };
+    (
+        [(
+            header::SET_COOKIE,
+            auth::set_cookie(state, auth::PRE_COOKIE, &pre, Some(3600)),
+        )],
+        bare_page(lang, lang.t("Log in"), body),
+    )
+        .into_response()
+}
+
+async fn login_form(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    if info.caller.is_some() {
+        return Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    }
+    login_page(&state, &info, &safe_next(q.next.as_deref()), None)
+}
+
+async fn login(State(state): State<AppState>, info: RequestInfo, form: FormData) -> Response {
+    let next = safe_next(Some(form.get("next")));
+    match auth::login(
+        &state,
+        form.get("name"),
+        form.get("password"),
+        &info.address,
+    )
+    .await
+    {
+        Ok((sid, user)) => {
+            state
+                .audit(user.name.as_str(), &info.address, "login", "", "")
+                .await;
+            (
+                [(
+                    header::SET_COOKIE,
+                    auth::set_cookie(&state, auth::SESSION_COOKIE, &sid, None),
+                )],
+                Redirect::to(&next),
+            )
+                .into_response()
+        }
+        Err(WebError::LoginFailed) => {
+            state
+                .audit(
+                    form.get("name").trim(),
+                    &info.address,
+                    "login failed",
+                    "",
+                    "",
+                )
+                .await;
+            let mut r = login_page(
+                &state,
+                &info,
+                &next,
+                Some(
+                    info.lang
+                        .t("Wrong name or password, or too many attempts. Try again later."),
+                ),
+            );
+            *r.status_mut() = auth::status_for_login_failure();
+            r
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn logout(State(state): State<AppState>, info: RequestInfo, caller: Caller) -> Response {
+    if let auth::Via::Session { id_hash, .. } = &caller.via {
+        if let Err(e) = state.catalog.delete_session(id_hash).await {
+            return WebError::from(e).into_response();
+        }
+        state
+            .audit(&caller.name, &info.address, "logout", "", "")
+            .await;
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            auth::set_cookie(&state, auth::SESSION_COOKIE, "", Some(0)),
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct SetupQuery {
+    token: Option<String>,
+}
+
+fn setup_page(state: &AppState, info: &RequestInfo, token: &str, error: Option<&str>) -> Response {
+    let lang = info.lang;
+    let pre = auth::random_token();
+    let body = html! {
+        @if let Some(e) = error { (notice("error", e)) }
+        form.card.narrow method="post" action="/setup" {
+            input type="hidden" name="_csrf" value=(pre);
+            label { (lang.t("Setup token")) input name="token" value=(token) required; }
+            label { (lang.t("User name")) input name="name" autocomplete="username" required; }
+            label { (lang.t("Password")) input name="password" type="password" autocomplete="new-password" minlength="10" required; }
+            button type="submit" { (lang.t("Create")) }
+        }
+    };
+    (
+        [(
+            header::SET_COOKIE,
+            auth::set_cookie(state, auth::PRE_COOKIE, &pre, Some(3600)),
+        )],
+        bare_page(lang, lang.t("First start: create the administrator"), body),
+    )
+        .into_response()
+}
+
+async fn setup_form(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    Query(q): Query<SetupQuery>,
+) -> Result<Response, WebError> {
+    if state.catalog.count_users().await? > 0 {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    Ok(setup_page(
+        &state,
+        &info,
+        q.token.as_deref().unwrap_or(""),
+        None,
+    ))
+}
+
+async fn setup(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let attempt = async {
+        let name = UserName::parse(form.get("name"))
+            .map_err(|e| WebError::field("name", e.to_string()))?;
+        let password = form.get("password");
+        auth::check_password_strength(password)?;
+        if !state
+            .catalog
+            .take_setup_token(&auth::sha256_hex(form.get("token").trim()))
+            .await?
+        {
+            return Err(WebError::field(
+                "token",
+                "the setup token is wrong or was used; it is printed when the server starts with no users, or create an admin with `tenantry user add NAME --role admin --password-stdin`",
+            ));
+        }
+        let hash = auth::hash_password(password)?;
+        let user = state
+            .catalog
+            .create_user(&name, Role::Admin, &hash, auth::unix_now())
+            .await?;
+        state
+            .audit(
+                user.name.as_str(),
+                &info.address,
+                "create user",
+                user.name.as_str(),
+                "first admin, with the setup token",
+            )
+            .await;
+        Ok(())
+    };
+    match attempt.await {
+        Ok(()) => Ok(Redirect::to("/login").into_response()),
+        Err(e @ WebError::Field { .. }) => {
+            let mut r = setup_page(&state, &info, form.get("token"), Some(&e.to_string()));
+            *r.status_mut() = e.status();
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    page: Option<String>,
+}
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// Latest run per namespace for each client.
+pub async fn statuses(state: &AppState, clients: &[ClientId]) -> Result<Vec<RunRecord>, WebError> {
+    Ok(state.catalog.latest_runs(clients).await?)
+}
+
+async fn clients(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Markup, WebError> {
+    let ctx = Ctx::new(&info, caller);
+    let t = |s| ctx.t(s);
+    let page_no: i64 = q
+        .page
+        .as_deref()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let search = q.q.clone().unwrap_or_default();
+    let filter = ClientFilter {
+        search: Some(search.clone()),
+        ..Default::default()
+    };
+    let (list, total) = state
+        .catalog
+        .list_clients_page(&filter, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
+        .await?;
+    let ids: Vec<ClientId> = list.iter().map(|c| c.id).collect();
+    let runs = statuses(&state, &ids).await?;
+    let namespaces = state.catalog.namespaces().await?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let link = |p: i64| format!("/clients?q={}&page={p}", urlencode(&search));
+    let body = html! {
+        div.toolbar {
+            form.search method="get" action="/clients" role="search" {
+                input type="search" name="q" value=(search) placeholder=(t("Search by id, organisation, contact, phone or e-mail")) aria-label=(t("Search"));
+                button type="submit" { (t("Search")) }
+            }
+            @if ctx.can(Role::Operator) { a.button href="/clients/new" { (t("New client")) } }
+        }
+        @if list.is_empty() {
+            p.empty { (if search.trim().is_empty() { t("No clients yet.") } else { t("Nothing found.") }) }
+        } @else {
+            table #clients {
+                thead { tr {
+                    th { "ID" } th { (t("Organisation")) } th { (t("Contact persons")) }
+                    @for ns in &namespaces { th { (ns.name.as_str()) } }
+                } }
+                tbody {
+                    @for c in &list {
+                        tr {
+                            td { a href={"/clients/" (c.id)} { (c.id) } }
+                            td { a href={"/clients/" (c.id)} { (c.name.as_str()) } }
+                            td { (contact_summary(c)) }
+                            @for ns in &namespaces {
+                                td {
+                                    @match runs.iter().find(|r| r.client == c.id && r.namespace == ns.name.as_str()) {
+                                        Some(r) => a href={"/runs/" (r.id)} { (status_badge(ctx.lang, &r.status)) },
+                                        None => (status_badge(ctx.lang, "none")),
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        nav.pager {
+            @if page_no > 1 { a href=(link(page_no - 1)) rel="prev" { "← " (t("Previous")) } }
+            span { (page_no) " " (t("of")) " " (pages) " · " (total) }
+            @if page_no < pages { a href=(link(page_no + 1)) rel="next" { (t("Next")) " →" } }
+        }
+    };
+    Ok(page(&ctx, t("Clients"), body))
+}
+
+fn contact_summary(c: &Client) -> Markup {
+    html! {
+        @for (i, k) in c.contacts.iter().enumerate() {
+            @if i > 0 { "; " }
+            (k.name.as_str())
+            @if let Some(p) = k.phones.first() { " " span.muted { (p.as_str()) } }
+            @if let Some(e) = k.emails.first() { " " span.muted { (e.as_str()) } }
+        }
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn contact_fields(ctx: &Ctx, c: Option<&crate::input::ContactInput>) -> Markup {
+    let t = |s| ctx.t(s);
+    let empty = crate::input::ContactInput::default();
+    let c = c.unwrap_or(&empty);
+    html! {
+        div.grid {
+            label { (t("Name")) input name="contact_name" value=(c.name); }
+            label { (t("Position")) input name="contact_role" value=(c.role.as_deref().unwrap_or("")); }
+            label { (t("Phones")) input name="contact_phones" value=(c.phones.join(", ")) placeholder="+7 900 000-00-00"; }
+            label { (t("E-mails")) input name="contact_emails" value=(c.emails.join(", ")) placeholder="name@example.com"; }
+            label.wide { (t("Note")) input name="contact_note" value=(c.note.as_deref().unwrap_or("")); }
+        }
+    }
+}
+
+async fn new_client_page(
+    state: &AppState,
+    ctx: &Ctx,
+    form: &FormData,
+    error: Option<&str>,
+) -> Result<Markup, WebError> {
+    let t = |s| ctx.t(s);
+    let namespaces = state.catalog.namespaces().await?;
+    let given = form.client();
+    let blocks = given.contacts.len().max(2) + 1;
+    let body = html! {
+        @if let Some(e) = error { (notice("error", e)) }
+        form.card method="post" action="/clients" #new-client {
+            (ctx.csrf())
+            label { (t("Organisation")) input name="organisation" value=(given.organisation) required maxlength="300" autofocus; }
+            div.grid {
+                label { (t("Phones")) textarea name="phones" rows="2" placeholder=(t("One per line or separated by commas")) { (given.phones.join("\n")) } }
+                label { (t("E-mails")) textarea name="emails" rows="2" placeholder=(t("One per line or separated by commas")) { (given.emails.join("\n")) } }
+            }
+            h2 { (t("Contact persons")) }
+            @for i in 0..blocks {
+                fieldset.contact {
+                    legend { (t("Contact person")) " " (i + 1) }
+                    (contact_fields(ctx, given.contacts.get(i)))
+                }
+            }
+            label {
+                (t("Deploy now to"))
+                select name="deploy" {
+                    option value="" { (t("Later")) }
+                    @for ns in &namespaces {
+                        option value=(ns.name.as_str()) selected[form.get("deploy") == ns.name.as_str()] { (ns.name.as_str()) }
+                    }
+                }
+            }
+            button type="submit" { (t("Create")) }
+        }
+    };
+    Ok(page(ctx, t("New client"), body))
+}
+
+async fn new_client(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+) -> Result<Markup, WebError> {
+    caller.require(Role::Operator)?;
+    let ctx = Ctx::new(&info, caller);
+    new_client_page(&state, &ctx, &FormData::default(), None).await
+}
+
+async fn create_client(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    let ctx = Ctx::new(&info, caller.clone());
+    let new = match form.client().parse() {
+        Ok(n) => n,
+        Err(e) => {
+            let mut r = new_client_page(&state, &ctx, &form, Some(&e.to_string()))
+                .await?
+                .into_response();
+            *r.status_mut() = e.status();
+            return Ok(r);
+        }
+    };
+    let client = state.catalog.create_client(&new).await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "create client",
+            &client.id.to_string(),
+            client.name.as_str(),
+        )
+        .await;
+    let ns = form.get("deploy");
+    if !ns.is_empty() {
+        let run = state.start_deploy(client.id, ns).await?;
+        state
+            .audit(
+                &caller.name,
+                &info.address,
+                "deploy",
+                &client.id.to_string(),
+                &format!("namespace {ns}, run {run}"),
+            )
+            .await;
+        return Ok(Redirect::to(&format!("/runs/{run}")).into_response());
+    }
+    Ok(Redirect::to(&format!("/clients/{}", client.id)).into_response())
+}
+
+async fn client_card(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Markup, WebError> {
+    let id = client_id(&id)?;
+    let ctx = Ctx::new(&info, caller);
+    let c = state.catalog.client(id).await?;
+    card(&state, &ctx, &c, None).await
+}
+
+async fn card(
+    state: &AppState,
+    ctx: &Ctx,
+    c: &Client,
+    error: Option<&str>,
+) -> Result<Markup, WebError> {
+    let t = |s| ctx.t(s);
+    let namespaces = state.catalog.namespaces().await?;
+    let latest = state.catalog.latest_runs(&[c.id]).await?;
+    let history = state.catalog.runs(Some(c.id), 20).await?;
+    let operator = ctx.can(Role::Operator) && !c.archived;
+    let body = html! {
+        @if let Some(e) = error { (notice("error", e)) }
+        section.card {
+            @if operator {
+                form method="post" action={"/clients/" (c.id)} #client-details {
+                    (ctx.csrf())
+                    label { (t("Organisation")) input name="organisation" value=(c.name.as_str()) required maxlength="300"; }
+                    div.grid {
+                        label { (t("Phones")) textarea name="phones" rows="2" { (c.phones.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("\n")) } }
+                        label { (t("E-mails")) textarea name="emails" rows="2" { (c.emails.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("\n")) } }
+                    }
+                    button type="submit" { (t("Save")) }
+                }
+            } @else {
+                dl {
+                    dt { (t("Organisation")) } dd { (c.name.as_str()) }
+                    dt { (t("Phones")) } dd { (c.phones.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")) }
+                    dt { (t("E-mails")) } dd { (c.emails.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")) }
+                }
+            }
+        }
+        h2 { (t("Namespaces")) }
+        div.panels {
+            @for ns in &namespaces {
+                @let last = latest.iter().find(|r| r.namespace == ns.name.as_str());
+                section.panel data-namespace=(ns.name.as_str()) {
+                    h3 { (ns.name.as_str()) }
+                    p {
+                        @match last {
+                            Some(r) => { (status_badge(ctx.lang, &r.status)) " " a href={"/runs/" (r.id)} { (t("Run")) " " (r.id) } " · " (r.started_at) },
+                            None => (status_badge(ctx.lang, "none")),
+                        }
+                    }
+                    @if let Some(reason) = last.and_then(|r| r.reason.as_deref()) { p.reason { (first_line(reason)) } }
+                    @if operator {
+                        form method="post" action={"/clients/" (c.id) "/deploy"} data-confirm=(t("Deploy this client now?")) {
+                            (ctx.csrf())
+                            input type="hidden" name="namespace" value=(ns.name.as_str());
+                            button type="submit" { (if last.is_some() { t("Redeploy") } else { t("Deploy") }) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (t("Contact persons")) }
+        @if c.contacts.is_empty() { p.empty { "—" } }
+        @for k in &c.contacts {
+            section.contact.card data-contact=(k.id) {
+                @if operator {
+                    form method="post" action={"/clients/" (c.id) "/contacts/" (k.id)} {
+                        (ctx.csrf())
+                        (contact_fields(ctx, Some(&crate::input::ContactInput {
+                            name: k.name.to_string(),
+                            role: k.role.clone(),
+                            note: k.note.clone(),
+                            phones: k.phones.iter().map(|p| p.as_str().to_owned()).collect(),
+                            emails: k.emails.iter().map(|p| p.as_str().to_owned()).collect(),
+                        })))
+                        button type="submit" { (t("Save")) }
+                    }
+                    form.inline method="post" action={"/clients/" (c.id) "/contacts/" (k.id) "/delete"} data-confirm=(t("Remove this contact person?")) {
+                        (ctx.csrf())
+                        button.danger type="submit" { (t("Remove")) }
+                    }
+                } @else {
+                    p { b { (k.name.as_str()) } @if let Some(r) = &k.role { ", " (r) } }
+                    p { (k.phones.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")) " " (k.emails.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")) }
+                    @if let Some(n) = &k.note { p.muted { (n) } }
+                }
+            }
+        }
+        @if operator {
+            details.card {
+                summary { (t("Add a contact person")) }
+                form method="post" action={"/clients/" (c.id) "/contacts"} #add-contact {
+                    (ctx.csrf())
+                    (contact_fields(ctx, None))
+                    button type="submit" { (t("Add")) }
+                }
+            }
+        }
+        h2 { (t("Run history")) }
+        (runs_table(ctx, &history, false))
+    };
+    Ok(page(ctx, &format!("{} · {}", c.id, c.name.as_str()), body))
+}
+
+pub fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+pub fn runs_table(ctx: &Ctx, runs: &[RunRecord], with_client: bool) -> Markup {
+    let t = |s| ctx.t(s);
+    html! {
+        @if runs.is_empty() { p.empty { "—" } } @else {
+            table.runs {
+                thead { tr {
+                    th { (t("Run")) }
+                    @if with_client { th { (t("Client")) } }
+                    th { (t("Namespace")) } th { (t("Status")) } th { (t("Started")) } th { (t("Finished")) } th { (t("Reason")) }
+                } }
+                tbody {
+                    @for r in runs {
+                        tr {
+                            td { a href={"/runs/" (r.id)} { (r.id) } }
+                            @if with_client { td { a href={"/clients/" (r.client)} { (r.client) } } }
+                            td { (r.namespace) }
+                            td { (status_badge(ctx.lang, &r.status)) }
+                            td { (r.started_at) }
+                            td { (r.finished_at.as_deref().unwrap_or("")) }
+                            td.reason { (first_line(r.reason.as_deref().unwrap_or(""))) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn update_client(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    let id = client_id(&id)?;
+    let old = state.catalog.client(id).await?;
+    let patch = ClientPatch {
+        organisation: Some(form.get("organisation").to_owned()),
+        phones: Some(split_list(form.get("phones"))),
+        emails: Some(split_list(form.get("emails"))),
+    };
+    match patch.update_from(&old) {
+        Ok(u) => {
+            state.catalog.update_client(id, &u).await?;
+            state
+                .audit(
+                    &caller.name,
+                    &info.address,
+                    "update client",
+                    &id.to_string(),
+                    "",
+                )
+                .await;
+            Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+        }
+        Err(e) => {
+            let ctx = Ctx::new(&info, caller);
+            let mut r = card(&state, &ctx, &old, Some(&e.to_string()))
+                .await?
+                .into_response();
+            *r.status_mut() = e.status();
+            Ok(r)
+        }
+    }
+}
+
+async fn add_contact(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    let id = client_id(&id)?;
+    let old = state.catalog.client(id).await?;
+    let given = form.contacts();
+    let parsed = match given.first() {
+        Some(c) => c.parse("contact"),
+        None => Err(WebError::field(
+            "contact.name",
+            "a contact person needs a name",
+        )),
+    };
+    match parsed {
+        Ok(new) => {
+            state.catalog.add_contact(id, &new).await?;
+            state
+                .audit(
+                    &caller.name,
+                    &info.address,
+                    "add contact",
+                    &id.to_string(),
+                    new.name.as_str(),
+                )
+                .await;
+            Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+        }
+        Err(e) => {
+            let ctx = Ctx::new(&info, caller);
+            let mut r = card(&state, &ctx, &old, Some(&e.to_string()))
+                .await?
+                .into_response();
+            *r.status_mut() = e.status();
+            Ok(r)
+        }
+    }
+}
+
+async fn update_contact(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path((id, contact)): Path<(String, i64)>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    let id = client_id(&id)?;
+    let old = state.catalog.client(id).await?;
+    let k = old
+        .contacts
+        .iter()
+        .find(|k| k.id == contact)
+        .ok_or_else(|| WebError::NotFound(format!("client {id} has no contact #{contact}")))?;
+    let input = form.contacts().into_iter().next().unwrap_or_default();
+    match input.update_from(k, "contact") {
+        Ok(u) => {
+            state.catalog.update_contact(id, contact, &u).await?;
+            state
+                .audit(
+                    &caller.name,
+                    &info.address,
+                    "update contact",
+                    &id.to_string(),
+                    &input.name,
+                )
+                .await;
+            Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+        }
+        Err(e) => {
+            let ctx = Ctx::new(&info, caller);
+            let mut r = card(&state, &ctx, &old, Some(&e.to_string()))
+                .await?
+                .into_response();
+            *r.status_mut() = e.status();
+            Ok(r)
+        }
+    }
+}
+
+async fn remove_contact(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path((id, contact)): Path<(String, i64)>,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    let id = client_id(&id)?;
+    state.catalog.remove_contact(id, contact).await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "remove contact",
+            &id.to_string(),
+            &format!("#{contact}"),
+        )
+        .await;
+    Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+}
+
+async fn deploy(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    let id = client_id(&id)?;
+    let ns = form.get("namespace");
+    let run = state.start_deploy(id, ns).await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "deploy",
+            &id.to_string(),
+            &format!("namespace {ns}, run {run}"),
+        )
+        .await;
+    Ok(Redirect::to(&format!("/runs/{run}")).into_response())
+}

@@ -1,0 +1,153 @@
+//! Runs: the list, a run's page (steps, verdict with the reason, the requests sent),
+//! and its live progress as server-sent events. Progress is read from the catalog, so
+//! a page served by one instance follows a deploy run by another.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use futures_util::Stream;
+use maud::{Markup, html};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::{Caller, RequestInfo};
+use crate::error::WebError;
+use crate::html::{Ctx, millis, page, status_badge};
+use crate::pages::runs_table;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/runs", get(list))
+        .route("/runs/{id}", get(show))
+        .route("/runs/{id}/events", get(events))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+) -> Result<Markup, WebError> {
+    let ctx = Ctx::new(&info, caller);
+    let runs = state.catalog.runs(None, 200).await?;
+    Ok(page(&ctx, ctx.t("Runs"), runs_table(&ctx, &runs, true)))
+}
+
+fn steps_of(report: &Value) -> Vec<Value> {
+    report.as_array().cloned().unwrap_or_default()
+}
+
+async fn show(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Markup, WebError> {
+    let ctx = Ctx::new(&info, caller);
+    let t = |s| ctx.t(s);
+    let run = state.catalog.run(id).await?;
+    let client = state.catalog.client(run.client).await?;
+    let requests = state.catalog.run_requests(id).await?;
+    let steps = steps_of(&run.report);
+    let body = html! {
+        section.card #run data-run=(run.id) data-status=(run.status) {
+            dl {
+                dt { (t("Client")) } dd { a href={"/clients/" (run.client)} { (run.client) " · " (client.name.as_str()) } }
+                dt { (t("Namespace")) } dd { (run.namespace) }
+                dt { (t("Status")) } dd #run-status { (status_badge(ctx.lang, &run.status)) }
+                dt { (t("Started")) } dd { (run.started_at) }
+                dt { (t("Finished")) } dd #run-finished { (run.finished_at.as_deref().unwrap_or("")) }
+            }
+            div #run-reason hidden[run.reason.is_none()] {
+                h2 { (t("Reason")) }
+                pre.reason role="alert" { (run.reason.as_deref().unwrap_or("")) }
+            }
+        }
+        h2 { (t("Step")) "s" }
+        @if run.status == "running" { p.muted #live { (t("Live")) " · " (t("Pending steps start when the steps they depend on are done.")) } }
+        table #steps {
+            thead { tr { th { (t("Step")) } th { (t("Status")) } th { (t("Elapsed")) } th { (t("Detail")) } } }
+            tbody {
+                @for s in &steps {
+                    @let name = s["template"].as_str().unwrap_or("");
+                    tr data-template=(name) {
+                        td { (name) }
+                        td.status { (status_badge(ctx.lang, s["status"].as_str().unwrap_or(""))) }
+                        td.elapsed { (millis(s["elapsed_ms"].as_u64().unwrap_or(0))) }
+                        td.detail { pre { (s["detail"].as_str().unwrap_or("")) } }
+                    }
+                }
+            }
+        }
+        h2 { (t("Requests sent")) " (" (requests.len()) ")" }
+        table.requests {
+            thead { tr { th { "#" } th { (t("Method")) } th { (t("Path")) } th { (t("Status")) } th { (t("Elapsed")) } th { (t("Body (secrets masked)")) } } }
+            tbody {
+                @for r in &requests {
+                    tr {
+                        td { (r.seq) } td { (r.method) } td.path { (r.path) } td { (r.status) }
+                        td { (r.duration_ms) " ms" } td { code.excerpt { (r.excerpt) } }
+                    }
+                }
+            }
+        }
+        // For the live updates: the words for each status in this page's language.
+        span #i18n hidden data-running=(t("running")) data-succeeded=(t("succeeded")) data-failed=(t("failed"))
+            data-interrupted=(t("interrupted")) data-pending=(t("pending")) data-done=(t("done")) data-skipped=(t("skipped")) {}
+    };
+    Ok(page(&ctx, &format!("{} {}", t("Run"), run.id), body))
+}
+
+/// The run as the live page and the API see it.
+pub fn run_json(run: &tenantry_store::RunRecord) -> Value {
+    json!({
+        "id": run.id,
+        "client": run.client.to_string(),
+        "namespace": run.namespace,
+        "status": run.status,
+        "reason": run.reason,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "steps": run.report,
+    })
+}
+
+/// Server-sent events: `run` with the whole state whenever it changes; the stream ends
+/// when the run does.
+pub async fn events(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, WebError> {
+    state.catalog.run(id).await?;
+    let stream = futures_util::stream::unfold(
+        (state, None::<String>, false),
+        move |(state, last, done)| async move {
+            if done {
+                return None;
+            }
+            let mut last = last;
+            loop {
+                let run = match state.catalog.run(id).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let ev = Event::default().event("error").data(e.to_string());
+                        return Some((Ok(ev), (state, last, true)));
+                    }
+                };
+                let data = run_json(&run).to_string();
+                let finished = run.status != "running";
+                if last.as_deref() != Some(data.as_str()) {
+                    let ev = Event::default().event("run").data(data.clone());
+                    return Some((Ok(ev), (state, Some(data), finished)));
+                }
+                last = Some(data);
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,57 @@
+//! `tenantry serve`: the web UI and JSON API.
+
+use anyhow::Context;
+use tenantry_engine::DeployOptions;
+use tenantry_store::Catalog;
+use tenantry_web::{AppState, Config};
+
+use crate::cli::ServeArgs;
+
+pub async fn run(catalog: &Catalog, args: &ServeArgs) -> anyhow::Result<()> {
+    let config = Config {
+        deploy: DeployOptions {
+            timeout: args.deploy_timeout,
+            ..DeployOptions::default()
+        },
+        secure_cookies: args.secure_cookies,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(catalog.clone(), config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    serve(state, listener, &format!("http://{addr}")).await
+}
+
+/// Announces how to get in, resumes interrupted deploys, and serves until Ctrl-C.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    url: &str,
+) -> anyhow::Result<()> {
+    if let Some(token) = state
+        .setup_token_if_needed()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        eprintln!(
+            "tenantry: no users yet. Create the first admin at {url}/setup?token={token}\n          (or: tenantry user add NAME --admin --password-stdin)"
+        );
+    }
+    let resumed = state
+        .resume_orphaned_runs()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !resumed.is_empty() {
+        eprintln!(
+            "tenantry: resumed {} interrupted deploy(s): runs {resumed:?}",
+            resumed.len()
+        );
+    }
+    eprintln!("tenantry: serving the web UI at {url} and the API at {url}/api/v1");
+    tenantry_web::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("the web server failed")
+}
