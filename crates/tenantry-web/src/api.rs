@@ -79,6 +79,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         let bytes = axum::body::to_bytes(req.into_body(), 2 * 1024 * 1024)
             .await
             .map_err(|_| WebError::field("body", "the body is larger than 2 MiB"))?;
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(_)) => {}
+            Ok(_) => return Err(WebError::field("body", "the body must be a JSON object")),
+            Err(e) => return Err(WebError::field("body", format!("the body is not JSON: {e}"))),
+        }
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(de).map(Body).map_err(|e| {
             let path = e.path().to_string();
@@ -136,7 +141,16 @@ async fn list_clients(
     let limit = int(&q, "limit", 50, 1000)?;
     let filter = ClientFilter {
         search: q.get("q").cloned(),
-        include_archived: q.get("archived").is_some_and(|v| v == "true"),
+        include_archived: match q.get("archived").map(String::as_str) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(WebError::field(
+                    "archived",
+                    format!("expected true or false, got {other:?}"),
+                ));
+            }
+        },
         ..Default::default()
     };
     let (items, total) = state

@@ -151,12 +151,12 @@ pub fn document() -> Value {
                     "total": { "type": "integer" }, "offset": { "type": "integer" }, "items": { "type": "array", "items": r("Client") }
                 } },
                 "ContactInput": { "type": "object", "required": ["name"], "additionalProperties": false, "properties": {
-                    "name": { "type": "string" }, "role": { "type": "string", "nullable": true }, "note": { "type": "string", "nullable": true },
+                    "name": { "type": "string", "minLength": 1 }, "role": { "type": "string", "nullable": true }, "note": { "type": "string", "nullable": true },
                     "phones": { "type": "array", "items": { "type": "string" } },
                     "emails": { "type": "array", "items": { "type": "string" } }
                 } },
                 "ClientInput": { "type": "object", "required": ["organisation"], "additionalProperties": false, "properties": {
-                    "organisation": { "type": "string" },
+                    "organisation": { "type": "string", "minLength": 1, "maxLength": 300 },
                     "phones": { "type": "array", "items": { "type": "string" } },
                     "emails": { "type": "array", "items": { "type": "string" } },
                     "contacts": { "type": "array", "items": r("ContactInput") }
