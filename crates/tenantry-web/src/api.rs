@@ -82,7 +82,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(_)) => {}
             Ok(_) => return Err(WebError::field("body", "the body must be a JSON object")),
-            Err(e) => return Err(WebError::field("body", format!("the body is not JSON: {e}"))),
+            Err(e) => {
+                return Err(WebError::field(
+                    "body",
+                    format!("the body is not JSON: {e}"),
+                ));
+            }
         }
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(de).map(Body).map_err(|e| {

@@ -25,9 +25,27 @@ fn the_api_matches_its_openapi_document_and_never_fails_with_a_server_error() {
     let db = TestDb::sqlite();
     let cli = Cli::new(&db);
     // Something to find: a namespace (its cluster unreachable) and a client.
-    cli.ok(&["namespace", "add", "default", "--api-root-url", "http://127.0.0.1:9/", "--token", "t"]);
-    cli.ok(&["client", "create", "--name", "Acme", "--phone", "+7 916 555-12-34"]);
-    let token = cli.ok(&["user", "token", "fuzz", "--role", "admin"]).trim().to_owned();
+    cli.ok(&[
+        "namespace",
+        "add",
+        "default",
+        "--api-root-url",
+        "http://127.0.0.1:9/",
+        "--token",
+        "t",
+    ]);
+    cli.ok(&[
+        "client",
+        "create",
+        "--name",
+        "Acme",
+        "--phone",
+        "+7 916 555-12-34",
+    ]);
+    let token = cli
+        .ok(&["user", "token", "fuzz", "--role", "admin"])
+        .trim()
+        .to_owned();
     let mut server = cli
         .command(&["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::null())
@@ -73,5 +91,8 @@ fn the_api_matches_its_openapi_document_and_never_fails_with_a_server_error() {
         String::from_utf8_lossy(&out.stderr),
         server_log.join("\n")
     );
-    assert!(!server_log.iter().any(|l| l.contains("request failed")), "{server_log:?}");
+    assert!(
+        !server_log.iter().any(|l| l.contains("request failed")),
+        "{server_log:?}"
+    );
 }

@@ -309,3 +309,108 @@ async fn two_deploys_of_one_client_at_once_on_postgresql_run_one_and_refuse_the_
     sim.kill().unwrap();
     sim.wait().unwrap();
 }
+
+/// Starts `tenantry serve` on a free port; returns it and its URL (read from stderr).
+fn start_serve(cli: &common::Cli) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = cli
+        .command(&["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split("serving the web UI at ")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_owned)
+        })
+        .expect("the server says where it listens");
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_deploy_resumes_the_run_when_it_starts_again() {
+    let (mut sim, port) = start_sim(&[]);
+    let db = tenantry_testkit::TestDb::sqlite();
+    let cli = common::Cli::new(&db);
+    cli.ready_to_deploy(&format!("http://127.0.0.1:{port}"), "t0k");
+    let token = cli
+        .ok(&["user", "token", "ops", "--role", "operator"])
+        .trim()
+        .to_owned();
+    let (mut server, url) = start_serve(&cli);
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{url}/api/v1/clients/C1/deploy"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"namespace": "default"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let start = Instant::now();
+    loop {
+        let jobs = http_get(port, "/apis/batch/v1/namespaces/default/jobs", "t0k");
+        if jobs["items"].as_array().is_some_and(|j| j.len() == 2) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no Jobs");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.kill().unwrap(); // SIGKILL, mid-deploy.
+    server.wait().unwrap();
+    let secrets_before = cli.ok(&[
+        "secret", "list", "C1", "-n", "default", "--reveal", "--output", "json",
+    ]);
+
+    let (mut again, url) = start_serve(&cli);
+    let mut runs = serde_json::Value::Null;
+    for _ in 0..400 {
+        runs = http
+            .get(format!("{url}/api/v1/runs?client=C1"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if runs["items"][0]["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let statuses: Vec<&str> = runs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["succeeded", "interrupted"], "{runs}");
+    assert!(
+        runs["items"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("is gone")
+    );
+    let jobs = http_get(port, "/apis/batch/v1/namespaces/default/jobs", "t0k");
+    assert_eq!(jobs["items"].as_array().unwrap().len(), 2);
+    let deps = http_get(port, "/apis/apps/v1/namespaces/default/deployments", "t0k");
+    assert_eq!(deps["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        cli.ok(&[
+            "secret", "list", "C1", "-n", "default", "--reveal", "--output", "json"
+        ]),
+        secrets_before
+    );
+    again.kill().unwrap();
+    again.wait().unwrap();
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}
