@@ -13,7 +13,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use common::{BIN, Cli};
+use common::Cli;
 use tenantry_testkit::TestDb;
 
 #[test]
