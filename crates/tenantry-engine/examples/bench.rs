@@ -299,7 +299,7 @@ async fn main() {
     s.stop();
 
     let mut section = format!(
-        "<!-- deploy-bench:start -->\n## Deploying\n\n`cargo run --release -p tenantry-engine --example bench` (TENANTRY_BENCH_KUBECTL=.venv/bin/kubectl for the kubectl row), on the project's 2-core machine, against in-process kubesim with {LATENCY_MS} ms added to every request, Jobs running {} ms and pods ready {} ms after scheduling.\n\n| measure | figure |\n|---|---|\n",
+        "## Deploying\n\n`cargo run --release -p tenantry-engine --example bench` (TENANTRY_BENCH_KUBECTL=.venv/bin/kubectl for the kubectl row), on the project's 2-core machine, against in-process kubesim with {LATENCY_MS} ms added to every request, Jobs running {} ms and pods ready {} ms after scheduling.\n\n| measure | figure |\n|---|---|\n",
         (t.schedule + t.pull + t.job_run).as_millis(),
         (t.schedule + t.pull + t.start + t.ready).as_millis()
     );
@@ -307,20 +307,5 @@ async fn main() {
         println!("{k}: {v}");
         section.push_str(&format!("| {k} | {v} |\n"));
     }
-    section.push_str("<!-- deploy-bench:end -->\n");
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/benchmarks.md");
-    let current = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-    let updated = match (
-        current.find("<!-- deploy-bench:start -->"),
-        current.find("<!-- deploy-bench:end -->"),
-    ) {
-        (Some(a), Some(b)) => format!(
-            "{}{section}{}",
-            &current[..a],
-            &current[b + "<!-- deploy-bench:end -->\n".len()..]
-        ),
-        _ => format!("{current}\n{section}"),
-    };
-    std::fs::write(&path, updated).unwrap();
-    println!("wrote {}", path.display());
+    tenantry_testkit::write_bench_section("deploy-bench", &section);
 }

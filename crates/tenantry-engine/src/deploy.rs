@@ -155,6 +155,19 @@ impl Ctx<'_> {
         if let Err(e) = &result {
             excerpt = e.to_string();
         }
+        self.record(method, path, status, started, excerpt).await;
+        result
+    }
+
+    /// Records a request the run sent.
+    async fn record(
+        &self,
+        method: &str,
+        path: &str,
+        status: i64,
+        started: Instant,
+        mut excerpt: String,
+    ) {
         excerpt.truncate(
             excerpt
                 .char_indices()
@@ -174,7 +187,6 @@ impl Ctx<'_> {
         if let Err(e) = self.catalog.record_request(self.run, &record).await {
             tracing::warn!("cannot record a request of run {}: {e}", self.run);
         }
-        result
     }
 }
 
@@ -480,19 +492,21 @@ async fn run_step(
     progress: &(dyn Fn(&StepReport) + Send + Sync),
 ) -> Result<String, String> {
     let masked = ctx.masked.get(&r.template).cloned().flatten();
-    let applied = match (r.method, &r.body) {
+    let (applied, object) = match (r.method, &r.body) {
         (Method::Post, Some(body)) => apply(ctx, r, body, masked.as_ref()).await?,
         (Method::Get, _) => {
-            ctx.call("GET", &r.path, None, None)
+            let got = ctx
+                .call("GET", &r.path, None, None)
                 .await
                 .map_err(|e| e.to_string())?;
-            "read".to_owned()
+            ("read".to_owned(), got)
         }
         (m, body) => {
-            ctx.call(m.as_str(), &r.path, body.as_ref(), masked.as_ref())
+            let got = ctx
+                .call(m.as_str(), &r.path, body.as_ref(), masked.as_ref())
                 .await
                 .map_err(|e| e.to_string())?;
-            "sent".to_owned()
+            ("sent".to_owned(), got)
         }
     };
     set_step(
@@ -505,7 +519,8 @@ async fn run_step(
         progress,
     )
     .await;
-    let waited = wait(ctx, r, since).await?;
+    let fresh = applied.starts_with("created") || applied.starts_with("re-created");
+    let waited = wait(ctx, r, since, object, fresh).await?;
     Ok(match waited {
         Some(w) => format!("{applied}, {w}"),
         None => applied,
@@ -534,7 +549,7 @@ async fn apply(
     r: &PlannedRequest,
     body: &Value,
     masked: Option<&Value>,
-) -> Result<String, String> {
+) -> Result<(String, Value), String> {
     let kind = body["kind"].as_str().unwrap_or("object").to_owned();
     let name = body
         .pointer("/metadata/name")
@@ -543,7 +558,7 @@ async fn apply(
         .to_owned();
     let what = object_name(&kind, body);
     match ctx.call("POST", &r.path, Some(body), masked).await {
-        Ok(_) => return Ok("created".into()),
+        Ok(created) => return Ok(("created".into(), created)),
         Err(e) if e.code() == Some(409) => {}
         Err(e) => return Err(format!("{what}: {}", e)),
     }
@@ -572,7 +587,7 @@ async fn apply(
     if kind == "Job" {
         let failed = matches!(job_health(&existing), Health::Failed(_));
         if same && !failed {
-            return Ok("unchanged".into());
+            return Ok(("unchanged".into(), existing));
         }
         // A Job's template cannot change, and a failed one does not run again: replace it.
         let opts =
@@ -590,24 +605,27 @@ async fn apply(
                 _ => tokio::time::sleep(ctx.opts.poll).await,
             }
         }
-        ctx.call("POST", &r.path, Some(body), masked)
+        let created = ctx
+            .call("POST", &r.path, Some(body), masked)
             .await
             .map_err(|e| format!("{what}: {}", e))?;
-        return Ok(if failed && same {
-            "re-created (the previous one had failed)".into()
+        let detail = if failed && same {
+            "re-created (the previous one had failed)"
         } else {
-            "re-created (changed)".into()
-        });
+            "re-created (changed)"
+        };
+        return Ok((detail.into(), created));
     }
     if same {
-        return Ok("unchanged".into());
+        return Ok(("unchanged".into(), existing));
     }
     let mut next = body.clone();
     next["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"].clone();
-    ctx.call("PUT", &path, Some(&next), masked)
+    let updated = ctx
+        .call("PUT", &path, Some(&next), masked)
         .await
         .map_err(|e| format!("{what}: {}", e))?;
-    Ok("updated".into())
+    Ok(("updated".into(), updated))
 }
 
 fn selector_of(dep: &Value) -> String {
@@ -671,23 +689,22 @@ async fn explain(ctx: &Ctx<'_>, ns: &str, f: &Failure, since: Instant) -> String
     out
 }
 
-async fn pods_failure(
-    ctx: &Ctx<'_>,
-    ns: &str,
-    selector: &str,
-    since: Instant,
-    skip_finished: bool,
-) -> Result<(Vec<Value>, Option<String>), String> {
-    let path = format!(
+fn pods_path(ns: &str, selector: &str) -> String {
+    format!(
         "api/v1/namespaces/{ns}/pods?labelSelector={}",
         encode(selector)
-    );
-    let list = ctx
-        .call("GET", &path, None, None)
-        .await
-        .map_err(|e| e.to_string())?;
-    let pods: Vec<Value> = list["items"].as_array().cloned().unwrap_or_default();
-    for p in &pods {
+    )
+}
+
+/// The first pod that the health rules say has failed, explained.
+async fn pods_verdict(
+    ctx: &Ctx<'_>,
+    ns: &str,
+    pods: &[&Value],
+    since: Instant,
+    skip_finished: bool,
+) -> Option<String> {
+    for p in pods {
         let phase = p
             .pointer("/status/phase")
             .and_then(Value::as_str)
@@ -695,17 +712,176 @@ async fn pods_failure(
         if skip_finished && matches!(phase, "Failed" | "Succeeded") {
             continue;
         }
-        let mut with_ns = p.clone();
+        let mut with_ns = (*p).clone();
         with_ns["metadata"]["namespace"] = json!(ns);
         if let Health::Failed(f) = pod_health(&with_ns, since.elapsed(), &ctx.opts.rules) {
-            return Ok((pods, Some(explain(ctx, ns, &f, since).await)));
+            return Some(explain(ctx, ns, &f, since).await);
         }
     }
-    Ok((pods, None))
+    None
 }
 
-/// Waits as the template says; `Some(text)` tells what was awaited.
-async fn wait(ctx: &Ctx<'_>, r: &PlannedRequest, since: Instant) -> Result<Option<String>, String> {
+fn version_of(v: &Value) -> String {
+    v.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn name_of(v: &Value) -> String {
+    v.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The objects of one list (its selectors in the path), kept current by a watch that
+/// resumes from the last version seen. One request opens it, however long it stays
+/// open; a version too old to watch from lists again. A cluster that refuses the watch
+/// is listed every `poll` instead.
+struct Watched {
+    path: String,
+    objects: BTreeMap<String, Value>,
+    version: String,
+    stream: Option<tenantry_kube::ChangeStream>,
+    polling: bool,
+}
+
+impl Watched {
+    fn new(path: String, objects: impl IntoIterator<Item = Value>, version: String) -> Self {
+        Self {
+            path,
+            objects: objects.into_iter().map(|o| (name_of(&o), o)).collect(),
+            version,
+            stream: None,
+            polling: false,
+        }
+    }
+
+    /// From a list response.
+    fn from_list(path: String, list: &Value) -> Self {
+        let items = list["items"].as_array().cloned().unwrap_or_default();
+        Self::new(path, items, version_of(list))
+    }
+
+    async fn list(ctx: &Ctx<'_>, path: String) -> Result<Self, String> {
+        let list = ctx
+            .call("GET", &path, None, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Self::from_list(path, &list))
+    }
+
+    fn items(&self) -> Vec<&Value> {
+        let mut v: Vec<&Value> = self.objects.values().collect();
+        v.sort_by_key(|o| {
+            (
+                o.pointer("/metadata/creationTimestamp")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+                name_of(o),
+            )
+        });
+        v
+    }
+
+    /// Opens the watch if it is not open. Done outside any `select!`, so an open watch
+    /// is never dropped half-recorded.
+    async fn open(&mut self, ctx: &Ctx<'_>, tick: Duration) -> Result<(), String> {
+        if self.stream.is_some() || self.polling {
+            return Ok(());
+        }
+        let started = Instant::now();
+        match ctx.cluster.watch(&self.path, &self.version).await {
+            Ok(s) => {
+                self.stream = Some(s);
+                ctx.record("WATCH", &self.path, 200, started, String::new())
+                    .await;
+            }
+            Err(e) => {
+                let code = i64::from(e.code().unwrap_or(0));
+                ctx.record("WATCH", &self.path, code, started, e.to_string())
+                    .await;
+                if e.retry_after(0).is_some() {
+                    // Transient: try again after a tick.
+                    tokio::time::sleep(tick).await;
+                } else {
+                    tracing::info!(path = %self.path, "cannot watch, polling instead: {e}");
+                    self.polling = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits up to `tick` for a change and takes it in (the watch must be open).
+    async fn take(&mut self, ctx: &Ctx<'_>, tick: Duration) -> Result<(), String> {
+        use futures_util::StreamExt;
+        if self.polling {
+            tokio::time::sleep(tick).await;
+            *self = Self {
+                polling: true,
+                ..Self::list(ctx, self.path.clone()).await?
+            };
+            return Ok(());
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            tokio::time::sleep(tick).await;
+            return Ok(());
+        };
+        let event = match tokio::time::timeout(tick, stream.next()).await {
+            Err(_) => return Ok(()),
+            Ok(e) => e,
+        };
+        match event {
+            None | Some(Err(_)) => {
+                // Closed by the server or the network: resume from the last version.
+                self.stream = None;
+            }
+            Some(Ok(tenantry_kube::Change::Upsert(o))) => {
+                self.version = version_of(&o);
+                self.objects.insert(name_of(&o), o);
+            }
+            Some(Ok(tenantry_kube::Change::Deleted(o))) => {
+                self.version = version_of(&o);
+                self.objects.remove(&name_of(&o));
+            }
+            Some(Ok(tenantry_kube::Change::Bookmark(v))) => self.version = v,
+            Some(Ok(tenantry_kube::Change::Gone)) => {
+                *self = Self::list(ctx, self.path.clone()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn next(&mut self, ctx: &Ctx<'_>, tick: Duration) -> Result<(), String> {
+        self.open(ctx, tick).await?;
+        self.take(ctx, tick).await
+    }
+}
+
+/// Takes in the next change of either list (or a tick passing).
+async fn next_of_two(ctx: &Ctx<'_>, a: &mut Watched, b: &mut Watched) -> Result<(), String> {
+    let tick = ctx.opts.poll;
+    a.open(ctx, tick).await?;
+    b.open(ctx, tick).await?;
+    tokio::select! {
+        r = a.take(ctx, tick) => r,
+        r = b.take(ctx, tick) => r,
+    }
+}
+
+/// Waits as the template says; `Some(text)` tells what was awaited. `object` is what
+/// the step's request answered; `fresh` says it was just created, so everything of
+/// interest (its pods) comes after its version.
+async fn wait(
+    ctx: &Ctx<'_>,
+    r: &PlannedRequest,
+    since: Instant,
+    object: Value,
+    fresh: bool,
+) -> Result<Option<String>, String> {
     let body = r.body.as_ref();
     let ns = body
         .and_then(|b| b.pointer("/metadata/namespace"))
@@ -724,93 +900,216 @@ async fn wait(ctx: &Ctx<'_>, r: &PlannedRequest, since: Instant) -> Result<Optio
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
+    let own_list = || {
+        let base = r.path.split('?').next().unwrap_or("");
+        format!(
+            "{base}?fieldSelector={}",
+            encode(&format!("metadata.name={name}"))
+        )
+    };
+    // The pods to watch: from the object's version when it was just made, else listed.
+    let ns_ref = ns.as_str();
+    let pods_of = |selector: String, version: String| async move {
+        if fresh && !version.is_empty() {
+            Ok(Watched::new(pods_path(ns_ref, &selector), [], version))
+        } else {
+            Watched::list(ctx, pods_path(ns_ref, &selector)).await
+        }
+    };
     match r.wait {
         WaitFor::None => Ok(None),
-        WaitFor::JobComplete => loop {
-            let job = ctx
-                .call("GET", &item_path(r, &name), None, None)
-                .await
-                .map_err(|e| e.to_string())?;
-            match job_health(&job) {
-                Health::Ready => {
-                    return Ok(Some(format!(
-                        "Job complete in {:.1}s",
-                        since.elapsed().as_secs_f64()
-                    )));
-                }
-                Health::Failed(f) => {
-                    // The Job's own pods say why: the newest one's log.
-                    let (pods, _) =
-                        pods_failure(ctx, &ns, &format!("job-name={name}"), since, true).await?;
-                    let newest = pods
-                        .iter()
-                        .rev()
-                        .filter_map(|p| p.pointer("/metadata/name").and_then(Value::as_str))
-                        .next()
-                        .map(str::to_owned);
-                    let f = Failure {
-                        log_of: newest,
-                        ..f
-                    };
-                    return Err(explain(ctx, &ns, &f, since).await);
-                }
-                Health::Progressing(_) => {
-                    if let (_, Some(reason)) =
-                        pods_failure(ctx, &ns, &format!("job-name={name}"), since, true).await?
-                    {
-                        return Err(reason);
-                    }
-                }
-            }
-            tokio::time::sleep(ctx.opts.poll).await;
-        },
-        WaitFor::RolloutReady => loop {
-            let dep = ctx
-                .call("GET", &item_path(r, &name), None, None)
-                .await
-                .map_err(|e| e.to_string())?;
-            match deployment_health(&dep) {
-                Health::Ready => {
-                    return Ok(Some(format!(
-                        "rolled out in {:.1}s",
-                        since.elapsed().as_secs_f64()
-                    )));
-                }
-                Health::Failed(f) => return Err(explain(ctx, &ns, &f, since).await),
-                Health::Progressing(_) => {
-                    if let (_, Some(reason)) =
-                        pods_failure(ctx, &ns, &selector_of(&dep), since, false).await?
-                    {
-                        return Err(reason);
-                    }
-                }
-            }
-            tokio::time::sleep(ctx.opts.poll).await;
-        },
-        WaitFor::PodsReady => {
-            let selector = r
-                .path
-                .split("labelSelector=")
-                .nth(1)
-                .map(str::to_owned)
-                .unwrap_or_default();
+        WaitFor::JobComplete => {
+            let version = version_of(&object);
+            let mut job = Watched::new(own_list(), [object], version.clone());
+            let mut pods = pods_of(format!("job-name={name}"), version).await?;
             loop {
-                let (pods, failure) = pods_failure(ctx, &ns, &selector, since, false).await?;
-                if let Some(reason) = failure {
+                let current = job.objects.values().next().cloned().unwrap_or(Value::Null);
+                match job_health(&current) {
+                    Health::Ready => {
+                        return Ok(Some(format!(
+                            "Job complete in {:.1}s",
+                            since.elapsed().as_secs_f64()
+                        )));
+                    }
+                    Health::Failed(f) => {
+                        // The Job's own pods say why: the newest one's log.
+                        let newest = pods.items().last().map(|p| name_of(p));
+                        let f = Failure {
+                            log_of: newest.or(f.log_of.clone()),
+                            ..f
+                        };
+                        return Err(explain(ctx, &ns, &f, since).await);
+                    }
+                    Health::Progressing(_) => {
+                        if let Some(reason) =
+                            pods_verdict(ctx, &ns, &pods.items(), since, true).await
+                        {
+                            return Err(reason);
+                        }
+                    }
+                }
+                next_of_two(ctx, &mut job, &mut pods).await?;
+            }
+        }
+        WaitFor::RolloutReady => {
+            let version = version_of(&object);
+            let selector = selector_of(&object);
+            let mut dep = Watched::new(own_list(), [object], version.clone());
+            let mut pods = pods_of(selector, version).await?;
+            loop {
+                let current = dep.objects.values().next().cloned().unwrap_or(Value::Null);
+                match deployment_health(&current) {
+                    Health::Ready => {
+                        return Ok(Some(format!(
+                            "rolled out in {:.1}s",
+                            since.elapsed().as_secs_f64()
+                        )));
+                    }
+                    Health::Failed(f) => return Err(explain(ctx, &ns, &f, since).await),
+                    Health::Progressing(_) => {
+                        if let Some(reason) =
+                            pods_verdict(ctx, &ns, &pods.items(), since, false).await
+                        {
+                            return Err(reason);
+                        }
+                    }
+                }
+                next_of_two(ctx, &mut dep, &mut pods).await?;
+            }
+        }
+        WaitFor::PodsReady => {
+            // The step's own GET listed them: watch on from that list.
+            let mut pods = if object["items"].is_array() {
+                Watched::from_list(r.path.clone(), &object)
+            } else {
+                Watched::list(ctx, r.path.clone()).await?
+            };
+            loop {
+                let items = pods.items();
+                if let Some(reason) = pods_verdict(ctx, &ns, &items, since, false).await {
                     return Err(reason);
                 }
-                let all_ready = !pods.is_empty()
-                    && pods.iter().all(|p| {
+                let all_ready = !items.is_empty()
+                    && items.iter().all(|p| {
                         matches!(
                             pod_health(p, since.elapsed(), &ctx.opts.rules),
                             Health::Ready
                         )
                     });
                 if all_ready {
-                    return Ok(Some(format!("{} pod(s) running and ready", pods.len())));
+                    return Ok(Some(format!("{} pod(s) running and ready", items.len())));
                 }
-                tokio::time::sleep(ctx.opts.poll).await;
+                pods.next(ctx, ctx.opts.poll).await?;
             }
         }
     }
+}
+
+/// One pod of a client's environment as the run page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PodState {
+    pub name: String,
+    pub phase: String,
+    /// Ready containers of all, e.g. `1/1`.
+    pub ready: String,
+    pub restarts: u64,
+    /// Why a container waits or ended, with the kubelet's message.
+    pub reason: String,
+}
+
+fn pod_state(p: &Value) -> PodState {
+    let statuses: Vec<&Value> = p
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    let total = p
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map_or(statuses.len(), Vec::len);
+    let ready = statuses.iter().filter(|s| s["ready"] == true).count();
+    let restarts = statuses
+        .iter()
+        .filter_map(|s| s["restartCount"].as_u64())
+        .sum();
+    let reason = statuses
+        .iter()
+        .find_map(|s| {
+            let st = s
+                .pointer("/state/waiting")
+                .or_else(|| s.pointer("/state/terminated"))?;
+            let r = st["reason"].as_str()?;
+            Some(match st["message"].as_str() {
+                Some(m) if !m.is_empty() => format!("{r}: {m}"),
+                _ => r.to_owned(),
+            })
+        })
+        .unwrap_or_default();
+    PodState {
+        name: p
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+        phase: p
+            .pointer("/status/phase")
+            .and_then(Value::as_str)
+            .unwrap_or("Pending")
+            .to_owned(),
+        ready: format!("{ready}/{total}"),
+        restarts,
+        reason,
+    }
+}
+
+/// The pods of a client's environment in a namespace, found by the selectors its plan
+/// waits on (each Job's `job-name`, each Deployment's selector).
+pub async fn pod_states(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+) -> Result<Vec<PodState>, DeployError> {
+    let plan =
+        crate::plan::render_plan(catalog, client, ns, tenantry_core::render::Secrets::Mask).await?;
+    let namespace = catalog.namespace(ns).await?;
+    let cluster = Cluster::connect(
+        &namespace.api_root_url,
+        &namespace.token,
+        namespace.ca_bundle.as_ref(),
+    )?;
+    let k8s_ns = namespace.k8s_namespace.as_str();
+    let mut out = Vec::new();
+    for body in plan.iter().filter_map(|r| r.body.as_ref()) {
+        let selector = match body["kind"].as_str() {
+            Some("Job") => format!(
+                "job-name={}",
+                body.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            ),
+            Some("Deployment") => selector_of(body),
+            _ => continue,
+        };
+        if selector.is_empty() {
+            continue;
+        }
+        let list = cluster
+            .send(
+                "GET",
+                &format!(
+                    "api/v1/namespaces/{k8s_ns}/pods?labelSelector={}",
+                    encode(&selector)
+                ),
+                None,
+            )
+            .await?;
+        out.extend(
+            list["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(pod_state),
+        );
+    }
+    Ok(out)
 }

@@ -6,6 +6,7 @@ pub mod deploy;
 pub mod plan;
 
 pub use deploy::{
-    DeployError, DeployOptions, Outcome, Prepared, StepReport, deploy, orphaned_runs, prepare,
+    DeployError, DeployOptions, Outcome, PodState, Prepared, StepReport, deploy, orphaned_runs,
+    pod_states, prepare,
 };
 pub use plan::{PlanError, PlannedRequest, render_plan, render_plans, rsa_format};

@@ -114,6 +114,20 @@ async fn a_deploy_builds_the_environment_and_a_second_one_changes_nothing() {
     let first = run(&cat).await;
     assert_eq!(first.status, "succeeded", "{:?}", first.reason);
     assert_eq!(first.steps.len(), 8);
+    // 7 creates, a watch on each waited object and on its pods, the pods step's list:
+    // waits watch, so the count does not grow with how long things take.
+    let sent: Vec<String> = cat
+        .run_requests(first.run)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {} {}", r.method, r.path, r.status))
+        .collect();
+    assert!(
+        first.requests <= 14,
+        "{} requests: {sent:#?}",
+        first.requests
+    );
     assert!(
         first
             .steps

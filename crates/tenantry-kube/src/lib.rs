@@ -93,6 +93,21 @@ impl KubeError {
     }
 }
 
+/// One change a watch reports.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Added or modified: the object as it is now.
+    Upsert(Value),
+    Deleted(Value),
+    /// Nothing changed up to this resource version.
+    Bookmark(String),
+    /// The version watched from is too old: list again.
+    Gone,
+}
+
+/// The changes of one watch.
+pub type ChangeStream = futures_util::stream::BoxStream<'static, Result<Change, KubeError>>;
+
 /// A connection to one namespace target's cluster.
 #[derive(Clone)]
 pub struct Cluster {
@@ -192,6 +207,58 @@ impl Cluster {
             return Ok(Value::Null);
         }
         Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Opens a watch of the list at `path` (with its selectors) from `resource_version`:
+    /// a stream of changes that ends when the server closes it (about five minutes, or a
+    /// dropped connection); resume from the last version seen. A version too old to
+    /// watch from comes as [`Change::Gone`]: list again.
+    pub async fn watch(
+        &self,
+        path: &str,
+        resource_version: &str,
+    ) -> Result<ChangeStream, KubeError> {
+        use futures_util::StreamExt;
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let full = format!(
+            "{}{sep}watch=true&allowWatchBookmarks=true&timeoutSeconds=290&resourceVersion={}",
+            path.trim_start_matches('/'),
+            resource_version
+        );
+        let uri = format!("/{full}");
+        let req = http::Request::builder()
+            .method("GET")
+            .uri(&uri)
+            .header(http::header::ACCEPT, "application/json")
+            .body(Vec::new())
+            .map_err(|e| KubeError::Other(e.to_string()))?;
+        let root = self.root.clone();
+        let owned_path = path.to_owned();
+        let events = self
+            .client
+            .request_events::<Value>(req)
+            .await
+            .map_err(|e| classify(&self.root, "GET", path, e))?;
+        Ok(events
+            .map(
+                move |event: Result<kube::core::WatchEvent<Value>, kube::Error>| {
+                    use kube::core::WatchEvent as W;
+                    let event = event.map_err(|e| classify(&root, "WATCH", &owned_path, e))?;
+                    Ok(match event {
+                        W::Added(o) | W::Modified(o) => Change::Upsert(o),
+                        W::Deleted(o) => Change::Deleted(o),
+                        W::Bookmark(b) => Change::Bookmark(b.metadata.resource_version),
+                        W::Error(e) if e.code == 410 => Change::Gone,
+                        W::Error(e) => {
+                            return Err(KubeError::Other(format!(
+                                "the watch failed: {} {}: {}",
+                                e.code, e.reason, e.message
+                            )));
+                        }
+                    })
+                },
+            )
+            .boxed())
     }
 
     /// A pod's log, the last `lines` lines.

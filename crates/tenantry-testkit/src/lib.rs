@@ -382,3 +382,26 @@ fn postgres_ids() -> Option<(u32, u32)> {
     };
     Some((id("-u")?, id("-g")?))
 }
+
+/// Replaces the section `name` of docs/benchmarks.md (between `<!-- name:start -->` and
+/// `<!-- name:end -->`) with `body`, or appends it; benchmarks record their figures here.
+pub fn write_bench_section(name: &str, body: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/benchmarks.md");
+    let (start, end) = (
+        format!("<!-- {name}:start -->"),
+        format!("<!-- {name}:end -->"),
+    );
+    let section = format!("{start}\n{}\n{end}\n", body.trim_end());
+    let current = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
+    let updated = match (current.find(&start), current.find(&end)) {
+        (Some(a), Some(b)) if a < b => format!(
+            "{}{section}{}",
+            &current[..a],
+            current[b + end.len()..].trim_start_matches('\n')
+        ),
+        _ => format!("{current}\n{section}"),
+    };
+    std::fs::write(&path, updated)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    println!("wrote {}", path.display());
+}

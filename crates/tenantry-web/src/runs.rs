@@ -52,6 +52,18 @@ async fn show(
     let client = state.catalog.client(run.client).await?;
     let requests = state.catalog.run_requests(id).await?;
     let steps = steps_of(&run.report);
+    // The pods as the cluster has them now; a slow or unreachable cluster does not hold
+    // the page up.
+    let pods = match tokio::time::timeout(
+        Duration::from_secs(3),
+        tenantry_engine::pod_states(&state.catalog, run.client, &run.namespace),
+    )
+    .await
+    {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the cluster did not answer within 3 s".to_owned()),
+    };
     let body = html! {
         section.card #run data-run=(run.id) data-status=(run.status) {
             dl {
@@ -81,6 +93,17 @@ async fn show(
                     }
                 }
             }
+        }
+        h2 { (t("Pods")) }
+        @match &pods {
+            Ok(list) if list.is_empty() => p.empty #pods { "—" },
+            Ok(list) => table #pods {
+                thead { tr { th { (t("Name")) } th { (t("Status")) } th { "Ready" } th { "Restarts" } th { (t("Reason")) } } }
+                tbody { @for p in list { tr {
+                    td { code { (p.name) } } td { (p.phase) } td { (p.ready) } td { (p.restarts) } td.reason { (p.reason) }
+                } } }
+            },
+            Err(e) => p.muted #pods { (e) },
         }
         h2 { (t("Requests sent")) " (" (requests.len()) ")" }
         table.requests {

@@ -702,6 +702,12 @@ async fn a_client_with_two_contacts_is_created_and_deployed_from_the_form() {
     assert!(card.contains("data-status=\"succeeded\""));
     let (_, page) = s.get(&run_page).await;
     assert!(page.contains("clickhouse-setup") && page.contains("POST"));
+    // The pods as the cluster has them: the LMS pod running and ready, the Job pods done.
+    assert!(
+        page.contains("id=\"pods\"") && page.contains("Running") && page.contains("1/1"),
+        "{page}"
+    );
+    assert!(page.contains("Succeeded"), "the setup Jobs' pods");
     assert!(
         !page.contains("pg-admin-secret") && !page.contains("ch-admin-secret"),
         "secrets masked in the request log"
