@@ -233,7 +233,7 @@ async fn namespace_page(
                 p { @if reveal { a href={"/namespaces/" (ns.name.as_str())} { (t("Hide secrets")) } } @else { a href={"/namespaces/" (ns.name.as_str()) "?reveal=1"} { (t("Reveal secrets")) } } }
             }
             table #params {
-                thead { tr { th { (t("Parameter")) } th { "kind" } th { (t("global")) } th { (ns.name.as_str()) } } }
+                thead { tr { th { (t("Parameter")) } th { (t("Kind")) } th { (t("global")) } th { (ns.name.as_str()) } } }
                 tbody { @for p in &params { tr data-param=(p.def.name.as_str()) {
                     td { (p.def.name.as_str()) br; span.muted { (p.def.description) } }
                     td { (p.def.kind.to_string()) }

@@ -78,7 +78,7 @@ async fn show(
                 pre.reason role="alert" { (run.reason.as_deref().unwrap_or("")) }
             }
         }
-        h2 { (t("Step")) "s" }
+        h2 { (t("Steps")) }
         @if run.status == "running" { p.muted #live { (t("Live")) " · " (t("Pending steps start when the steps they depend on are done.")) } }
         table #steps {
             thead { tr { th { (t("Step")) } th { (t("Status")) } th { (t("Elapsed")) } th { (t("Detail")) } } }
@@ -98,7 +98,7 @@ async fn show(
         @match &pods {
             Ok(list) if list.is_empty() => p.empty #pods { "—" },
             Ok(list) => table #pods {
-                thead { tr { th { (t("Name")) } th { (t("Status")) } th { "Ready" } th { "Restarts" } th { (t("Reason")) } } }
+                thead { tr { th { (t("Name")) } th { (t("Status")) } th { (t("Ready")) } th { (t("Restarts")) } th { (t("Reason")) } } }
                 tbody { @for p in list { tr {
                     td { code { (p.name) } } td { (p.phase) } td { (p.ready) } td { (p.restarts) } td.reason { (p.reason) }
                 } } }
