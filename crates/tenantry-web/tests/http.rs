@@ -976,3 +976,134 @@ async fn two_instances_on_postgresql_share_sessions_and_the_one_run_rule() {
     b.post("/logout", &[]).await;
     assert_eq!(a.get("/clients").await.0, 303);
 }
+
+#[tokio::test]
+async fn every_page_answers_each_role_as_its_rights_say() {
+    let db = TestDb::sqlite();
+    let srv = server(&db).await;
+    let admin = login(&srv.url, "admin").await;
+    admin
+        .api(
+            reqwest::Method::POST,
+            "/clients",
+            Some(json!({"organisation": "Acme"})),
+        )
+        .await;
+    let (_, run) = admin
+        .api(
+            reqwest::Method::POST,
+            "/clients/C1/deploy",
+            Some(json!({"namespace": "demo"})),
+        )
+        .await;
+    wait_run(&admin, run["id"].as_i64().unwrap()).await;
+    let viewer = login(&srv.url, "viewer").await;
+    let everyone = [
+        "/clients",
+        "/clients?q=acme&page=1",
+        "/clients/C1",
+        "/runs",
+        &format!("/runs/{}", run["id"]),
+        "/namespaces",
+        "/namespaces/demo",
+        "/env",
+        "/templates",
+        "/templates/deployment",
+        "/templates/deployment?client=C1&namespace=demo",
+    ];
+    for path in everyone {
+        for s in [&admin, &viewer] {
+            let (status, html) = s.get(path).await;
+            assert_eq!(status, 200, "{path}");
+            assert!(
+                html.starts_with("<!DOCTYPE html>") && html.contains("<h1>"),
+                "{path}"
+            );
+        }
+    }
+    for path in ["/audit", "/users", "/tokens", "/clients/new"] {
+        assert_eq!(admin.get(path).await.0, 200, "{path}");
+        assert_eq!(viewer.get(path).await.0, 403, "{path}");
+    }
+    // Unknown things are 404 pages, not errors.
+    for path in [
+        "/clients/C999",
+        "/clients/nope",
+        "/runs/99999",
+        "/namespaces/nope",
+        "/templates/nope",
+        "/no/such/page",
+    ] {
+        assert_eq!(admin.get(path).await.0, 404, "{path}");
+    }
+    // The admin pages' forms work: an env var, a user, a namespace.
+    assert!(
+        admin
+            .post(
+                "/env",
+                &[("namespace", "demo"), ("name", "LMS_EXTRA"), ("value", "1")]
+            )
+            .await
+            .status()
+            .is_redirection()
+    );
+    let (_, env) = admin
+        .api(reqwest::Method::GET, "/env?namespace=demo", None)
+        .await;
+    assert!(
+        env["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "LMS_EXTRA")
+    );
+    assert_eq!(
+        admin
+            .post("/env", &[("name", "1BAD"), ("value", "x")])
+            .await
+            .status(),
+        400
+    );
+    assert!(
+        admin
+            .post(
+                "/users",
+                &[
+                    ("name", "newbie"),
+                    ("role", "viewer"),
+                    ("password", "long enough password")
+                ]
+            )
+            .await
+            .status()
+            .is_redirection()
+    );
+    assert_eq!(
+        admin
+            .post(
+                "/users",
+                &[("name", "short"), ("role", "viewer"), ("password", "short")]
+            )
+            .await
+            .status(),
+        400
+    );
+    let r = admin
+        .post(
+            "/namespaces",
+            &[
+                ("name", "lms-prod"),
+                ("k8s_namespace", ""),
+                ("api_root_url", "https://rancher.example/k8s/clusters/c-1"),
+                ("token", "tok"),
+                ("ca_bundle", ""),
+            ],
+        )
+        .await;
+    assert!(r.status().is_redirection());
+    let (_, html) = admin.get("/namespaces/lms-prod").await;
+    assert!(
+        !html.contains(">tok<") && html.contains("••••••"),
+        "the token is masked"
+    );
+}
