@@ -11,7 +11,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use sha2::{Digest, Sha256};
@@ -135,10 +135,6 @@ impl Caller {
         self.role >= role
     }
 }
-
-/// Where the request came from, for the audit log.
-#[derive(Debug, Clone)]
-pub struct Address(pub String);
 
 /// Everything the middleware learnt about a request: language, caller, address.
 #[derive(Debug, Clone)]
@@ -290,10 +286,9 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     parts.extensions.insert(RequestInfo {
         lang,
         caller,
-        address: address.clone(),
+        address,
         is_api,
     });
-    parts.extensions.insert(Address(address));
     let req = Request::from_parts(parts, body);
     let mut resp = next.run(req).await;
     if let Some(l) = query_lang
@@ -410,8 +405,4 @@ pub async fn login(
             Err(WebError::LoginFailed)
         }
     }
-}
-
-pub fn status_for_login_failure() -> StatusCode {
-    StatusCode::UNAUTHORIZED
 }

@@ -128,7 +128,7 @@ async fn login(State(state): State<AppState>, info: RequestInfo, form: FormData)
                         .t("Wrong name or password, or too many attempts. Try again later."),
                 ),
             );
-            *r.status_mut() = auth::status_for_login_failure();
+            *r.status_mut() = WebError::LoginFailed.status();
             r
         }
         Err(e) => e.into_response(),
@@ -253,11 +253,6 @@ pub struct ListQuery {
 
 pub const PAGE_SIZE: i64 = 50;
 
-/// Latest run per namespace for each client.
-pub async fn statuses(state: &AppState, clients: &[ClientId]) -> Result<Vec<RunRecord>, WebError> {
-    Ok(state.catalog.latest_runs(clients).await?)
-}
-
 async fn clients(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -282,7 +277,7 @@ async fn clients(
         .list_clients_page(&filter, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
         .await?;
     let ids: Vec<ClientId> = list.iter().map(|c| c.id).collect();
-    let runs = statuses(&state, &ids).await?;
+    let runs = state.catalog.latest_runs(&ids).await?;
     let namespaces = state.catalog.namespaces().await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let link = |p: i64| format!("/clients?q={}&page={p}", urlencode(&search));
