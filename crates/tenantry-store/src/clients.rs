@@ -83,35 +83,82 @@ pub struct ClientFilter {
 }
 
 impl ClientFilter {
-    fn matches(&self, c: &Client) -> bool {
-        if self.only_archived && !c.archived {
-            return false;
+    fn archived_condition(&self) -> &'static str {
+        if self.only_archived {
+            "archived_at IS NOT NULL"
+        } else if self.include_archived {
+            "1 = 1"
+        } else {
+            "archived_at IS NULL"
         }
-        if c.archived && !(self.include_archived || self.only_archived) {
-            return false;
-        }
-        let Some(q) = self
-            .search
+    }
+
+    fn query(&self) -> Option<String> {
+        self.search
             .as_deref()
             .map(str::trim)
             .filter(|q| !q.is_empty())
-        else {
-            return true;
-        };
-        let q = q.to_lowercase();
-        let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-        let phone_hit = |p: &Phone| digits.len() >= 3 && p.as_str().contains(&digits);
-        let text_hit = |s: &str| s.to_lowercase().contains(&q);
-        c.id.to_string().to_lowercase() == q
-            || text_hit(c.name.as_str())
-            || c.phones.iter().any(phone_hit)
-            || c.emails.iter().any(|e| text_hit(e.as_str()))
-            || c.contacts.iter().any(|k| {
-                text_hit(k.name.as_str())
-                    || k.phones.iter().any(phone_hit)
-                    || k.emails.iter().any(|e| text_hit(e.as_str()))
-            })
+            .map(str::to_lowercase)
     }
+}
+
+/// Separates fields in `search_text`, so a search never matches across two of them.
+const FIELD_SEP: char = '\u{1f}';
+
+fn like_pattern(q: &str) -> String {
+    let mut p = String::from("%");
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Recomputes a client's search columns: its name, contact names and e-mails in lower
+/// case (`search_text`), and the digits of every phone (`search_digits`).
+async fn refresh_search(tx: &mut Transaction<'_, Any>, n: i64) -> Result<(), StoreError> {
+    let name: String = sqlx::query("SELECT name FROM clients WHERE number = $1")
+        .bind(n)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+    let contacts = sqlx::query("SELECT name FROM contacts WHERE client_number = $1")
+        .bind(n)
+        .fetch_all(&mut **tx)
+        .await?;
+    let points = sqlx::query("SELECT kind, value FROM contact_points WHERE client_number = $1")
+        .bind(n)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut text = vec![name.to_lowercase()];
+    let mut digits = Vec::new();
+    for r in &contacts {
+        text.push(r.try_get::<String, _>(0)?.to_lowercase());
+    }
+    for r in &points {
+        let kind: String = r.try_get(0)?;
+        let value: String = r.try_get(1)?;
+        if kind == "phone" {
+            digits.push(
+                value
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>(),
+            );
+        } else {
+            text.push(value.to_lowercase());
+        }
+    }
+    sqlx::query("UPDATE clients SET search_text = $1, search_digits = $2 WHERE number = $3")
+        .bind(text.join(&FIELD_SEP.to_string()))
+        .bind(digits.join(" "))
+        .bind(n)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 fn number_of(id: ClientId) -> i64 {
@@ -147,6 +194,7 @@ impl Catalog {
         for c in &new.contacts {
             insert_contact(&mut tx, n, c).await?;
         }
+        refresh_search(&mut tx, n).await?;
         tx.commit().await?;
         tracing::info!(client = %id, "client created");
         self.client(id).await
@@ -175,67 +223,73 @@ impl Catalog {
 
     /// Clients in id order, filtered.
     pub async fn list_clients(&self, filter: &ClientFilter) -> Result<Vec<Client>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT number, name, created_at, updated_at, archived_at FROM clients ORDER BY number",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let contacts =
-            sqlx::query("SELECT id, client_number, name, role, note FROM contacts ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
-        let points = sqlx::query(
-            "SELECT client_number, contact_id, kind, value FROM contact_points ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut all = assemble(rows, contacts, points)?;
-        all.retain(|c| filter.matches(c));
-        Ok(all)
+        Ok(self.list_clients_page(filter, 0, i64::MAX).await?.0)
     }
 
-    /// One page of clients in id order, and how many match in all. Without a search
-    /// only the page's rows are read, so it stays fast with many thousands of clients.
+    /// One page of clients in id order, and how many match in all. Only the page's
+    /// clients are read; a search matches in SQL against columns kept up to date on every
+    /// write (the id exactly; the organisation, contact names and e-mails as
+    /// case-insensitive substrings; phones by three or more digits), so it stays fast
+    /// with many thousands of clients.
     pub async fn list_clients_page(
         &self,
         filter: &ClientFilter,
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<Client>, i64), StoreError> {
-        let searching = filter
-            .search
-            .as_deref()
-            .is_some_and(|q| !q.trim().is_empty());
-        if searching {
-            let all = self.list_clients(filter).await?;
-            let total = i64::try_from(all.len()).unwrap_or(i64::MAX);
-            let page = all
-                .into_iter()
-                .skip(usize::try_from(offset.max(0)).unwrap_or(0))
-                .take(usize::try_from(limit.max(0)).unwrap_or(0))
-                .collect();
-            return Ok((page, total));
-        }
-        let condition = if filter.only_archived {
-            "archived_at IS NOT NULL"
-        } else if filter.include_archived {
-            "1 = 1"
-        } else {
-            "archived_at IS NULL"
+        let archived = filter.archived_condition();
+        let (condition, text, number, digits) = match filter.query() {
+            None => (archived.to_owned(), String::new(), -1, String::new()),
+            Some(q) => {
+                let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+                let number = ClientId::parse(&q).map_or(-1, number_of);
+                (
+                    format!(
+                        "{archived} AND (search_text LIKE $1 ESCAPE '\\' OR number = $2 OR ($3 <> '' AND search_digits LIKE $4 ESCAPE '\\'))"
+                    ),
+                    like_pattern(&q),
+                    number,
+                    if digits.len() >= 3 {
+                        digits
+                    } else {
+                        String::new()
+                    },
+                )
+            }
         };
-        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM clients WHERE {condition}"
-        )))
-        .fetch_one(&self.pool)
-        .await?
-        .try_get(0)?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT number, name, created_at, updated_at, archived_at FROM clients WHERE {condition} ORDER BY number LIMIT $1 OFFSET $2"
-        )))
-        .bind(limit.max(0))
-        .bind(offset.max(0))
-        .fetch_all(&self.pool)
-        .await?;
+        let searching = filter.query().is_some();
+        let digits_pattern = like_pattern(&digits);
+        let total_sql = format!("SELECT COUNT(*) FROM clients WHERE {condition}");
+        let mut total = sqlx::query(sqlx::AssertSqlSafe(total_sql));
+        if searching {
+            total = total
+                .bind(&text)
+                .bind(number)
+                .bind(&digits)
+                .bind(&digits_pattern);
+        }
+        let total: i64 = total.fetch_one(&self.pool).await?.try_get(0)?;
+        let (l, o) = if searching {
+            ("$5", "$6")
+        } else {
+            ("$1", "$2")
+        };
+        let rows_sql = format!(
+            "SELECT number, name, created_at, updated_at, archived_at FROM clients WHERE {condition} ORDER BY number LIMIT {l} OFFSET {o}"
+        );
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(rows_sql));
+        if searching {
+            rows = rows
+                .bind(&text)
+                .bind(number)
+                .bind(&digits)
+                .bind(&digits_pattern);
+        }
+        let rows = rows
+            .bind(limit.max(0))
+            .bind(offset.max(0))
+            .fetch_all(&self.pool)
+            .await?;
         let numbers: Vec<String> = rows
             .iter()
             .map(|r| r.try_get::<i64, _>(0).map(|n| n.to_string()))
@@ -255,6 +309,20 @@ impl Catalog {
         .fetch_all(&self.pool)
         .await?;
         Ok((assemble(rows, contacts, points)?, total))
+    }
+
+    /// Fills the search columns of clients that predate them.
+    pub(crate) async fn backfill_search(&self) -> Result<(), StoreError> {
+        let rows = sqlx::query("SELECT number FROM clients WHERE search_text = ''")
+            .fetch_all(&self.pool)
+            .await?;
+        for r in rows {
+            let n: i64 = r.try_get(0)?;
+            let mut tx = self.begin().await?;
+            refresh_search(&mut tx, n).await?;
+            tx.commit().await?;
+        }
+        Ok(())
     }
 
     pub async fn update_client(
@@ -282,6 +350,7 @@ impl Catalog {
         .await?;
         add_points(&mut tx, n, None, &update.add_phones, &update.add_emails).await?;
         touch(&mut tx, n).await?;
+        refresh_search(&mut tx, n).await?;
         tx.commit().await?;
         self.client(id).await
     }
@@ -322,6 +391,7 @@ impl Catalog {
         ensure_active(&mut tx, id).await?;
         let contact_id = insert_contact(&mut tx, n, contact).await?;
         touch(&mut tx, n).await?;
+        refresh_search(&mut tx, n).await?;
         tx.commit().await?;
         self.contact(id, contact_id).await
     }
@@ -374,6 +444,7 @@ impl Catalog {
         )
         .await?;
         touch(&mut tx, n).await?;
+        refresh_search(&mut tx, n).await?;
         tx.commit().await?;
         self.contact(id, contact_id).await
     }
@@ -392,6 +463,7 @@ impl Catalog {
             .execute(&mut *tx)
             .await?;
         touch(&mut tx, n).await?;
+        refresh_search(&mut tx, n).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -80,18 +80,20 @@ fn normalise_url(url: &str) -> (String, Backend) {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let (m1, m2, m3, m4) = match backend {
+    let (m1, m2, m3, m4, m5) = match backend {
         Backend::Sqlite => (
             include_str!("../migrations/sqlite/0001_catalog.sql"),
             include_str!("../migrations/sqlite/0002_templates_and_client_secrets.sql"),
             include_str!("../migrations/sqlite/0003_runs.sql"),
             include_str!("../migrations/sqlite/0004_users_and_audit.sql"),
+            include_str!("../migrations/sqlite/0005_client_search.sql"),
         ),
         Backend::Postgres => (
             include_str!("../migrations/postgres/0001_catalog.sql"),
             include_str!("../migrations/postgres/0002_templates_and_client_secrets.sql"),
             include_str!("../migrations/postgres/0003_runs.sql"),
             include_str!("../migrations/postgres/0004_users_and_audit.sql"),
+            include_str!("../migrations/postgres/0005_client_search.sql"),
         ),
     };
     let migration = |version, name, sql: &'static str| {
@@ -108,6 +110,7 @@ fn migrator(backend: Backend) -> Migrator {
         migration(2, "templates and client secrets", m2),
         migration(3, "runs", m3),
         migration(4, "users and audit", m4),
+        migration(5, "client search", m5),
     ])
 }
 
@@ -212,6 +215,7 @@ impl Catalog {
             cipher: std::sync::Arc::new(cipher),
         };
         catalog.seed_once().await?;
+        catalog.backfill_search().await?;
         catalog.seed_templates_once().await?;
         Ok((catalog, Opened { created_key_file }))
     }

@@ -231,6 +231,42 @@ async fn the_list_searches_ids_names_contacts_phones_and_emails() {
         assert_eq!(find("916 555").await, ["C1"]);
         assert_eq!(find("MARIA@").await, ["C1"]);
         assert!(find("nobody").await.is_empty());
+        // Wildcards are literal; a search does not match across two fields.
+        assert!(find("%").await.is_empty());
+        assert!(find("_").await.is_empty());
+        assert!(find("ромашка иванова").await.is_empty());
+        // What the search sees follows every change.
+        let added = cat
+            .add_contact(
+                "C2".parse().unwrap(),
+                &contact("Пётр Сидоров", &["+7 495 111-22-33"], &[]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(find("сидоров").await, ["C2"]);
+        assert_eq!(find("4951112233").await, ["C2"]);
+        cat.remove_contact("C2".parse().unwrap(), added.id)
+            .await
+            .unwrap();
+        assert!(find("сидоров").await.is_empty());
+        cat.archive_client("C1".parse().unwrap()).await.unwrap();
+        assert!(
+            find("ромашка").await.is_empty(),
+            "archived clients are not listed"
+        );
+        let (page, total) = cat
+            .list_clients_page(
+                &ClientFilter {
+                    search: Some("ромашка".into()),
+                    include_archived: true,
+                    ..Default::default()
+                },
+                0,
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!((page.len(), total), (1, 1));
     }
 }
 
