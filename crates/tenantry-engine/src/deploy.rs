@@ -119,10 +119,63 @@ fn owner_host() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
-struct Ctx<'a> {
-    catalog: &'a Catalog,
-    cluster: Cluster,
+/// What the run's writer task stores, in order, off the deploy's critical path.
+enum Write {
+    Request {
+        seq: i64,
+        method: String,
+        path: String,
+        status: i64,
+        duration_ms: i64,
+        excerpt: String,
+    },
+    Report(Value),
+}
+
+/// Stores the run's request records and step reports as they come; ends when every
+/// sender is gone and all is written.
+fn writer(
+    catalog: Catalog,
     run: i64,
+) -> (
+    tokio::sync::mpsc::UnboundedSender<Write>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Write>();
+    let task = tokio::spawn(async move {
+        while let Some(w) = rx.recv().await {
+            let result = match w {
+                Write::Request {
+                    seq,
+                    method,
+                    path,
+                    status,
+                    duration_ms,
+                    excerpt,
+                } => {
+                    let record = tenantry_store::NewRequest {
+                        seq,
+                        method: &method,
+                        path: &path,
+                        status,
+                        duration_ms,
+                        excerpt: &excerpt,
+                    };
+                    catalog.record_request(run, &record).await
+                }
+                Write::Report(report) => catalog.save_run_report(run, &report).await,
+            };
+            if let Err(e) = result {
+                tracing::warn!("cannot record the progress of run {run}: {e}");
+            }
+        }
+    });
+    (tx, task)
+}
+
+struct Ctx<'a> {
+    writes: tokio::sync::mpsc::UnboundedSender<Write>,
+    cluster: Cluster,
     seq: AtomicI64,
     client: ClientId,
     opts: &'a DeployOptions,
@@ -176,17 +229,14 @@ impl Ctx<'_> {
         );
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
         let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let record = tenantry_store::NewRequest {
+        let _ = self.writes.send(Write::Request {
             seq,
-            method,
-            path,
+            method: method.to_owned(),
+            path: path.to_owned(),
             status,
             duration_ms: ms,
-            excerpt: &excerpt,
-        };
-        if let Err(e) = self.catalog.record_request(self.run, &record).await {
-            tracing::warn!("cannot record a request of run {}: {e}", self.run);
-        }
+            excerpt,
+        });
     }
 }
 
@@ -294,10 +344,10 @@ impl Prepared {
             started,
         } = self;
         let catalog = &catalog;
+        let (writes, written) = writer(catalog.clone(), run);
         let ctx = Ctx {
-            catalog,
+            writes,
             cluster,
-            run,
             seq: AtomicI64::new(0),
             client,
             opts,
@@ -349,6 +399,10 @@ impl Prepared {
             }
         };
         heartbeat.abort();
+        let requests = ctx.seq.load(Ordering::Relaxed);
+        drop(ctx);
+        // Every record is stored before the run is finished.
+        let _ = written.await;
         let steps = steps.lock().await.clone();
         let report = serde_json::to_value(&steps).unwrap_or(Value::Null);
         catalog
@@ -365,7 +419,7 @@ impl Prepared {
             },
             reason: failure,
             elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            requests: ctx.seq.load(Ordering::Relaxed),
+            requests,
             steps,
         })
     }
@@ -414,7 +468,7 @@ async fn set_step(
         let snap = s.clone();
         let report = serde_json::to_value(&*all).unwrap_or(Value::Null);
         drop(all);
-        let _ = ctx.catalog.save_run_report(ctx.run, &report).await;
+        let _ = ctx.writes.send(Write::Report(report));
         snap
     };
     progress(&snapshot);
