@@ -131,6 +131,9 @@ async fn main() {
     let s = sim(&[]).await;
     let cat = setup(&s.url(), dir.path(), 1, "registry.test/lms:1").await;
     let c1 = ClientId::parse("C1").unwrap();
+    // Generate the client's secrets first (an RSA key takes a random 0.1–1 s): the
+    // figure is about talking to the cluster, not about key generation.
+    render_plan(&cat, c1, "lms", Secrets::Mask).await.unwrap();
     let started = Instant::now();
     let out = deploy(&cat, c1, "lms", &opts(), &|_| {}).await.unwrap();
     let wall = started.elapsed();
