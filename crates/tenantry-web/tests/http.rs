@@ -628,6 +628,13 @@ async fn bad_input_is_a_4xx_naming_the_field() {
 async fn a_client_with_two_contacts_is_created_and_deployed_from_the_form() {
     let db = TestDb::sqlite();
     let srv = server(&db).await;
+    // The LMS pod takes a second to be ready, so the run is watched while it runs.
+    srv._sim.set_scenarios(kubesim::Scenarios {
+        slow_ready: [("registry.test/lms:1".to_owned(), 1000)]
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    });
     let s = login(&srv.url, "operator").await;
     let r = s
         .post(
@@ -691,6 +698,12 @@ async fn a_client_with_two_contacts_is_created_and_deployed_from_the_form() {
     )
     .unwrap();
     assert_eq!(last["status"], "succeeded", "{last}");
+    let first: Value =
+        serde_json::from_str(text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap()).unwrap();
+    assert_eq!(
+        first["status"], "running",
+        "the stream starts while the run runs: {text}"
+    );
     assert!(
         text.matches("event: run").count() >= 3,
         "several updates: {text}"
