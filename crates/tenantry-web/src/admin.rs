@@ -16,7 +16,7 @@ use tenantry_store::{NamespaceUpdate, NewNamespace, Scope, StoredValue};
 use crate::AppState;
 use crate::auth::{self, Caller, RequestInfo};
 use crate::error::WebError;
-use crate::html::{Ctx, notice, page};
+use crate::html::{Ctx, notice, page, with_status};
 use crate::input::FormData;
 
 pub fn routes() -> Router<AppState> {
@@ -47,11 +47,6 @@ fn scope_of(s: &str) -> Result<Scope, WebError> {
     } else {
         Ok(Scope::Namespace(ns_name("namespace", s)?))
     }
-}
-
-fn with_status(mut r: Response, e: &WebError) -> Response {
-    *r.status_mut() = e.status();
-    r
 }
 
 async fn namespaces_page(

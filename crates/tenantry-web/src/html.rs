@@ -156,3 +156,12 @@ pub fn millis(ms: u64) -> String {
 pub fn notice(kind: &str, text: &str) -> Markup {
     html! { p class=(kind) role=(if kind == "error" { "alert" } else { "status" }) { (text) } }
 }
+
+/// A page answered with the status of the error it shows.
+pub fn with_status(
+    mut r: axum::response::Response,
+    e: &crate::WebError,
+) -> axum::response::Response {
+    *r.status_mut() = e.status();
+    r
+}

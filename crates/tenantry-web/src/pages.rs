@@ -14,7 +14,7 @@ use tenantry_store::{Client, ClientFilter, RunRecord};
 use crate::AppState;
 use crate::auth::{self, Caller, RequestInfo};
 use crate::error::WebError;
-use crate::html::{Ctx, bare_page, notice, page, status_badge};
+use crate::html::{Ctx, bare_page, notice, page, status_badge, with_status};
 use crate::input::{ClientPatch, FormData, split_list};
 
 pub fn routes() -> Router<AppState> {
@@ -236,11 +236,10 @@ async fn setup(
     };
     match attempt.await {
         Ok(()) => Ok(Redirect::to("/login").into_response()),
-        Err(e @ WebError::Field { .. }) => {
-            let mut r = setup_page(&state, &info, form.get("token"), Some(&e.to_string()));
-            *r.status_mut() = e.status();
-            Ok(r)
-        }
+        Err(e @ WebError::Field { .. }) => Ok(with_status(
+            setup_page(&state, &info, form.get("token"), Some(&e.to_string())),
+            &e,
+        )),
         Err(e) => Err(e),
     }
 }
@@ -417,11 +416,8 @@ async fn create_client(
     let new = match form.client().parse() {
         Ok(n) => n,
         Err(e) => {
-            let mut r = new_client_page(&state, &ctx, &form, Some(&e.to_string()))
-                .await?
-                .into_response();
-            *r.status_mut() = e.status();
-            return Ok(r);
+            let page = new_client_page(&state, &ctx, &form, Some(&e.to_string())).await?;
+            return Ok(with_status(page.into_response(), &e));
         }
     };
     let client = state.catalog.create_client(&new).await?;
@@ -561,6 +557,19 @@ async fn card(
     Ok(page(ctx, &format!("{} · {}", c.id, c.name.as_str()), body))
 }
 
+/// The client card again, showing what was wrong with the form, with the error's status.
+async fn card_with_error(
+    state: &AppState,
+    info: &RequestInfo,
+    caller: Caller,
+    c: &Client,
+    e: &WebError,
+) -> Result<Response, WebError> {
+    let ctx = Ctx::new(info, caller);
+    let page = card(state, &ctx, c, Some(&e.to_string())).await?;
+    Ok(with_status(page.into_response(), e))
+}
+
 pub fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
@@ -622,14 +631,7 @@ async fn update_client(
                 .await;
             Ok(Redirect::to(&format!("/clients/{id}")).into_response())
         }
-        Err(e) => {
-            let ctx = Ctx::new(&info, caller);
-            let mut r = card(&state, &ctx, &old, Some(&e.to_string()))
-                .await?
-                .into_response();
-            *r.status_mut() = e.status();
-            Ok(r)
-        }
+        Err(e) => card_with_error(&state, &info, caller, &old, &e).await,
     }
 }
 
@@ -665,14 +667,7 @@ async fn add_contact(
                 .await;
             Ok(Redirect::to(&format!("/clients/{id}")).into_response())
         }
-        Err(e) => {
-            let ctx = Ctx::new(&info, caller);
-            let mut r = card(&state, &ctx, &old, Some(&e.to_string()))
-                .await?
-                .into_response();
-            *r.status_mut() = e.status();
-            Ok(r)
-        }
+        Err(e) => card_with_error(&state, &info, caller, &old, &e).await,
     }
 }
 
@@ -706,14 +701,7 @@ async fn update_contact(
                 .await;
             Ok(Redirect::to(&format!("/clients/{id}")).into_response())
         }
-        Err(e) => {
-            let ctx = Ctx::new(&info, caller);
-            let mut r = card(&state, &ctx, &old, Some(&e.to_string()))
-                .await?
-                .into_response();
-            *r.status_mut() = e.status();
-            Ok(r)
-        }
+        Err(e) => card_with_error(&state, &info, caller, &old, &e).await,
     }
 }
 
