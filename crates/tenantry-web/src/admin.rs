@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tenantry_core::template::{Template, TemplateName};
-use tenantry_core::{ApiRootUrl, CaBundle, EnvVarName, NamespaceName, ParamName, Role, UserName};
+use tenantry_core::{ApiRootUrl, CaBundle, EnvVarName, NamespaceName, ParamName, Role};
 use tenantry_store::{NamespaceUpdate, NewNamespace, Scope, StoredValue};
 
 use crate::AppState;
@@ -733,18 +733,8 @@ async fn save_template(
         }
         Ok(t) => {
             let saved = state
-                .catalog
-                .save_template(&t, &caller.name, "edited in the web UI")
+                .save_template(&caller.name, &info.address, &t, "edited in the web UI")
                 .await?;
-            state
-                .audit(
-                    &caller.name,
-                    &info.address,
-                    "save template",
-                    name.as_str(),
-                    &format!("version {}", saved.version),
-                )
-                .await;
             Ok(template_page(
                 &state,
                 &ctx,
@@ -888,11 +878,6 @@ async fn users(
     users_page(&state, &ctx, None).await
 }
 
-fn role_field(s: &str) -> Result<Role, WebError> {
-    s.parse()
-        .map_err(|e: tenantry_core::user::RoleError| WebError::field("role", e.to_string()))
-}
-
 async fn add_user(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -900,30 +885,17 @@ async fn add_user(
     form: FormData,
 ) -> Result<Response, WebError> {
     caller.require(Role::Admin)?;
-    let result = async {
-        let name = UserName::parse(form.get("name"))
-            .map_err(|e| WebError::field("name", e.to_string()))?;
-        let role = role_field(form.get("role"))?;
-        auth::check_password_strength(form.get("password"))?;
-        let hash = auth::hash_password(form.get("password"))?;
-        state
-            .catalog
-            .create_user(&name, role, &hash, auth::unix_now())
-            .await?;
-        state
-            .audit(
-                &caller.name,
-                &info.address,
-                "create user",
-                name.as_str(),
-                role.as_str(),
-            )
-            .await;
-        Ok::<_, WebError>(())
-    }
-    .await;
+    let result = state
+        .create_user(
+            &caller.name,
+            &info.address,
+            form.get("name"),
+            form.get("role"),
+            form.get("password"),
+        )
+        .await;
     match result {
-        Ok(()) => Ok(Redirect::to("/users").into_response()),
+        Ok(_) => Ok(Redirect::to("/users").into_response()),
         Err(e @ (WebError::Field { .. } | WebError::Conflict(_))) => {
             let ctx = Ctx::new(&info, caller);
             Ok(with_status(
@@ -945,7 +917,7 @@ async fn update_user(
     form: FormData,
 ) -> Result<Response, WebError> {
     caller.require(Role::Admin)?;
-    let role = role_field(form.get("role"))?;
+    let role = crate::parse_role(form.get("role"))?;
     state.catalog.update_user(&name, Some(role), None).await?;
     state
         .audit(
@@ -1067,7 +1039,7 @@ async fn add_token(
     form: FormData,
 ) -> Result<Markup, WebError> {
     caller.require(Role::Admin)?;
-    let role = role_field(form.get("role"))?;
+    let role = crate::parse_role(form.get("role"))?;
     let token = create_token(&state, &caller, &info.address, form.get("name"), role).await?;
     let ctx = Ctx::new(&info, caller);
     tokens_page(&state, &ctx, Some(&token)).await

@@ -12,13 +12,13 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use tenantry_core::Role;
 use tenantry_core::template::Template;
-use tenantry_core::{Role, UserName};
 use tenantry_store::{ClientFilter, Scope, StoredValue};
 
 use crate::AppState;
 use crate::admin::{create_token, ns_name, template_name};
-use crate::auth::{self, Caller, RequestInfo};
+use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
 use crate::input::{ClientInput, ClientPatch, ContactInput};
 use crate::pages::client_id;
@@ -489,18 +489,8 @@ async fn put_template(
         ));
     }
     let saved = state
-        .catalog
-        .save_template(&t, &caller.name, "saved through the API")
+        .save_template(&caller.name, &info.address, &t, "saved through the API")
         .await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "save template",
-            name.as_str(),
-            &format!("version {}", saved.version),
-        )
-        .await;
     Ok(Json(json!(saved)))
 }
 
@@ -540,26 +530,9 @@ async fn create_user(
     Body(u): Body<UserInput>,
 ) -> Result<Response, WebError> {
     caller.require(Role::Admin)?;
-    let name = UserName::parse(&u.name).map_err(|e| WebError::field("name", e.to_string()))?;
-    let role: Role = u
-        .role
-        .parse()
-        .map_err(|e: tenantry_core::user::RoleError| WebError::field("role", e.to_string()))?;
-    auth::check_password_strength(&u.password)?;
-    let hash = auth::hash_password(&u.password)?;
     let user = state
-        .catalog
-        .create_user(&name, role, &hash, auth::unix_now())
+        .create_user(&caller.name, &info.address, &u.name, &u.role, &u.password)
         .await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "create user",
-            name.as_str(),
-            role.as_str(),
-        )
-        .await;
     Ok((StatusCode::CREATED, Json(json!(user))).into_response())
 }
 
@@ -577,10 +550,7 @@ async fn create_api_token(
     Body(t): Body<TokenInput>,
 ) -> Result<Response, WebError> {
     caller.require(Role::Admin)?;
-    let role: Role = t
-        .role
-        .parse()
-        .map_err(|e: tenantry_core::user::RoleError| WebError::field("role", e.to_string()))?;
+    let role = crate::parse_role(&t.role)?;
     let token = create_token(&state, &caller, &info.address, &t.name, role).await?;
     Ok((
         StatusCode::CREATED,

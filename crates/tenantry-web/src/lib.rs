@@ -29,6 +29,12 @@ use tenantry_store::{Catalog, NewAudit};
 
 pub use error::WebError;
 
+/// A role from a form field or JSON; a problem names the field.
+pub fn parse_role(s: &str) -> Result<tenantry_core::Role, WebError> {
+    s.parse()
+        .map_err(|e: tenantry_core::user::RoleError| WebError::field("role", e.to_string()))
+}
+
 /// How the server behaves.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
@@ -90,6 +96,53 @@ impl AppState {
             }
         }
         Ok(resumed)
+    }
+
+    /// Adds a user, for the Users page and the API alike: the name and role parsed, the
+    /// password checked and hashed (off the async threads), the change audited.
+    pub async fn create_user(
+        &self,
+        actor: &str,
+        address: &str,
+        name: &str,
+        role: &str,
+        password: &str,
+    ) -> Result<tenantry_store::User, WebError> {
+        let name = tenantry_core::UserName::parse(name)
+            .map_err(|e| WebError::field("name", e.to_string()))?;
+        let role = parse_role(role)?;
+        auth::check_password_strength(password)?;
+        let password = password.to_owned();
+        let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+            .await
+            .map_err(|e| WebError::Internal(e.to_string()))??;
+        let user = self
+            .catalog
+            .create_user(&name, role, &hash, auth::unix_now())
+            .await?;
+        self.audit(actor, address, "create user", name.as_str(), role.as_str())
+            .await;
+        Ok(user)
+    }
+
+    /// Saves a template as its new version and audits it.
+    pub async fn save_template(
+        &self,
+        actor: &str,
+        address: &str,
+        template: &tenantry_core::template::Template,
+        note: &str,
+    ) -> Result<tenantry_store::StoredTemplate, WebError> {
+        let saved = self.catalog.save_template(template, actor, note).await?;
+        self.audit(
+            actor,
+            address,
+            "save template",
+            template.name.as_str(),
+            &format!("version {}", saved.version),
+        )
+        .await;
+        Ok(saved)
     }
 
     pub async fn audit(

@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::auth::{self, Caller, RequestInfo};
 use crate::error::WebError;
 use crate::html::{Ctx, bare_page, notice, page, status_badge, with_status};
+use crate::i18n::Lang;
 use crate::input::{ClientPatch, FormData, split_list};
 
 pub fn routes() -> Router<AppState> {
@@ -65,12 +66,18 @@ fn login_page(state: &AppState, info: &RequestInfo, next: &str, error: Option<&s
             button type="submit" { (lang.t("Log in")) }
         }
     };
+    pre_login_page(state, lang, lang.t("Log in"), &pre, body)
+}
+
+/// A page for someone not logged in whose form carries `pre`, the random value also
+/// set as the pre-login cookie (the CSRF check of /login and /setup).
+fn pre_login_page(state: &AppState, lang: Lang, title: &str, pre: &str, body: Markup) -> Response {
     (
         [(
             header::SET_COOKIE,
-            auth::set_cookie(state, auth::PRE_COOKIE, &pre, Some(3600)),
+            auth::set_cookie(state, auth::PRE_COOKIE, pre, Some(3600)),
         )],
-        bare_page(lang, lang.t("Log in"), body),
+        bare_page(lang, title, body),
     )
         .into_response()
 }
@@ -172,14 +179,13 @@ fn setup_page(state: &AppState, info: &RequestInfo, token: &str, error: Option<&
             button type="submit" { (lang.t("Create")) }
         }
     };
-    (
-        [(
-            header::SET_COOKIE,
-            auth::set_cookie(state, auth::PRE_COOKIE, &pre, Some(3600)),
-        )],
-        bare_page(lang, lang.t("First start: create the administrator"), body),
+    pre_login_page(
+        state,
+        lang,
+        lang.t("First start: create the administrator"),
+        &pre,
+        body,
     )
-        .into_response()
 }
 
 async fn setup_form(
