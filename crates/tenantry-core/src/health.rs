@@ -71,6 +71,9 @@ pub struct PodRules {
     pub unschedulable_grace: Duration,
     /// How long a container may stay `ContainerCreating` before its Events are reported.
     pub creating_grace: Duration,
+    /// How long a container may be `ContainerCreating` before its Events are read once
+    /// for a cause that no waiting mends (a volume's Secret that does not exist).
+    pub events_peek: Duration,
 }
 
 impl Default for PodRules {
@@ -79,6 +82,7 @@ impl Default for PodRules {
             pull_grace: Duration::from_secs(60),
             unschedulable_grace: Duration::from_secs(60),
             creating_grace: Duration::from_secs(60),
+            events_peek: Duration::from_secs(5),
         }
     }
 }
@@ -189,6 +193,37 @@ pub fn pod_health(pod: &Value, waited: Duration, rules: &PodRules) -> Health {
             if phase.is_empty() { "Pending" } else { phase }
         ))
     }
+}
+
+/// Whether one of a pod's containers is still being created (its image pulled, its
+/// volumes mounted).
+pub fn is_creating(pod: &Value) -> bool {
+    ["initContainerStatuses", "containerStatuses"]
+        .iter()
+        .filter_map(|k| {
+            pod.pointer(&format!("/status/{k}"))
+                .and_then(Value::as_array)
+        })
+        .flatten()
+        .any(|c| s(c, "/state/waiting/reason") == "ContainerCreating")
+}
+
+/// A pod's Warning Event that says it will not start however long it waits: a volume
+/// whose Secret or ConfigMap does not exist (the kubelet retries the mount, but nothing
+/// in a deploy will create it).
+pub fn fatal_event(pod: &Value, events: &[Value]) -> Option<Failure> {
+    events
+        .iter()
+        .filter(|e| e["type"] == "Warning" && e["reason"] == "FailedMount")
+        .map(|e| s(e, "/message"))
+        .find(|m| (m.contains("secret") || m.contains("configmap")) && m.contains("not found"))
+        .map(|m| Failure {
+            object: object_name("Pod", pod),
+            reason: "FailedMount".into(),
+            message: m.to_owned(),
+            log_of: None,
+            events_of: None,
+        })
 }
 
 /// A Job's health from its conditions.
@@ -392,6 +427,36 @@ mod tests {
         ));
         assert!(
             matches!(deployment_health(&dep(1, 1, 0, "ProgressDeadlineExceeded")), Health::Failed(f) if f.reason == "ProgressDeadlineExceeded")
+        );
+    }
+
+    #[test]
+    fn a_mount_of_a_missing_secret_is_fatal_and_other_warnings_are_not() {
+        let creating = pod(waiting("ContainerCreating", ""), json!({}));
+        assert!(is_creating(&creating));
+        assert!(!is_creating(&pod(json!({"running": {}}), json!({}))));
+        let event = |reason: &str, message: &str| json!({"type": "Warning", "reason": reason, "message": message});
+        let missing = event(
+            "FailedMount",
+            "MountVolume.SetUp failed for volume \"key\" : secret \"rsa-secret-c1\" not found",
+        );
+        let f = fatal_event(&creating, &[event("BackOff", "x"), missing]).unwrap();
+        assert_eq!(f.object, "Pod lms-dev/p");
+        assert_eq!(f.reason, "FailedMount");
+        assert!(f.message.contains("secret \"rsa-secret-c1\" not found"));
+        // A mount that times out may yet succeed; a Normal event says nothing is wrong.
+        assert_eq!(
+            fatal_event(
+                &creating,
+                &[
+                    event(
+                        "FailedMount",
+                        "Unable to attach or mount volumes: timed out waiting for the condition"
+                    ),
+                    json!({"type": "Normal", "reason": "FailedMount", "message": "secret \"s\" not found"}),
+                ]
+            ),
+            None
         );
     }
 }

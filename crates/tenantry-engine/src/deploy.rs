@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use tenantry_core::ClientId;
 use tenantry_core::default_templates::{CLIENT_LABEL, MANAGED_BY};
 use tenantry_core::health::{
-    Failure, Health, PodRules, deployment_health, job_health, object_name, pod_health,
+    Failure, Health, PodRules, deployment_health, fatal_event, is_creating, job_health,
+    object_name, pod_health,
 };
 use tenantry_core::template::{Method, TemplateName, WaitFor};
 use tenantry_kube::{Cluster, KubeError};
@@ -181,6 +182,8 @@ struct Ctx<'a> {
     opts: &'a DeployOptions,
     /// Masked bodies by template, for the request records.
     masked: BTreeMap<TemplateName, Option<Value>>,
+    /// Pods whose Events were read while they were being created: each is read once.
+    peeked: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Ctx<'_> {
@@ -352,6 +355,7 @@ impl Prepared {
             client,
             opts,
             masked,
+            peeked: std::sync::Mutex::default(),
         };
         let steps: Arc<Mutex<Vec<StepReport>>> = Arc::new(Mutex::new(
             plan.iter()
@@ -474,7 +478,9 @@ async fn set_step(
     progress(&snapshot);
 }
 
-/// Runs the steps wave by wave; returns the first failure.
+/// Runs the steps wave by wave: a wave's requests at once, then its waits at once on
+/// watches its steps share. Returns the first failure; a failure stops the wave's other
+/// waits at once rather than after they end.
 async fn run_waves(
     ctx: &Ctx<'_>,
     plan: &[PlannedRequest],
@@ -483,8 +489,8 @@ async fn run_waves(
 ) -> Option<String> {
     let waves = tenantry_core::template::waves_by(plan, |r| &r.template, |r| &r.after);
     for wave in waves {
-        let results = futures_util::future::join_all(wave.iter().map(|r| async move {
-            let since = Instant::now();
+        let since = Instant::now();
+        let sent = futures_util::future::join_all(wave.iter().map(|r| async move {
             set_step(
                 ctx,
                 steps,
@@ -495,90 +501,97 @@ async fn run_waves(
                 progress,
             )
             .await;
-            let result = run_step(ctx, r, steps, since, progress).await;
-            match &result {
-                Ok(detail) => {
-                    set_step(
-                        ctx,
-                        steps,
-                        &r.template,
-                        StepStatus::Done,
-                        detail.clone(),
-                        since,
-                        progress,
-                    )
-                    .await
-                }
-                Err(reason) => {
-                    set_step(
-                        ctx,
-                        steps,
-                        &r.template,
-                        StepStatus::Failed,
-                        reason.clone(),
-                        since,
-                        progress,
-                    )
-                    .await
-                }
-            }
-            result
+            let result = send_step(ctx, r).await;
+            let (status, detail) = match &result {
+                Ok((applied, _)) => (StepStatus::Running, format!("{applied}, waiting")),
+                Err(reason) => (StepStatus::Failed, reason.clone()),
+            };
+            set_step(ctx, steps, &r.template, status, detail, since, progress).await;
+            result.map(|(applied, object)| (*r, applied, object))
         }))
         .await;
-        if let Some(Err(reason)) = results.into_iter().find(Result::is_err) {
-            let mut all = steps.lock().await;
-            for s in all.iter_mut().filter(|s| s.status == StepStatus::Pending) {
-                s.status = StepStatus::Skipped;
-                s.detail = "not run: an earlier step failed".into();
+        let sent = match sent.into_iter().collect::<Result<Vec<_>, String>>() {
+            Ok(sent) => sent,
+            Err(reason) => {
+                stop_after_failure(steps, progress).await;
+                return Some(reason);
             }
+        };
+        let waiters = waiters(&sent);
+        let waited = futures_util::future::try_join_all(sent.iter().zip(&waiters).map(
+            |((r, applied, object), waiter)| async move {
+                let (status, detail, result) =
+                    match wait(ctx, r, since, object, waiter.as_ref()).await {
+                        Ok(Some(w)) => (StepStatus::Done, format!("{applied}, {w}"), Ok(())),
+                        Ok(None) => (StepStatus::Done, applied.clone(), Ok(())),
+                        Err(reason) => (StepStatus::Failed, reason.clone(), Err(reason)),
+                    };
+                set_step(ctx, steps, &r.template, status, detail, since, progress).await;
+                result
+            },
+        ))
+        .await;
+        if let Err(reason) = waited {
+            stop_after_failure(steps, progress).await;
             return Some(reason);
         }
     }
     None
 }
 
-/// Applies one request and waits for it; returns what happened, or why it failed.
-async fn run_step(
-    ctx: &Ctx<'_>,
-    r: &PlannedRequest,
+/// After a failure: the steps not started are skipped, and those still waiting say
+/// they were stopped.
+async fn stop_after_failure(
     steps: &Mutex<Vec<StepReport>>,
-    since: Instant,
     progress: &(dyn Fn(&StepReport) + Send + Sync),
-) -> Result<String, String> {
+) {
+    let changed: Vec<StepReport> = {
+        let mut all = steps.lock().await;
+        all.iter_mut()
+            .filter_map(|s| {
+                match s.status {
+                    StepStatus::Pending => s.detail = "not run: an earlier step failed".into(),
+                    StepStatus::Running => {
+                        let sent = s.detail.trim_end_matches(", waiting").to_owned();
+                        s.detail = if sent.is_empty() {
+                            "stopped: another step failed".into()
+                        } else {
+                            format!("{sent}; stopped waiting: another step failed")
+                        };
+                    }
+                    _ => return None,
+                }
+                s.status = StepStatus::Skipped;
+                Some(s.clone())
+            })
+            .collect()
+    };
+    for s in &changed {
+        progress(s);
+    }
+}
+
+/// Sends one step's request: what happened ("created", "unchanged", …) and the object
+/// the API answered.
+async fn send_step(ctx: &Ctx<'_>, r: &PlannedRequest) -> Result<(String, Value), String> {
     let masked = ctx.masked.get(&r.template).cloned().flatten();
-    let (applied, object) = match (r.method, &r.body) {
-        (Method::Post, Some(body)) => apply(ctx, r, body, masked.as_ref()).await?,
+    match (r.method, &r.body) {
+        (Method::Post, Some(body)) => apply(ctx, r, body, masked.as_ref()).await,
         (Method::Get, _) => {
             let got = ctx
                 .call("GET", &r.path, None, None)
                 .await
                 .map_err(|e| e.to_string())?;
-            ("read".to_owned(), got)
+            Ok(("read".to_owned(), got))
         }
         (m, body) => {
             let got = ctx
                 .call(m.as_str(), &r.path, body.as_ref(), masked.as_ref())
                 .await
                 .map_err(|e| e.to_string())?;
-            ("sent".to_owned(), got)
+            Ok(("sent".to_owned(), got))
         }
-    };
-    set_step(
-        ctx,
-        steps,
-        &r.template,
-        StepStatus::Running,
-        format!("{applied}, waiting"),
-        since,
-        progress,
-    )
-    .await;
-    let fresh = applied.starts_with("created") || applied.starts_with("re-created");
-    let waited = wait(ctx, r, since, object, fresh).await?;
-    Ok(match waited {
-        Some(w) => format!("{applied}, {w}"),
-        None => applied,
-    })
+    }
 }
 
 fn item_path(r: &PlannedRequest, name: &str) -> String {
@@ -682,16 +695,38 @@ async fn apply(
     Ok(("updated".into(), updated))
 }
 
-fn selector_of(dep: &Value) -> String {
+/// A Deployment's `matchLabels`: the labels its pods carry.
+fn match_labels(dep: &Value) -> BTreeMap<String, String> {
     dep.pointer("/spec/selector/matchLabels")
         .and_then(Value::as_object)
         .map(|m| {
             m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect::<Vec<_>>()
-                .join(",")
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+                .collect()
         })
         .unwrap_or_default()
+}
+
+/// `k=v,…` for a label selector.
+fn selector_text(labels: &BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn selector_of(dep: &Value) -> String {
+    selector_text(&match_labels(dep))
+}
+
+fn has_labels(obj: &Value, labels: &BTreeMap<String, String>) -> bool {
+    labels.iter().all(|(k, v)| {
+        obj.pointer("/metadata/labels")
+            .and_then(|l| l.get(k))
+            .and_then(Value::as_str)
+            == Some(v)
+    })
 }
 
 fn encode(s: &str) -> String {
@@ -715,32 +750,42 @@ async fn explain(ctx: &Ctx<'_>, ns: &str, f: &Failure, since: Instant) -> String
         out.push_str("\nlast log lines:\n");
         out.push_str(log.trim_end());
     }
-    if let Some(pod) = &f.events_of {
-        let path = format!(
-            "api/v1/namespaces/{ns}/events?fieldSelector={}",
-            encode(&format!("involvedObject.name={pod}"))
-        );
-        if let Ok(list) = ctx.call("GET", &path, None, None).await {
-            let lines: Vec<String> = list["items"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|e| e["type"] == "Warning")
-                .map(|e| {
-                    format!(
-                        "  {}: {}",
-                        e["reason"].as_str().unwrap_or(""),
-                        e["message"].as_str().unwrap_or("")
-                    )
-                })
-                .collect();
-            if !lines.is_empty() {
-                out.push_str("\nevents:\n");
-                out.push_str(&lines.join("\n"));
-            }
-        }
+    if let Some(pod) = &f.events_of
+        && let Some(events) = pod_events(ctx, ns, pod).await
+    {
+        out.push_str(&warnings_text(&events));
     }
     out
+}
+
+/// A pod's Events (`None` when they cannot be read).
+async fn pod_events(ctx: &Ctx<'_>, ns: &str, pod: &str) -> Option<Vec<Value>> {
+    let path = format!(
+        "api/v1/namespaces/{ns}/events?fieldSelector={}",
+        encode(&format!("involvedObject.name={pod}"))
+    );
+    let list = ctx.call("GET", &path, None, None).await.ok()?;
+    Some(list["items"].as_array().cloned().unwrap_or_default())
+}
+
+/// The Warning Events, one per line under an `events:` heading; empty when none.
+fn warnings_text(events: &[Value]) -> String {
+    let lines: Vec<String> = events
+        .iter()
+        .filter(|e| e["type"] == "Warning")
+        .map(|e| {
+            format!(
+                "  {}: {}",
+                e["reason"].as_str().unwrap_or(""),
+                e["message"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("\nevents:\n{}", lines.join("\n"))
+    }
 }
 
 fn pods_path(ns: &str, selector: &str) -> String {
@@ -770,6 +815,24 @@ async fn pods_verdict(
         with_ns["metadata"]["namespace"] = json!(ns);
         if let Health::Failed(f) = pod_health(&with_ns, since.elapsed(), &ctx.opts.rules) {
             return Some(explain(ctx, ns, &f, since).await);
+        }
+        // Still being created a while after the step began: its Events may already say
+        // it never will be (a mount of a Secret that does not exist). Read once a pod.
+        let name = name_of(p);
+        if is_creating(p)
+            && since.elapsed() > ctx.opts.rules.events_peek
+            && ctx
+                .peeked
+                .lock()
+                .is_ok_and(|mut seen| seen.insert(name.clone()))
+            && let Some(events) = pod_events(ctx, ns, &name).await
+            && let Some(f) = fatal_event(&with_ns, &events)
+        {
+            return Some(format!(
+                "{f} (after {:.1}s){}",
+                since.elapsed().as_secs_f64(),
+                warnings_text(&events)
+            ));
         }
     }
     None
@@ -869,8 +932,9 @@ impl Watched {
         Ok(())
     }
 
-    /// Waits up to `tick` for a change and takes it in (the watch must be open).
-    async fn take(&mut self, ctx: &Ctx<'_>, tick: Duration) -> Result<(), String> {
+    /// Waits up to `tick` for a change and takes it in (the watch must be open); says
+    /// whether the objects changed.
+    async fn take(&mut self, ctx: &Ctx<'_>, tick: Duration) -> Result<bool, String> {
         use futures_util::StreamExt;
         if self.polling {
             tokio::time::sleep(tick).await;
@@ -878,66 +942,93 @@ impl Watched {
                 polling: true,
                 ..Self::list(ctx, self.path.clone()).await?
             };
-            return Ok(());
+            return Ok(true);
         }
         let Some(stream) = self.stream.as_mut() else {
             tokio::time::sleep(tick).await;
-            return Ok(());
+            return Ok(false);
         };
         let event = match tokio::time::timeout(tick, stream.next()).await {
-            Err(_) => return Ok(()),
+            Err(_) => return Ok(false),
             Ok(e) => e,
         };
         match event {
             None | Some(Err(_)) => {
                 // Closed by the server or the network: resume from the last version.
                 self.stream = None;
+                Ok(false)
             }
             Some(Ok(tenantry_kube::Change::Upsert(o))) => {
                 self.version = version_of(&o);
                 self.objects.insert(name_of(&o), o);
+                Ok(true)
             }
             Some(Ok(tenantry_kube::Change::Deleted(o))) => {
                 self.version = version_of(&o);
                 self.objects.remove(&name_of(&o));
+                Ok(true)
             }
-            Some(Ok(tenantry_kube::Change::Bookmark(v))) => self.version = v,
+            Some(Ok(tenantry_kube::Change::Bookmark(v))) => {
+                self.version = v;
+                Ok(false)
+            }
             Some(Ok(tenantry_kube::Change::Gone)) => {
                 *self = Self::list(ctx, self.path.clone()).await?;
+                Ok(true)
             }
         }
-        Ok(())
     }
 
     async fn next(&mut self, ctx: &Ctx<'_>, tick: Duration) -> Result<(), String> {
         self.open(ctx, tick).await?;
-        self.take(ctx, tick).await
+        self.take(ctx, tick).await.map(drop)
     }
 }
 
-/// Takes in the next change of either list (or a tick passing).
-async fn next_of_two(ctx: &Ctx<'_>, a: &mut Watched, b: &mut Watched) -> Result<(), String> {
-    let tick = ctx.opts.poll;
-    a.open(ctx, tick).await?;
-    b.open(ctx, tick).await?;
-    tokio::select! {
-        r = a.take(ctx, tick) => r,
-        r = b.take(ctx, tick) => r,
+/// A [`Watched`] list that several steps wait on at once: whichever is waiting takes
+/// the next change in, and every change bumps a count so that the others look again.
+struct Shared(Mutex<(Watched, u64)>);
+
+impl Shared {
+    fn new(w: Watched) -> Arc<Self> {
+        Arc::new(Self(Mutex::new((w, 0))))
+    }
+
+    /// The objects as they are now, and the count of changes they reflect.
+    async fn items(&self) -> (u64, Vec<Value>) {
+        let g = self.0.lock().await;
+        (g.1, g.0.items().into_iter().cloned().collect())
+    }
+
+    async fn open(&self, ctx: &Ctx<'_>) -> Result<(), String> {
+        self.0.lock().await.0.open(ctx, ctx.opts.poll).await
+    }
+
+    /// Returns once there is a change the caller has not seen (`seen` is the count it
+    /// saw), or a tick has passed.
+    async fn changed(&self, ctx: &Ctx<'_>, seen: u64) -> Result<(), String> {
+        let mut g = self.0.lock().await;
+        if g.1 == seen && g.0.take(ctx, ctx.opts.poll).await? {
+            g.1 += 1;
+        }
+        Ok(())
     }
 }
 
-/// Waits as the template says; `Some(text)` tells what was awaited. `object` is what
-/// the step's request answered; `fresh` says it was just created, so everything of
-/// interest (its pods) comes after its version.
-async fn wait(
-    ctx: &Ctx<'_>,
-    r: &PlannedRequest,
-    since: Instant,
-    object: Value,
-    fresh: bool,
-) -> Result<Option<String>, String> {
-    let body = r.body.as_ref();
-    let ns = body
+/// What a waiting step of a wave watches, shared with the wave's steps that wait for
+/// the same kind of object: the objects' list and their pods' list.
+struct Waiter {
+    ns: String,
+    name: String,
+    /// The labels its pods carry (`job-name`, or the Deployment's `matchLabels`).
+    pod_labels: BTreeMap<String, String>,
+    objects: Arc<Shared>,
+    pods: Arc<Shared>,
+}
+
+fn namespace_of(r: &PlannedRequest) -> String {
+    r.body
+        .as_ref()
         .and_then(|b| b.pointer("/metadata/namespace"))
         .and_then(Value::as_str)
         .map(str::to_owned)
@@ -948,93 +1039,254 @@ async fn wait(
                 .and_then(|s| s.split('/').next())
                 .unwrap_or("default")
                 .to_owned()
+        })
+}
+
+/// The watches of a wave's waits. Steps that wait for the same kind of object in the
+/// same place share one watch on the objects (by the labels they all carry) and one on
+/// their pods (`key in (…)` when their pods differ by one label's value); a step that
+/// cannot share watches its object by name and its pods by their labels. Every watch
+/// starts without a version, so it first tells the current state: nothing that
+/// happened between the request and the watch is missed, and nothing is listed first.
+fn waiters(sent: &[(&PlannedRequest, String, Value)]) -> Vec<Option<Waiter>> {
+    struct Want {
+        base: String,
+        ns: String,
+        name: String,
+        labels: BTreeMap<String, String>,
+        pod_labels: BTreeMap<String, String>,
+    }
+    let wants: Vec<Option<Want>> = sent
+        .iter()
+        .map(|(r, _, object)| {
+            let name = r
+                .body
+                .as_ref()
+                .and_then(|b| b.pointer("/metadata/name"))
+                .and_then(Value::as_str)?
+                .to_owned();
+            let pod_labels = match r.wait {
+                WaitFor::JobComplete => BTreeMap::from([("job-name".to_owned(), name.clone())]),
+                WaitFor::RolloutReady => match_labels(object),
+                WaitFor::None | WaitFor::PodsReady => return None,
+            };
+            let labels = r
+                .body
+                .as_ref()
+                .and_then(|b| b.pointer("/metadata/labels"))
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some(Want {
+                base: r.path.split('?').next().unwrap_or("").to_owned(),
+                ns: namespace_of(r),
+                name,
+                labels,
+                pod_labels,
+            })
+        })
+        .collect();
+    let mut out: Vec<Option<Waiter>> = wants.iter().map(|_| None).collect();
+    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, w) in wants.iter().enumerate() {
+        if let Some(w) = w {
+            groups
+                .entry((w.base.clone(), w.ns.clone()))
+                .or_default()
+                .push(i);
+        }
+    }
+    let seed = |members: &[usize]| {
+        members
+            .iter()
+            .map(|&i| sent[i].2.clone())
+            .collect::<Vec<_>>()
+    };
+    for members in groups.into_values() {
+        let ws: Vec<&Want> = members.iter().filter_map(|&i| wants[i].as_ref()).collect();
+        // Labels every object of the group carries, and the one pod label they vary by.
+        let common: BTreeMap<String, String> = ws[0]
+            .labels
+            .iter()
+            .filter(|(k, v)| ws.iter().all(|w| w.labels.get(*k) == Some(v)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let pod_key = ws[0].pod_labels.keys().next().cloned().filter(|k| {
+            ws.iter()
+                .all(|w| w.pod_labels.len() == 1 && w.pod_labels.contains_key(k))
         });
-    let name = body
-        .and_then(|b| b.pointer("/metadata/name"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    let own_list = || {
-        let base = r.path.split('?').next().unwrap_or("");
-        format!(
-            "{base}?fieldSelector={}",
-            encode(&format!("metadata.name={name}"))
-        )
-    };
-    // The pods to watch: from the object's version when it was just made, else listed.
-    let ns_ref = ns.as_str();
-    let pods_of = |selector: String, version: String| async move {
-        if fresh && !version.is_empty() {
-            Ok(Watched::new(pods_path(ns_ref, &selector), [], version))
+        let shared = match pod_key {
+            Some(key) if ws.len() > 1 && !common.is_empty() => {
+                let values: std::collections::BTreeSet<&str> =
+                    ws.iter().map(|w| w.pod_labels[&key].as_str()).collect();
+                let values: Vec<&str> = values.into_iter().collect();
+                Some((
+                    format!(
+                        "{}?labelSelector={}",
+                        ws[0].base,
+                        encode(&selector_text(&common))
+                    ),
+                    pods_path(&ws[0].ns, &format!("{key} in ({})", values.join(","))),
+                ))
+            }
+            _ => None,
+        };
+        if let Some((objects_path, pods_path)) = shared {
+            let objects = Shared::new(Watched::new(objects_path, seed(&members), String::new()));
+            let pods = Shared::new(Watched::new(pods_path, [], String::new()));
+            for (&i, w) in members.iter().zip(&ws) {
+                out[i] = Some(Waiter {
+                    ns: w.ns.clone(),
+                    name: w.name.clone(),
+                    pod_labels: w.pod_labels.clone(),
+                    objects: objects.clone(),
+                    pods: pods.clone(),
+                });
+            }
         } else {
-            Watched::list(ctx, pods_path(ns_ref, &selector)).await
+            for (&i, w) in members.iter().zip(&ws) {
+                let objects_path = format!(
+                    "{}?fieldSelector={}",
+                    w.base,
+                    encode(&format!("metadata.name={}", w.name))
+                );
+                out[i] = Some(Waiter {
+                    ns: w.ns.clone(),
+                    name: w.name.clone(),
+                    pod_labels: w.pod_labels.clone(),
+                    objects: Shared::new(Watched::new(objects_path, seed(&[i]), String::new())),
+                    pods: Shared::new(Watched::new(
+                        pods_path(&w.ns, &selector_text(&w.pod_labels)),
+                        [],
+                        String::new(),
+                    )),
+                });
+            }
         }
-    };
-    match r.wait {
-        WaitFor::None => Ok(None),
-        WaitFor::JobComplete => {
-            let version = version_of(&object);
-            let mut job = Watched::new(own_list(), [object], version.clone());
-            let mut pods = pods_of(format!("job-name={name}"), version).await?;
-            loop {
-                let current = job.objects.values().next().cloned().unwrap_or(Value::Null);
-                match job_health(&current) {
-                    Health::Ready => {
-                        return Ok(Some(format!(
-                            "Job complete in {:.1}s",
-                            since.elapsed().as_secs_f64()
-                        )));
+    }
+    out
+}
+
+impl Waiter {
+    /// The step's object and its pods, as last seen, with the change counts.
+    async fn state(&self) -> (Value, Vec<Value>, u64, u64) {
+        let (seen_objects, objects) = self.objects.items().await;
+        let (seen_pods, pods) = self.pods.items().await;
+        let object = objects
+            .into_iter()
+            .find(|o| name_of(o) == self.name)
+            .unwrap_or(Value::Null);
+        let pods = pods
+            .into_iter()
+            .filter(|p| has_labels(p, &self.pod_labels))
+            .collect();
+        (object, pods, seen_objects, seen_pods)
+    }
+
+    /// Waits for a change of the object or of its pods (or a tick).
+    async fn changed(
+        &self,
+        ctx: &Ctx<'_>,
+        seen_objects: u64,
+        seen_pods: u64,
+    ) -> Result<(), String> {
+        // Opened outside the select, so that an open watch is never dropped half-recorded.
+        self.objects.open(ctx).await?;
+        self.pods.open(ctx).await?;
+        tokio::select! {
+            r = self.objects.changed(ctx, seen_objects) => r,
+            r = self.pods.changed(ctx, seen_pods) => r,
+        }
+    }
+}
+
+/// Waits as the template says; `Some(text)` tells what was awaited. `object` is what
+/// the step's request answered; `waiter` what it watches (for Jobs and Deployments).
+async fn wait(
+    ctx: &Ctx<'_>,
+    r: &PlannedRequest,
+    since: Instant,
+    object: &Value,
+    waiter: Option<&Waiter>,
+) -> Result<Option<String>, String> {
+    match (r.wait, waiter) {
+        (WaitFor::None, _) => Ok(None),
+        (WaitFor::JobComplete, Some(w)) => loop {
+            let (job, pods, seen_jobs, seen_pods) = w.state().await;
+            let pods: Vec<&Value> = pods.iter().collect();
+            match job_health(&job) {
+                Health::Ready => {
+                    return Ok(Some(format!(
+                        "Job complete in {:.1}s",
+                        since.elapsed().as_secs_f64()
+                    )));
+                }
+                Health::Failed(f) => {
+                    // The Job's own pods say why: the newest one's log.
+                    let newest = pods.last().map(|p| name_of(p));
+                    let f = Failure {
+                        log_of: newest.or(f.log_of.clone()),
+                        ..f
+                    };
+                    return Err(explain(ctx, &w.ns, &f, since).await);
+                }
+                Health::Progressing(_) => {
+                    if let Some(reason) = pods_verdict(ctx, &w.ns, &pods, since, true).await {
+                        return Err(reason);
                     }
-                    Health::Failed(f) => {
-                        // The Job's own pods say why: the newest one's log.
-                        let newest = pods.items().last().map(|p| name_of(p));
-                        let f = Failure {
-                            log_of: newest.or(f.log_of.clone()),
+                }
+            }
+            w.changed(ctx, seen_jobs, seen_pods).await?;
+        },
+        (WaitFor::RolloutReady, Some(w)) => loop {
+            let (dep, pods, seen_deps, seen_pods) = w.state().await;
+            let pods: Vec<&Value> = pods.iter().collect();
+            match deployment_health(&dep) {
+                Health::Ready => {
+                    return Ok(Some(format!(
+                        "rolled out in {:.1}s",
+                        since.elapsed().as_secs_f64()
+                    )));
+                }
+                Health::Failed(f) => {
+                    // Say where it stuck: the first pod that is not ready, and its Events.
+                    let stuck = pods.iter().find_map(|p| {
+                        match pod_health(p, since.elapsed(), &ctx.opts.rules) {
+                            Health::Progressing(why) => Some((name_of(p), why)),
+                            _ => None,
+                        }
+                    });
+                    let f = match stuck {
+                        Some((pod, why)) => Failure {
+                            message: format!("{}; {why}", f.message.trim_end_matches('.')),
+                            events_of: Some(pod),
                             ..f
-                        };
-                        return Err(explain(ctx, &ns, &f, since).await);
-                    }
-                    Health::Progressing(_) => {
-                        if let Some(reason) =
-                            pods_verdict(ctx, &ns, &pods.items(), since, true).await
-                        {
-                            return Err(reason);
-                        }
+                        },
+                        None => f,
+                    };
+                    return Err(explain(ctx, &w.ns, &f, since).await);
+                }
+                Health::Progressing(_) => {
+                    if let Some(reason) = pods_verdict(ctx, &w.ns, &pods, since, false).await {
+                        return Err(reason);
                     }
                 }
-                next_of_two(ctx, &mut job, &mut pods).await?;
             }
-        }
-        WaitFor::RolloutReady => {
-            let version = version_of(&object);
-            let selector = selector_of(&object);
-            let mut dep = Watched::new(own_list(), [object], version.clone());
-            let mut pods = pods_of(selector, version).await?;
-            loop {
-                let current = dep.objects.values().next().cloned().unwrap_or(Value::Null);
-                match deployment_health(&current) {
-                    Health::Ready => {
-                        return Ok(Some(format!(
-                            "rolled out in {:.1}s",
-                            since.elapsed().as_secs_f64()
-                        )));
-                    }
-                    Health::Failed(f) => return Err(explain(ctx, &ns, &f, since).await),
-                    Health::Progressing(_) => {
-                        if let Some(reason) =
-                            pods_verdict(ctx, &ns, &pods.items(), since, false).await
-                        {
-                            return Err(reason);
-                        }
-                    }
-                }
-                next_of_two(ctx, &mut dep, &mut pods).await?;
-            }
-        }
-        WaitFor::PodsReady => {
+            w.changed(ctx, seen_deps, seen_pods).await?;
+        },
+        (WaitFor::JobComplete | WaitFor::RolloutReady, None) => Err(format!(
+            "{}: the template waits for an object, but its body has no metadata.name",
+            r.template
+        )),
+        (WaitFor::PodsReady, _) => {
+            let ns = namespace_of(r);
             // The step's own GET listed them: watch on from that list.
             let mut pods = if object["items"].is_array() {
-                Watched::from_list(r.path.clone(), &object)
+                Watched::from_list(r.path.clone(), object)
             } else {
                 Watched::list(ctx, r.path.clone()).await?
             };

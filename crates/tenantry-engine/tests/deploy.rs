@@ -114,8 +114,9 @@ async fn a_deploy_builds_the_environment_and_a_second_one_changes_nothing() {
     let first = run(&cat).await;
     assert_eq!(first.status, "succeeded", "{:?}", first.reason);
     assert_eq!(first.steps.len(), 8);
-    // 7 creates, a watch on each waited object and on its pods, the pods step's list:
-    // waits watch, so the count does not grow with how long things take.
+    // 7 creates; the two setup Jobs share a watch and their pods another; the
+    // Deployment's watch and its pods'; the pods step's list. Waits watch, so the count
+    // does not grow with how long things take.
     let sent: Vec<String> = cat
         .run_requests(first.run)
         .await
@@ -124,7 +125,7 @@ async fn a_deploy_builds_the_environment_and_a_second_one_changes_nothing() {
         .map(|r| format!("{} {} {}", r.method, r.path, r.status))
         .collect();
     assert!(
-        first.requests <= 14,
+        first.requests <= 12,
         "{} requests: {sent:#?}",
         first.requests
     );
@@ -233,6 +234,67 @@ async fn a_missing_image_fails_at_once_naming_the_pod_and_the_cause() {
         .find(|s| s.template.as_str() == "pods")
         .unwrap();
     assert_eq!(serde_json::to_value(&pods.status).unwrap(), "skipped");
+}
+
+/// Deploys C1 with the key's Secret misnamed in the Deployment template (an operator's
+/// slip); returns the failure's reason.
+async fn deploy_with_a_misnamed_secret(rules: tenantry_core::health::PodRules) -> String {
+    let sim = cluster(|_| {}).await;
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let name = tenantry_core::template::TemplateName::parse("deployment").unwrap();
+    let mut t = cat.template(&name).await.unwrap().template;
+    let body = t.body.as_mut().unwrap();
+    body["spec"]["template"]["spec"]["volumes"][1]["secret"]["secretName"] =
+        json!("rsa-secret-typo");
+    cat.save_template(&t, "test", "typo").await.unwrap();
+    let o = DeployOptions { rules, ..opts() };
+    let out = deploy(&cat, c1(), "lms-dev", &o, &|_| {}).await.unwrap();
+    assert_eq!(out.status, "failed");
+    out.reason.unwrap()
+}
+
+#[tokio::test]
+async fn a_volume_whose_secret_does_not_exist_is_named_without_waiting_out_the_grace() {
+    let reason = deploy_with_a_misnamed_secret(tenantry_core::health::PodRules {
+        events_peek: Duration::from_millis(300),
+        // Past the deploy's deadline: only reading the Events early can find the cause.
+        creating_grace: Duration::from_secs(600),
+        ..tenantry_core::health::PodRules::default()
+    })
+    .await;
+    assert!(
+        reason.starts_with("Pod lms-dev/lms-deployment-c1-") && reason.contains(": FailedMount: "),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("secret \"rsa-secret-typo\" not found"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_rollout_past_its_progress_deadline_names_the_stuck_pod_and_its_events() {
+    // Events are never read early here: the Deployment's progress deadline ends it.
+    let reason = deploy_with_a_misnamed_secret(tenantry_core::health::PodRules {
+        events_peek: Duration::from_secs(600),
+        creating_grace: Duration::from_secs(600),
+        ..tenantry_core::health::PodRules::default()
+    })
+    .await;
+    assert!(
+        reason.starts_with("Deployment lms-dev/lms-deployment-c1: ProgressDeadlineExceeded: "),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("; Pod lms-dev/lms-deployment-c1-")
+            && reason.contains("waiting (ContainerCreating)"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("events:\n  FailedMount: MountVolume.SetUp failed for volume \"key\" : secret \"rsa-secret-typo\" not found"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
