@@ -19,11 +19,11 @@ pub async fn run(sim: Arc<Shared>) {
     let mut tick = tokio::time::interval(sim.config.timings.tick);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        let now = tick.tick().await.into_std();
         deployments(&sim, &mut state);
         replicasets(&sim);
         jobs(&sim, &mut state);
-        kubelet(&sim, &mut state);
+        kubelet(&sim, &mut state, now);
     }
 }
 
@@ -546,11 +546,14 @@ fn echo_lines(container: &Value) -> Vec<String> {
         .collect()
 }
 
-fn kubelet(sim: &Shared, state: &mut State) {
+/// The kubelet's pass at the tick of `tick`: a pod first seen now counts its age from
+/// the tick, so a timed step (schedule, pull, run) is seen done at the tick it ends,
+/// not one tick later.
+fn kubelet(sim: &Shared, state: &mut State, tick: Instant) {
     let t = &sim.config.timings;
     let scenarios = sim.scenarios();
     let pods = all(sim, PODS);
-    let live: Vec<String> = pods
+    let live: std::collections::HashSet<String> = pods
         .iter()
         .map(|p| s(p, "/metadata/uid").to_owned())
         .collect();
@@ -560,7 +563,7 @@ fn kubelet(sim: &Shared, state: &mut State) {
         let ns = s(&pod, "/metadata/namespace").to_owned();
         let name = s(&pod, "/metadata/name").to_owned();
         let sim_state = state.pods.entry(uid.clone()).or_insert_with(|| PodSim {
-            created: Instant::now(),
+            created: tick,
             running_since: None,
             restarts: 0,
             backoff_until: None,
