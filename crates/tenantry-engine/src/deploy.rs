@@ -610,6 +610,18 @@ fn labels_say_ours(obj: &Value, client: ClientId) -> bool {
         && l.and_then(|l| l.get(CLIENT_LABEL)).and_then(Value::as_str) == Some(&client.to_string())
 }
 
+/// A request about `what` failed: the API's answer, and what to do when it says.
+fn request_failed(what: &str, e: &KubeError) -> String {
+    let mut out = format!("{what}: {e}");
+    if let KubeError::Api(a) = e
+        && a.code == 404
+        && a.message.starts_with("namespaces \"")
+    {
+        out.push_str(". The Kubernetes namespace does not exist in the cluster: have the cluster's owners create it, or point the namespace target at one that exists (`tenantry namespace edit NAME --k8s-namespace NS`)");
+    }
+    out
+}
+
 /// Creates the object, or brings an existing one of ours to the rendered state.
 async fn apply(
     ctx: &Ctx<'_>,
@@ -627,14 +639,14 @@ async fn apply(
     match ctx.call("POST", &r.path, Some(body), masked).await {
         Ok(created) => return Ok(("created".into(), created)),
         Err(e) if e.code() == Some(409) => {}
-        Err(e) => return Err(format!("{what}: {}", e)),
+        Err(e) => return Err(request_failed(&what, &e)),
     }
     // It exists: ours, unchanged or changed, or someone else's.
     let path = item_path(r, &name);
     let existing = ctx
         .call("GET", &path, None, None)
         .await
-        .map_err(|e| format!("{what}: {}", e))?;
+        .map_err(|e| request_failed(&what, &e))?;
     if !labels_say_ours(&existing, ctx.client) {
         let labels = existing
             .pointer("/metadata/labels")
@@ -661,7 +673,7 @@ async fn apply(
             json!({"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"});
         ctx.call("DELETE", &path, Some(&opts), None)
             .await
-            .map_err(|e| format!("{what}: {}", e))?;
+            .map_err(|e| request_failed(&what, &e))?;
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             match ctx.cluster.send_once("GET", &path, None).await {
@@ -675,7 +687,7 @@ async fn apply(
         let created = ctx
             .call("POST", &r.path, Some(body), masked)
             .await
-            .map_err(|e| format!("{what}: {}", e))?;
+            .map_err(|e| request_failed(&what, &e))?;
         let detail = if failed && same {
             "re-created (the previous one had failed)"
         } else {
@@ -691,7 +703,7 @@ async fn apply(
     let updated = ctx
         .call("PUT", &path, Some(&next), masked)
         .await
-        .map_err(|e| format!("{what}: {}", e))?;
+        .map_err(|e| request_failed(&what, &e))?;
     Ok(("updated".into(), updated))
 }
 
@@ -828,10 +840,15 @@ async fn pods_verdict(
             && let Some(events) = pod_events(ctx, ns, &name).await
             && let Some(f) = fatal_event(&with_ns, &events)
         {
+            // The other warnings, if any: the one that decided is in the reason.
+            let others: Vec<Value> = events
+                .into_iter()
+                .filter(|e| e["message"].as_str() != Some(f.message.as_str()))
+                .collect();
             return Some(format!(
                 "{f} (after {:.1}s){}",
                 since.elapsed().as_secs_f64(),
-                warnings_text(&events)
+                warnings_text(&others)
             ));
         }
     }

@@ -379,6 +379,27 @@ async fn a_wrong_token_says_so_and_what_to_do() {
 }
 
 #[tokio::test]
+async fn a_kubernetes_namespace_missing_from_the_cluster_is_named_with_what_to_do() {
+    let sim = cluster(|c| c.namespaces = vec!["default".into()]).await;
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let out = run(&cat).await;
+    let reason = out.reason.unwrap();
+    assert!(
+        reason.starts_with("Job lms-dev/")
+            && reason.contains("404 NotFound: namespaces \"lms-dev\" not found"),
+        "{reason}"
+    );
+    assert!(reason.contains("--k8s-namespace"), "{reason}");
+    assert!(
+        out.steps
+            .iter()
+            .all(|s| s.template.as_str().ends_with("-setup")
+                || serde_json::to_value(&s.status).unwrap() == "skipped")
+    );
+}
+
+#[tokio::test]
 async fn the_deadline_names_what_was_still_pending() {
     let sim = cluster(|c| c.timings.job_run = Duration::from_secs(60)).await;
     let db = TestDb::sqlite();

@@ -176,6 +176,10 @@ pub struct SimArgs {
     /// Serve HTTPS with a self-signed CA written to DIR/ca.crt.
     #[arg(long)]
     pub tls_dir: Option<PathBuf>,
+    /// Namespaces that exist from the start, besides `default` and `kube-system`
+    /// (repeatable; more can be made with `kubectl create namespace`).
+    #[arg(long = "namespace", value_name = "NAME", default_values = ["lms-dev", "lms-prod"])]
+    pub namespaces: Vec<tenantry_core::NamespaceName>,
     /// Images matching PATTERN (`*` globs) fail to pull (repeatable).
     #[arg(long = "fail-image-pull", value_name = "PATTERN")]
     pub fail_image_pull: Vec<String>,

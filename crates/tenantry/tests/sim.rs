@@ -46,6 +46,10 @@ fn tenantry_sim_serves_kubectl_over_tls_and_logs_each_request() {
             "--crash-image",
             "*crash*",
             "--fast",
+            "--namespace",
+            "team-a",
+            "--namespace",
+            "team-b",
         ])
         .stderr(Stdio::piped())
         .spawn()
@@ -83,7 +87,12 @@ fn tenantry_sim_serves_kubectl_over_tls_and_logs_each_request() {
         "{}{log}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("namespace/default"));
+    // The namespaces asked for exist from the start, in place of lms-dev and lms-prod.
+    let names = String::from_utf8_lossy(&out.stdout);
+    for ns in ["default", "kube-system", "team-a", "team-b"] {
+        assert!(names.contains(&format!("namespace/{ns}\n")), "{names}");
+    }
+    assert!(!names.contains("namespace/lms-dev"), "{names}");
     assert!(
         log.contains("GET /k8s/clusters/c-local/api/v1/namespaces"),
         "{log}"

@@ -43,6 +43,11 @@ pub async fn run(args: &SimArgs) -> anyhow::Result<()> {
             retry_after_seconds: 1,
             drop_rate: args.drop_rate,
         },
+        namespaces: ["default", "kube-system"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(args.namespaces.iter().map(ToString::to_string))
+            .collect(),
         ..Config::default()
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
