@@ -187,7 +187,8 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Sends a request and records it (method, path, status, time, masked excerpt).
+    /// Sends a request and records each attempt (method, path, status, time, masked
+    /// excerpt; a retried failure says when it was tried again).
     async fn call(
         &self,
         method: &str,
@@ -195,35 +196,27 @@ impl Ctx<'_> {
         body: Option<&Value>,
         masked: Option<&Value>,
     ) -> Result<Value, KubeError> {
-        let started = Instant::now();
-        let result = self.cluster.send(method, path, body).await;
-        let status = match &result {
-            Ok(_) => {
-                if method == "POST" {
-                    201
-                } else {
-                    200
-                }
-            }
-            Err(e) => i64::from(e.code().unwrap_or(0)),
-        };
-        let mut excerpt = masked.map(ToString::to_string).unwrap_or_default();
-        if let Err(e) = &result {
-            excerpt = e.to_string();
-        }
-        self.record(method, path, status, started, excerpt).await;
-        result
+        let masked = masked.map(ToString::to_string).unwrap_or_default();
+        self.cluster
+            .send_observed(method, path, body, &mut |a: tenantry_kube::Attempt<'_>| {
+                let (status, excerpt) = match a.result {
+                    Ok(_) if method == "POST" => (201, masked.clone()),
+                    Ok(_) => (200, masked.clone()),
+                    Err(e) => (
+                        i64::from(e.code().unwrap_or(0)),
+                        match a.retry_in {
+                            Some(wait) => format!("{e}; tried again after {wait:.1?}"),
+                            None => e.to_string(),
+                        },
+                    ),
+                };
+                self.record(method, path, status, a.took, excerpt);
+            })
+            .await
     }
 
     /// Records a request the run sent.
-    async fn record(
-        &self,
-        method: &str,
-        path: &str,
-        status: i64,
-        started: Instant,
-        mut excerpt: String,
-    ) {
+    fn record(&self, method: &str, path: &str, status: i64, took: Duration, mut excerpt: String) {
         excerpt.truncate(
             excerpt
                 .char_indices()
@@ -231,7 +224,7 @@ impl Ctx<'_> {
                 .map_or(excerpt.len(), |(i, _)| i),
         );
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let ms = i64::try_from(took.as_millis()).unwrap_or(i64::MAX);
         let _ = self.writes.send(Write::Request {
             seq,
             method: method.to_owned(),
@@ -930,15 +923,18 @@ impl Watched {
         match ctx.cluster.watch(&self.path, &self.version).await {
             Ok(s) => {
                 self.stream = Some(s);
-                ctx.record("WATCH", &self.path, 200, started, String::new())
-                    .await;
+                ctx.record("WATCH", &self.path, 200, started.elapsed(), String::new());
             }
             Err(e) => {
                 let code = i64::from(e.code().unwrap_or(0));
-                ctx.record("WATCH", &self.path, code, started, e.to_string())
-                    .await;
-                if e.retry_after(0).is_some() {
-                    // Transient: try again after a tick.
+                let transient = e.retry_after(0).is_some();
+                let next = if transient {
+                    format!("{e}; tried again after {tick:.1?}")
+                } else {
+                    format!("{e}; listed every {tick:.1?} instead")
+                };
+                ctx.record("WATCH", &self.path, code, started.elapsed(), next);
+                if transient {
                     tokio::time::sleep(tick).await;
                 } else {
                     tracing::info!(path = %self.path, "cannot watch, polling instead: {e}");

@@ -462,7 +462,7 @@ async fn only_one_run_per_client_and_namespace_across_processes() {
 async fn server_errors_and_throttling_are_retried_and_the_deploy_still_succeeds() {
     let sim = cluster(|c| {
         c.faults = kubesim::FaultConfig {
-            seed: 7,
+            seed: 6,
             error_rate: 0.15,
             throttle_rate: 0.1,
             retry_after_seconds: 1,
@@ -474,6 +474,20 @@ async fn server_errors_and_throttling_are_retried_and_the_deploy_still_succeeds(
     let cat = catalog(&db, &sim, TOKEN).await;
     let out = run(&cat).await;
     assert_eq!(out.status, "succeeded", "{:?}", out.reason);
+    // Every attempt is on the record: the failures say when they were tried again.
+    let records = cat.run_requests(out.run).await.unwrap();
+    let failed: Vec<_> = records
+        .iter()
+        .filter(|r| r.status == 429 || r.status >= 500)
+        .collect();
+    assert!(!failed.is_empty(), "{records:#?}");
+    assert!(
+        failed
+            .iter()
+            .all(|r| r.excerpt.contains("; tried again after")),
+        "{failed:#?}"
+    );
+    assert_eq!(out.requests, i64::try_from(records.len()).unwrap());
 }
 
 #[tokio::test]

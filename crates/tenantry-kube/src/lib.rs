@@ -93,6 +93,15 @@ impl KubeError {
     }
 }
 
+/// One attempt of a request, as [`Cluster::send_observed`] tells it.
+#[derive(Debug)]
+pub struct Attempt<'a> {
+    pub result: Result<&'a Value, &'a KubeError>,
+    pub took: Duration,
+    /// When the request is tried again after this failure; `None` when this was the last.
+    pub retry_in: Option<Duration>,
+}
+
 /// One change a watch reports.
 #[derive(Debug, Clone)]
 pub enum Change {
@@ -162,16 +171,38 @@ impl Cluster {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, KubeError> {
+        self.send_observed(method, path, body, &mut |_| {}).await
+    }
+
+    /// As [`send`](Self::send), telling `observe` of every attempt: what it answered,
+    /// how long it took, and when a transient failure is tried again.
+    pub async fn send_observed(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        observe: &mut (dyn FnMut(Attempt<'_>) + Send),
+    ) -> Result<Value, KubeError> {
         let mut attempt = 0;
         loop {
-            match self.send_once(method, path, body).await {
-                Err(e) if attempt < self.max_retries && e.retry_after(attempt).is_some() => {
-                    let wait = e.retry_after(attempt).unwrap_or_default();
+            let started = std::time::Instant::now();
+            let result = self.send_once(method, path, body).await;
+            let retry_in = match &result {
+                Err(e) if attempt < self.max_retries => e.retry_after(attempt),
+                _ => None,
+            };
+            observe(Attempt {
+                result: result.as_ref(),
+                took: started.elapsed(),
+                retry_in,
+            });
+            match (result, retry_in) {
+                (Err(e), Some(wait)) => {
                     tracing::info!(%method, %path, attempt, ?wait, "transient failure, retrying: {e}");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
-                other => return other,
+                (result, _) => return result,
             }
         }
     }
