@@ -513,12 +513,20 @@ async fn run_waves(
         let waiters = waiters(&sent);
         let waited = futures_util::future::try_join_all(sent.iter().zip(&waiters).map(
             |((r, applied, object), waiter)| async move {
-                let (status, detail, result) =
-                    match wait(ctx, r, since, object, waiter.as_ref()).await {
-                        Ok(Some(w)) => (StepStatus::Done, format!("{applied}, {w}"), Ok(())),
-                        Ok(None) => (StepStatus::Done, applied.clone(), Ok(())),
-                        Err(reason) => (StepStatus::Failed, reason.clone(), Err(reason)),
-                    };
+                let (status, detail, result) = match wait(
+                    ctx,
+                    r,
+                    since,
+                    object,
+                    waiter.as_ref(),
+                    applied.starts_with("created"),
+                )
+                .await
+                {
+                    Ok(Some(w)) => (StepStatus::Done, format!("{applied}, {w}"), Ok(())),
+                    Ok(None) => (StepStatus::Done, applied.clone(), Ok(())),
+                    Err(reason) => (StepStatus::Failed, reason.clone(), Err(reason)),
+                };
                 set_step(ctx, steps, &r.template, status, detail, since, progress).await;
                 result
             },
@@ -1218,14 +1226,18 @@ impl Waiter {
 }
 
 /// Waits as the template says; `Some(text)` tells what was awaited. `object` is what
-/// the step's request answered; `waiter` what it watches (for Jobs and Deployments).
+/// the step's request answered; `waiter` what it watches (for Jobs and Deployments);
+/// `created` says the object is new, so every pod it has is of this deploy.
 async fn wait(
     ctx: &Ctx<'_>,
     r: &PlannedRequest,
     since: Instant,
     object: &Value,
     waiter: Option<&Waiter>,
+    created: bool,
 ) -> Result<Option<String>, String> {
+    // A changed Deployment's current ReplicaSet (its `pod-template-hash`), once needed.
+    let mut current: Option<String> = None;
     match (r.wait, waiter) {
         (WaitFor::None, _) => Ok(None),
         (WaitFor::JobComplete, Some(w)) => loop {
@@ -1257,7 +1269,12 @@ async fn wait(
         },
         (WaitFor::RolloutReady, Some(w)) => loop {
             let (dep, pods, seen_deps, seen_pods) = w.state().await;
-            let pods: Vec<&Value> = pods.iter().collect();
+            let pods: Vec<&Value> = pods.iter().filter(|p| !terminating(p)).collect();
+            let pods = if created {
+                pods
+            } else {
+                rollout_pods(ctx, w, &dep, pods, &mut current, since).await
+            };
             match deployment_health(&dep) {
                 Health::Ready => {
                     return Ok(Some(format!(
@@ -1304,7 +1321,12 @@ async fn wait(
                 Watched::list(ctx, r.path.clone()).await?
             };
             loop {
-                let items = pods.items();
+                // Pods being deleted (an old ReplicaSet's, after a rollout) are going away.
+                let items: Vec<&Value> = pods
+                    .items()
+                    .into_iter()
+                    .filter(|p| !terminating(p))
+                    .collect();
                 if let Some(reason) = pods_verdict(ctx, &ns, &items, since, false).await {
                     return Err(reason);
                 }
@@ -1322,6 +1344,83 @@ async fn wait(
             }
         }
     }
+}
+
+fn terminating(obj: &Value) -> bool {
+    obj.pointer("/metadata/deletionTimestamp")
+        .is_some_and(|t| !t.is_null())
+}
+
+/// The pods of a changed Deployment that its rollout is judged by. While it rolls out,
+/// the old ReplicaSets' pods stay (and may be failing: that is often why it was
+/// changed); only the current ReplicaSet's count. Which one that is, is read once, when
+/// a pod looks failed and the controller has seen the latest change; before then a
+/// failing pod is an old one.
+async fn rollout_pods<'p>(
+    ctx: &Ctx<'_>,
+    w: &Waiter,
+    dep: &Value,
+    pods: Vec<&'p Value>,
+    current: &mut Option<String>,
+    since: Instant,
+) -> Vec<&'p Value> {
+    let hash_of = |p: &Value| {
+        p.pointer("/metadata/labels/pod-template-hash")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    if current.is_none() {
+        let failing = pods.iter().any(|p| {
+            matches!(
+                pod_health(p, since.elapsed(), &ctx.opts.rules),
+                Health::Failed(_)
+            )
+        });
+        if !failing {
+            return pods;
+        }
+        let n = |p: &str| dep.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+        if n("/status/observedGeneration") < n("/metadata/generation") {
+            return Vec::new();
+        }
+        *current = current_template_hash(ctx, w, dep).await;
+        if current.is_none() {
+            // Cannot tell which is current: judge them all.
+            return pods;
+        }
+    }
+    pods.into_iter()
+        .filter(|p| hash_of(p) == *current)
+        .collect()
+}
+
+/// The `pod-template-hash` of a Deployment's newest ReplicaSet (highest revision).
+async fn current_template_hash(ctx: &Ctx<'_>, w: &Waiter, dep: &Value) -> Option<String> {
+    let uid = dep.pointer("/metadata/uid").and_then(Value::as_str)?;
+    let path = format!(
+        "apis/apps/v1/namespaces/{}/replicasets?labelSelector={}",
+        w.ns,
+        encode(&selector_text(&w.pod_labels))
+    );
+    let list = ctx.call("GET", &path, None, None).await.ok()?;
+    let revision = |rs: &Value| {
+        rs.pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+            .and_then(Value::as_str)
+            .and_then(|r| r.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    list["items"]
+        .as_array()?
+        .iter()
+        .filter(|rs| {
+            rs.pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|o| o.iter().any(|o| o["uid"] == uid))
+        })
+        .max_by_key(|rs| revision(rs))?
+        .pointer("/metadata/labels/pod-template-hash")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 /// One pod of a client's environment as the run page shows it.

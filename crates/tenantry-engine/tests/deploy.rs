@@ -323,6 +323,89 @@ async fn a_crashing_image_is_reported_with_its_exit_code_and_log_tail() {
 }
 
 #[tokio::test]
+async fn fixing_a_crashing_image_and_deploying_again_succeeds_while_the_old_pod_still_crashes() {
+    let sim = cluster(|c| c.scenarios.crash_image = vec!["*crash*".into()]).await;
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let dev = Scope::Namespace(NamespaceName::parse("lms-dev").unwrap());
+    let image = |i: &str| {
+        let cat = cat.clone();
+        let dev = dev.clone();
+        let i = i.to_owned();
+        async move {
+            cat.set_param(
+                &ParamName::parse("docker-image").unwrap(),
+                &dev,
+                &SecretString::from(i),
+                false,
+            )
+            .await
+            .unwrap();
+        }
+    };
+    image("registry.test/crash:1").await;
+    let first = run(&cat).await;
+    assert!(
+        first
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("CrashLoopBackOff"),
+        "{:?}",
+        first.reason
+    );
+    // The fix rolls out a new ReplicaSet; the old one's pod keeps crashing until the new
+    // pod is ready, and is not the new rollout's failure.
+    image("registry.test/lms:2").await;
+    let second = run(&cat).await;
+    assert_eq!(second.status, "succeeded", "{:?}", second.reason);
+    let step = |name: &str| {
+        second
+            .steps
+            .iter()
+            .find(|s| s.template.as_str() == name)
+            .unwrap()
+            .detail
+            .clone()
+    };
+    assert!(
+        step("deployment").starts_with("updated, rolled out"),
+        "{:?}",
+        second.steps
+    );
+    assert!(
+        step("pods").ends_with("1 pod(s) running and ready"),
+        "{:?}",
+        second.steps
+    );
+    // And the other way: a change to a crashing image fails on the new ReplicaSet's pod
+    // while the old, healthy one still runs.
+    let good_pods: Vec<String> = sim
+        .shared
+        .store
+        .list("pods", Some("lms-dev"))
+        .0
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_owned())
+        .filter(|p| p.starts_with("lms-deployment-c1-"))
+        .collect();
+    assert_eq!(good_pods.len(), 1, "{good_pods:?}");
+    image("registry.test/crash:2").await;
+    let third = run(&cat).await;
+    let reason = third.reason.unwrap_or_default();
+    assert!(
+        reason.contains("CrashLoopBackOff") && reason.contains("registry.test/crash:2"),
+        "{reason}"
+    );
+    assert!(
+        !good_pods
+            .iter()
+            .any(|p| reason.starts_with(&format!("Pod lms-dev/{p}:"))),
+        "{reason} names an old pod"
+    );
+}
+
+#[tokio::test]
 async fn a_failing_setup_job_fails_the_deploy_with_the_jobs_log() {
     let sim = cluster(|c| c.scenarios.fail_job_command = vec!["*psql*".into()]).await;
     let db = TestDb::sqlite();
