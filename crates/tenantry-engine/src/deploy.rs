@@ -1242,7 +1242,9 @@ async fn wait(
         (WaitFor::None, _) => Ok(None),
         (WaitFor::JobComplete, Some(w)) => loop {
             let (job, pods, seen_jobs, seen_pods) = w.state().await;
-            let pods: Vec<&Value> = pods.iter().collect();
+            // A re-created Job's name is its predecessor's, whose pods may not be gone yet:
+            // only this Job's pods (by its uid) count.
+            let pods: Vec<&Value> = pods.iter().filter(|p| of_job(p, &job)).collect();
             match job_health(&job) {
                 Health::Ready => {
                     return Ok(Some(format!(
@@ -1343,6 +1345,20 @@ async fn wait(
                 pods.next(ctx, ctx.opts.poll).await?;
             }
         }
+    }
+}
+
+/// Whether a pod is this Job's (its controller-uid label, where it has one).
+fn of_job(pod: &Value, job: &Value) -> bool {
+    let label = |k: &str| {
+        pod.pointer("/metadata/labels")
+            .and_then(|l| l.get(k))
+            .and_then(Value::as_str)
+    };
+    let owner = label("batch.kubernetes.io/controller-uid").or_else(|| label("controller-uid"));
+    match (owner, job.pointer("/metadata/uid").and_then(Value::as_str)) {
+        (Some(owner), Some(uid)) => owner == uid,
+        _ => true,
     }
 }
 
@@ -1530,4 +1546,25 @@ pub async fn pod_states(
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jobs_pods_are_told_from_its_predecessors_by_uid() {
+        let job = json!({"metadata": {"name": "j", "uid": "new"}});
+        let pod = |labels: Value| json!({"metadata": {"labels": labels}});
+        assert!(of_job(
+            &pod(json!({"job-name": "j", "batch.kubernetes.io/controller-uid": "new"})),
+            &job
+        ));
+        assert!(!of_job(
+            &pod(json!({"job-name": "j", "controller-uid": "old"})),
+            &job
+        ));
+        // Without the label (older clusters, simulators) a pod of the name counts.
+        assert!(of_job(&pod(json!({"job-name": "j"})), &job));
+    }
 }

@@ -421,6 +421,27 @@ async fn a_failing_setup_job_fails_the_deploy_with_the_jobs_log() {
         get(&sim, "deployments/lms-deployment-c1").is_none(),
         "the Deployment was created although its Jobs failed"
     );
+    // Once the database is fixed, deploying again re-creates the failed Job (its
+    // predecessor's failed pods are not its own) and succeeds.
+    let failed_uid = get(&sim, "jobs/postgres-setup-c1").unwrap()["metadata"]["uid"].clone();
+    sim.set_scenarios(kubesim::Scenarios::default());
+    let again = run(&cat).await;
+    assert_eq!(again.status, "succeeded", "{:?}", again.reason);
+    let job = again
+        .steps
+        .iter()
+        .find(|s| s.template.as_str() == "postgres-setup")
+        .unwrap();
+    assert!(
+        job.detail
+            .starts_with("re-created (the previous one had failed), Job complete"),
+        "{}",
+        job.detail
+    );
+    assert_ne!(
+        get(&sim, "jobs/postgres-setup-c1").unwrap()["metadata"]["uid"],
+        failed_uid
+    );
 }
 
 #[tokio::test]
