@@ -140,7 +140,9 @@ async fn main() {
         // figure is about talking to the cluster, not about key generation.
         render_plan(&cat, id, "lms", Secrets::Mask).await.unwrap();
         let started = Instant::now();
-        let prepared = tenantry_engine::prepare(&cat, id, "lms").await.unwrap();
+        let prepared = tenantry_engine::prepare(&cat, id, "lms", &opts())
+            .await
+            .unwrap();
         let prepare = started.elapsed();
         let last_step = std::sync::Mutex::new(started);
         let out = prepared

@@ -37,6 +37,11 @@ pub struct DeployOptions {
     /// How often a step that waits looks again.
     pub poll: Duration,
     pub rules: PodRules,
+    /// How often a running deploy says it is alive.
+    pub heartbeat: Duration,
+    /// How long a run's owner may go unheard before another process takes the run over
+    /// (on this host, a run whose process is gone is taken over at once).
+    pub stale_after: Duration,
 }
 
 impl Default for DeployOptions {
@@ -45,6 +50,8 @@ impl Default for DeployOptions {
             timeout: Duration::from_secs(600),
             poll: Duration::from_millis(500),
             rules: PodRules::default(),
+            heartbeat: Duration::from_secs(5),
+            stale_after: Duration::from_secs(60),
         }
     }
 }
@@ -105,12 +112,23 @@ fn owner() -> String {
     format!("{}:{}", owner_host(), std::process::id())
 }
 
-/// Whether the process that owns a run is gone (same host, no such pid).
-fn owner_is_gone(owner: &str) -> bool {
+/// Why a running run is abandoned, if it is: its process on this host is gone, or its
+/// owner has not been heard from for longer than `stale_after`.
+fn abandoned(run: &tenantry_store::RunRecord, stale_after: Duration) -> Option<String> {
+    let owner = &run.owner;
     let me = owner_host();
-    match owner.rsplit_once(':') {
-        Some((host, pid)) if host == me => !std::path::Path::new(&format!("/proc/{pid}")).exists(),
-        _ => false,
+    if let Some((host, pid)) = owner.rsplit_once(':')
+        && host == me
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    {
+        return Some(format!("its process ({owner}) is gone"));
+    }
+    match run.heartbeat_age() {
+        Some(age) if age > stale_after => Some(format!(
+            "its process ({owner}) was last heard from {}s ago",
+            age.as_secs()
+        )),
+        _ => None,
     }
 }
 
@@ -244,7 +262,7 @@ pub async fn deploy(
     opts: &DeployOptions,
     progress: &(dyn Fn(&StepReport) + Send + Sync),
 ) -> Result<Outcome, DeployError> {
-    prepare(catalog, client, ns)
+    prepare(catalog, client, ns, opts)
         .await?
         .execute(opts, progress)
         .await
@@ -266,11 +284,13 @@ pub struct Prepared {
 }
 
 /// Renders the plan (nothing is sent unless all of it renders), connects, and starts the
-/// run — taking over a run whose process is gone, which marks that one interrupted.
+/// run — taking over an abandoned one (its process gone, or unheard for
+/// `opts.stale_after`), which marks that one interrupted.
 pub async fn prepare(
     catalog: &Catalog,
     client: ClientId,
     ns: &str,
+    opts: &DeployOptions,
 ) -> Result<Prepared, DeployError> {
     let started = Instant::now();
     let (plan, masked_plan) = render_plans(catalog, client, ns).await?;
@@ -282,12 +302,26 @@ pub async fn prepare(
     )?;
     let run = match catalog.start_run(client, ns, &owner()).await {
         Ok(r) => r,
-        Err(StoreError::RunActive { run, owner, .. }) if owner_is_gone(&owner) => {
-            catalog
-                .interrupt_run(
+        Err(StoreError::RunActive {
+            client,
+            namespace,
+            run,
+            started_at,
+            owner,
+        }) => {
+            let why = abandoned(&catalog.run(run).await?, opts.stale_after);
+            let Some(why) = why else {
+                return Err(StoreError::RunActive {
+                    client,
+                    namespace,
                     run,
-                    &format!("its process ({owner}) is gone; resumed by a new run"),
-                )
+                    started_at,
+                    owner,
+                }
+                .into());
+            };
+            catalog
+                .interrupt_run(run, &format!("{why}; resumed by a new run"))
                 .await?;
             catalog.start_run(client, ns, &self::owner()).await?
         }
@@ -308,13 +342,14 @@ pub async fn prepare(
     })
 }
 
-/// Runs left `running` by a process of this host that is gone (a crash, a kill -9):
-/// what a restarted server resumes.
+/// Runs left `running` by a process that is gone (a crash, a kill -9; on another host,
+/// unheard for `stale_after`): what a restarted server resumes.
 pub async fn orphaned_runs(
     catalog: &Catalog,
+    stale_after: Duration,
 ) -> Result<Vec<tenantry_store::RunRecord>, StoreError> {
     let mut runs = catalog.running_runs().await?;
-    runs.retain(|r| owner_is_gone(&r.owner));
+    runs.retain(|r| abandoned(r, stale_after).is_some());
     Ok(runs)
 }
 
@@ -362,19 +397,31 @@ impl Prepared {
         ));
         let initial = serde_json::to_value(&*steps.lock().await).unwrap_or(Value::Null);
         catalog.save_run_report(run, &initial).await?;
-        let heartbeat = {
+        // Says the run is alive; ends when another process has taken the run over.
+        let mut heartbeat = {
             let catalog = catalog.clone();
+            let every = opts.heartbeat;
             tokio::spawn(async move {
                 loop {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                    let _ = catalog.heartbeat_run(run).await;
+                    tokio::time::sleep(every).await;
+                    if let Ok(false) = catalog.heartbeat_run(run).await {
+                        return;
+                    }
                 }
             })
         };
-        let work = run_waves(&ctx, &plan, &steps, progress);
-        let failure = match tokio::time::timeout(opts.timeout, work).await {
-            Ok(f) => f,
-            Err(_) => {
+        let work = tokio::time::timeout(opts.timeout, run_waves(&ctx, &plan, &steps, progress));
+        let ended = tokio::select! {
+            ended = work => Some(ended),
+            _ = &mut heartbeat => None,
+        };
+        let failure = match ended {
+            None => Some(
+                "stopped: another process took this run over (it was not heard from in time)"
+                    .to_owned(),
+            ),
+            Some(Ok(f)) => f,
+            Some(Err(_)) => {
                 let pending: Vec<String> = steps
                     .lock()
                     .await

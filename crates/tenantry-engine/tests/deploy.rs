@@ -559,7 +559,76 @@ async fn only_one_run_per_client_and_namespace_across_processes() {
             .unwrap();
         assert_eq!(out.status, "succeeded", "{:?}", out.reason);
         assert_eq!(cat.run(dead.id).await.unwrap().status, "interrupted");
+
+        // On another host, a run whose owner has gone silent past `stale_after` is
+        // taken over; until then it is not.
+        let silent = cat
+            .start_run(c1(), "lms-dev", "another-host:4242")
+            .await
+            .unwrap();
+        assert!(matches!(
+            deploy(&cat, c1(), "lms-dev", &opts(), &|_| {}).await,
+            Err(DeployError::Store(StoreError::RunActive { .. }))
+        ));
+        db.execute(&format!(
+            "UPDATE runs SET heartbeat_at = '2026-01-01T00:00:00Z' WHERE id = {}",
+            silent.id
+        ))
+        .await;
+        let out = deploy(&cat, c1(), "lms-dev", &opts(), &|_| {})
+            .await
+            .unwrap();
+        assert_eq!(out.status, "succeeded", "{:?}", out.reason);
+        let taken = cat.run(silent.id).await.unwrap();
+        assert_eq!(taken.status, "interrupted");
+        let why = taken.reason.unwrap_or_default();
+        assert!(
+            why.starts_with("its process (another-host:4242) was last heard from")
+                && why.ends_with("; resumed by a new run"),
+            "{why}"
+        );
     }
+}
+
+#[tokio::test]
+async fn a_run_another_process_took_over_stops_and_stays_interrupted() {
+    let sim = cluster(|c| c.timings.job_run = Duration::from_secs(60)).await;
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let o = DeployOptions {
+        heartbeat: Duration::from_millis(50),
+        ..opts()
+    };
+    let prepared = tenantry_engine::prepare(&cat, c1(), "lms-dev", &o)
+        .await
+        .unwrap();
+    let run = prepared.run_id();
+    let running = tokio::spawn({
+        let o = o.clone();
+        async move { prepared.execute(&o, &|_| {}).await.unwrap() }
+    });
+    // What a process that found this run abandoned does.
+    cat.interrupt_run(run, "taken over in a test")
+        .await
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the run did not stop")
+        .unwrap();
+    assert_eq!(out.status, "failed");
+    assert!(
+        out.reason
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("stopped: another process took this run over"),
+        "{:?}",
+        out.reason
+    );
+    let stored = cat.run(run).await.unwrap();
+    assert_eq!(
+        (stored.status.as_str(), stored.reason.as_deref()),
+        ("interrupted", Some("taken over in a test"))
+    );
 }
 
 #[tokio::test]

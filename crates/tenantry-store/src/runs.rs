@@ -25,6 +25,18 @@ pub struct RunRecord {
     pub report: serde_json::Value,
 }
 
+impl RunRecord {
+    /// How long ago the run's owner was last heard from (`None` if the time is unreadable).
+    pub fn heartbeat_age(&self) -> Option<std::time::Duration> {
+        let at = time::OffsetDateTime::parse(
+            &self.heartbeat_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()?;
+        (time::OffsetDateTime::now_utc() - at).try_into().ok()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RequestRecord {
     pub seq: i64,
@@ -205,13 +217,16 @@ impl Catalog {
         Ok(())
     }
 
-    pub async fn heartbeat_run(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET heartbeat_at = $1 WHERE id = $2")
-            .bind(now())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Says the run's owner is alive; `false` when the run is no longer running (another
+    /// process took it over), so its owner stops.
+    pub async fn heartbeat_run(&self, id: i64) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE runs SET heartbeat_at = $1 WHERE id = $2 AND status = 'running'")
+                .bind(now())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn save_run_report(
@@ -219,12 +234,14 @@ impl Catalog {
         id: i64,
         report: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET report = $1, heartbeat_at = $2 WHERE id = $3")
-            .bind(report.to_string())
-            .bind(now())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE runs SET report = $1, heartbeat_at = $2 WHERE id = $3 AND status = 'running'",
+        )
+        .bind(report.to_string())
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -235,7 +252,8 @@ impl Catalog {
         reason: Option<&str>,
         report: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET status = $1, reason = $2, report = $3, finished_at = $4, heartbeat_at = $4 WHERE id = $5")
+        // A run another process took over stays interrupted.
+        sqlx::query("UPDATE runs SET status = $1, reason = $2, report = $3, finished_at = $4, heartbeat_at = $4 WHERE id = $5 AND status = 'running'")
             .bind(if succeeded { "succeeded" } else { "failed" })
             .bind(reason)
             .bind(report.to_string())

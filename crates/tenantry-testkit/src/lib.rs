@@ -92,6 +92,16 @@ impl TestDb {
         v
     }
 
+    /// Runs one SQL statement on the database, as another process would.
+    pub async fn execute(&self, sql: &str) {
+        install_default_drivers();
+        let mut conn = AnyConnection::connect(&self.url).await.expect("connect");
+        conn.execute(AssertSqlSafe(sql.to_owned()))
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        conn.close().await.ok();
+    }
+
     /// A scratch directory belonging to this database (key files, logs).
     pub fn dir(&self) -> &Path {
         self.dir.path()

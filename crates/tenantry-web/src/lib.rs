@@ -64,9 +64,9 @@ impl AppState {
     /// this returns (so a render error or an active run is answered at once), the rest
     /// goes on after.
     pub async fn start_deploy(&self, client: ClientId, namespace: &str) -> Result<i64, WebError> {
-        let prepared = tenantry_engine::prepare(&self.catalog, client, namespace).await?;
-        let run = prepared.run_id();
         let opts = self.config.deploy.clone();
+        let prepared = tenantry_engine::prepare(&self.catalog, client, namespace, &opts).await?;
+        let run = prepared.run_id();
         tokio::spawn(async move {
             match prepared.execute(&opts, &|_| {}).await {
                 Ok(o) => {
@@ -78,10 +78,12 @@ impl AppState {
         Ok(run)
     }
 
-    /// Resumes the runs a crashed process of this host left running.
+    /// Resumes the runs a crashed process left running (of this host, or unheard for the
+    /// deploy options' `stale_after`).
     pub async fn resume_orphaned_runs(&self) -> Result<Vec<i64>, WebError> {
         let mut resumed = Vec::new();
-        for r in tenantry_engine::orphaned_runs(&self.catalog).await? {
+        let stale_after = self.config.deploy.stale_after;
+        for r in tenantry_engine::orphaned_runs(&self.catalog, stale_after).await? {
             match self.start_deploy(r.client, &r.namespace).await {
                 Ok(id) => {
                     tracing::info!(
