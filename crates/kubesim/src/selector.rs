@@ -89,6 +89,52 @@ impl LabelSelector {
         )
     }
 
+    /// From a `LabelSelector` object (`matchLabels` and `matchExpressions`), as a
+    /// Deployment's or a ReplicaSet's `spec.selector`; the problems of its expressions
+    /// come back as (field below `at`, reason, detail) in the API server's words.
+    pub fn from_object(sel: &Value, at: &str) -> Result<Self, Vec<(String, &'static str, String)>> {
+        let mut reqs = Self::from_match_labels(sel.get("matchLabels").unwrap_or(&Value::Null)).0;
+        let mut problems = Vec::new();
+        let exprs = sel.get("matchExpressions").and_then(Value::as_array);
+        for (i, e) in exprs.into_iter().flatten().enumerate() {
+            let field = |f: &str| format!("{at}.matchExpressions[{i}].{f}");
+            let key = e["key"].as_str().unwrap_or_default().to_owned();
+            let values: Vec<String> = e["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            let op = e["operator"].as_str().unwrap_or_default();
+            match op {
+                "In" | "NotIn" if values.is_empty() => problems.push((
+                    field("values"),
+                    "required",
+                    "must be specified when `operator` is 'In' or 'NotIn'".to_owned(),
+                )),
+                "Exists" | "DoesNotExist" if !values.is_empty() => problems.push((
+                    field("values"),
+                    "forbidden",
+                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'".to_owned(),
+                )),
+                "In" => reqs.push(Req::In(key, values)),
+                "NotIn" => reqs.push(Req::NotIn(key, values)),
+                "Exists" => reqs.push(Req::Exists(key)),
+                "DoesNotExist" => reqs.push(Req::NotExists(key)),
+                other => problems.push((
+                    field("operator"),
+                    "invalid",
+                    format!("{other:?}: not a valid selector operator"),
+                )),
+            }
+        }
+        if problems.is_empty() {
+            Ok(Self(reqs))
+        } else {
+            Err(problems)
+        }
+    }
+
     pub fn matches(&self, obj: &Value) -> bool {
         let labels = obj.pointer("/metadata/labels");
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);

@@ -293,26 +293,44 @@ pub fn validate(kind: &str, obj: &Value) -> Vec<Cause> {
             &mut out,
         ),
         "Deployment" | "ReplicaSet" => {
-            let sel = obj.pointer("/spec/selector/matchLabels");
-            if obj.pointer("/spec/selector").is_none() {
-                out.push(Cause::required("spec.selector", ""));
-            } else if sel
-                .and_then(Value::as_object)
-                .is_none_or(serde_json::Map::is_empty)
-            {
-                out.push(Cause::invalid(
-                    "spec.selector",
-                    "",
-                    "empty selector is invalid for deployment",
-                ));
-            }
             let tl = obj.pointer("/spec/template/metadata/labels");
             labels("spec.template.metadata.labels", tl, &mut out);
-            if let Some(sel) = sel.and_then(Value::as_object) {
-                let matches = sel
-                    .iter()
-                    .all(|(k, v)| tl.and_then(|l| l.get(k)) == Some(v));
-                if !matches {
+            let selector = match obj.pointer("/spec/selector") {
+                None => {
+                    out.push(Cause::required("spec.selector", ""));
+                    None
+                }
+                Some(sel) => {
+                    match crate::selector::LabelSelector::from_object(sel, "spec.selector") {
+                        Ok(s) if s.is_empty() => {
+                            out.push(Cause::invalid(
+                                "spec.selector",
+                                "",
+                                "empty selector is invalid for deployment",
+                            ));
+                            None
+                        }
+                        Ok(s) => Some(s),
+                        Err(problems) => {
+                            for (field, reason, detail) in problems {
+                                out.push(match reason {
+                                    "required" => Cause::required(field, &detail),
+                                    "forbidden" => Cause::forbidden(field, &detail),
+                                    _ => Cause {
+                                        reason: "FieldValueInvalid",
+                                        field,
+                                        message: format!("Invalid value: {detail}"),
+                                    },
+                                });
+                            }
+                            None
+                        }
+                    }
+                }
+            };
+            if let Some(selector) = selector {
+                let template = json!({"metadata": {"labels": tl.cloned().unwrap_or(Value::Null)}});
+                if !selector.matches(&template) {
                     out.push(Cause::invalid(
                         "spec.template.metadata.labels",
                         &tl.map(ToString::to_string).unwrap_or_default(),
@@ -681,5 +699,49 @@ mod tests {
         assert_eq!(fields, ["metadata.name", "spec.ports"]);
         let job = json!({"metadata": {"name": "j"}, "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}], "restartPolicy": "Always"}}}});
         assert_eq!(validate("Job", &job)[0].reason, "FieldValueNotSupported");
+    }
+
+    #[test]
+    fn selectors_may_be_expressions_and_bad_ones_are_named() {
+        let dep = |selector: Value| {
+            json!({"metadata": {"name": "d"}, "spec": {"selector": selector,
+                "template": {"metadata": {"labels": {"app": "a", "tier": "web"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}})
+        };
+        let problems = |selector: Value| {
+            validate("Deployment", &dep(selector))
+                .into_iter()
+                .map(|c| format!("{}: {}", c.field, c.message))
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            problems(json!({"matchExpressions": [
+            {"key": "app", "operator": "In", "values": ["a", "b"]},
+            {"key": "tier", "operator": "Exists"},
+            {"key": "canary", "operator": "DoesNotExist"}]}))
+            .is_empty()
+        );
+        assert_eq!(
+            problems(
+                json!({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["a"]}]})
+            ),
+            [
+                "spec.template.metadata.labels: Invalid value: \"{\\\"app\\\":\\\"a\\\",\\\"tier\\\":\\\"web\\\"}\": `selector` does not match template `labels`"
+            ]
+        );
+        assert_eq!(
+            problems(json!({"matchExpressions": [
+                {"key": "app", "operator": "Equals", "values": ["a"]},
+                {"key": "app", "operator": "In"},
+                {"key": "app", "operator": "Exists", "values": ["a"]}]})),
+            [
+                "spec.selector.matchExpressions[0].operator: Invalid value: \"Equals\": not a valid selector operator",
+                "spec.selector.matchExpressions[1].values: Required value: must be specified when `operator` is 'In' or 'NotIn'",
+                "spec.selector.matchExpressions[2].values: Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+            ]
+        );
+        assert_eq!(
+            problems(json!({})),
+            ["spec.selector: Invalid value: \"\": empty selector is invalid for deployment"]
+        );
     }
 }
