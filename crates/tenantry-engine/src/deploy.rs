@@ -1091,7 +1091,9 @@ struct Waiter {
     /// The labels its pods carry (`job-name`, or the Deployment's `matchLabels`).
     pod_labels: BTreeMap<String, String>,
     objects: Arc<Shared>,
-    pods: Arc<Shared>,
+    /// None when its pods cannot be told by labels (a selector of expressions only): the
+    /// object's own status is all there is to judge, rather than every pod around.
+    pods: Option<Arc<Shared>>,
 }
 
 fn namespace_of(r: &PlannedRequest) -> String {
@@ -1212,7 +1214,7 @@ fn waiters(sent: &[(&PlannedRequest, String, Value)]) -> Vec<Option<Waiter>> {
                     name: w.name.clone(),
                     pod_labels: w.pod_labels.clone(),
                     objects: objects.clone(),
-                    pods: pods.clone(),
+                    pods: Some(pods.clone()),
                 });
             }
         } else {
@@ -1227,11 +1229,13 @@ fn waiters(sent: &[(&PlannedRequest, String, Value)]) -> Vec<Option<Waiter>> {
                     name: w.name.clone(),
                     pod_labels: w.pod_labels.clone(),
                     objects: Shared::new(Watched::new(objects_path, seed(&[i]), String::new())),
-                    pods: Shared::new(Watched::new(
-                        pods_path(&w.ns, &selector_text(&w.pod_labels)),
-                        [],
-                        String::new(),
-                    )),
+                    pods: (!w.pod_labels.is_empty()).then(|| {
+                        Shared::new(Watched::new(
+                            pods_path(&w.ns, &selector_text(&w.pod_labels)),
+                            [],
+                            String::new(),
+                        ))
+                    }),
                 });
             }
         }
@@ -1243,7 +1247,10 @@ impl Waiter {
     /// The step's object and its pods, as last seen, with the change counts.
     async fn state(&self) -> (Value, Vec<Value>, u64, u64) {
         let (seen_objects, objects) = self.objects.items().await;
-        let (seen_pods, pods) = self.pods.items().await;
+        let (seen_pods, pods) = match &self.pods {
+            Some(pods) => pods.items().await,
+            None => (0, Vec::new()),
+        };
         let object = objects
             .into_iter()
             .find(|o| name_of(o) == self.name)
@@ -1264,10 +1271,13 @@ impl Waiter {
     ) -> Result<(), String> {
         // Opened outside the select, so that an open watch is never dropped half-recorded.
         self.objects.open(ctx).await?;
-        self.pods.open(ctx).await?;
+        let Some(pods) = &self.pods else {
+            return self.objects.changed(ctx, seen_objects).await;
+        };
+        pods.open(ctx).await?;
         tokio::select! {
             r = self.objects.changed(ctx, seen_objects) => r,
-            r = self.pods.changed(ctx, seen_pods) => r,
+            r = pods.changed(ctx, seen_pods) => r,
         }
     }
 }

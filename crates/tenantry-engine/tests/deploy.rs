@@ -406,6 +406,24 @@ async fn fixing_a_crashing_image_and_deploying_again_succeeds_while_the_old_pod_
 }
 
 #[tokio::test]
+async fn a_deployment_selecting_by_expressions_is_judged_by_its_status_not_by_other_pods() {
+    let sim = cluster(|c| c.scenarios.crash_image = vec!["*crash*".into()]).await;
+    // Someone else's crashing pod in the same namespace.
+    let theirs = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "theirs", "labels": {"app": "other"}},
+        "spec": {"containers": [{"name": "c", "image": "registry.test/crash:1"}]}});
+    kubesim::api::create_object(&sim.shared, kubesim::resources::PODS, "lms-dev", theirs).unwrap();
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let name = tenantry_core::template::TemplateName::parse("deployment").unwrap();
+    let mut t = cat.template(&name).await.unwrap().template;
+    t.body.as_mut().unwrap()["spec"]["selector"] = json!({"matchExpressions": [
+        {"key": "app", "operator": "In", "values": ["{{client-id}}-lms"]}]});
+    cat.save_template(&t, "test", "expressions").await.unwrap();
+    let out = run(&cat).await;
+    assert_eq!(out.status, "succeeded", "{:?}", out.reason);
+}
+
+#[tokio::test]
 async fn a_failing_setup_job_fails_the_deploy_with_the_jobs_log() {
     let sim = cluster(|c| c.scenarios.fail_job_command = vec!["*psql*".into()]).await;
     let db = TestDb::sqlite();
