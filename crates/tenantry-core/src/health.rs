@@ -147,8 +147,15 @@ pub fn pod_health(pod: &Value, waited: Duration, rules: &PodRules) -> Health {
                         .pointer("/restartCount")
                         .and_then(Value::as_i64)
                         .unwrap_or(0);
+                    // The kubelet's word for the last end, when it says more than
+                    // the code (OOMKilled, ContainerCannotRun).
+                    let why = c
+                        .pointer("/lastState/terminated/reason")
+                        .and_then(Value::as_str)
+                        .filter(|r| !matches!(*r, "Error" | "Completed"))
+                        .map_or(String::new(), |r| format!(" ({r})"));
                     m = format!(
-                        "restarted {restarts} time(s){}",
+                        "restarted {restarts} time(s){}{why}",
                         code.map_or(String::new(), |c| format!(", last exit code {c}"))
                     );
                 }
@@ -428,6 +435,25 @@ mod tests {
         assert!(
             matches!(deployment_health(&dep(1, 1, 0, "ProgressDeadlineExceeded")), Health::Failed(f) if f.reason == "ProgressDeadlineExceeded")
         );
+    }
+
+    #[test]
+    fn a_crash_loop_says_how_the_container_last_ended_when_the_kubelet_says_more() {
+        let mut p = pod(waiting("CrashLoopBackOff", "back-off"), json!({}));
+        p["status"]["containerStatuses"][0]["lastState"] =
+            json!({"terminated": {"exitCode": 137, "reason": "OOMKilled"}});
+        let Health::Failed(f) = pod_health(&p, Duration::ZERO, &PodRules::default()) else {
+            panic!("not failed");
+        };
+        assert_eq!(
+            f.message,
+            "container c1: restarted 3 time(s), last exit code 137 (OOMKilled)"
+        );
+        p["status"]["containerStatuses"][0]["lastState"]["terminated"]["reason"] = json!("Error");
+        let Health::Failed(f) = pod_health(&p, Duration::ZERO, &PodRules::default()) else {
+            panic!("not failed");
+        };
+        assert!(f.message.ends_with("last exit code 137"), "{}", f.message);
     }
 
     #[test]
