@@ -202,6 +202,9 @@ struct Ctx<'a> {
     masked: BTreeMap<TemplateName, Option<Value>>,
     /// Pods whose Events were read while they were being created: each is read once.
     peeked: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// An earlier run deployed this client to this namespace: its objects are read
+    /// before they are created.
+    deployed_before: bool,
 }
 
 impl Ctx<'_> {
@@ -281,6 +284,7 @@ pub struct Prepared {
     plan: Vec<PlannedRequest>,
     masked: BTreeMap<TemplateName, Option<Value>>,
     started: Instant,
+    deployed_before: bool,
 }
 
 /// Renders the plan (nothing is sent unless all of it renders), connects, and starts the
@@ -300,6 +304,11 @@ pub async fn prepare(
         &namespace.token,
         namespace.ca_bundle.as_ref(),
     )?;
+    let deployed_before = catalog
+        .latest_runs(&[client])
+        .await?
+        .iter()
+        .any(|r| r.namespace == ns);
     let run = match catalog.start_run(client, ns, &owner()).await {
         Ok(r) => r,
         Err(StoreError::RunActive {
@@ -339,6 +348,7 @@ pub async fn prepare(
             .map(|r| (r.template, r.body))
             .collect(),
         started,
+        deployed_before,
     })
 }
 
@@ -373,6 +383,7 @@ impl Prepared {
             plan,
             masked,
             started,
+            deployed_before,
         } = self;
         let catalog = &catalog;
         let (writes, written) = writer(catalog.clone(), run);
@@ -384,6 +395,7 @@ impl Prepared {
             opts,
             masked,
             peeked: std::sync::Mutex::default(),
+            deployed_before,
         };
         let steps: Arc<Mutex<Vec<StepReport>>> = Arc::new(Mutex::new(
             plan.iter()
@@ -684,17 +696,32 @@ async fn apply(
         .unwrap_or("")
         .to_owned();
     let what = object_name(&kind, body);
-    match ctx.call("POST", &r.path, Some(body), masked).await {
-        Ok(created) => return Ok(("created".into(), created)),
-        Err(e) if e.code() == Some(409) => {}
-        Err(e) => return Err(request_failed(&what, &e)),
-    }
-    // It exists: ours, unchanged or changed, or someone else's.
     let path = item_path(r, &name);
-    let existing = ctx
-        .call("GET", &path, None, None)
-        .await
-        .map_err(|e| request_failed(&what, &e))?;
+    // Where this client was deployed before, its objects most likely exist: read first
+    // (one request for an unchanged object, not a refused create and a read).
+    let mut existing = None;
+    if ctx.deployed_before {
+        match ctx.call("GET", &path, None, None).await {
+            Ok(found) => existing = Some(found),
+            Err(e) if e.code() == Some(404) => {}
+            Err(e) => return Err(request_failed(&what, &e)),
+        }
+    }
+    let existing = match existing {
+        Some(found) => found,
+        None => {
+            match ctx.call("POST", &r.path, Some(body), masked).await {
+                Ok(created) => return Ok(("created".into(), created)),
+                Err(e) if e.code() == Some(409) => {}
+                Err(e) => return Err(request_failed(&what, &e)),
+            }
+            // It exists (made since, or by an earlier attempt whose answer was lost).
+            ctx.call("GET", &path, None, None)
+                .await
+                .map_err(|e| request_failed(&what, &e))?
+        }
+    };
+    // It exists: ours, unchanged or changed, or someone else's.
     if !labels_say_ours(&existing, ctx.client) {
         let labels = existing
             .pointer("/metadata/labels")

@@ -149,6 +149,16 @@ async fn a_deploy_builds_the_environment_and_a_second_one_changes_nothing() {
 
     let second = run(&cat).await;
     assert_eq!(second.status, "succeeded");
+    // Deployed before: each object is read (not a refused create and a read), and what
+    // is complete and ready needs no watch.
+    let sent: Vec<String> = cat
+        .run_requests(second.run)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.status))
+        .collect();
+    assert_eq!(sent, vec!["GET 200"; 8], "{sent:?}");
     assert!(
         second
             .steps
