@@ -200,7 +200,8 @@ fn deploy_exits_0_when_the_environment_is_up_and_1_with_the_reason_when_not() {
     );
     let text = cli.ok(&["runs", "show", &failed["run"].to_string()]);
     assert!(
-        text.contains("POST") && text.contains("apis/apps/v1/namespaces/default/deployments"),
+        // Deployed before: the Deployment was read, then updated with the new image.
+        text.contains("PUT     apis/apps/v1/namespaces/default/deployments/lms-deployment-c1 "),
         "{text}"
     );
     assert!(
