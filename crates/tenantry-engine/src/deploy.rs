@@ -271,6 +271,20 @@ pub async fn deploy(
         .await
 }
 
+/// The catalog's namespace target and a client of its cluster.
+async fn connect(
+    catalog: &Catalog,
+    ns: &str,
+) -> Result<(tenantry_store::Namespace, Cluster), DeployError> {
+    let namespace = catalog.namespace(ns).await?;
+    let cluster = Cluster::connect(
+        &namespace.api_root_url,
+        &namespace.token,
+        namespace.ca_bundle.as_ref(),
+    )?;
+    Ok((namespace, cluster))
+}
+
 /// A deploy whose plan has rendered and whose run has started, before anything is sent.
 /// Splitting here lets a server answer "run N started" (or why it could not start) at
 /// once and carry on in the background.
@@ -298,12 +312,7 @@ pub async fn prepare(
 ) -> Result<Prepared, DeployError> {
     let started = Instant::now();
     let (plan, masked_plan) = render_plans(catalog, client, ns).await?;
-    let namespace = catalog.namespace(ns).await?;
-    let cluster = Cluster::connect(
-        &namespace.api_root_url,
-        &namespace.token,
-        namespace.ca_bundle.as_ref(),
-    )?;
+    let (_, cluster) = connect(catalog, ns).await?;
     let deployed_before = catalog
         .latest_runs(&[client])
         .await?
@@ -1589,12 +1598,7 @@ pub async fn pod_states(
 ) -> Result<Vec<PodState>, DeployError> {
     let plan =
         crate::plan::render_plan(catalog, client, ns, tenantry_core::render::Secrets::Mask).await?;
-    let namespace = catalog.namespace(ns).await?;
-    let cluster = Cluster::connect(
-        &namespace.api_root_url,
-        &namespace.token,
-        namespace.ca_bundle.as_ref(),
-    )?;
+    let (namespace, cluster) = connect(catalog, ns).await?;
     let k8s_ns = namespace.k8s_namespace.as_str();
     let mut out = Vec::new();
     for body in plan.iter().filter_map(|r| r.body.as_ref()) {
