@@ -113,10 +113,11 @@ async fn sim(fail_pull: &[&str]) -> kubesim::Running {
     kubesim::start(c).await.unwrap()
 }
 
+/// The product's defaults (a 500 ms look-again tick: waits hear of changes by watch,
+/// not by that tick), with a deadline for the benchmark.
 fn opts() -> DeployOptions {
     DeployOptions {
         timeout: Duration::from_secs(120),
-        poll: Duration::from_millis(50),
         ..DeployOptions::default()
     }
 }

@@ -578,15 +578,20 @@ async fn run_waves(
                 return Some(reason);
             }
         };
-        let waiters = waiters(&sent);
-        let waited = futures_util::future::try_join_all(sent.iter().zip(&waiters).map(
-            |((r, applied, object), waiter)| async move {
+        let (waiters, pumps) = waiters(&sent);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let pumping = futures_util::future::join_all(pumps.into_iter().map(|(shared, w)| {
+            let stopped = stopped.clone();
+            async move { pump(ctx, &shared, w, stopped).await }
+        }));
+        let waits = futures_util::future::try_join_all(sent.iter().zip(waiters).map(
+            |((r, applied, object), mut waiter)| async move {
                 let (status, detail, result) = match wait(
                     ctx,
                     r,
                     since,
                     object,
-                    waiter.as_ref(),
+                    waiter.as_mut(),
                     applied.starts_with("created"),
                 )
                 .await
@@ -598,8 +603,14 @@ async fn run_waves(
                 set_step(ctx, steps, &r.template, status, detail, since, progress).await;
                 result
             },
-        ))
-        .await;
+        ));
+        // The waits end (all done, or the first failure); then the pumps stop.
+        let waits = async {
+            let waited = waits.await;
+            let _ = stop.send(true);
+            waited
+        };
+        let (waited, _) = tokio::join!(waits, pumping);
         if let Err(reason) = waited {
             stop_after_failure(steps, progress).await;
             return Some(reason);
@@ -1036,47 +1047,58 @@ impl Watched {
         Ok(())
     }
 
-    /// Waits up to `tick` for a change and takes it in (the watch must be open); says
-    /// whether the objects changed.
-    async fn take(&mut self, ctx: &Ctx<'_>, tick: Duration) -> Result<bool, String> {
+    /// Waits up to `tick` for what comes next (the watch must be open). Cancel-safe:
+    /// nothing is sent, and nothing received is lost if it is dropped.
+    async fn next_event(&mut self, tick: Duration) -> Event {
         use futures_util::StreamExt;
         if self.polling {
             tokio::time::sleep(tick).await;
-            *self = Self {
-                polling: true,
-                ..Self::list(ctx, self.path.clone()).await?
-            };
-            return Ok(true);
+            return Event::Poll;
         }
         let Some(stream) = self.stream.as_mut() else {
             tokio::time::sleep(tick).await;
-            return Ok(false);
+            return Event::Nothing;
         };
-        let event = match tokio::time::timeout(tick, stream.next()).await {
-            Err(_) => return Ok(false),
-            Ok(e) => e,
-        };
+        match tokio::time::timeout(tick, stream.next()).await {
+            Err(_) => Event::Nothing,
+            Ok(None | Some(Err(_))) => Event::Closed,
+            Ok(Some(Ok(change))) => Event::Change(change),
+        }
+    }
+
+    /// Takes in what [`next_event`](Self::next_event) gave (listing again when the
+    /// watch's version is too old, or when polling); says whether the objects changed.
+    async fn take_in(&mut self, ctx: &Ctx<'_>, event: Event) -> Result<bool, String> {
+        use tenantry_kube::Change;
         match event {
-            None | Some(Err(_)) => {
+            Event::Nothing => Ok(false),
+            Event::Closed => {
                 // Closed by the server or the network: resume from the last version.
                 self.stream = None;
                 Ok(false)
             }
-            Some(Ok(tenantry_kube::Change::Upsert(o))) => {
+            Event::Poll => {
+                *self = Self {
+                    polling: true,
+                    ..Self::list(ctx, self.path.clone()).await?
+                };
+                Ok(true)
+            }
+            Event::Change(Change::Upsert(o)) => {
                 self.version = version_of(&o);
                 self.objects.insert(name_of(&o), o);
                 Ok(true)
             }
-            Some(Ok(tenantry_kube::Change::Deleted(o))) => {
+            Event::Change(Change::Deleted(o)) => {
                 self.version = version_of(&o);
                 self.objects.remove(&name_of(&o));
                 Ok(true)
             }
-            Some(Ok(tenantry_kube::Change::Bookmark(v))) => {
+            Event::Change(Change::Bookmark(v)) => {
                 self.version = v;
                 Ok(false)
             }
-            Some(Ok(tenantry_kube::Change::Gone)) => {
+            Event::Change(Change::Gone) => {
                 *self = Self::list(ctx, self.path.clone()).await?;
                 Ok(true)
             }
@@ -1085,37 +1107,114 @@ impl Watched {
 
     async fn next(&mut self, ctx: &Ctx<'_>, tick: Duration) -> Result<(), String> {
         self.open(ctx, tick).await?;
-        self.take(ctx, tick).await.map(drop)
+        let event = self.next_event(tick).await;
+        self.take_in(ctx, event).await.map(drop)
     }
 }
 
-/// A [`Watched`] list that several steps wait on at once: whichever is waiting takes
-/// the next change in, and every change bumps a count so that the others look again.
-struct Shared(Mutex<(Watched, u64)>);
+/// What a [`Watched`] list heard next.
+enum Event {
+    /// A tick passed.
+    Nothing,
+    /// The watch ended.
+    Closed,
+    /// Polling: time to list again.
+    Poll,
+    Change(tenantry_kube::Change),
+}
 
-impl Shared {
-    fn new(w: Watched) -> Arc<Self> {
-        Arc::new(Self(Mutex::new((w, 0))))
-    }
+/// The objects of a shared list as last seen, or why it could not be kept.
+#[derive(Debug, Clone, Default)]
+struct Snapshot {
+    objects: Arc<Vec<Value>>,
+    error: Option<String>,
+}
 
-    /// The objects as they are now, and the count of changes they reflect.
-    async fn items(&self) -> (u64, Vec<Value>) {
-        let g = self.0.lock().await;
-        (g.1, g.0.items().into_iter().cloned().collect())
-    }
-
-    async fn open(&self, ctx: &Ctx<'_>) -> Result<(), String> {
-        self.0.lock().await.0.open(ctx, ctx.opts.poll).await
-    }
-
-    /// Returns once there is a change the caller has not seen (`seen` is the count it
-    /// saw), or a tick has passed.
-    async fn changed(&self, ctx: &Ctx<'_>, seen: u64) -> Result<(), String> {
-        let mut g = self.0.lock().await;
-        if g.1 == seen && g.0.take(ctx, ctx.opts.poll).await? {
-            g.1 += 1;
+impl Snapshot {
+    fn of(w: &Watched) -> Self {
+        Self {
+            objects: Arc::new(w.items().into_iter().cloned().collect()),
+            error: None,
         }
-        Ok(())
+    }
+}
+
+/// A list several steps of a wave wait on. One [`pump`] keeps it current from the
+/// first time a step wants a change; every step reads the newest [`Snapshot`].
+struct Shared {
+    tx: tokio::sync::watch::Sender<Snapshot>,
+    wanted: tokio::sync::Notify,
+}
+
+/// One step's view of a [`Shared`] list.
+struct Feed {
+    shared: Arc<Shared>,
+    rx: tokio::sync::watch::Receiver<Snapshot>,
+}
+
+impl Feed {
+    /// The newest snapshot, marked seen.
+    fn snapshot(&mut self) -> Result<Arc<Vec<Value>>, String> {
+        let s = self.rx.borrow_and_update();
+        match &s.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(s.objects.clone()),
+        }
+    }
+}
+
+/// A shared list and the watch that will keep it current.
+type Pump = (Arc<Shared>, Watched);
+
+/// A shared list with the watch that will keep it, and a step's view of it.
+fn shared(w: Watched) -> (Pump, impl Fn() -> Feed) {
+    let (tx, _) = tokio::sync::watch::channel(Snapshot::of(&w));
+    let shared = Arc::new(Shared {
+        tx,
+        wanted: tokio::sync::Notify::new(),
+    });
+    let feeds = shared.clone();
+    let feed = move || Feed {
+        shared: feeds.clone(),
+        rx: feeds.tx.subscribe(),
+    };
+    ((shared, w), feed)
+}
+
+/// Keeps a shared list current, from the first time a step wants a change until
+/// `stop`. A watch being opened is opened and recorded before it stops; a failure to
+/// keep the list is published for the steps to report.
+async fn pump(
+    ctx: &Ctx<'_>,
+    shared: &Shared,
+    mut w: Watched,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let tick = ctx.opts.poll;
+    tokio::select! {
+        _ = stop.wait_for(|s| *s) => return,
+        () = shared.wanted.notified() => {}
+    }
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let _ = w.open(ctx, tick).await;
+        let event = tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            e = w.next_event(tick) => e,
+        };
+        match w.take_in(ctx, event).await {
+            Ok(true) => {
+                shared.tx.send_replace(Snapshot::of(&w));
+            }
+            Ok(false) => {}
+            Err(e) => {
+                shared.tx.send_modify(|s| s.error = Some(e));
+                let _ = stop.wait_for(|s| *s).await;
+                return;
+            }
+        }
     }
 }
 
@@ -1126,10 +1225,10 @@ struct Waiter {
     name: String,
     /// The labels its pods carry (`job-name`, or the Deployment's `matchLabels`).
     pod_labels: BTreeMap<String, String>,
-    objects: Arc<Shared>,
+    objects: Feed,
     /// None when its pods cannot be told by labels (a selector of expressions only): the
     /// object's own status is all there is to judge, rather than every pod around.
-    pods: Option<Arc<Shared>>,
+    pods: Option<Feed>,
 }
 
 fn namespace_of(r: &PlannedRequest) -> String {
@@ -1154,7 +1253,7 @@ fn namespace_of(r: &PlannedRequest) -> String {
 /// cannot share watches its object by name and its pods by their labels. Every watch
 /// starts without a version, so it first tells the current state: nothing that
 /// happened between the request and the watch is missed, and nothing is listed first.
-fn waiters(sent: &[(&PlannedRequest, String, Value)]) -> Vec<Option<Waiter>> {
+fn waiters(sent: &[(&PlannedRequest, String, Value)]) -> (Vec<Option<Waiter>>, Vec<Pump>) {
     struct Want {
         base: String,
         ns: String,
@@ -1197,6 +1296,7 @@ fn waiters(sent: &[(&PlannedRequest, String, Value)]) -> Vec<Option<Waiter>> {
         })
         .collect();
     let mut out: Vec<Option<Waiter>> = wants.iter().map(|_| None).collect();
+    let mut pumps = Vec::new();
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, w) in wants.iter().enumerate() {
         if let Some(w) = w {
@@ -1225,7 +1325,7 @@ fn waiters(sent: &[(&PlannedRequest, String, Value)]) -> Vec<Option<Waiter>> {
             ws.iter()
                 .all(|w| w.pod_labels.len() == 1 && w.pod_labels.contains_key(k))
         });
-        let shared = match pod_key {
+        let lists = match pod_key {
             Some(key) if ws.len() > 1 && !common.is_empty() => {
                 let values: std::collections::BTreeSet<&str> =
                     ws.iter().map(|w| w.pod_labels[&key].as_str()).collect();
@@ -1241,16 +1341,18 @@ fn waiters(sent: &[(&PlannedRequest, String, Value)]) -> Vec<Option<Waiter>> {
             }
             _ => None,
         };
-        if let Some((objects_path, pods_path)) = shared {
-            let objects = Shared::new(Watched::new(objects_path, seed(&members), String::new()));
-            let pods = Shared::new(Watched::new(pods_path, [], String::new()));
+        if let Some((objects_path, pods_path)) = lists {
+            let (pump, objects) = shared(Watched::new(objects_path, seed(&members), String::new()));
+            pumps.push(pump);
+            let (pump, pods) = shared(Watched::new(pods_path, [], String::new()));
+            pumps.push(pump);
             for (&i, w) in members.iter().zip(&ws) {
                 out[i] = Some(Waiter {
                     ns: w.ns.clone(),
                     name: w.name.clone(),
                     pod_labels: w.pod_labels.clone(),
-                    objects: objects.clone(),
-                    pods: Some(pods.clone()),
+                    objects: objects(),
+                    pods: Some(pods()),
                 });
             }
         } else {
@@ -1260,60 +1362,75 @@ fn waiters(sent: &[(&PlannedRequest, String, Value)]) -> Vec<Option<Waiter>> {
                     w.base,
                     encode(&format!("metadata.name={}", w.name))
                 );
+                let (pump, objects) = shared(Watched::new(objects_path, seed(&[i]), String::new()));
+                pumps.push(pump);
+                let pods = (!w.pod_labels.is_empty()).then(|| {
+                    let (pump, pods) = shared(Watched::new(
+                        pods_path(&w.ns, &selector_text(&w.pod_labels)),
+                        [],
+                        String::new(),
+                    ));
+                    pumps.push(pump);
+                    pods()
+                });
                 out[i] = Some(Waiter {
                     ns: w.ns.clone(),
                     name: w.name.clone(),
                     pod_labels: w.pod_labels.clone(),
-                    objects: Shared::new(Watched::new(objects_path, seed(&[i]), String::new())),
-                    pods: (!w.pod_labels.is_empty()).then(|| {
-                        Shared::new(Watched::new(
-                            pods_path(&w.ns, &selector_text(&w.pod_labels)),
-                            [],
-                            String::new(),
-                        ))
-                    }),
+                    objects: objects(),
+                    pods,
                 });
             }
         }
     }
-    out
+    (out, pumps)
 }
 
 impl Waiter {
-    /// The step's object and its pods, as last seen, with the change counts.
-    async fn state(&self) -> (Value, Vec<Value>, u64, u64) {
-        let (seen_objects, objects) = self.objects.items().await;
-        let (seen_pods, pods) = match &self.pods {
-            Some(pods) => pods.items().await,
-            None => (0, Vec::new()),
+    /// The step's object and its pods, as last seen (marked seen).
+    fn state(&mut self) -> Result<(Value, Vec<Value>), String> {
+        let objects = self.objects.snapshot()?;
+        let pods = match &mut self.pods {
+            Some(pods) => pods.snapshot()?,
+            None => Arc::default(),
         };
         let object = objects
-            .into_iter()
+            .iter()
             .find(|o| name_of(o) == self.name)
+            .cloned()
             .unwrap_or(Value::Null);
         let pods = pods
-            .into_iter()
+            .iter()
             .filter(|p| has_labels(p, &self.pod_labels))
+            .cloned()
             .collect();
-        (object, pods, seen_objects, seen_pods)
+        Ok((object, pods))
     }
 
-    /// Waits for a change of the object or of its pods (or a tick).
-    async fn changed(
-        &self,
-        ctx: &Ctx<'_>,
-        seen_objects: u64,
-        seen_pods: u64,
-    ) -> Result<(), String> {
-        // Opened outside the select, so that an open watch is never dropped half-recorded.
-        self.objects.open(ctx).await?;
-        let Some(pods) = &self.pods else {
-            return self.objects.changed(ctx, seen_objects).await;
+    /// Waits for a change of the object or of its pods, or a tick (time-based rules
+    /// are looked at again).
+    async fn changed(&mut self, tick: Duration) {
+        let Self { objects, pods, .. } = self;
+        objects.shared.wanted.notify_one();
+        let pods_changed = async {
+            match pods {
+                Some(p) => {
+                    p.shared.wanted.notify_one();
+                    if p.rx.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+                None => std::future::pending().await,
+            }
         };
-        pods.open(ctx).await?;
         tokio::select! {
-            r = self.objects.changed(ctx, seen_objects) => r,
-            r = pods.changed(ctx, seen_pods) => r,
+            r = objects.rx.changed() => {
+                if r.is_err() {
+                    tokio::time::sleep(tick).await;
+                }
+            }
+            () = pods_changed => {}
+            () = tokio::time::sleep(tick) => {}
         }
     }
 }
@@ -1326,7 +1443,7 @@ async fn wait(
     r: &PlannedRequest,
     since: Instant,
     object: &Value,
-    waiter: Option<&Waiter>,
+    waiter: Option<&mut Waiter>,
     created: bool,
 ) -> Result<Option<String>, String> {
     // A changed Deployment's current ReplicaSet (its `pod-template-hash`), once needed.
@@ -1334,7 +1451,7 @@ async fn wait(
     match (r.wait, waiter) {
         (WaitFor::None, _) => Ok(None),
         (WaitFor::JobComplete, Some(w)) => loop {
-            let (job, pods, seen_jobs, seen_pods) = w.state().await;
+            let (job, pods) = w.state()?;
             // A re-created Job's name is its predecessor's, whose pods may not be gone yet:
             // only this Job's pods (by its uid) count.
             let pods: Vec<&Value> = pods.iter().filter(|p| of_job(p, &job)).collect();
@@ -1360,10 +1477,10 @@ async fn wait(
                     }
                 }
             }
-            w.changed(ctx, seen_jobs, seen_pods).await?;
+            w.changed(ctx.opts.poll).await;
         },
         (WaitFor::RolloutReady, Some(w)) => loop {
-            let (dep, pods, seen_deps, seen_pods) = w.state().await;
+            let (dep, pods) = w.state()?;
             let pods: Vec<&Value> = pods.iter().filter(|p| !terminating(p)).collect();
             let pods = if created {
                 pods
@@ -1401,7 +1518,7 @@ async fn wait(
                     }
                 }
             }
-            w.changed(ctx, seen_deps, seen_pods).await?;
+            w.changed(ctx.opts.poll).await;
         },
         (WaitFor::JobComplete | WaitFor::RolloutReady, None) => Err(format!(
             "{}: the template waits for an object, but its body has no metadata.name",
