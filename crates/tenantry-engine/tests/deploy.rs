@@ -203,6 +203,22 @@ async fn a_deploy_builds_the_environment_and_a_second_one_changes_nothing() {
 }
 
 #[tokio::test]
+async fn waits_hear_of_every_change_by_watch_not_by_the_look_again_tick() {
+    // Both setup steps wait on the same shared watches: each must hear of its Job's
+    // end, though the other is waiting too.
+    let sim = cluster(|_| {}).await;
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let o = DeployOptions {
+        // A tick far past the deadline: any wait that needed one would time out.
+        poll: Duration::from_secs(600),
+        ..opts()
+    };
+    let out = deploy(&cat, c1(), "lms-dev", &o, &|_| {}).await.unwrap();
+    assert_eq!(out.status, "succeeded", "{:?}", out.reason);
+}
+
+#[tokio::test]
 async fn a_missing_image_fails_at_once_naming_the_pod_and_the_cause() {
     let sim =
         cluster(|c| c.scenarios.fail_image_pull = vec!["registry.test/missing*".into()]).await;
