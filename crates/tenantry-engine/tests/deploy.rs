@@ -74,6 +74,19 @@ async fn catalog(db: &TestDb, sim: &Running, token: &str) -> Catalog {
     cat
 }
 
+/// Sets namespace lms-dev's `docker-image`: the image the LMS pods run.
+async fn set_image(cat: &Catalog, image: &str) {
+    let dev = Scope::Namespace(NamespaceName::parse("lms-dev").unwrap());
+    cat.set_param(
+        &ParamName::parse("docker-image").unwrap(),
+        &dev,
+        &SecretString::from(image.to_owned()),
+        false,
+    )
+    .await
+    .unwrap();
+}
+
 fn c1() -> ClientId {
     ClientId::parse("C1").unwrap()
 }
@@ -224,15 +237,7 @@ async fn a_missing_image_fails_at_once_naming_the_pod_and_the_cause() {
         cluster(|c| c.scenarios.fail_image_pull = vec!["registry.test/missing*".into()]).await;
     let db = TestDb::sqlite();
     let cat = catalog(&db, &sim, TOKEN).await;
-    let dev = Scope::Namespace(NamespaceName::parse("lms-dev").unwrap());
-    cat.set_param(
-        &ParamName::parse("docker-image").unwrap(),
-        &dev,
-        &SecretString::from("registry.test/missing:9".to_owned()),
-        false,
-    )
-    .await
-    .unwrap();
+    set_image(&cat, "registry.test/missing:9").await;
     let out = run(&cat).await;
     assert_eq!(out.status, "failed");
     let reason = out.reason.unwrap();
@@ -328,15 +333,7 @@ async fn a_crashing_image_is_reported_with_its_exit_code_and_log_tail() {
     let sim = cluster(|c| c.scenarios.crash_image = vec!["*crash*".into()]).await;
     let db = TestDb::sqlite();
     let cat = catalog(&db, &sim, TOKEN).await;
-    let dev = Scope::Namespace(NamespaceName::parse("lms-dev").unwrap());
-    cat.set_param(
-        &ParamName::parse("docker-image").unwrap(),
-        &dev,
-        &SecretString::from("registry.test/crash:1".to_owned()),
-        false,
-    )
-    .await
-    .unwrap();
+    set_image(&cat, "registry.test/crash:1").await;
     let reason = run(&cat).await.reason.unwrap();
     assert!(
         reason.contains("CrashLoopBackOff") && reason.contains("last exit code 1"),
@@ -353,23 +350,7 @@ async fn fixing_a_crashing_image_and_deploying_again_succeeds_while_the_old_pod_
     let sim = cluster(|c| c.scenarios.crash_image = vec!["*crash*".into()]).await;
     let db = TestDb::sqlite();
     let cat = catalog(&db, &sim, TOKEN).await;
-    let dev = Scope::Namespace(NamespaceName::parse("lms-dev").unwrap());
-    let image = |i: &str| {
-        let cat = cat.clone();
-        let dev = dev.clone();
-        let i = i.to_owned();
-        async move {
-            cat.set_param(
-                &ParamName::parse("docker-image").unwrap(),
-                &dev,
-                &SecretString::from(i),
-                false,
-            )
-            .await
-            .unwrap();
-        }
-    };
-    image("registry.test/crash:1").await;
+    set_image(&cat, "registry.test/crash:1").await;
     let first = run(&cat).await;
     assert!(
         first
@@ -382,7 +363,7 @@ async fn fixing_a_crashing_image_and_deploying_again_succeeds_while_the_old_pod_
     );
     // The fix rolls out a new ReplicaSet; the old one's pod keeps crashing until the new
     // pod is ready, and is not the new rollout's failure.
-    image("registry.test/lms:2").await;
+    set_image(&cat, "registry.test/lms:2").await;
     let second = run(&cat).await;
     assert_eq!(second.status, "succeeded", "{:?}", second.reason);
     let step = |name: &str| {
@@ -416,7 +397,7 @@ async fn fixing_a_crashing_image_and_deploying_again_succeeds_while_the_old_pod_
         .filter(|p| p.starts_with("lms-deployment-c1-"))
         .collect();
     assert_eq!(good_pods.len(), 1, "{good_pods:?}");
-    image("registry.test/crash:2").await;
+    set_image(&cat, "registry.test/crash:2").await;
     let third = run(&cat).await;
     let reason = third.reason.unwrap_or_default();
     assert!(
