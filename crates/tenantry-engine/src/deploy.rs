@@ -1166,19 +1166,22 @@ impl Feed {
 /// A shared list and the watch that will keep it current.
 type Pump = (Arc<Shared>, Watched);
 
-/// A shared list with the watch that will keep it, and a step's view of it.
-fn shared(w: Watched) -> (Pump, impl Fn() -> Feed) {
-    let (tx, _) = tokio::sync::watch::channel(Snapshot::of(&w));
-    let shared = Arc::new(Shared {
-        tx,
-        wanted: tokio::sync::Notify::new(),
-    });
-    let feeds = shared.clone();
-    let feed = move || Feed {
-        shared: feeds.clone(),
-        rx: feeds.tx.subscribe(),
-    };
-    ((shared, w), feed)
+impl Shared {
+    /// A list starting as `w` holds it now.
+    fn new(w: &Watched) -> Arc<Self> {
+        Arc::new(Self {
+            tx: tokio::sync::watch::channel(Snapshot::of(w)).0,
+            wanted: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// A step's view of the list.
+    fn feed(self: &Arc<Self>) -> Feed {
+        Feed {
+            shared: self.clone(),
+            rx: self.tx.subscribe(),
+        }
+    }
 }
 
 /// Keeps a shared list current, from the first time a step wants a change until
@@ -1296,7 +1299,12 @@ fn waiters(sent: &[(&PlannedRequest, String, Value)]) -> (Vec<Option<Waiter>>, V
         })
         .collect();
     let mut out: Vec<Option<Waiter>> = wants.iter().map(|_| None).collect();
-    let mut pumps = Vec::new();
+    let mut pumps: Vec<Pump> = Vec::new();
+    let mut share = |w: Watched| {
+        let list = Shared::new(&w);
+        pumps.push((list.clone(), w));
+        list
+    };
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, w) in wants.iter().enumerate() {
         if let Some(w) = w {
@@ -1342,17 +1350,15 @@ fn waiters(sent: &[(&PlannedRequest, String, Value)]) -> (Vec<Option<Waiter>>, V
             _ => None,
         };
         if let Some((objects_path, pods_path)) = lists {
-            let (pump, objects) = shared(Watched::new(objects_path, seed(&members), String::new()));
-            pumps.push(pump);
-            let (pump, pods) = shared(Watched::new(pods_path, [], String::new()));
-            pumps.push(pump);
+            let objects = share(Watched::new(objects_path, seed(&members), String::new()));
+            let pods = share(Watched::new(pods_path, [], String::new()));
             for (&i, w) in members.iter().zip(&ws) {
                 out[i] = Some(Waiter {
                     ns: w.ns.clone(),
                     name: w.name.clone(),
                     pod_labels: w.pod_labels.clone(),
-                    objects: objects(),
-                    pods: Some(pods()),
+                    objects: objects.feed(),
+                    pods: Some(pods.feed()),
                 });
             }
         } else {
@@ -1362,22 +1368,20 @@ fn waiters(sent: &[(&PlannedRequest, String, Value)]) -> (Vec<Option<Waiter>>, V
                     w.base,
                     encode(&format!("metadata.name={}", w.name))
                 );
-                let (pump, objects) = shared(Watched::new(objects_path, seed(&[i]), String::new()));
-                pumps.push(pump);
+                let objects = share(Watched::new(objects_path, seed(&[i]), String::new()));
                 let pods = (!w.pod_labels.is_empty()).then(|| {
-                    let (pump, pods) = shared(Watched::new(
+                    share(Watched::new(
                         pods_path(&w.ns, &selector_text(&w.pod_labels)),
                         [],
                         String::new(),
-                    ));
-                    pumps.push(pump);
-                    pods()
+                    ))
+                    .feed()
                 });
                 out[i] = Some(Waiter {
                     ns: w.ns.clone(),
                     name: w.name.clone(),
                     pod_labels: w.pod_labels.clone(),
-                    objects: objects(),
+                    objects: objects.feed(),
                     pods,
                 });
             }
