@@ -252,7 +252,7 @@ async fn resource_route(
     match (method.clone(), name, sub) {
         (Method::GET, None, None) => {
             if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
-                watch(sim, res, (!ns.is_empty()).then_some(ns), q)
+                watch(sim, res, (!ns.is_empty()).then_some(ns), q).await
             } else if crate::table::wanted(headers) {
                 let (ls, fs) = selectors(q)?;
                 let (items, rv) = sim
@@ -451,7 +451,7 @@ fn watch_line(kind: &str, object: &Value) -> Bytes {
     Bytes::from(s)
 }
 
-fn watch(
+async fn watch(
     sim: &Arc<Shared>,
     res: &'static Resource,
     ns: Option<&str>,
@@ -482,6 +482,18 @@ fn watch(
         let rv = rv_param
             .parse::<u64>()
             .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv_param:?}")))?;
+        // A version the store has not reached: the API server's watch cache waits up to
+        // 3 s for it, then says so (the server lost its state, or the client is confused).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while rv > sim.store.current_rv() {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApiError::too_large_resource_version(
+                    rv,
+                    sim.store.current_rv(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         (Vec::new(), rv)
     };
     let (backlog, mut rx) = match sim.store.watch_from(from) {

@@ -380,6 +380,8 @@ pub struct Running {
     server: tokio::task::JoinHandle<()>,
     controllers: tokio::task::JoinHandle<()>,
     tls: bool,
+    /// Turned true when the simulator stops: every open connection is dropped.
+    down: tokio::sync::watch::Sender<bool>,
 }
 
 impl Running {
@@ -405,14 +407,16 @@ impl Running {
         self.shared.faults.set(f);
     }
 
+    /// Stops as a killed API server would: the listener closes, every open connection
+    /// (watches included) is dropped, and the state is gone.
     pub fn stop(self) {
-        self.server.abort();
-        self.controllers.abort();
+        drop(self);
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
+        let _ = self.down.send(true);
         self.server.abort();
         self.controllers.abort();
     }
@@ -423,9 +427,8 @@ pub fn spawn(config: Config, listener: tokio::net::TcpListener) -> std::io::Resu
     let addr = listener.local_addr()?;
     let shared = Shared::new(config);
     let app = router(shared.clone());
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (down, down_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(crate::tls::serve_plain(listener, app, down_rx));
     let controllers = if shared.config.controllers {
         tokio::spawn(crate::controllers::run(shared.clone()))
     } else {
@@ -437,6 +440,7 @@ pub fn spawn(config: Config, listener: tokio::net::TcpListener) -> std::io::Resu
         server,
         controllers,
         tls: false,
+        down,
     })
 }
 
@@ -460,7 +464,8 @@ pub fn spawn_tls(
     let tls = crate::tls::server_config(dir, &names)?;
     let shared = Shared::new(config);
     let app = router(shared.clone());
-    let server = tokio::spawn(crate::tls::serve(listener, tls, app));
+    let (down, down_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(crate::tls::serve(listener, tls, app, down_rx));
     let controllers = if shared.config.controllers {
         tokio::spawn(crate::controllers::run(shared.clone()))
     } else {
@@ -472,6 +477,7 @@ pub fn spawn_tls(
         server,
         controllers,
         tls: true,
+        down,
     })
 }
 

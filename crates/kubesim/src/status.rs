@@ -178,6 +178,22 @@ impl ApiError {
         Self::new(410, "Expired", message)
     }
 
+    /// A watch or list from a resource version the server has not reached (it restarted
+    /// and lost its state): what the API server's watch cache answers after waiting for it.
+    pub fn too_large_resource_version(requested: u64, current: u64) -> Self {
+        let mut e = Self::new(
+            504,
+            "Timeout",
+            format!("Timeout: Too large resource version: {requested}, current: {current}"),
+        );
+        e.retry_after = Some(1);
+        e.details = Some(json!({
+            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+            "retryAfterSeconds": 1
+        }));
+        e
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message)
     }

@@ -54,6 +54,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     config: Arc<ServerConfig>,
     app: axum::Router,
+    down: tokio::sync::watch::Receiver<bool>,
 ) {
     let acceptor = TlsAcceptor::from(config);
     loop {
@@ -62,18 +63,47 @@ pub async fn serve(
         };
         let acceptor = acceptor.clone();
         let app = app.clone();
+        let down = down.clone();
         tokio::spawn(async move {
             match acceptor.accept(tcp).await {
-                Ok(tls) => {
-                    let service = TowerToHyperService::new(app);
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(tls), service)
-                        .await;
-                }
+                Ok(tls) => serve_connection(TokioIo::new(tls), app, down).await,
                 Err(e) => {
                     tracing::info!(target: "kubesim", "TLS handshake with {peer} failed: {e}")
                 }
             }
         });
+    }
+}
+
+/// Serves plain HTTP on `listener` until the process ends or `down` says the simulator
+/// went away, which drops every connection as a dying process would.
+pub async fn serve_plain(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    down: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(serve_connection(
+            TokioIo::new(tcp),
+            app.clone(),
+            down.clone(),
+        ));
+    }
+}
+
+/// One connection, dropped at once when `down` turns true.
+async fn serve_connection<I>(io: I, app: axum::Router, mut down: tokio::sync::watch::Receiver<bool>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(app);
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection(io, service);
+    tokio::select! {
+        _ = conn => {}
+        _ = down.wait_for(|d| *d) => {}
     }
 }
