@@ -293,6 +293,28 @@ pub fn deployment_health(dep: &Value) -> Health {
     }
 }
 
+/// Whether a pod is being deleted: going away, not to be judged.
+pub fn is_terminating(obj: &Value) -> bool {
+    obj.pointer("/metadata/deletionTimestamp")
+        .is_some_and(|t| !t.is_null())
+}
+
+/// Whether a pod is this Job's own: a re-created Job has its predecessor's name, and
+/// its predecessor's pods may linger; its controller-uid label tells them apart (a pod
+/// without one, from an older cluster or a simulator, counts by its name).
+pub fn of_job(pod: &Value, job: &Value) -> bool {
+    let label = |k: &str| {
+        pod.pointer("/metadata/labels")
+            .and_then(|l| l.get(k))
+            .and_then(Value::as_str)
+    };
+    let owner = label("batch.kubernetes.io/controller-uid").or_else(|| label("controller-uid"));
+    match (owner, job.pointer("/metadata/uid").and_then(Value::as_str)) {
+        (Some(owner), Some(uid)) => owner == uid,
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -484,5 +506,25 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn a_jobs_pods_are_told_from_its_predecessors_by_uid() {
+        let job = json!({"metadata": {"name": "j", "uid": "new"}});
+        let pod = |labels: Value| json!({"metadata": {"labels": labels}});
+        assert!(of_job(
+            &pod(json!({"job-name": "j", "batch.kubernetes.io/controller-uid": "new"})),
+            &job
+        ));
+        assert!(!of_job(
+            &pod(json!({"job-name": "j", "controller-uid": "old"})),
+            &job
+        ));
+        // Without the label (older clusters, simulators) a pod of the name counts.
+        assert!(of_job(&pod(json!({"job-name": "j"})), &job));
+        assert!(is_terminating(
+            &json!({"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}})
+        ));
+        assert!(!is_terminating(&pod(json!({}))));
     }
 }

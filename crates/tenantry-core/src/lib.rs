@@ -5,6 +5,7 @@ pub mod client;
 pub mod contact;
 pub mod default_templates;
 pub mod defaults;
+pub mod drift;
 pub mod env;
 pub mod health;
 pub mod macros;
