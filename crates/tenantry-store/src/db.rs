@@ -80,13 +80,14 @@ fn normalise_url(url: &str) -> (String, Backend) {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let (m1, m2, m3, m4, m5) = match backend {
+    let (m1, m2, m3, m4, m5, m6) = match backend {
         Backend::Sqlite => (
             include_str!("../migrations/sqlite/0001_catalog.sql"),
             include_str!("../migrations/sqlite/0002_templates_and_client_secrets.sql"),
             include_str!("../migrations/sqlite/0003_runs.sql"),
             include_str!("../migrations/sqlite/0004_users_and_audit.sql"),
             include_str!("../migrations/sqlite/0005_client_search.sql"),
+            include_str!("../migrations/sqlite/0006_inventory_and_revisions.sql"),
         ),
         Backend::Postgres => (
             include_str!("../migrations/postgres/0001_catalog.sql"),
@@ -94,6 +95,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../migrations/postgres/0003_runs.sql"),
             include_str!("../migrations/postgres/0004_users_and_audit.sql"),
             include_str!("../migrations/postgres/0005_client_search.sql"),
+            include_str!("../migrations/postgres/0006_inventory_and_revisions.sql"),
         ),
     };
     let migration = |version, name, sql: &'static str| {
@@ -111,6 +113,7 @@ fn migrator(backend: Backend) -> Migrator {
         migration(3, "runs", m3),
         migration(4, "users and audit", m4),
         migration(5, "client search", m5),
+        migration(6, "inventory and revisions", m6),
     ])
 }
 

@@ -10,12 +10,114 @@ use tenantry_core::ClientId;
 use crate::db::{Catalog, now};
 use crate::error::StoreError;
 
+/// What a run does to a client's environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    Deploy,
+    Decommission,
+    Suspend,
+    Resume,
+    Rollback,
+}
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deploy => "deploy",
+            Self::Decommission => "decommission",
+            Self::Suspend => "suspend",
+            Self::Resume => "resume",
+            Self::Rollback => "rollback",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        Ok(match s {
+            "deploy" => Self::Deploy,
+            "decommission" => Self::Decommission,
+            "suspend" => Self::Suspend,
+            "resume" => Self::Resume,
+            "rollback" => Self::Rollback,
+            other => return Err(StoreError::Corrupt(format!("a run of kind {other:?}"))),
+        })
+    }
+}
+
+impl std::fmt::Display for RunKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    /// Its process went away; another run took over.
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        Ok(match s {
+            "running" => Self::Running,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "interrupted" => Self::Interrupted,
+            other => return Err(StoreError::Corrupt(format!("a run in status {other:?}"))),
+        })
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One object a run touched.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunObject {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    pub resource_version: String,
+    /// `created`, `updated`, `unchanged`, `recreated`, `deleted`, …
+    pub action: String,
+}
+
+/// How a run ended, to store.
+#[derive(Debug, Clone)]
+pub struct RunEnd<'a> {
+    pub succeeded: bool,
+    pub reason: Option<&'a str>,
+    pub report: &'a serde_json::Value,
+    pub objects: &'a [RunObject],
+    /// The environment's pods as the run left them.
+    pub pods: &'a serde_json::Value,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunRecord {
     pub id: i64,
+    pub kind: RunKind,
     pub client: ClientId,
     pub namespace: String,
-    pub status: String,
+    pub status: RunStatus,
     pub reason: Option<String>,
     pub owner: String,
     pub started_at: String,
@@ -23,6 +125,9 @@ pub struct RunRecord {
     pub finished_at: Option<String>,
     /// The steps, as the engine reported them.
     pub report: serde_json::Value,
+    /// The environment's pods as the run left them (`None` while it runs, and for runs
+    /// stored before snapshots were kept).
+    pub pods: Option<serde_json::Value>,
 }
 
 impl RunRecord {
@@ -60,7 +165,7 @@ pub struct NewRequest<'a> {
     pub excerpt: &'a str,
 }
 
-const COLUMNS: &str = "id, client_number, namespace, status, reason, owner, started_at, heartbeat_at, finished_at, report";
+const COLUMNS: &str = "id, client_number, namespace, status, reason, owner, started_at, heartbeat_at, finished_at, report, kind, pods";
 
 fn run_from(r: &AnyRow) -> Result<RunRecord, StoreError> {
     let n: i64 = r.try_get(1)?;
@@ -72,13 +177,17 @@ fn run_from(r: &AnyRow) -> Result<RunRecord, StoreError> {
             .and_then(ClientId::from_number)
             .ok_or_else(|| StoreError::Corrupt(format!("run of client {n}")))?,
         namespace: r.try_get(2)?,
-        status: r.try_get(3)?,
+        status: RunStatus::parse(&r.try_get::<String, _>(3)?)?,
         reason: r.try_get(4)?,
         owner: r.try_get(5)?,
         started_at: r.try_get(6)?,
         heartbeat_at: r.try_get(7)?,
         finished_at: r.try_get(8)?,
         report: serde_json::from_str(&report).unwrap_or(serde_json::Value::Null),
+        kind: RunKind::parse(&r.try_get::<String, _>(10)?)?,
+        pods: r
+            .try_get::<Option<String>, _>(11)?
+            .and_then(|p| serde_json::from_str(&p).ok()),
     })
 }
 
@@ -92,17 +201,19 @@ impl Catalog {
         &self,
         client: ClientId,
         namespace: &str,
+        kind: RunKind,
         owner: &str,
     ) -> Result<RunRecord, StoreError> {
         let now = now();
         let inserted = sqlx::query(
-            "INSERT INTO runs (client_number, namespace, status, owner, started_at, heartbeat_at, report) \
-             VALUES ($1, $2, 'running', $3, $4, $4, '[]') RETURNING id",
+            "INSERT INTO runs (client_number, namespace, status, owner, started_at, heartbeat_at, report, kind) \
+             VALUES ($1, $2, 'running', $3, $4, $4, '[]', $5) RETURNING id",
         )
         .bind(number(client))
         .bind(namespace)
         .bind(owner)
         .bind(&now)
+        .bind(kind.as_str())
         .fetch_one(&self.pool)
         .await;
         match inserted {
@@ -206,15 +317,16 @@ impl Catalog {
         rows.iter().map(run_from).collect()
     }
 
-    /// Marks a run whose owner is gone as interrupted, so a new one can start.
-    pub async fn interrupt_run(&self, id: i64, reason: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE runs SET status = 'interrupted', reason = $1, finished_at = $2 WHERE id = $3 AND status = 'running'")
+    /// Marks a run whose owner is gone as interrupted, so a new one can start; `false`
+    /// when it was no longer running (another process took it over first).
+    pub async fn interrupt_run(&self, id: i64, reason: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE runs SET status = 'interrupted', reason = $1, finished_at = $2 WHERE id = $3 AND status = 'running'")
             .bind(reason)
             .bind(now())
             .bind(id)
             .execute(&self.pool)
             .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Says the run's owner is alive; `false` when the run is no longer running (another
@@ -245,23 +357,58 @@ impl Catalog {
         Ok(())
     }
 
-    pub async fn finish_run(
-        &self,
-        id: i64,
-        succeeded: bool,
-        reason: Option<&str>,
-        report: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        // A run another process took over stays interrupted.
-        sqlx::query("UPDATE runs SET status = $1, reason = $2, report = $3, finished_at = $4, heartbeat_at = $4 WHERE id = $5 AND status = 'running'")
-            .bind(if succeeded { "succeeded" } else { "failed" })
-            .bind(reason)
-            .bind(report.to_string())
-            .bind(now())
+    /// Stores how a run ended, what it touched and the pods it left, in one
+    /// transaction. A run another process took over stays interrupted: `false` then.
+    pub async fn finish_run(&self, id: i64, end: &RunEnd<'_>) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = now();
+        let done = sqlx::query("UPDATE runs SET status = $1, reason = $2, report = $3, finished_at = $4, heartbeat_at = $4, pods = $5 WHERE id = $6 AND status = 'running'")
+            .bind(if end.succeeded { "succeeded" } else { "failed" })
+            .bind(end.reason)
+            .bind(end.report.to_string())
+            .bind(&now)
+            .bind(end.pods.to_string())
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for (seq, o) in end.objects.iter().enumerate() {
+            sqlx::query("INSERT INTO run_objects (run_id, seq, kind, namespace, name, uid, resource_version, action) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(id)
+                .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+                .bind(&o.kind)
+                .bind(&o.namespace)
+                .bind(&o.name)
+                .bind(&o.uid)
+                .bind(&o.resource_version)
+                .bind(&o.action)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The objects a run touched, in the order it touched them.
+    pub async fn run_objects(&self, run: i64) -> Result<Vec<RunObject>, StoreError> {
+        let rows = sqlx::query("SELECT kind, namespace, name, uid, resource_version, action FROM run_objects WHERE run_id = $1 ORDER BY seq")
+            .bind(run)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RunObject {
+                    kind: r.try_get(0)?,
+                    namespace: r.try_get(1)?,
+                    name: r.try_get(2)?,
+                    uid: r.try_get(3)?,
+                    resource_version: r.try_get(4)?,
+                    action: r.try_get(5)?,
+                })
+            })
+            .collect()
     }
 
     /// Records one request a run sent.

@@ -1,0 +1,109 @@
+//! Revisions: each successful deploy of a client to a namespace stores the manifests it
+//! rendered (sealed: they hold the client's secrets) as revision N, like a Helm release
+//! history. A rollback deploys an earlier revision's manifests as a new one.
+
+use serde::Serialize;
+use sqlx::Row;
+use tenantry_core::ClientId;
+
+use crate::crypto::Place;
+use crate::db::{Catalog, now};
+use crate::error::StoreError;
+
+/// One revision of a client's environment in a namespace.
+#[derive(Debug, Clone, Serialize)]
+pub struct Revision {
+    pub number: i64,
+    pub run: i64,
+    pub created_at: String,
+    /// The LMS image it ran.
+    pub image: String,
+    /// The rendered objects, secrets revealed: never shown as they are.
+    #[serde(skip)]
+    pub manifests: Vec<serde_json::Value>,
+}
+
+fn number(id: ClientId) -> i64 {
+    i64::try_from(id.number()).unwrap_or(i64::MAX)
+}
+
+fn place_row(client: ClientId, ns: &str, n: i64) -> String {
+    format!("{client}/{ns}/{n}")
+}
+
+impl Catalog {
+    /// Stores the manifests of run `run` as the next revision; its number.
+    pub async fn add_revision(
+        &self,
+        client: ClientId,
+        ns: &str,
+        run: i64,
+        image: &str,
+        manifests: &[serde_json::Value],
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let next: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(number), 0) + 1 FROM revisions WHERE client_number = $1 AND namespace = $2",
+        )
+        .bind(number(client))
+        .bind(ns)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        let row = place_row(client, ns, next);
+        let plain =
+            serde_json::to_vec(manifests).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let sealed = self.cipher.seal(
+            Place {
+                table: "revisions",
+                row: &row,
+                field: "manifests",
+            },
+            &plain,
+        );
+        sqlx::query("INSERT INTO revisions (client_number, namespace, number, run_id, created_at, image, manifests) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(number(client))
+            .bind(ns)
+            .bind(next)
+            .bind(run)
+            .bind(now())
+            .bind(image)
+            .bind(sealed)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    /// A client's revisions in a namespace, oldest first, their manifests opened.
+    pub async fn revisions(&self, client: ClientId, ns: &str) -> Result<Vec<Revision>, StoreError> {
+        let rows = sqlx::query("SELECT number, run_id, created_at, image, manifests FROM revisions WHERE client_number = $1 AND namespace = $2 ORDER BY number")
+            .bind(number(client))
+            .bind(ns)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get(0)?;
+                let sealed: Vec<u8> = r.try_get(4)?;
+                let row = place_row(client, ns, n);
+                let plain = self.cipher.open(
+                    Place {
+                        table: "revisions",
+                        row: &row,
+                        field: "manifests",
+                    },
+                    &sealed,
+                )?;
+                Ok(Revision {
+                    number: n,
+                    run: r.try_get(1)?,
+                    created_at: r.try_get(2)?,
+                    image: r.try_get(3)?,
+                    manifests: serde_json::from_slice(&plain)
+                        .map_err(|e| StoreError::Corrupt(format!("revision {n}: {e}")))?,
+                })
+            })
+            .collect()
+    }
+}
