@@ -14,7 +14,7 @@ use kubesim::{Config, FaultConfig, Timings};
 use secrecy::SecretString;
 use tenantry_core::render::Secrets;
 use tenantry_core::{ApiRootUrl, ClientId, NamespaceName, OrgName, ParamName};
-use tenantry_engine::{DeployOptions, deploy, render_plan};
+use tenantry_engine::{DeployOptions, Verdict, deploy, render_plan};
 use tenantry_store::{Catalog, KeySource, NewClient, NewNamespace, OpenOptions, Scope};
 
 const LATENCY_MS: u64 = 5;
@@ -154,7 +154,7 @@ async fn main() {
         // The engine's own time off the cluster: rendering and starting the run, and
         // finishing it after the last step is done.
         own.push(prepare + last_step.lock().unwrap().elapsed());
-        assert_eq!(out.status, "succeeded", "{:?}", out.reason);
+        assert_eq!(out.status, Verdict::Succeeded, "{:?}", out.reason);
         requests.push(out.requests);
     }
     walls.sort();
@@ -303,14 +303,14 @@ async fn main() {
     let failed_at = std::sync::Mutex::new(None);
     let out = deploy(&cat, c1, "lms", &opts(), &|step| {
         if step.template.as_str() == "deployment"
-            && step.status == tenantry_engine::deploy::StepStatus::Failed
+            && step.status == tenantry_engine::StepStatus::Failed
         {
             *failed_at.lock().unwrap() = Some(Instant::now());
         }
     })
     .await
     .unwrap();
-    assert_eq!(out.status, "failed");
+    assert_eq!(out.status, Verdict::Failed);
     let set_at = set_at.await.unwrap();
     let failed_at = failed_at
         .lock()
@@ -352,7 +352,7 @@ async fn main() {
     let wall = started.elapsed();
     let errors = results
         .iter()
-        .filter(|r| !matches!(r, Ok(o) if o.status == "succeeded"))
+        .filter(|r| !matches!(r, Ok(o) if o.status == Verdict::Succeeded))
         .count();
     rows.push((
         format!("{n} clients, 25 at a time: wall time, errors"),

@@ -1,12 +1,20 @@
-//! Provisioning runs: the plan (a client's templates rendered for one namespace, nothing
-//! sent until every request has rendered) and the deploy that sends it, waits for it,
-//! and says whether it worked and why not.
+//! Provisioning: the plan (a client's templates rendered for one namespace, nothing sent
+//! until every request has rendered), the executor that runs an operation's typed steps
+//! against the cluster and says whether it worked and why not, and the operations on it
+//! (deploy first), with each run's inventory and each environment's revisions.
 
 pub mod deploy;
+mod exec;
+pub mod history;
+mod lease;
 pub mod plan;
+pub mod pods;
+mod record;
+pub mod step;
 
-pub use deploy::{
-    DeployError, DeployOptions, Outcome, PodState, Prepared, StepReport, deploy, orphaned_runs,
-    pod_states, prepare,
-};
-pub use plan::{PlanError, PlannedRequest, render_plan, render_plans, rsa_format};
+pub use deploy::{CONFIG_HASH, DeployError, Outcome, Prepared, deploy, prepare};
+pub use exec::DeployOptions;
+pub use lease::orphaned_runs;
+pub use plan::{PlanError, PlannedRequest, render_plan, render_plans, render_preview, rsa_format};
+pub use pods::{PodState, pod_states, pods_of_run};
+pub use step::{Applied, StepReport, StepStatus, Verdict};

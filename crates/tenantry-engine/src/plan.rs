@@ -85,11 +85,45 @@ pub async fn render_plan(
 }
 
 /// The plan twice from one reading of the catalog: with secrets revealed (to send) and
-/// masked (to show and to record).
+/// masked (to show and to record). Generated values the plan needs and the client does
+/// not have yet are made and stored first.
 pub async fn render_plans(
     catalog: &Catalog,
     client: ClientId,
     ns: &str,
+) -> Result<(Vec<PlannedRequest>, Vec<PlannedRequest>), PlanError> {
+    render_with(catalog, client, ns, Generation::Ensure).await
+}
+
+/// The plan with secrets masked, changing nothing: generated values the client does not
+/// have yet stand as placeholders (for previews and pages, which must not store state).
+pub async fn render_preview(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+) -> Result<Vec<PlannedRequest>, PlanError> {
+    Ok(render_with(catalog, client, ns, Generation::Placeholder)
+        .await?
+        .1)
+}
+
+/// What becomes of generated values a client does not have yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Generation {
+    /// Made and stored, before anything uses them.
+    Ensure,
+    /// A placeholder; nothing is stored.
+    Placeholder,
+}
+
+/// What a value that is not generated yet shows as in a preview.
+pub const NOT_YET_GENERATED: &str = "(generated at the first deploy)";
+
+async fn render_with(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+    generation: Generation,
 ) -> Result<(Vec<PlannedRequest>, Vec<PlannedRequest>), PlanError> {
     let client = catalog.client(client).await?;
     if client.archived {
@@ -173,11 +207,25 @@ pub async fn render_plans(
         });
     }
 
-    let generated = catalog
-        .ensure_client_secrets(client.id, &namespace.name, &needed, rsa_format)
-        .await?;
-    for s in generated {
-        values.secret(&s.name, s.value);
+    match generation {
+        Generation::Ensure => {
+            let generated = catalog
+                .ensure_client_secrets(client.id, &namespace.name, &needed, rsa_format)
+                .await?;
+            for s in generated {
+                values.secret(&s.name, s.value);
+            }
+        }
+        Generation::Placeholder => {
+            let stored = catalog.client_secrets(client.id, &namespace.name).await?;
+            for (n, _) in &needed {
+                let value = stored
+                    .iter()
+                    .find(|s| s.name == n.as_str())
+                    .map_or_else(|| NOT_YET_GENERATED.into(), |s| s.value.clone());
+                values.secret(n.as_str(), value);
+            }
+        }
     }
     let render_error = |problems| PlanError::Render {
         client: client.id,
@@ -193,8 +241,9 @@ pub async fn render_plans(
     )
     .map_err(render_error)?;
     // Names are checked on the real values: a masked secret never lands in a name.
+    // (A preview's placeholders are not names: they are checked when they are made.)
     let mut problems = Vec::new();
-    for r in &planned {
+    for r in planned.iter().filter(|_| generation == Generation::Ensure) {
         if let Some(body) = &r.body {
             problems.extend(
                 name_problems(body)

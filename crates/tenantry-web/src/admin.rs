@@ -600,14 +600,8 @@ async fn template_page(
             let id = tenantry_core::ClientId::parse(c)
                 .map_err(|e| WebError::field("client", e.to_string()))?;
             Some(
-                match tenantry_engine::render_plan(
-                    &state.catalog,
-                    id,
-                    ns,
-                    tenantry_core::render::Secrets::Mask,
-                )
-                .await
-                {
+                // A preview changes nothing: values not generated yet are placeholders.
+                match tenantry_engine::render_preview(&state.catalog, id, ns).await {
                     Ok(plan) => match plan.into_iter().find(|r| &r.template == name) {
                         Some(r) => Ok(format!(
                             "{} {}\n\n{}",

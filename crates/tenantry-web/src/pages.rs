@@ -311,7 +311,7 @@ async fn clients(
                             @for ns in &namespaces {
                                 td {
                                     @match runs.iter().find(|r| r.client == c.id && r.namespace == ns.name.as_str()) {
-                                        Some(r) => a href={"/runs/" (r.id)} { (status_badge(ctx.lang, &r.status)) },
+                                        Some(r) => a href={"/runs/" (r.id)} { (status_badge(ctx.lang, r.status.as_str())) },
                                         None => (status_badge(ctx.lang, "none")),
                                     }
                                 }
@@ -505,7 +505,7 @@ async fn card(
                     h3 { (ns.name.as_str()) }
                     p {
                         @match last {
-                            Some(r) => { (status_badge(ctx.lang, &r.status)) " " a href={"/runs/" (r.id)} { (t("Run")) " " (r.id) } " · " (r.started_at) },
+                            Some(r) => { (status_badge(ctx.lang, r.status.as_str())) " " a href={"/runs/" (r.id)} { (t("Run")) " " (r.id) } " · " (r.started_at) },
                             None => (status_badge(ctx.lang, "none")),
                         }
                     }
@@ -596,7 +596,7 @@ pub fn runs_table(ctx: &Ctx, runs: &[RunRecord], with_client: bool) -> Markup {
                             td { a href={"/runs/" (r.id)} { (r.id) } }
                             @if with_client { td { a href={"/clients/" (r.client)} { (r.client) } } }
                             td { (r.namespace) }
-                            td { (status_badge(ctx.lang, &r.status)) }
+                            td { (status_badge(ctx.lang, r.status.as_str())) }
                             td { (r.started_at) }
                             td { (r.finished_at.as_deref().unwrap_or("")) }
                             td.reason { (first_line(r.reason.as_deref().unwrap_or(""))) }

@@ -13,6 +13,8 @@ use futures_util::Stream;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
+use tenantry_store::RunStatus;
+
 use crate::AppState;
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
@@ -52,24 +54,28 @@ async fn show(
     let client = state.catalog.client(run.client).await?;
     let requests = state.catalog.run_requests(id).await?;
     let steps = steps_of(&run.report);
-    // The pods as the cluster has them now; a slow or unreachable cluster does not hold
-    // the page up.
-    let pods = match tokio::time::timeout(
-        Duration::from_secs(3),
-        tenantry_engine::pod_states(&state.catalog, run.client, &run.namespace),
-    )
-    .await
-    {
-        Ok(Ok(p)) => Ok(p),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("the cluster did not answer within 3 s".to_owned()),
+    // A finished run shows the pods as it left them; a running one the pods as the
+    // cluster has them now (a slow or unreachable cluster does not hold the page up).
+    let pods = if let Some(left) = tenantry_engine::pods_of_run(&run) {
+        Ok(left)
+    } else {
+        match tokio::time::timeout(
+            Duration::from_secs(3),
+            tenantry_engine::pod_states(&state.catalog, run.client, &run.namespace),
+        )
+        .await
+        {
+            Ok(Ok(p)) => Ok(p),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("the cluster did not answer within 3 s".to_owned()),
+        }
     };
     let body = html! {
         section.card #run data-run=(run.id) data-status=(run.status) {
             dl {
                 dt { (t("Client")) } dd { a href={"/clients/" (run.client)} { (run.client) " · " (client.name.as_str()) } }
                 dt { (t("Namespace")) } dd { (run.namespace) }
-                dt { (t("Status")) } dd #run-status { (status_badge(ctx.lang, &run.status)) }
+                dt { (t("Status")) } dd #run-status { (status_badge(ctx.lang, run.status.as_str())) }
                 dt { (t("Started")) } dd { (run.started_at) }
                 dt { (t("Finished")) } dd #run-finished { (run.finished_at.as_deref().unwrap_or("")) }
             }
@@ -79,7 +85,7 @@ async fn show(
             }
         }
         h2 { (t("Steps")) }
-        @if run.status == "running" { p.muted #live { (t("Live")) " · " (t("Pending steps start when the steps they depend on are done.")) } }
+        @if run.status == RunStatus::Running { p.muted #live { (t("Live")) " · " (t("Pending steps start when the steps they depend on are done.")) } }
         table #steps {
             thead { tr { th { (t("Step")) } th { (t("Status")) } th { (t("Elapsed")) } th { (t("Detail")) } } }
             tbody {
@@ -162,7 +168,7 @@ pub async fn events(
                     }
                 };
                 let data = run_json(&run).to_string();
-                let finished = run.status != "running";
+                let finished = run.status != RunStatus::Running;
                 if last.as_deref() != Some(data.as_str()) {
                     let ev = Event::default().event("run").data(data.clone());
                     return Some((Ok(ev), (state, Some(data), finished)));

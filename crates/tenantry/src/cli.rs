@@ -92,6 +92,13 @@ pub enum Command {
     /// Deploy runs: their steps, verdicts and requests.
     #[command(subcommand)]
     Runs(RunsCmd),
+    /// A client environment's revisions (one per successful deploy): number, run, time,
+    /// image, and what changed since the previous one.
+    History {
+        id: ClientId,
+        #[arg(long, short = 'n')]
+        namespace: NamespaceName,
+    },
     /// Secrets generated for a client's environment (passwords, keys).
     #[command(subcommand)]
     Secret(SecretCmd),

@@ -4,8 +4,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use tenantry_core::{ClientId, NamespaceName};
-use tenantry_engine::deploy::StepStatus;
-use tenantry_engine::{DeployOptions, StepReport, deploy};
+use tenantry_engine::{DeployOptions, StepReport, StepStatus, deploy};
 use tenantry_store::Catalog;
 
 use crate::cli::RunsCmd;
@@ -80,6 +79,12 @@ pub async fn run(
                 ),
             }
         }
+    }
+    if let Some(why) = &outcome.unrecorded {
+        eprintln!(
+            "warning: {why}. The verdict above is the cluster's; `tenantry runs show {}` may still say running until a later operation takes the run over",
+            outcome.run
+        );
     }
     match outcome.reason {
         None => Ok(()),
@@ -178,7 +183,7 @@ pub async fn runs(catalog: &Catalog, cmd: RunsCmd, format: Format) -> anyhow::Re
                             r.id.to_string(),
                             r.client.to_string(),
                             r.namespace.clone(),
-                            r.status.clone(),
+                            r.status.to_string(),
                             r.started_at.clone(),
                             reason,
                         ]);
@@ -231,6 +236,42 @@ pub async fn runs(catalog: &Catalog, cmd: RunsCmd, format: Format) -> anyhow::Re
                     t.print();
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// `tenantry history ID -n NS`: the environment's revisions, oldest first.
+pub async fn history(
+    catalog: &Catalog,
+    id: ClientId,
+    ns: &NamespaceName,
+    format: Format,
+) -> anyhow::Result<()> {
+    catalog.client(id).await?;
+    let revisions = tenantry_engine::history::history(catalog, id, ns.as_str()).await?;
+    match format {
+        Format::Json => json(&revisions)?,
+        Format::Text if revisions.is_empty() => {
+            outln!("{id} has no revisions in {ns}: no deploy of it there has succeeded yet");
+        }
+        Format::Text => {
+            let mut t = Table::new(&["REVISION", "RUN", "CREATED", "IMAGE", "CHANGES"]);
+            for r in &revisions {
+                let changes = match (r.number, r.changes.len()) {
+                    (1, _) => "first deploy".to_owned(),
+                    (_, 0) => "nothing".to_owned(),
+                    _ => r.changes.join("; "),
+                };
+                t.row(vec![
+                    r.number.to_string(),
+                    r.run.to_string(),
+                    r.created_at.clone(),
+                    r.image.clone(),
+                    changes,
+                ]);
+            }
+            t.print();
         }
     }
     Ok(())

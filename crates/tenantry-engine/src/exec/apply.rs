@@ -1,0 +1,196 @@
+//! Sending one step: an object is created, or brought to its rendered state when it
+//! exists and is ours (compared on the fields tenantry sets, so a hand edit is undone
+//! and an object as rendered is not written); an object that is not ours is never
+//! touched. A Job, whose template cannot change, is deleted and created again when it
+//! differs or has failed.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tenantry_core::default_templates::{CLIENT_LABEL, MANAGED_BY};
+use tenantry_core::drift::differences;
+use tenantry_core::health::{Health, job_health, object_name};
+use tenantry_kube::{KubeError, ObjectRef, Op, Propagation};
+
+use super::Ctx;
+use crate::step::{Action, Applied, Recreate, Step};
+
+/// Sends one step's request: what it did, and the object (or list) the API answered.
+pub(crate) async fn send_step(ctx: &Ctx<'_>, step: &Step) -> Result<(Applied, Value), String> {
+    match &step.action {
+        Action::Apply { body, shown } => apply(ctx, step, body, shown).await,
+        Action::Read => {
+            let got = ctx
+                .cluster
+                .call(Op::Raw {
+                    method: "GET",
+                    path: &step.path,
+                    body: None,
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((Applied::Read, got))
+        }
+        Action::Send {
+            method,
+            body,
+            shown,
+        } => {
+            let got = ctx
+                .cluster
+                .call_shown(
+                    Op::Raw {
+                        method: method.as_str(),
+                        path: &step.path,
+                        body: body.as_ref(),
+                    },
+                    shown.as_ref(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((Applied::Sent, got))
+        }
+    }
+}
+
+fn labels_say_ours(obj: &Value, client: &str) -> bool {
+    let l = obj.pointer("/metadata/labels");
+    let label = |k: &str| l.and_then(|l| l.get(k)).and_then(Value::as_str);
+    label(MANAGED_BY.0) == Some(MANAGED_BY.1) && label(CLIENT_LABEL) == Some(client)
+}
+
+/// A request about `what` failed: the API's answer, and what to do when it says.
+pub(crate) fn request_failed(what: &str, e: &KubeError) -> String {
+    let mut out = format!("{what}: {e}");
+    if let KubeError::Api(a) = e
+        && a.code == 404
+        && a.message.starts_with("namespaces \"")
+    {
+        out.push_str(". The Kubernetes namespace does not exist in the cluster: have the cluster's owners create it, or point the namespace target at one that exists (`tenantry namespace edit NAME --k8s-namespace NS`)");
+    }
+    out
+}
+
+/// Creates the object, or brings an existing one of ours to the rendered state.
+async fn apply(
+    ctx: &Ctx<'_>,
+    step: &Step,
+    body: &Value,
+    shown: &Value,
+) -> Result<(Applied, Value), String> {
+    let kind = body["kind"].as_str().unwrap_or("object");
+    let what = object_name(kind, body);
+    let name = body
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let object = ObjectRef::new(step.path.as_str(), name);
+    let create = Op::Create {
+        collection: &step.path,
+        body,
+    };
+    // Where this client was deployed before, its objects most likely exist: read first
+    // (one request for an unchanged object, not a refused create and a read).
+    let mut existing = None;
+    if ctx.read_first {
+        match ctx.cluster.call(Op::Get(&object)).await {
+            Ok(found) => existing = Some(found),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(request_failed(&what, &e)),
+        }
+    }
+    let existing = match existing {
+        Some(found) => found,
+        None => {
+            match ctx.cluster.call_shown(create, Some(shown)).await {
+                Ok(created) => return Ok((Applied::Created, created)),
+                Err(e) if e.code() == Some(409) => {}
+                Err(e) => return Err(request_failed(&what, &e)),
+            }
+            // It exists (made since, or by an earlier attempt whose answer was lost).
+            ctx.cluster
+                .call(Op::Get(&object))
+                .await
+                .map_err(|e| request_failed(&what, &e))?
+        }
+    };
+    let client = ctx.client.to_string();
+    if !labels_say_ours(&existing, &client) {
+        let labels = existing
+            .pointer("/metadata/labels")
+            .map_or("none".into(), ToString::to_string);
+        return Err(format!(
+            "{what} already exists and is not tenantry's for {client} (labels: {labels}); it was left untouched. Remove it, or label it {}={} and {CLIENT_LABEL}={client} to let tenantry manage it",
+            MANAGED_BY.0, MANAGED_BY.1
+        ));
+    }
+    let differs: Vec<String> = differences(body, &existing)
+        .into_iter()
+        .map(|d| d.path)
+        .collect();
+    if kind == "Job" {
+        let failed = matches!(job_health(&existing), Health::Failed(_));
+        if differs.is_empty() && !failed {
+            return Ok((Applied::Unchanged, existing));
+        }
+        // A Job's template cannot change, and a failed one does not run again: replace it.
+        let uid = existing.pointer("/metadata/uid").and_then(Value::as_str);
+        match ctx
+            .cluster
+            .call(Op::Delete {
+                object: &object,
+                propagation: Propagation::Background,
+                uid,
+            })
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(request_failed(&what, &e)),
+        }
+        gone(ctx, &object, &what).await?;
+        let created = ctx
+            .cluster
+            .call_shown(create, Some(shown))
+            .await
+            .map_err(|e| request_failed(&what, &e))?;
+        let why = if failed && differs.is_empty() {
+            Recreate::PreviousFailed
+        } else {
+            Recreate::Changed
+        };
+        return Ok((Applied::Recreated(why), created));
+    }
+    if differs.is_empty() {
+        return Ok((Applied::Unchanged, existing));
+    }
+    let mut next = body.clone();
+    next["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"].clone();
+    let updated = ctx
+        .cluster
+        .call_shown(
+            Op::Replace {
+                object: &object,
+                body: &next,
+            },
+            Some(shown),
+        )
+        .await
+        .map_err(|e| request_failed(&what, &e))?;
+    Ok((Applied::Updated(differs), updated))
+}
+
+/// Waits until a deleted object is gone (each look recorded), up to a minute.
+async fn gone(ctx: &Ctx<'_>, object: &ObjectRef, what: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match ctx.cluster.call(Op::Get(object)).await {
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) if !e.is_transient() => return Err(request_failed(what, &e)),
+            _ if Instant::now() > deadline => {
+                return Err(format!("{what}: the old Job was not deleted within 60 s"));
+            }
+            _ => tokio::time::sleep(ctx.opts.poll).await,
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The typed steps an operation hands the executor, and what the executor reports of
+//! each: a step targets an object (or a list), does one action, and waits until a
+//! condition holds.
+
+use serde::Serialize;
+use serde_json::Value;
+use tenantry_core::template::{Method, TemplateName, WaitFor};
+use tenantry_kube::ObjectRef;
+
+/// What a step does to its target.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Create the object, or bring an existing one of ours to `body` (never touching
+    /// what tenantry does not own).
+    Apply { body: Value, shown: Value },
+    /// Read the target (a list, for a check of pods).
+    Read,
+    /// Send a template's own request as it is written.
+    Send {
+        method: Method,
+        body: Option<Value>,
+        shown: Option<Value>,
+    },
+}
+
+/// One step of an operation.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The template it comes from: the step's name in reports.
+    pub template: TemplateName,
+    /// Below the API root: the collection (for [`Action::Apply`]) or the request path.
+    pub path: String,
+    /// The object it is about, when it is about one.
+    pub target: Option<ObjectRef>,
+    pub action: Action,
+    pub until: WaitFor,
+    /// Steps that must be done first.
+    pub after: Vec<TemplateName>,
+}
+
+impl Step {
+    /// The Kubernetes namespace the step works in.
+    pub fn namespace(&self) -> String {
+        tenantry_kube::namespace_in(&self.path)
+            .unwrap_or("default")
+            .to_owned()
+    }
+
+    /// The kind of object it applies, if it applies one.
+    pub fn kind(&self) -> Option<&str> {
+        match &self.action {
+            Action::Apply { body, .. } => body["kind"].as_str(),
+            _ => None,
+        }
+    }
+}
+
+/// What a step's request did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Created,
+    /// The live object was as rendered: nothing written.
+    Unchanged,
+    /// Brought back to the rendered state; the fields that differed.
+    Updated(Vec<String>),
+    /// A Job deleted and created again.
+    Recreated(Recreate),
+    Read,
+    Sent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recreate {
+    Changed,
+    PreviousFailed,
+}
+
+impl Applied {
+    /// Whether the object is new, so every pod it has is of this operation.
+    pub fn is_new(&self) -> bool {
+        matches!(self, Self::Created | Self::Recreated(_))
+    }
+
+    /// Whether the step wrote to the cluster.
+    pub fn wrote(&self) -> bool {
+        matches!(
+            self,
+            Self::Created | Self::Updated(_) | Self::Recreated(_) | Self::Sent
+        )
+    }
+
+    /// The inventory's word for it.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Unchanged => "unchanged",
+            Self::Updated(_) => "updated",
+            Self::Recreated(_) => "recreated",
+            Self::Read => "read",
+            Self::Sent => "sent",
+        }
+    }
+}
+
+impl std::fmt::Display for Applied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Updated(fields) if !fields.is_empty() => {
+                let mut shown: Vec<&str> = fields.iter().take(3).map(String::as_str).collect();
+                if fields.len() > 3 {
+                    shown.push("…");
+                }
+                write!(f, "updated ({})", shown.join(", "))
+            }
+            Self::Recreated(Recreate::Changed) => f.write_str("re-created (changed)"),
+            Self::Recreated(Recreate::PreviousFailed) => {
+                f.write_str("re-created (the previous one had failed)")
+            }
+            other => f.write_str(other.action()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    Skipped,
+}
+
+/// A step as the run page and the CLI show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub template: TemplateName,
+    pub status: StepStatus,
+    /// What happened: "created, Job complete", or the failure.
+    pub detail: String,
+    pub elapsed_ms: u64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Succeeded,
+    Failed,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One object a run touched, for the run's inventory.
+#[derive(Debug, Clone, Serialize)]
+pub struct Touched {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    pub resource_version: String,
+    pub action: &'static str,
+}
+
+impl Touched {
+    pub(crate) fn of(object: &Value, applied: &Applied) -> Option<Self> {
+        let s = |p: &str| object.pointer(p).and_then(Value::as_str).map(str::to_owned);
+        Some(Self {
+            kind: s("/kind")?,
+            namespace: s("/metadata/namespace").unwrap_or_default(),
+            name: s("/metadata/name")?,
+            uid: s("/metadata/uid").unwrap_or_default(),
+            resource_version: s("/metadata/resourceVersion").unwrap_or_default(),
+            action: applied.action(),
+        })
+    }
+}
