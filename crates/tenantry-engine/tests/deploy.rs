@@ -3,121 +3,16 @@
 
 use std::time::Duration;
 
-use kubesim::{Config, Running, Timings};
-use secrecy::SecretString;
-use serde_json::{Value, json};
+use kubesim::{Config, Timings};
+use serde_json::json;
+use tenantry_core::EnvVarName;
 use tenantry_core::env::EnvValue;
-use tenantry_core::{ApiRootUrl, ClientId, EnvVarName, NamespaceName, OrgName, ParamName};
-use tenantry_engine::{DeployError, DeployOptions, Outcome, deploy};
-use tenantry_store::{Catalog, KeySource, NewClient, NewNamespace, OpenOptions, Scope, StoreError};
-use tenantry_testkit::{TEST_MASTER_KEY, TestDb};
+use tenantry_engine::{DeployError, DeployOptions, Verdict, deploy};
+use tenantry_store::{RunKind, RunStatus, Scope, StoreError};
+use tenantry_testkit::TestDb;
 
-const TOKEN: &str = "deploy-test-token";
-
-async fn cluster(f: impl FnOnce(&mut Config)) -> Running {
-    let mut c = Config {
-        token: Some(TOKEN.into()),
-        path_prefix: "/k8s/clusters/c-test".into(),
-        timings: Timings::fast(),
-        namespaces: vec!["lms-dev".into()],
-        ..Config::default()
-    };
-    f(&mut c);
-    kubesim::start(c).await.unwrap()
-}
-
-async fn catalog(db: &TestDb, sim: &Running, token: &str) -> Catalog {
-    let opts = OpenOptions {
-        database_url: db.url.clone(),
-        key: KeySource::Hex(SecretString::from(TEST_MASTER_KEY)),
-        max_connections: 4,
-    };
-    let cat = Catalog::open(&opts).await.unwrap().0;
-    cat.add_namespace(&NewNamespace {
-        name: NamespaceName::parse("lms-dev").unwrap(),
-        k8s_namespace: None,
-        api_root_url: ApiRootUrl::parse(&sim.url()).unwrap(),
-        token: SecretString::from(token.to_owned()),
-        ca_bundle: None,
-    })
-    .await
-    .unwrap();
-    let dev = Scope::Namespace(NamespaceName::parse("lms-dev").unwrap());
-    for (k, v) in [
-        ("clickhouse-host", "ch"),
-        ("clickhouse-admin-user", "admin"),
-        ("clickhouse-admin-password", "x"),
-        ("postgres-host", "pg"),
-        ("postgres-admin-password", "y"),
-        ("sms4b-token", "z"),
-        ("public-dns", "lms.test"),
-        ("docker-image", "registry.test/lms:1"),
-        ("nfs-server", "192.0.2.1"),
-    ] {
-        cat.set_param(
-            &ParamName::parse(k).unwrap(),
-            &dev,
-            &SecretString::from(v.to_owned()),
-            false,
-        )
-        .await
-        .unwrap();
-    }
-    cat.create_client(&NewClient {
-        name: OrgName::parse("Acme").unwrap(),
-        phones: vec![],
-        emails: vec![],
-        contacts: vec![],
-    })
-    .await
-    .unwrap();
-    cat
-}
-
-/// Sets namespace lms-dev's `docker-image`: the image the LMS pods run.
-async fn set_image(cat: &Catalog, image: &str) {
-    let dev = Scope::Namespace(NamespaceName::parse("lms-dev").unwrap());
-    cat.set_param(
-        &ParamName::parse("docker-image").unwrap(),
-        &dev,
-        &SecretString::from(image.to_owned()),
-        false,
-    )
-    .await
-    .unwrap();
-}
-
-fn c1() -> ClientId {
-    ClientId::parse("C1").unwrap()
-}
-
-fn opts() -> DeployOptions {
-    DeployOptions {
-        timeout: Duration::from_secs(20),
-        poll: Duration::from_millis(20),
-        ..DeployOptions::default()
-    }
-}
-
-async fn run(cat: &Catalog) -> Outcome {
-    deploy(cat, c1(), "lms-dev", &opts(), &|_| {})
-        .await
-        .unwrap()
-}
-
-fn get(sim: &Running, path: &str) -> Option<Value> {
-    let key_res = |plural: &str| {
-        kubesim::resources::RESOURCES
-            .iter()
-            .find(|r| r.plural == plural)
-            .unwrap()
-    };
-    let (plural, name) = path.split_once('/').unwrap();
-    sim.shared
-        .store
-        .get(&kubesim::store::Key::new(key_res(plural), "lms-dev", name))
-        .map(|v| (*v).clone())
-}
+mod common;
+use common::*;
 
 #[tokio::test]
 async fn a_deploy_builds_the_environment_and_a_second_one_changes_nothing() {
@@ -125,7 +20,7 @@ async fn a_deploy_builds_the_environment_and_a_second_one_changes_nothing() {
     let db = TestDb::sqlite();
     let cat = catalog(&db, &sim, TOKEN).await;
     let first = run(&cat).await;
-    assert_eq!(first.status, "succeeded", "{:?}", first.reason);
+    assert_eq!(first.status, Verdict::Succeeded, "{:?}", first.reason);
     assert_eq!(first.steps.len(), 8);
     // 7 creates; the two setup Jobs share a watch and their pods another; the
     // Deployment's watch and its pods'; the pods step's list. Waits watch, so the count
@@ -161,7 +56,7 @@ async fn a_deploy_builds_the_environment_and_a_second_one_changes_nothing() {
     assert!(hash_before.is_string());
 
     let second = run(&cat).await;
-    assert_eq!(second.status, "succeeded");
+    assert_eq!(second.status, Verdict::Succeeded);
     // Deployed before: each object is read (not a refused create and a read), and what
     // is complete and ready needs no watch.
     let sent: Vec<String> = cat
@@ -196,7 +91,7 @@ async fn a_deploy_builds_the_environment_and_a_second_one_changes_nothing() {
     .await
     .unwrap();
     let third = run(&cat).await;
-    assert_eq!(third.status, "succeeded", "{:?}", third.reason);
+    assert_eq!(third.status, Verdict::Succeeded, "{:?}", third.reason);
     assert_eq!(
         get(&sim, "configmaps/lms-config-c1").unwrap()["data"]["LMS_SERVER_DEBUG"],
         "false"
@@ -228,7 +123,7 @@ async fn waits_hear_of_every_change_by_watch_not_by_the_look_again_tick() {
         ..opts()
     };
     let out = deploy(&cat, c1(), "lms-dev", &o, &|_| {}).await.unwrap();
-    assert_eq!(out.status, "succeeded", "{:?}", out.reason);
+    assert_eq!(out.status, Verdict::Succeeded, "{:?}", out.reason);
 }
 
 #[tokio::test]
@@ -239,7 +134,7 @@ async fn a_missing_image_fails_at_once_naming_the_pod_and_the_cause() {
     let cat = catalog(&db, &sim, TOKEN).await;
     set_image(&cat, "registry.test/missing:9").await;
     let out = run(&cat).await;
-    assert_eq!(out.status, "failed");
+    assert_eq!(out.status, Verdict::Failed);
     let reason = out.reason.unwrap();
     assert!(
         reason.starts_with("Pod lms-dev/lms-deployment-c1-"),
@@ -258,13 +153,13 @@ async fn a_missing_image_fails_at_once_naming_the_pod_and_the_cause() {
         .iter()
         .find(|s| s.template.as_str() == "deployment")
         .unwrap();
-    assert_eq!(serde_json::to_value(&step.status).unwrap(), "failed");
+    assert_eq!(serde_json::to_value(step.status).unwrap(), "failed");
     let pods = out
         .steps
         .iter()
         .find(|s| s.template.as_str() == "pods")
         .unwrap();
-    assert_eq!(serde_json::to_value(&pods.status).unwrap(), "skipped");
+    assert_eq!(serde_json::to_value(pods.status).unwrap(), "skipped");
 }
 
 /// Deploys C1 with the key's Secret misnamed in the Deployment template (an operator's
@@ -281,7 +176,7 @@ async fn deploy_with_a_misnamed_secret(rules: tenantry_core::health::PodRules) -
     cat.save_template(&t, "test", "typo").await.unwrap();
     let o = DeployOptions { rules, ..opts() };
     let out = deploy(&cat, c1(), "lms-dev", &o, &|_| {}).await.unwrap();
-    assert_eq!(out.status, "failed");
+    assert_eq!(out.status, Verdict::Failed);
     out.reason.unwrap()
 }
 
@@ -365,7 +260,7 @@ async fn fixing_a_crashing_image_and_deploying_again_succeeds_while_the_old_pod_
     // pod is ready, and is not the new rollout's failure.
     set_image(&cat, "registry.test/lms:2").await;
     let second = run(&cat).await;
-    assert_eq!(second.status, "succeeded", "{:?}", second.reason);
+    assert_eq!(second.status, Verdict::Succeeded, "{:?}", second.reason);
     let step = |name: &str| {
         second
             .steps
@@ -376,7 +271,8 @@ async fn fixing_a_crashing_image_and_deploying_again_succeeds_while_the_old_pod_
             .clone()
     };
     assert!(
-        step("deployment").starts_with("updated, rolled out"),
+        step("deployment")
+            .starts_with("updated (spec.template.spec.containers[0].image), rolled out"),
         "{:?}",
         second.steps
     );
@@ -427,7 +323,7 @@ async fn a_deployment_selecting_by_expressions_is_judged_by_its_status_not_by_ot
         {"key": "app", "operator": "In", "values": ["{{client-id}}-lms"]}]});
     cat.save_template(&t, "test", "expressions").await.unwrap();
     let out = run(&cat).await;
-    assert_eq!(out.status, "succeeded", "{:?}", out.reason);
+    assert_eq!(out.status, Verdict::Succeeded, "{:?}", out.reason);
 }
 
 #[tokio::test]
@@ -451,7 +347,7 @@ async fn a_failing_setup_job_fails_the_deploy_with_the_jobs_log() {
     let failed_uid = get(&sim, "jobs/postgres-setup-c1").unwrap()["metadata"]["uid"].clone();
     sim.set_scenarios(kubesim::Scenarios::default());
     let again = run(&cat).await;
-    assert_eq!(again.status, "succeeded", "{:?}", again.reason);
+    assert_eq!(again.status, Verdict::Succeeded, "{:?}", again.reason);
     let job = again
         .steps
         .iter()
@@ -524,7 +420,7 @@ async fn a_kubernetes_namespace_missing_from_the_cluster_is_named_with_what_to_d
         out.steps
             .iter()
             .all(|s| s.template.as_str().ends_with("-setup")
-                || serde_json::to_value(&s.status).unwrap() == "skipped")
+                || serde_json::to_value(s.status).unwrap() == "skipped")
     );
 }
 
@@ -552,7 +448,7 @@ async fn only_one_run_per_client_and_namespace_across_processes() {
         let sim = cluster(|_| {}).await;
         let cat = catalog(&db, &sim, TOKEN).await;
         let other = cat
-            .start_run(c1(), "lms-dev", "another-host:4242")
+            .start_run(c1(), "lms-dev", RunKind::Deploy, "another-host:4242")
             .await
             .unwrap();
         match deploy(&cat, c1(), "lms-dev", &opts(), &|_| {}).await {
@@ -562,7 +458,7 @@ async fn only_one_run_per_client_and_namespace_across_processes() {
             other => panic!("{:?}", other.map(|o| o.status)),
         }
         let msg = cat
-            .start_run(c1(), "lms-dev", "x:1")
+            .start_run(c1(), "lms-dev", RunKind::Deploy, "x:1")
             .await
             .unwrap_err()
             .to_string();
@@ -576,19 +472,27 @@ async fn only_one_run_per_client_and_namespace_across_processes() {
             .map(|h| h.trim().to_owned())
             .unwrap_or_else(|_| "localhost".into());
         let dead = cat
-            .start_run(c1(), "lms-dev", &format!("{host}:999999999"))
+            .start_run(
+                c1(),
+                "lms-dev",
+                RunKind::Deploy,
+                &format!("{host}:999999999"),
+            )
             .await
             .unwrap();
         let out = deploy(&cat, c1(), "lms-dev", &opts(), &|_| {})
             .await
             .unwrap();
-        assert_eq!(out.status, "succeeded", "{:?}", out.reason);
-        assert_eq!(cat.run(dead.id).await.unwrap().status, "interrupted");
+        assert_eq!(out.status, Verdict::Succeeded, "{:?}", out.reason);
+        assert_eq!(
+            cat.run(dead.id).await.unwrap().status,
+            RunStatus::Interrupted
+        );
 
         // On another host, a run whose owner has gone silent past `stale_after` is
         // taken over; until then it is not.
         let silent = cat
-            .start_run(c1(), "lms-dev", "another-host:4242")
+            .start_run(c1(), "lms-dev", RunKind::Deploy, "another-host:4242")
             .await
             .unwrap();
         assert!(matches!(
@@ -603,9 +507,9 @@ async fn only_one_run_per_client_and_namespace_across_processes() {
         let out = deploy(&cat, c1(), "lms-dev", &opts(), &|_| {})
             .await
             .unwrap();
-        assert_eq!(out.status, "succeeded", "{:?}", out.reason);
+        assert_eq!(out.status, Verdict::Succeeded, "{:?}", out.reason);
         let taken = cat.run(silent.id).await.unwrap();
-        assert_eq!(taken.status, "interrupted");
+        assert_eq!(taken.status, RunStatus::Interrupted);
         let why = taken.reason.unwrap_or_default();
         assert!(
             why.starts_with("its process (another-host:4242) was last heard from")
@@ -640,7 +544,7 @@ async fn a_run_another_process_took_over_stops_and_stays_interrupted() {
         .await
         .expect("the run did not stop")
         .unwrap();
-    assert_eq!(out.status, "failed");
+    assert_eq!(out.status, Verdict::Failed);
     assert!(
         out.reason
             .as_deref()
@@ -671,7 +575,7 @@ async fn server_errors_and_throttling_are_retried_and_the_deploy_still_succeeds(
     let db = TestDb::sqlite();
     let cat = catalog(&db, &sim, TOKEN).await;
     let out = run(&cat).await;
-    assert_eq!(out.status, "succeeded", "{:?}", out.reason);
+    assert_eq!(out.status, Verdict::Succeeded, "{:?}", out.reason);
     // Every attempt is on the record: the failures say when they were tried again.
     let records = cat.run_requests(out.run).await.unwrap();
     let failed: Vec<_> = records
@@ -719,7 +623,7 @@ async fn a_cluster_certificate_from_an_unknown_ca_is_a_tls_error_that_says_what_
     .await
     .unwrap();
     let out = run(&cat).await;
-    assert_eq!(out.status, "succeeded", "{:?}", out.reason);
+    assert_eq!(out.status, Verdict::Succeeded, "{:?}", out.reason);
     std::fs::remove_dir_all(&dir).ok();
 }
 
