@@ -66,6 +66,15 @@ impl AppState {
     pub async fn start_deploy(&self, client: ClientId, namespace: &str) -> Result<i64, WebError> {
         let opts = self.config.deploy.clone();
         let prepared = tenantry_engine::prepare(&self.catalog, client, namespace, &opts).await?;
+        Ok(Self::carry_on(prepared, client, opts))
+    }
+
+    /// Runs a prepared deploy in the background; its run's id.
+    fn carry_on(
+        prepared: tenantry_engine::Prepared,
+        client: ClientId,
+        opts: tenantry_engine::DeployOptions,
+    ) -> i64 {
         let run = prepared.run_id();
         tokio::spawn(async move {
             match prepared.execute(&opts, &|_| {}).await {
@@ -75,7 +84,21 @@ impl AppState {
                 Err(e) => tracing::warn!(run, "deploy of {client} ended with an error: {e}"),
             }
         });
-        Ok(run)
+        run
+    }
+
+    /// Looks every `every` for runs a crashed peer abandoned, and resumes them: servers
+    /// sharing a catalog take over each other's runs (one wins each, by the database).
+    pub fn sweep_abandoned_runs(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = state.resume_orphaned_runs().await {
+                    tracing::warn!("cannot look for abandoned runs: {e}");
+                }
+            }
+        })
     }
 
     /// Resumes the runs a crashed process left running (of this host, or unheard for the
@@ -84,7 +107,17 @@ impl AppState {
         let mut resumed = Vec::new();
         let stale_after = self.config.deploy.stale_after;
         for r in tenantry_engine::orphaned_runs(&self.catalog, stale_after).await? {
-            match self.start_deploy(r.client, &r.namespace).await {
+            let opts = self.config.deploy.clone();
+            match tenantry_engine::prepare(&self.catalog, r.client, &r.namespace, &opts)
+                .await
+                .map(|p| Self::carry_on(p, r.client, opts))
+            {
+                // A peer took it over first.
+                Err(tenantry_engine::DeployError::Store(
+                    tenantry_store::StoreError::RunActive { run, .. },
+                )) => {
+                    tracing::debug!("run {} was taken over by another server (run {run})", r.id);
+                }
                 Ok(id) => {
                     tracing::info!(
                         "resumed the deploy of {} to {} (run {} was interrupted) as run {id}",

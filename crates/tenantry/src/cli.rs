@@ -125,6 +125,10 @@ pub struct ServeArgs {
     /// A deploy's deadline, e.g. 10m, 90s.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub deploy_timeout: std::time::Duration,
+    /// How often this server looks for runs abandoned by a crashed peer (its process
+    /// gone on this host, or unheard for 60 s) and resumes them; one server wins each.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub sweep_interval: std::time::Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -562,7 +566,7 @@ fn parse_slow_ready(s: &str) -> Result<(String, u64), String> {
 }
 
 /// Warnings only; kube-rs's own messages off, as tenantry reports and retries those itself.
-const DEFAULT_LOG: &str = "warn,kube_client=off";
+const DEFAULT_LOG: &str = "warn,kube_client=off,rustls_platform_verifier=off";
 
 /// The process entry point: exit 0 on success, 1 on failure, 2 on bad usage.
 pub fn main() -> ExitCode {

@@ -20,7 +20,10 @@ pub async fn run(catalog: &Catalog, args: &ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let state = AppState::new(catalog.clone(), config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    serve(state, listener, &format!("http://{addr}")).await
+    let sweeper = state.sweep_abandoned_runs(args.sweep_interval);
+    let served = serve(state, listener, &format!("http://{addr}")).await;
+    sweeper.abort();
+    served
 }
 
 /// Announces how to get in, resumes interrupted deploys, and serves until Ctrl-C.
