@@ -132,6 +132,16 @@ impl CaBundle {
                 other.tag()
             )));
         }
+        // Each must be a certificate TLS can trust, as the cluster client will read it.
+        for (i, b) in blocks.iter().enumerate() {
+            let der = rustls_pki_types::CertificateDer::from(b.contents());
+            if let Err(e) = webpki::anchor_from_trusted_cert(&der) {
+                return Err(err(format!(
+                    "holds a certificate (number {}) that cannot be read ({e:?})",
+                    i + 1
+                )));
+            }
+        }
         Ok(Self(input.trim().to_owned() + "\n"))
     }
 
@@ -195,11 +205,19 @@ mod tests {
 
     #[test]
     fn ca_bundles_hold_certificates_only() {
-        let cert = "-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n";
+        let cert = include_str!("../tests/fixtures/test-ca.pem");
+        let parsed = CaBundle::parse(cert).unwrap();
+        assert_eq!(parsed.len(), 1);
         assert_eq!(
-            CaBundle::parse(cert).unwrap().certificates_der(),
-            vec![vec![1, 2, 3]]
+            parsed.certificates_der()[0][0],
+            0x30,
+            "DER starts with a SEQUENCE"
         );
+        // PEM that wraps bytes that are no certificate is refused when it is set, not at
+        // the next deploy.
+        let junk = "-----BEGIN CERTIFICATE-----\nMIIBjunkjunkjunk\n-----END CERTIFICATE-----\n";
+        let msg = CaBundle::parse(junk).unwrap_err().to_string();
+        assert!(msg.contains("cannot be read"), "{msg}");
         assert!(
             CaBundle::parse("hello")
                 .unwrap_err()

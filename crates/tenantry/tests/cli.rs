@@ -297,10 +297,31 @@ async fn bad_input_is_refused_with_a_message_that_says_how_to_fix_it() {
 async fn namespaces_are_data_with_rancher_urls_a_ca_and_a_masked_token() {
     for db in TestDb::all("cli namespaces").await {
         let cli = Cli::new(&db);
+        // A CA file that is PEM but holds no readable certificate is refused when it is
+        // set, not at the next deploy.
+        let junk = db.dir().join("junk.pem");
+        std::fs::write(
+            &junk,
+            "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let out = cli.run(&[
+            "namespace",
+            "add",
+            "lms-dev",
+            "--api-root-url",
+            "https://rancher.example/k8s/clusters/c-m4hlh/",
+            "--token",
+            "t",
+            "--ca-file",
+            junk.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).contains("cannot be read"), "{}", stderr(&out));
         let ca = db.dir().join("ca.pem");
         std::fs::write(
             &ca,
-            "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n",
+            include_str!("../../tenantry-core/tests/fixtures/test-ca.pem"),
         )
         .unwrap();
         cli.ok(&[

@@ -320,11 +320,14 @@ async fn two_deploys_of_one_client_at_once_on_postgresql_run_one_and_refuse_the_
     sim.wait().unwrap();
 }
 
-/// Starts `tenantry serve` on a free port; returns it and its URL (read from stderr).
-fn start_serve(cli: &common::Cli) -> (std::process::Child, String) {
+/// Starts `tenantry serve` on a free port with `extra` flags; returns it and its URL
+/// (read from stderr).
+fn start_serve(cli: &common::Cli, extra: &[&str]) -> (std::process::Child, String) {
     use std::io::BufRead;
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
     let mut child = cli
-        .command(&["serve", "--listen", "127.0.0.1:0"])
+        .command(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -344,21 +347,12 @@ fn start_serve(cli: &common::Cli) -> (std::process::Child, String) {
     (child, url)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_killed_mid_deploy_resumes_the_run_when_it_starts_again() {
-    let (mut sim, port) = start_sim(&[]);
-    let db = tenantry_testkit::TestDb::sqlite();
-    let cli = common::Cli::new(&db);
-    cli.ready_to_deploy(&format!("http://127.0.0.1:{port}"), "t0k");
-    let token = cli
-        .ok(&["user", "token", "ops", "--role", "operator"])
-        .trim()
-        .to_owned();
-    let (mut server, url) = start_serve(&cli);
-    let http = reqwest::Client::new();
-    let r = http
+/// Starts a deploy of C1 through `server`'s API and kills the server (SIGKILL) once the
+/// setup Jobs exist: mid-deploy.
+async fn deploy_then_kill(mut server: std::process::Child, url: &str, token: &str, port: u16) {
+    let r = reqwest::Client::new()
         .post(format!("{url}/api/v1/clients/C1/deploy"))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .json(&serde_json::json!({"namespace": "default"}))
         .send()
         .await
@@ -375,40 +369,43 @@ async fn a_server_killed_mid_deploy_resumes_the_run_when_it_starts_again() {
     }
     server.kill().unwrap(); // SIGKILL, mid-deploy.
     server.wait().unwrap();
-    let secrets_before = cli.ok(&[
-        "secret", "list", "C1", "-n", "default", "--reveal", "--output", "json",
-    ]);
+}
 
-    let (mut again, url) = start_serve(&cli);
+/// C1's runs as `url` lists them, once the newest is no longer running (40 s at most).
+async fn settled_runs(url: &str, token: &str) -> Vec<(String, String)> {
+    let http = reqwest::Client::new();
     let mut runs = serde_json::Value::Null;
     for _ in 0..400 {
         runs = http
             .get(format!("{url}/api/v1/runs?client=C1"))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        if runs["items"][0]["status"] != "running" {
+        let items = runs["items"].as_array().map_or(0, Vec::len);
+        if items > 1 && runs["items"][0]["status"] != "running" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let statuses: Vec<&str> = runs["items"]
+    runs["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(statuses, ["succeeded", "interrupted"], "{runs}");
-    assert!(
-        runs["items"][1]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("is gone")
-    );
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap().to_owned(),
+                r["reason"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// One set of objects in the cluster, and the secrets the first deploy made.
+fn one_environment(cli: &common::Cli, port: u16, secrets_before: &str) {
     let jobs = http_get(port, "/apis/batch/v1/namespaces/default/jobs", "t0k");
     assert_eq!(jobs["items"].as_array().unwrap().len(), 2);
     let deps = http_get(port, "/apis/apps/v1/namespaces/default/deployments", "t0k");
@@ -419,8 +416,112 @@ async fn a_server_killed_mid_deploy_resumes_the_run_when_it_starts_again() {
         ]),
         secrets_before
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_deploy_resumes_the_run_when_it_starts_again() {
+    let (mut sim, port) = start_sim(&[]);
+    let db = tenantry_testkit::TestDb::sqlite();
+    let cli = common::Cli::new(&db);
+    cli.ready_to_deploy(&format!("http://127.0.0.1:{port}"), "t0k");
+    let token = cli
+        .ok(&["user", "token", "ops", "--role", "operator"])
+        .trim()
+        .to_owned();
+    let (server, url) = start_serve(&cli, &[]);
+    deploy_then_kill(server, &url, &token, port).await;
+    let secrets_before = cli.ok(&[
+        "secret", "list", "C1", "-n", "default", "--reveal", "--output", "json",
+    ]);
+
+    let (mut again, url) = start_serve(&cli, &[]);
+    let runs = settled_runs(&url, &token).await;
+    let statuses: Vec<&str> = runs.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(statuses, ["succeeded", "interrupted"], "{runs:?}");
+    assert!(runs[1].1.contains("is gone"), "{runs:?}");
+    one_environment(&cli, port, &secrets_before);
     again.kill().unwrap();
     again.wait().unwrap();
     sim.kill().unwrap();
     sim.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_server_on_the_same_catalog_takes_over_the_deploy_of_a_killed_one() {
+    let Some(db) = tenantry_testkit::TestDb::postgres("peer takeover").await else {
+        return;
+    };
+    let (mut sim, port) = start_sim(&[]);
+    let cli = common::Cli::new(&db);
+    cli.ready_to_deploy(&format!("http://127.0.0.1:{port}"), "t0k");
+    let token = cli
+        .ok(&["user", "token", "ops", "--role", "operator"])
+        .trim()
+        .to_owned();
+    let sweep = ["--sweep-interval", "500ms"];
+    let (first, url) = start_serve(&cli, &sweep);
+    let (mut peer, peer_url) = start_serve(&cli, &sweep);
+    deploy_then_kill(first, &url, &token, port).await;
+    let secrets_before = cli.ok(&[
+        "secret", "list", "C1", "-n", "default", "--reveal", "--output", "json",
+    ]);
+    // Nobody restarts the killed server: its peer finds the run abandoned and resumes it.
+    let runs = settled_runs(&peer_url, &token).await;
+    let statuses: Vec<&str> = runs.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(statuses, ["succeeded", "interrupted"], "{runs:?}");
+    one_environment(&cli, port, &secrets_before);
+    peer.kill().unwrap();
+    peer.wait().unwrap();
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}
+
+#[test]
+fn a_tls_problem_is_one_clear_line_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut tls_sim, tls_port) = start_sim(&["--tls-dir", dir.path().to_str().unwrap()]);
+    let (mut plain_sim, plain_port) = start_sim(&[]);
+    let db = tenantry_testkit::TestDb::sqlite();
+    let cli = common::Cli::new(&db);
+    cli.ready_to_deploy(&format!("https://127.0.0.1:{tls_port}"), "t0k");
+    // What an operator sees with the default log filter: no library's log lines first.
+    let deploy = || {
+        cli.command(&["deploy", "C1", "-n", "default", "--timeout", "30s"])
+            .env_remove("TENANTRY_LOG")
+            .output()
+            .unwrap()
+    };
+    let started = Instant::now();
+    let out = deploy();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with("error: ")
+            && lines[0].contains("TLS")
+            && lines[0].contains("--ca-file"),
+        "{err}"
+    );
+    // A plain-HTTP server behind an https:// URL is named as such, at once.
+    cli.ok(&[
+        "namespace",
+        "edit",
+        "default",
+        "--api-root-url",
+        &format!("https://127.0.0.1:{plain_port}"),
+    ]);
+    let out = deploy();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("does not speak TLS"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    for sim in [&mut tls_sim, &mut plain_sim] {
+        sim.kill().unwrap();
+        sim.wait().unwrap();
+    }
 }
