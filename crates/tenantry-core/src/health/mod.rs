@@ -1,10 +1,20 @@
 //! Health rules: from the objects a cluster returns, is a step still progressing, done,
-//! or failed — and if failed, why, in words that name the object and the cause. Learned
-//! from Argo CD's health checks, kstatus and krane's pod "doom reasons"; pure functions.
+//! or failed — and if failed, why, in words that name the object and the cause, and
+//! which evidence (a pod's log, its Events) explains it. One module per kind; the
+//! environment's health is the worst of its objects' ([`env`]). Learned from Argo CD's
+//! health checks, kstatus and krane's pod "doom reasons"; pure functions.
 
-use std::time::Duration;
+mod deployment;
+pub mod env;
+mod job;
+mod pod;
 
 use serde_json::Value;
+
+pub use deployment::deployment_health;
+pub use env::{EnvHealth, ObjectHealth, environment, object_health};
+pub use job::{job_health, of_job};
+pub use pod::{PodRules, fatal_event, is_creating, is_terminating, pod_health};
 
 /// What an object says about its step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +49,7 @@ impl std::fmt::Display for Failure {
     }
 }
 
-fn s<'a>(v: &'a Value, p: &str) -> &'a str {
+pub(crate) fn s<'a>(v: &'a Value, p: &str) -> &'a str {
     v.pointer(p).and_then(Value::as_str).unwrap_or("")
 }
 
@@ -51,272 +61,21 @@ pub fn object_name(kind: &str, v: &Value) -> String {
     )
 }
 
-fn condition<'a>(v: &'a Value, kind: &str) -> Option<&'a Value> {
+pub(crate) fn condition<'a>(v: &'a Value, kind: &str) -> Option<&'a Value> {
     v.pointer("/status/conditions")?
         .as_array()?
         .iter()
         .find(|c| c["type"] == kind)
 }
 
-fn is_true(c: Option<&Value>) -> bool {
+pub(crate) fn is_true(c: Option<&Value>) -> bool {
     c.is_some_and(|c| c["status"] == "True")
-}
-
-/// Settings of the pod rules.
-#[derive(Debug, Clone, Copy)]
-pub struct PodRules {
-    /// How long a pull that fails for a reason other than "not found" may keep failing.
-    pub pull_grace: Duration,
-    /// How long a pod may stay unschedulable.
-    pub unschedulable_grace: Duration,
-    /// How long a container may stay `ContainerCreating` before its Events are reported.
-    pub creating_grace: Duration,
-    /// How long a container may be `ContainerCreating` before its Events are read once
-    /// for a cause that no waiting mends (a volume's Secret that does not exist).
-    pub events_peek: Duration,
-}
-
-impl Default for PodRules {
-    fn default() -> Self {
-        Self {
-            pull_grace: Duration::from_secs(60),
-            unschedulable_grace: Duration::from_secs(60),
-            creating_grace: Duration::from_secs(60),
-            events_peek: Duration::from_secs(5),
-        }
-    }
-}
-
-const FATAL_WAITING: &[&str] = &[
-    "CrashLoopBackOff",
-    "CreateContainerError",
-    "RunContainerError",
-    "InvalidImageName",
-    "ErrImageNeverPull",
-];
-
-/// A pod's health. `waited` is how long the step has been waiting for it.
-pub fn pod_health(pod: &Value, waited: Duration, rules: &PodRules) -> Health {
-    let name = object_name("Pod", pod);
-    let pod_name = s(pod, "/metadata/name").to_owned();
-    let fail = |reason: &str, message: String, log: bool, events: bool| {
-        Health::Failed(Failure {
-            object: name.clone(),
-            reason: reason.to_owned(),
-            message,
-            log_of: log.then(|| pod_name.clone()),
-            events_of: events.then(|| pod_name.clone()),
-        })
-    };
-    let phase = s(pod, "/status/phase");
-    if phase == "Failed" {
-        let reason = match s(pod, "/status/reason") {
-            "" => "Failed",
-            r => r,
-        };
-        return fail(reason, s(pod, "/status/message").to_owned(), true, false);
-    }
-    if let Some(c) = condition(pod, "PodScheduled")
-        && c["status"] == "False"
-        && c["reason"] == "Unschedulable"
-        && waited > rules.unschedulable_grace
-    {
-        return fail("Unschedulable", s(c, "/message").to_owned(), false, false);
-    }
-    let statuses = ["initContainerStatuses", "containerStatuses"]
-        .iter()
-        .flat_map(|k| {
-            pod.pointer(&format!("/status/{k}"))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        });
-    for c in statuses {
-        let cname = s(&c, "/name").to_owned();
-        if let Some(w) = c.pointer("/state/waiting") {
-            let reason = s(w, "/reason");
-            let message = s(w, "/message").to_owned();
-            let with_container = |m: &str| format!("container {cname}: {m}");
-            if FATAL_WAITING.contains(&reason) {
-                let mut m = message.clone();
-                if reason == "CrashLoopBackOff" {
-                    let code = c
-                        .pointer("/lastState/terminated/exitCode")
-                        .and_then(Value::as_i64);
-                    let restarts = c
-                        .pointer("/restartCount")
-                        .and_then(Value::as_i64)
-                        .unwrap_or(0);
-                    // The kubelet's word for the last end, when it says more than
-                    // the code (OOMKilled, ContainerCannotRun).
-                    let why = c
-                        .pointer("/lastState/terminated/reason")
-                        .and_then(Value::as_str)
-                        .filter(|r| !matches!(*r, "Error" | "Completed"))
-                        .map_or(String::new(), |r| format!(" ({r})"));
-                    m = format!(
-                        "restarted {restarts} time(s){}{why}",
-                        code.map_or(String::new(), |c| format!(", last exit code {c}"))
-                    );
-                }
-                return fail(
-                    reason,
-                    with_container(&m),
-                    reason == "CrashLoopBackOff",
-                    false,
-                );
-            }
-            if reason == "CreateContainerConfigError" && !message.contains("cache") {
-                return fail(reason, with_container(&message), false, false);
-            }
-            if matches!(reason, "ErrImagePull" | "ImagePullBackOff") {
-                let lower = message.to_lowercase();
-                let not_found = lower.contains("not found")
-                    || lower.contains("manifest unknown")
-                    || lower.contains("notfound");
-                if not_found || waited > rules.pull_grace {
-                    return fail(reason, with_container(&message), false, false);
-                }
-            }
-            if reason == "ContainerCreating" && waited > rules.creating_grace {
-                return fail(
-                    "ContainerCreating",
-                    with_container("stuck creating the container"),
-                    false,
-                    true,
-                );
-            }
-            return Health::Progressing(format!("{name}: container {cname} waiting ({reason})"));
-        }
-    }
-    if phase == "Succeeded" {
-        return Health::Ready;
-    }
-    if is_true(condition(pod, "Ready")) {
-        Health::Ready
-    } else {
-        Health::Progressing(format!(
-            "{name}: not ready ({})",
-            if phase.is_empty() { "Pending" } else { phase }
-        ))
-    }
-}
-
-/// Whether one of a pod's containers is still being created (its image pulled, its
-/// volumes mounted).
-pub fn is_creating(pod: &Value) -> bool {
-    ["initContainerStatuses", "containerStatuses"]
-        .iter()
-        .filter_map(|k| {
-            pod.pointer(&format!("/status/{k}"))
-                .and_then(Value::as_array)
-        })
-        .flatten()
-        .any(|c| s(c, "/state/waiting/reason") == "ContainerCreating")
-}
-
-/// A pod's Warning Event that says it will not start however long it waits: a volume
-/// whose Secret or ConfigMap does not exist (the kubelet retries the mount, but nothing
-/// in a deploy will create it).
-pub fn fatal_event(pod: &Value, events: &[Value]) -> Option<Failure> {
-    events
-        .iter()
-        .filter(|e| e["type"] == "Warning" && e["reason"] == "FailedMount")
-        .map(|e| s(e, "/message"))
-        .find(|m| (m.contains("secret") || m.contains("configmap")) && m.contains("not found"))
-        .map(|m| Failure {
-            object: object_name("Pod", pod),
-            reason: "FailedMount".into(),
-            message: m.to_owned(),
-            log_of: None,
-            events_of: None,
-        })
-}
-
-/// A Job's health from its conditions.
-pub fn job_health(job: &Value) -> Health {
-    let name = object_name("Job", job);
-    for kind in ["Failed", "FailureTarget"] {
-        if let Some(c) = condition(job, kind)
-            && c["status"] == "True"
-        {
-            return Health::Failed(Failure {
-                object: name,
-                reason: s(c, "/reason").to_owned(),
-                message: s(c, "/message").to_owned(),
-                log_of: None,
-                events_of: None,
-            });
-        }
-    }
-    if is_true(condition(job, "Complete")) {
-        Health::Ready
-    } else {
-        Health::Progressing(format!("{name}: not complete yet"))
-    }
-}
-
-/// A Deployment's health: observed, not past its deadline, every replica updated and
-/// ready (not Helm's maxUnavailable shortcut).
-pub fn deployment_health(dep: &Value) -> Health {
-    let name = object_name("Deployment", dep);
-    let n = |p: &str| dep.pointer(p).and_then(Value::as_i64).unwrap_or(0);
-    if n("/status/observedGeneration") < n("/metadata/generation") {
-        return Health::Progressing(format!(
-            "{name}: the controller has not seen the latest change"
-        ));
-    }
-    if let Some(c) = condition(dep, "Progressing")
-        && c["reason"] == "ProgressDeadlineExceeded"
-    {
-        return Health::Failed(Failure {
-            object: name,
-            reason: "ProgressDeadlineExceeded".into(),
-            message: s(c, "/message").to_owned(),
-            log_of: None,
-            events_of: None,
-        });
-    }
-    let want = dep
-        .pointer("/spec/replicas")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
-    let (updated, ready, total) = (
-        n("/status/updatedReplicas"),
-        n("/status/readyReplicas"),
-        n("/status/replicas"),
-    );
-    if updated >= want && ready >= want && total == updated {
-        Health::Ready
-    } else {
-        Health::Progressing(format!("{name}: {ready}/{want} ready, {updated} updated"))
-    }
-}
-
-/// Whether a pod is being deleted: going away, not to be judged.
-pub fn is_terminating(obj: &Value) -> bool {
-    obj.pointer("/metadata/deletionTimestamp")
-        .is_some_and(|t| !t.is_null())
-}
-
-/// Whether a pod is this Job's own: a re-created Job has its predecessor's name, and
-/// its predecessor's pods may linger; its controller-uid label tells them apart (a pod
-/// without one, from an older cluster or a simulator, counts by its name).
-pub fn of_job(pod: &Value, job: &Value) -> bool {
-    let label = |k: &str| {
-        pod.pointer("/metadata/labels")
-            .and_then(|l| l.get(k))
-            .and_then(Value::as_str)
-    };
-    let owner = label("batch.kubernetes.io/controller-uid").or_else(|| label("controller-uid"));
-    match (owner, job.pointer("/metadata/uid").and_then(Value::as_str)) {
-        (Some(owner), Some(uid)) => owner == uid,
-        _ => true,
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use serde_json::json;
 
     use super::*;
