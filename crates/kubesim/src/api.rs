@@ -996,6 +996,32 @@ fn patch(
                 .map_err(|e| store_err(res, name, e))?;
             ok(&v)
         }
+        "application/json-patch+json" => {
+            let ops: json_patch::Patch = serde_json::from_slice(body).map_err(|e| {
+                ApiError::bad_request(format!("the body of the request is not a JSON patch: {e}"))
+            })?;
+            let current = sim
+                .store
+                .get(&key)
+                .ok_or_else(|| ApiError::not_found(res, name))?;
+            let mut next = (*current).clone();
+            json_patch::patch(&mut next, &ops).map_err(|e| {
+                ApiError::unprocessable(format!(
+                    "the server rejected our request due to an error in our request: {e}"
+                ))
+            })?;
+            let expect = next
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+                .or(rv_of(&current));
+            let merged = merge_update(res, &current, next, status_only)?;
+            let v = sim
+                .store
+                .update(&key, merged, expect)
+                .map_err(|e| store_err(res, name, e))?;
+            ok(&v)
+        }
         other => Err(ApiError::unsupported_media_type(other)),
     }
 }

@@ -96,6 +96,32 @@ async fn real_kubectl_creates_applies_waits_rolls_out_and_deletes() {
     assert!(out.status.success(), "{}", text(&out));
     let out = k(&["logs", "job/setup"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello kubectl\n");
+    // A JSON patch (RFC 6902), as `kubectl patch --type json` sends it.
+    let out = k(&[
+        "patch",
+        "job/setup",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op": "add", "path": "/metadata/labels", "value": {"tier": "gold"}}]"#,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = k(&["get", "job/setup", "-o", "jsonpath={.metadata.labels.tier}"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "gold",
+        "{}",
+        text(&out)
+    );
+    let out = k(&[
+        "patch",
+        "job/setup",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op": "test", "path": "/metadata/labels/tier", "value": "silver"}]"#,
+    ]);
+    assert!(!out.status.success(), "a failed test op was accepted");
 
     let dep = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "w"}}, "template": {"metadata": {"labels": {"app": "w"}},
