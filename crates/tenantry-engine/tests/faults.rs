@@ -357,3 +357,83 @@ async fn a_plain_http_server_behind_an_https_url_is_named_at_once() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_patch_template_is_sent_as_a_patch_the_api_accepts() {
+    let sim = cluster(|_| {}).await;
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    // A merge patch and a JSON patch (RFC 6902), each after the Deployment.
+    for (name, body) in [
+        (
+            "annotate",
+            r#"{"metadata": {"annotations": {"example.com/owner": "{{client-id}}"}}}"#,
+        ),
+        (
+            "relabel",
+            r#"[{"op": "add", "path": "/metadata/labels/example.com~1tier", "value": "gold"}]"#,
+        ),
+    ] {
+        let text = format!(
+            r#"{{"name": "{name}", "method": "PATCH", "path": "apis/apps/v1/namespaces/{{{{namespace-id}}}}/deployments/lms-deployment-{{{{client-id | lower}}}}", "after": ["deployment"], "body": {body}}}"#
+        );
+        let t = tenantry_core::template::Template::parse(&text).unwrap();
+        cat.save_template(&t, "test", "").await.unwrap();
+    }
+    let out = run(&cat).await;
+    assert_eq!(out.status, Verdict::Succeeded, "{:?}", out.reason);
+    let dep = get(&sim, "deployments/lms-deployment-c1").unwrap();
+    assert_eq!(dep["metadata"]["annotations"]["example.com/owner"], "C1");
+    assert_eq!(dep["metadata"]["labels"]["example.com/tier"], "gold");
+}
+
+#[tokio::test]
+async fn a_preview_generates_nothing_and_a_run_keeps_the_pods_it_left() {
+    let sim = cluster(|_| {}).await;
+    let db = TestDb::sqlite();
+    let cat = catalog(&db, &sim, TOKEN).await;
+    let dev = tenantry_core::NamespaceName::parse("lms-dev").unwrap();
+    let preview = tenantry_engine::render_preview(&cat, c1(), "lms-dev")
+        .await
+        .unwrap();
+    assert_eq!(preview.len(), 8);
+    assert!(
+        cat.client_secrets(c1(), &dev).await.unwrap().is_empty(),
+        "a preview stored secrets"
+    );
+    assert!(
+        tenantry_engine::pod_states(&cat, c1(), "lms-dev")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(cat.client_secrets(c1(), &dev).await.unwrap().is_empty());
+
+    let out = run(&cat).await;
+    assert_eq!(out.status, Verdict::Succeeded, "{:?}", out.reason);
+    let made = cat.client_secrets(c1(), &dev).await.unwrap();
+    assert!(!made.is_empty());
+    // After the deploy a preview shows the stored values (masked), still storing nothing.
+    tenantry_engine::render_preview(&cat, c1(), "lms-dev")
+        .await
+        .unwrap();
+    assert_eq!(
+        cat.client_secrets(c1(), &dev).await.unwrap().len(),
+        made.len()
+    );
+    // The run keeps the pods as it left them, whatever happens to them after.
+    let stored = cat.run(out.run).await.unwrap();
+    let left = tenantry_engine::pods_of_run(&stored).unwrap();
+    assert!(
+        left.iter()
+            .any(|p| p.name.starts_with("lms-deployment-c1-") && p.ready == "1/1"),
+        "{left:?}"
+    );
+    set_image(&cat, "registry.test/lms:2").await;
+    let next = run(&cat).await;
+    assert_eq!(next.status, Verdict::Succeeded, "{:?}", next.reason);
+    let now = tenantry_engine::pods_of_run(&cat.run(next.run).await.unwrap()).unwrap();
+    assert!(now.iter().all(|p| !left.contains(p)), "{now:?} {left:?}");
+    let again = tenantry_engine::pods_of_run(&cat.run(out.run).await.unwrap()).unwrap();
+    assert_eq!(again, left);
+}
