@@ -185,8 +185,17 @@ fn resource_list(g: &str, v: &str) -> Value {
             } else {
                 &["get", "patch", "update"]
             };
-            let kind = if *sub == "log" { "Pod" } else { r.kind };
-            list.push(json!({"name": format!("{}/{sub}", r.plural), "singularName": "", "namespaced": r.namespaced, "kind": kind, "verbs": verbs}));
+            let kind = match *sub {
+                "log" => "Pod",
+                "scale" => "Scale",
+                _ => r.kind,
+            };
+            let mut e = json!({"name": format!("{}/{sub}", r.plural), "singularName": "", "namespaced": r.namespaced, "kind": kind, "verbs": verbs});
+            if *sub == "scale" {
+                e["group"] = json!("autoscaling");
+                e["version"] = json!("v1");
+            }
+            list.push(e);
         }
     }
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": if g.is_empty() { v.to_owned() } else { format!("{g}/{v}") }, "resources": list})
@@ -298,10 +307,33 @@ async fn resource_route(
             };
             Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response())
         }
-        (Method::PUT, Some(n), sub) => {
+        (Method::GET, Some(n), Some("scale")) if crate::scale::scalable(res) => {
+            get(sim, res, ns, n).and_then(|v| ok(&crate::scale::of(&v)))
+        }
+        (Method::PUT | Method::PATCH, Some(n), Some("scale")) if crate::scale::scalable(res) => {
+            let key = Key::new(res, ns, n);
+            let current = sim
+                .store
+                .get(&key)
+                .ok_or_else(|| ApiError::not_found(res, n))?;
+            let wanted = if *method == Method::PUT {
+                parse_body(&body)?
+            } else {
+                let ct = content_type.split(';').next().unwrap_or("").trim();
+                crate::scale::patched(&current, &body, ct)?
+            };
+            let next = crate::scale::apply(res, &current, &wanted)?;
+            let merged = merge_update(res, &current, next, false)?;
+            let v = sim
+                .store
+                .update(&key, merged, rv_of(&current))
+                .map_err(|e| store_err(res, n, e))?;
+            ok(&crate::scale::of(&v))
+        }
+        (Method::PUT, Some(n), sub @ (None | Some("status"))) => {
             update(sim, res, ns, n, &body, sub == Some("status")).and_then(|v| ok(&v))
         }
-        (Method::PATCH, Some(n), sub) => patch(
+        (Method::PATCH, Some(n), sub @ (None | Some("status"))) => patch(
             sim,
             res,
             ns,

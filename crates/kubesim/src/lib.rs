@@ -9,6 +9,7 @@
 pub mod api;
 pub mod controllers;
 pub mod resources;
+pub mod scale;
 pub mod selector;
 pub mod sim;
 pub mod status;

@@ -101,7 +101,7 @@ pub const RESOURCES: &[Resource] = &[
         "Deployment",
         true,
         &["deploy"],
-        &["status"],
+        &["status", "scale"],
     ),
     r(
         "apps",
@@ -110,7 +110,7 @@ pub const RESOURCES: &[Resource] = &[
         "ReplicaSet",
         true,
         &["rs"],
-        &["status"],
+        &["status", "scale"],
     ),
     r("batch", "jobs", "job", "Job", true, &[], &["status"]),
     r(

@@ -439,3 +439,57 @@ async fn a_job_completes_and_its_pod_log_shows_what_the_container_printed() {
         .await;
     assert_eq!((code, log), (200, json!("database c42 is ready\n")));
 }
+
+#[tokio::test]
+async fn the_scale_subresource_reads_and_writes_replicas_as_the_api_server_does() {
+    let sim = common::sim().await;
+    let api = common::Api::new(&sim);
+    let deps = "/apis/apps/v1/namespaces/default/deployments";
+    let (code, _) = api
+        .post(deps, &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "w"}}, "template": {"metadata": {"labels": {"app": "w"}},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}}}))
+        .await;
+    assert_eq!(code, 201);
+    let (code, scale) = api.get(&format!("{deps}/web/scale")).await;
+    assert_eq!(code, 200);
+    assert_eq!(scale["apiVersion"], "autoscaling/v1");
+    assert_eq!(scale["spec"]["replicas"], 2);
+    // A Scale for an older version of the object is a conflict.
+    let mut stale = scale.clone();
+    stale["metadata"]["resourceVersion"] = json!("1");
+    stale["spec"]["replicas"] = json!(5);
+    let (code, _) = api.put(&format!("{deps}/web/scale"), &stale).await;
+    assert_eq!(code, 409);
+    let (code, negative) = api
+        .call(
+            "PATCH",
+            &format!("{deps}/web/scale"),
+            Some(&json!({"spec": {"replicas": -1}})),
+            "application/merge-patch+json",
+        )
+        .await;
+    assert_eq!(code, 422);
+    assert_eq!(
+        negative["message"],
+        "Scale.autoscaling \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0"
+    );
+    let (code, scaled) = api
+        .call(
+            "PATCH",
+            &format!("{deps}/web/scale"),
+            Some(&json!({"spec": {"replicas": 0}})),
+            "application/merge-patch+json",
+        )
+        .await;
+    assert_eq!(code, 200, "{scaled}");
+    assert_eq!(scaled["spec"]["replicas"], 0);
+    let (_, dep) = api.get(&format!("{deps}/web")).await;
+    assert_eq!(dep["spec"]["replicas"], 0);
+    assert_eq!(dep["metadata"]["generation"], 2);
+    // Kinds without replicas have no /scale.
+    let (code, _) = api
+        .get("/api/v1/namespaces/default/configmaps/x/scale")
+        .await;
+    assert_eq!(code, 404);
+}

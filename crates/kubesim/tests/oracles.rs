@@ -170,6 +170,50 @@ async fn real_kubectl_creates_applies_waits_rolls_out_and_deletes() {
         "nginx:2"
     );
     assert_eq!(got["metadata"]["generation"], 2);
+    // The /scale subresource, as kubectl scale uses it; replicas below zero are refused
+    // in the API server's words.
+    let out = k(&["scale", "deployment/web", "--replicas=3"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = k(&["rollout", "status", "deployment/web", "--timeout=20s"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = k(&[
+        "get",
+        "deployment",
+        "web",
+        "-o",
+        "jsonpath={.spec.replicas}/{.status.readyReplicas}",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "3/3",
+        "{}",
+        text(&out)
+    );
+    let out = k(&[
+        "get",
+        "--raw",
+        "/apis/apps/v1/namespaces/default/deployments/web/scale",
+    ]);
+    let scale: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            scale["kind"].as_str(),
+            scale["spec"]["replicas"].as_i64(),
+            scale["status"]["selector"].as_str()
+        ),
+        (Some("Scale"), Some(3), Some("app=w")),
+        "{scale}"
+    );
+    let out = k(&["scale", "deployment/web", "--replicas=0"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = k(&[
+        "get",
+        "deployment",
+        "web",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "0");
     let out = k(&["delete", "deployment", "web"]);
     assert!(out.status.success(), "{}", text(&out));
     let out = k(&["get", "deployment", "web"]);
