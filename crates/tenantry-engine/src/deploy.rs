@@ -289,12 +289,33 @@ pub(crate) async fn finish(catalog: &Catalog, f: Finished<'_>, opts: &DeployOpti
             action: t.action.to_owned(),
         })
         .collect();
-    let pods: Vec<_> = pods.values().flatten().map(pod_state).collect();
+    let pods: Vec<_> = pods.values().map(pod_state).collect();
     let pods = serde_json::to_value(pods).unwrap_or(Value::Null);
     let succeeded = failure.is_none();
     let mut unrecorded = None;
+    let end = RunEnd {
+        succeeded,
+        reason: failure.as_deref(),
+        report: &report,
+        objects: &objects,
+        pods: &pods,
+    };
+    let owned = match with_retries(opts.finish_budget, || catalog.finish_run(f.run, &end)).await {
+        Ok(owned) => owned,
+        Err(e) => {
+            unrecorded = Some(format!(
+                "the catalog could not store the verdict of run {} within {:.0?}: {e}",
+                f.run, opts.finish_budget
+            ));
+            false
+        }
+    };
+    // A revision is what a run that still owned its lease deployed.
     let mut revision = None;
-    if succeeded && let Some((image, manifests)) = f.revision {
+    if succeeded
+        && owned
+        && let Some((image, manifests)) = f.revision
+    {
         match with_retries(opts.finish_budget, || {
             catalog.add_revision(f.client, f.namespace, f.run, image, manifests)
         })
@@ -303,19 +324,6 @@ pub(crate) async fn finish(catalog: &Catalog, f: Finished<'_>, opts: &DeployOpti
             Ok(n) => revision = Some(n),
             Err(e) => unrecorded = Some(format!("the revision could not be stored: {e}")),
         }
-    }
-    let end = RunEnd {
-        succeeded,
-        reason: failure.as_deref(),
-        report: &report,
-        objects: &objects,
-        pods: &pods,
-    };
-    if let Err(e) = with_retries(opts.finish_budget, || catalog.finish_run(f.run, &end)).await {
-        unrecorded = Some(format!(
-            "the catalog could not store the verdict of run {} within {:.0?}: {e}",
-            f.run, opts.finish_budget
-        ));
     }
     Outcome {
         run: f.run,

@@ -424,6 +424,8 @@ async fn a_preview_generates_nothing_and_a_run_keeps_the_pods_it_left() {
     // The run keeps the pods as it left them, whatever happens to them after.
     let stored = cat.run(out.run).await.unwrap();
     let left = tenantry_engine::pods_of_run(&stored).unwrap();
+    let names: std::collections::BTreeSet<&str> = left.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names.len(), left.len(), "a pod is listed twice: {left:?}");
     assert!(
         left.iter()
             .any(|p| p.name.starts_with("lms-deployment-c1-") && p.ready == "1/1"),

@@ -208,6 +208,25 @@ fn deploy_exits_0_when_the_environment_is_up_and_1_with_the_reason_when_not() {
         !text.contains("\"p\""),
         "a secret value shows in the run's records"
     );
+    // The run's inventory: what it touched, with the uid it found.
+    let shown = cli.json(&["runs", "show", &ok["run"].to_string()]);
+    let objects = shown["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), 7, "{shown}");
+    assert!(
+        objects
+            .iter()
+            .all(|o| o["action"] == "created" && o["uid"].as_str().is_some_and(|u| !u.is_empty())),
+        "{shown}"
+    );
+    // The successful deploy is revision 1; the failed one made none.
+    assert_eq!(ok["revision"], 1);
+    let history = cli.json(&["history", "C1", "-n", "default"]);
+    let revisions = history.as_array().unwrap();
+    assert_eq!(revisions.len(), 1, "{history}");
+    assert_eq!(revisions[0]["image"], "registry.test/lms:1");
+    assert_eq!(revisions[0]["run"], ok["run"]);
+    let text = cli.ok(&["history", "C1", "-n", "default"]);
+    assert!(text.contains("first deploy"), "{text}");
     sim.kill().unwrap();
     sim.wait().unwrap();
 }

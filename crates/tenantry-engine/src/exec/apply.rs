@@ -84,7 +84,10 @@ async fn apply(
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let object = ObjectRef::new(step.path.as_str(), name);
+    let object = step
+        .target
+        .clone()
+        .unwrap_or_else(|| ObjectRef::new(step.path.as_str(), name));
     let create = Op::Create {
         collection: &step.path,
         body,

@@ -75,8 +75,8 @@ pub(crate) struct Executed {
     pub(crate) steps: Vec<StepReport>,
     pub(crate) requests: i64,
     pub(crate) touched: Vec<Touched>,
-    /// The pods each waiting step last saw, by step.
-    pub(crate) pods: BTreeMap<TemplateName, Vec<Value>>,
+    /// The pods the steps last saw, by name (a later step's view over an earlier's).
+    pub(crate) pods: BTreeMap<String, Value>,
 }
 
 type Progress<'a> = &'a (dyn Fn(&StepReport) + Send + Sync);
@@ -252,7 +252,7 @@ impl Execution<'_> {
 #[derive(Default)]
 struct Found {
     touched: Mutex<Vec<Touched>>,
-    pods: Mutex<BTreeMap<TemplateName, Vec<Value>>>,
+    pods: Mutex<BTreeMap<String, Value>>,
 }
 
 /// Runs the steps wave by wave: a wave's requests at once, then its waits at once on
@@ -309,7 +309,9 @@ async fn run_waves(
                 let waited =
                     wait::wait(ctx, s, since, object, waiter.as_mut(), applied, &mut seen).await;
                 if let Ok(mut all) = found.pods.lock() {
-                    all.insert(s.template.clone(), seen);
+                    for p in seen {
+                        all.insert(watch::name_of(&p), p);
+                    }
                 }
                 let (status, detail, result) = match waited {
                     Ok(Some(w)) => (StepStatus::Done, format!("{applied}, {w}"), Ok(())),

@@ -168,8 +168,15 @@ pub async fn runs(catalog: &Catalog, cmd: RunsCmd, format: Format) -> anyhow::Re
             match format {
                 Format::Json => json(&runs)?,
                 Format::Text => {
-                    let mut t =
-                        Table::new(&["RUN", "CLIENT", "NAMESPACE", "STATUS", "STARTED", "REASON"]);
+                    let mut t = Table::new(&[
+                        "RUN",
+                        "KIND",
+                        "CLIENT",
+                        "NAMESPACE",
+                        "STATUS",
+                        "STARTED",
+                        "REASON",
+                    ]);
                     for r in &runs {
                         let reason = r
                             .reason
@@ -181,6 +188,7 @@ pub async fn runs(catalog: &Catalog, cmd: RunsCmd, format: Format) -> anyhow::Re
                             .to_owned();
                         t.row(vec![
                             r.id.to_string(),
+                            r.kind.to_string(),
                             r.client.to_string(),
                             r.namespace.clone(),
                             r.status.to_string(),
@@ -195,12 +203,16 @@ pub async fn runs(catalog: &Catalog, cmd: RunsCmd, format: Format) -> anyhow::Re
         RunsCmd::Show { run } => {
             let r = catalog.run(run).await?;
             let requests = catalog.run_requests(run).await?;
+            let objects = catalog.run_objects(run).await?;
             match format {
-                Format::Json => json(&serde_json::json!({"run": r, "requests": requests}))?,
+                Format::Json => {
+                    json(&serde_json::json!({"run": r, "requests": requests, "objects": objects}))?
+                }
                 Format::Text => {
                     outln!(
-                        "run {} — {} in {}: {} (started {}, by {})",
+                        "run {} — {} of {} in {}: {} (started {}, by {})",
                         r.id,
+                        r.kind,
                         r.client,
                         r.namespace,
                         r.status,
@@ -222,6 +234,18 @@ pub async fn runs(catalog: &Catalog, cmd: RunsCmd, format: Format) -> anyhow::Re
                                 .next()
                                 .unwrap_or("")
                         );
+                    }
+                    if !objects.is_empty() {
+                        let mut t = Table::new(&["OBJECT", "ACTION", "UID", "VERSION"]);
+                        for o in &objects {
+                            t.row(vec![
+                                format!("{} {}/{}", o.kind, o.namespace, o.name),
+                                o.action.clone(),
+                                o.uid.clone(),
+                                o.resource_version.clone(),
+                            ]);
+                        }
+                        t.print();
                     }
                     let mut t = Table::new(&["#", "METHOD", "PATH", "STATUS", "MS"]);
                     for q in &requests {
