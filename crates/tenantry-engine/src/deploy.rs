@@ -12,14 +12,14 @@ use serde_json::{Value, json};
 use tenantry_core::ClientId;
 use tenantry_core::template::{Method, TemplateName};
 use tenantry_kube::{Cluster, KubeError, ObjectRef};
-use tenantry_store::{Catalog, RunEnd, RunKind, RunObject, StoreError};
+use tenantry_store::{Catalog, EnvState, RunEnd, RunKind, RunObject, StoreError};
 
 use crate::exec::{DeployOptions, Executed, Execution};
 use crate::lease;
 use crate::plan::{PlanError, PlannedRequest, render_plans};
 use crate::pods::pod_state;
 use crate::record::with_retries;
-use crate::step::{Action, Step, StepReport, Verdict};
+use crate::step::{Action, RevisionEntry, Step, StepReport, Until, Verdict};
 
 /// On the pod template: the hash of the env vars and secrets the pods read, so that a
 /// change to them rolls the pods (Kubernetes does not restart pods on a ConfigMap change).
@@ -53,6 +53,9 @@ pub enum DeployError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Kube(#[from] KubeError),
+    /// The operation does not apply to the environment as it is; the text says why.
+    #[error("{0}")]
+    Refused(String),
 }
 
 fn hash(v: &str) -> String {
@@ -92,19 +95,34 @@ pub(crate) async fn connect(
     Ok((namespace, cluster))
 }
 
-/// A deploy whose plan has rendered and whose run has started, before anything is sent.
-/// Splitting here lets a server answer "run N started" (or why it could not start) at
-/// once and carry on in the background.
+/// An operation whose steps are known and whose run has started, before anything is
+/// sent. Splitting here lets a server answer "run N started" (or why it could not
+/// start) at once and carry on in the background.
 #[derive(Debug)]
 pub struct Prepared {
-    catalog: Catalog,
-    cluster: Cluster,
-    run: i64,
-    client: ClientId,
-    namespace: String,
-    steps: Vec<Step>,
-    started: Instant,
-    read_first: bool,
+    pub(crate) catalog: Catalog,
+    pub(crate) cluster: Cluster,
+    pub(crate) run: i64,
+    pub(crate) kind: RunKind,
+    pub(crate) client: ClientId,
+    pub(crate) namespace: String,
+    pub(crate) steps: Vec<Step>,
+    pub(crate) started: Instant,
+    pub(crate) read_first: bool,
+    /// What a success leaves the environment as.
+    pub(crate) leaves: Leaves,
+}
+
+/// What a successful operation records of the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Leaves {
+    /// Deployed with these replicas; the applied objects become the next revision.
+    Deployed { replicas: i64 },
+    /// Suspended, to come back with these replicas.
+    Suspended { replicas: i64 },
+    /// Deployed while suspended: it stays at zero, to come back with the replicas now
+    /// rendered; the objects are a revision as rendered.
+    StillSuspended { replicas: i64 },
 }
 
 /// Renders the plan (nothing is sent unless all of it renders), connects, and starts the
@@ -125,16 +143,60 @@ pub async fn prepare(
         .iter()
         .any(|r| r.namespace == ns);
     let run = lease::start(catalog, client, ns, RunKind::Deploy, opts.stale_after).await?;
+    let mut steps = steps_of(with_config_hash(plan), masked);
+    let leaves = match catalog.environment(client, ns).await? {
+        Some(env) if env.state == EnvState::Suspended => {
+            let replicas = replicas_of(&steps);
+            keep_suspended(&mut steps);
+            Leaves::StillSuspended { replicas }
+        }
+        _ => Leaves::Deployed {
+            replicas: replicas_of(&steps),
+        },
+    };
     Ok(Prepared {
         catalog: catalog.clone(),
         cluster,
         run: run.id,
+        kind: RunKind::Deploy,
         client,
         namespace: ns.to_owned(),
-        steps: steps_of(with_config_hash(plan), masked),
+        steps,
         started,
         read_first,
+        leaves,
     })
+}
+
+/// The replicas the environment's Deployment asks for (1 when it does not say).
+pub(crate) fn replicas_of(steps: &[Step]) -> i64 {
+    steps
+        .iter()
+        .find_map(|s| match &s.action {
+            Action::Apply { body, .. } if body["kind"] == "Deployment" => Some(
+                body.pointer("/spec/replicas")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(1),
+            ),
+            _ => None,
+        })
+        .unwrap_or(1)
+}
+
+/// A suspended environment deployed again stays at zero replicas: the Deployment is
+/// applied with none and waited for until it has none, and no pods are awaited.
+pub(crate) fn keep_suspended(steps: &mut [Step]) {
+    for s in steps {
+        match &mut s.action {
+            Action::Apply { body, shown } if body["kind"] == "Deployment" => {
+                body["spec"]["replicas"] = json!(0);
+                shown["spec"]["replicas"] = json!(0);
+                s.until = Until::ScaledTo(0);
+            }
+            _ if s.until == Until::PodsReady => s.until = Until::Nothing,
+            _ => {}
+        }
+    }
 }
 
 /// The plan's requests as steps: a POST with a body applies its object; a GET reads; any
@@ -169,7 +231,7 @@ fn steps_of(plan: Vec<PlannedRequest>, masked: Vec<PlannedRequest>) -> Vec<Step>
                 path: r.path,
                 target,
                 action,
-                until: r.wait,
+                until: r.wait.into(),
                 after: r.after,
             }
         })
@@ -213,7 +275,7 @@ impl Prepared {
     }
 
     /// Sends the steps wave by wave, waits, and finishes the run with its verdict and,
-    /// on success, the next revision.
+    /// on success, what it leaves: the next revision, the environment's state.
     pub async fn execute(
         self,
         opts: &DeployOptions,
@@ -229,25 +291,36 @@ impl Prepared {
         }
         .run(opts, progress)
         .await;
-        let manifests: Vec<Value> = self
-            .steps
-            .iter()
-            .filter_map(|s| match &s.action {
-                Action::Apply { body, .. } => Some(body.clone()),
-                _ => None,
-            })
-            .collect();
+        let mut entries = RevisionEntry::of_steps(&self.steps);
+        if let Leaves::StillSuspended { replicas } = self.leaves {
+            // The revision holds what was rendered, not the suspension's zero.
+            for e in &mut entries {
+                if e["body"]["kind"] == "Deployment" {
+                    e["body"]["spec"]["replicas"] = json!(replicas);
+                }
+            }
+        }
         let image = image_of(&self.steps);
+        // An operation that applied objects (a deploy, a rollback) makes a revision of
+        // them; one that only scaled does not.
+        let revision = (!entries.is_empty()).then_some((image.as_str(), entries.as_slice()));
+        let state = match self.leaves {
+            Leaves::Deployed { replicas } => Some((EnvState::Deployed, replicas)),
+            Leaves::Suspended { replicas } | Leaves::StillSuspended { replicas } => {
+                Some((EnvState::Suspended, replicas))
+            }
+        };
         Ok(finish(
             &self.catalog,
             Finished {
                 run: self.run,
-                kind: RunKind::Deploy,
+                kind: self.kind,
                 client: self.client,
                 namespace: &self.namespace,
                 started: self.started,
                 executed,
-                revision: Some((&image, &manifests)),
+                revision,
+                state,
             },
             opts,
         )
@@ -265,6 +338,8 @@ pub(crate) struct Finished<'a> {
     pub(crate) executed: Executed,
     /// On success, the image and manifests to store as the next revision.
     pub(crate) revision: Option<(&'a str, &'a [Value])>,
+    /// On success, the environment's state and replicas.
+    pub(crate) state: Option<(EnvState, i64)>,
 }
 
 /// Stores the run's end (and, on success, its revision), retrying while the catalog is
@@ -310,6 +385,16 @@ pub(crate) async fn finish(catalog: &Catalog, f: Finished<'_>, opts: &DeployOpti
             false
         }
     };
+    if succeeded
+        && owned
+        && let Some((state, replicas)) = f.state
+        && let Err(e) = with_retries(opts.finish_budget, || {
+            catalog.set_environment(f.client, f.namespace, state, replicas, f.run)
+        })
+        .await
+    {
+        unrecorded = Some(format!("the environment's state could not be stored: {e}"));
+    }
     // A revision is what a run that still owned its lease deployed.
     let mut revision = None;
     if succeeded

@@ -32,10 +32,15 @@ fn key(m: &Value) -> String {
     )
 }
 
+/// The object of a revision's entry (older revisions held the objects themselves).
+fn body(entry: &Value) -> &Value {
+    entry.get("body").unwrap_or(entry)
+}
+
 /// What changed from `before` to `after`, object by object, field by field.
 pub fn changes(before: &[Value], after: &[Value]) -> Vec<String> {
-    let old: BTreeMap<String, &Value> = before.iter().map(|m| (key(m), m)).collect();
-    let new: BTreeMap<String, &Value> = after.iter().map(|m| (key(m), m)).collect();
+    let old: BTreeMap<String, &Value> = before.iter().map(body).map(|m| (key(m), m)).collect();
+    let new: BTreeMap<String, &Value> = after.iter().map(body).map(|m| (key(m), m)).collect();
     let mut out = Vec::new();
     for (k, m) in &new {
         match old.get(k) {

@@ -2,7 +2,7 @@
 //! each: a step targets an object (or a list), does one action, and waits until a
 //! condition holds.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tenantry_core::template::{Method, TemplateName, WaitFor};
 use tenantry_kube::ObjectRef;
@@ -21,6 +21,43 @@ pub enum Action {
         body: Option<Value>,
         shown: Option<Value>,
     },
+    /// Set the target's replicas through its `/scale` subresource.
+    Scale { replicas: i64 },
+}
+
+/// What a step waits for once its request is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    Nothing,
+    JobComplete,
+    RolloutReady,
+    PodsReady,
+    /// A Deployment with exactly this many pods, all ready (none: scaled down).
+    ScaledTo(i64),
+}
+
+impl Until {
+    /// The template's word for it, where a template can say it.
+    pub fn as_wait(self) -> Option<WaitFor> {
+        match self {
+            Self::Nothing => Some(WaitFor::None),
+            Self::JobComplete => Some(WaitFor::JobComplete),
+            Self::RolloutReady => Some(WaitFor::RolloutReady),
+            Self::PodsReady => Some(WaitFor::PodsReady),
+            Self::ScaledTo(_) => None,
+        }
+    }
+}
+
+impl From<WaitFor> for Until {
+    fn from(w: WaitFor) -> Self {
+        match w {
+            WaitFor::None => Self::Nothing,
+            WaitFor::JobComplete => Self::JobComplete,
+            WaitFor::RolloutReady => Self::RolloutReady,
+            WaitFor::PodsReady => Self::PodsReady,
+        }
+    }
 }
 
 /// One step of an operation.
@@ -33,7 +70,7 @@ pub struct Step {
     /// The object it is about, when it is about one.
     pub target: Option<ObjectRef>,
     pub action: Action,
-    pub until: WaitFor,
+    pub until: Until,
     /// Steps that must be done first.
     pub after: Vec<TemplateName>,
 }
@@ -50,6 +87,16 @@ impl Step {
     pub fn kind(&self) -> Option<&str> {
         match &self.action {
             Action::Apply { body, .. } => body["kind"].as_str(),
+            _ => self.kind_of_target(),
+        }
+    }
+
+    /// The kind of the target, told by its collection.
+    pub fn kind_of_target(&self) -> Option<&'static str> {
+        match self.target.as_ref()?.plural() {
+            "deployments" => Some("Deployment"),
+            "replicasets" => Some("ReplicaSet"),
+            "jobs" => Some("Job"),
             _ => None,
         }
     }
@@ -67,6 +114,8 @@ pub enum Applied {
     Recreated(Recreate),
     Read,
     Sent,
+    /// Replicas set through `/scale`: from, to.
+    Scaled(i64, i64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +134,7 @@ impl Applied {
     pub fn wrote(&self) -> bool {
         matches!(
             self,
-            Self::Created | Self::Updated(_) | Self::Recreated(_) | Self::Sent
+            Self::Created | Self::Updated(_) | Self::Recreated(_) | Self::Sent | Self::Scaled(..)
         )
     }
 
@@ -98,6 +147,7 @@ impl Applied {
             Self::Recreated(_) => "recreated",
             Self::Read => "read",
             Self::Sent => "sent",
+            Self::Scaled(..) => "scaled",
         }
     }
 }
@@ -116,6 +166,7 @@ impl std::fmt::Display for Applied {
             Self::Recreated(Recreate::PreviousFailed) => {
                 f.write_str("re-created (the previous one had failed)")
             }
+            Self::Scaled(from, to) => write!(f, "scaled from {from} to {to} replica(s)"),
             other => f.write_str(other.action()),
         }
     }
@@ -176,15 +227,52 @@ pub struct Touched {
 }
 
 impl Touched {
-    pub(crate) fn of(object: &Value, applied: &Applied) -> Option<Self> {
+    pub(crate) fn of(object: &Value, applied: &Applied, step: &Step) -> Option<Self> {
         let s = |p: &str| object.pointer(p).and_then(Value::as_str).map(str::to_owned);
+        // A Scale answers for the object it scales.
+        let kind = match (s("/kind")?.as_str(), step.kind_of_target()) {
+            ("Scale", Some(k)) => k.to_owned(),
+            (k, _) => k.to_owned(),
+        };
         Some(Self {
-            kind: s("/kind")?,
+            kind,
             namespace: s("/metadata/namespace").unwrap_or_default(),
             name: s("/metadata/name")?,
             uid: s("/metadata/uid").unwrap_or_default(),
             resource_version: s("/metadata/resourceVersion").unwrap_or_default(),
             action: applied.action(),
         })
+    }
+}
+
+/// One object of a revision: what a rollback sends again, in its place in the order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RevisionEntry {
+    pub template: TemplateName,
+    /// The collection it is created in.
+    pub path: String,
+    pub wait: WaitFor,
+    pub after: Vec<TemplateName>,
+    /// The object as rendered, secrets revealed (stored sealed).
+    pub body: Value,
+}
+
+impl RevisionEntry {
+    /// The entries of an operation's apply steps.
+    pub(crate) fn of_steps(steps: &[Step]) -> Vec<Value> {
+        steps
+            .iter()
+            .filter_map(|s| match &s.action {
+                Action::Apply { body, .. } => serde_json::to_value(Self {
+                    template: s.template.clone(),
+                    path: s.path.clone(),
+                    wait: s.until.as_wait().unwrap_or_default(),
+                    after: s.after.clone(),
+                    body: body.clone(),
+                })
+                .ok(),
+                _ => None,
+            })
+            .collect()
     }
 }

@@ -80,7 +80,7 @@ fn normalise_url(url: &str) -> (String, Backend) {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let (m1, m2, m3, m4, m5, m6) = match backend {
+    let (m1, m2, m3, m4, m5, m6, m7) = match backend {
         Backend::Sqlite => (
             include_str!("../migrations/sqlite/0001_catalog.sql"),
             include_str!("../migrations/sqlite/0002_templates_and_client_secrets.sql"),
@@ -88,6 +88,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../migrations/sqlite/0004_users_and_audit.sql"),
             include_str!("../migrations/sqlite/0005_client_search.sql"),
             include_str!("../migrations/sqlite/0006_inventory_and_revisions.sql"),
+            include_str!("../migrations/sqlite/0007_environments.sql"),
         ),
         Backend::Postgres => (
             include_str!("../migrations/postgres/0001_catalog.sql"),
@@ -96,6 +97,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../migrations/postgres/0004_users_and_audit.sql"),
             include_str!("../migrations/postgres/0005_client_search.sql"),
             include_str!("../migrations/postgres/0006_inventory_and_revisions.sql"),
+            include_str!("../migrations/postgres/0007_environments.sql"),
         ),
     };
     let migration = |version, name, sql: &'static str| {
@@ -114,6 +116,7 @@ fn migrator(backend: Backend) -> Migrator {
         migration(4, "users and audit", m4),
         migration(5, "client search", m5),
         migration(6, "inventory and revisions", m6),
+        migration(7, "environments", m7),
     ])
 }
 

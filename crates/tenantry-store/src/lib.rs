@@ -7,6 +7,7 @@ mod clients;
 pub mod crypto;
 mod db;
 mod env;
+mod environments;
 mod error;
 pub mod generate;
 mod namespaces;
@@ -23,6 +24,7 @@ pub use clients::{
 pub use crypto::{KeyError, KeySource};
 pub use db::{Backend, Catalog, OpenOptions, Opened, redact_url};
 pub use env::{EnvEntry, EnvSource};
+pub use environments::{EnvState, Environment};
 pub use error::StoreError;
 pub use namespaces::{Namespace, NamespaceUpdate, NewNamespace};
 pub use params::{ParamDef, ParamEntry, Scope, StoredValue};

@@ -147,6 +147,7 @@ impl From<DeployError> for WebError {
         match e {
             DeployError::Store(s) | DeployError::Plan(PlanError::Store(s)) => s.into(),
             DeployError::Plan(p) => Self::Unprocessable(p.to_string()),
+            DeployError::Refused(why) => Self::Conflict(why),
             DeployError::Kube(k) => Self::Unprocessable(format!(
                 "cannot connect to the namespace's cluster: {k}; check the namespace's settings"
             )),

@@ -89,6 +89,35 @@ pub enum Command {
         #[arg(long, default_value = "500ms", value_parser = parse_duration)]
         poll: std::time::Duration,
     },
+    /// Scales a client's environment to zero (pods gone) and records it as suspended;
+    /// deploys keep it at zero until it is resumed.
+    Suspend {
+        id: ClientId,
+        #[arg(long, short = 'n')]
+        namespace: NamespaceName,
+        #[arg(long, default_value = "10m", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+    },
+    /// Brings a suspended environment back to the replicas it had, every pod ready.
+    Resume {
+        id: ClientId,
+        #[arg(long, short = 'n')]
+        namespace: NamespaceName,
+        #[arg(long, default_value = "10m", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+    },
+    /// Deploys an earlier revision's manifests again, as a new run and revision
+    /// (generated secrets in the catalog are not changed).
+    Rollback {
+        id: ClientId,
+        #[arg(long, short = 'n')]
+        namespace: NamespaceName,
+        /// The revision to go back to (default: the one before the latest).
+        #[arg(long)]
+        to: Option<i64>,
+        #[arg(long, default_value = "10m", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+    },
     /// Deploy runs: their steps, verdicts and requests.
     #[command(subcommand)]
     Runs(RunsCmd),

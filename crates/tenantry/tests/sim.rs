@@ -544,3 +544,80 @@ fn a_tls_problem_is_one_clear_line_with_what_to_do() {
         sim.wait().unwrap();
     }
 }
+
+#[test]
+fn suspend_resume_and_rollback_from_the_cli_say_what_they_did() {
+    let (mut sim, port) = start_sim(&["--fast"]);
+    let db = tenantry_testkit::TestDb::sqlite();
+    let cli = common::Cli::new(&db);
+    cli.ready_to_deploy(&format!("http://127.0.0.1:{port}"), "t0k");
+    // Nothing to suspend before a deploy: exit 1 with what to do.
+    let out = cli.run(&["suspend", "C1", "-n", "default"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stderr(&out).contains("deploy it first"),
+        "{}",
+        common::stderr(&out)
+    );
+    cli.ok(&["deploy", "C1", "-n", "default"]);
+    cli.ok(&[
+        "param",
+        "set",
+        "docker-image",
+        "registry.test/lms:2",
+        "-n",
+        "default",
+    ]);
+    cli.ok(&["deploy", "C1", "-n", "default"]);
+
+    let suspended = cli.json(&["suspend", "C1", "-n", "default"]);
+    assert_eq!(
+        (suspended["kind"].as_str(), suspended["status"].as_str()),
+        (Some("suspend"), Some("succeeded"))
+    );
+    let dep = http_get(
+        port,
+        "/apis/apps/v1/namespaces/default/deployments/lms-deployment-c1",
+        "t0k",
+    );
+    assert_eq!(dep["spec"]["replicas"], 0);
+    let text = cli.ok(&["resume", "C1", "-n", "default"]);
+    assert!(
+        text.contains("resuming C1 in default") && text.contains("succeeded"),
+        "{text}"
+    );
+    let dep = http_get(
+        port,
+        "/apis/apps/v1/namespaces/default/deployments/lms-deployment-c1",
+        "t0k",
+    );
+    assert_eq!(dep["spec"]["replicas"], 1);
+
+    let back = cli.json(&["rollback", "C1", "-n", "default"]);
+    assert_eq!(
+        (back["kind"].as_str(), back["revision"].as_i64()),
+        (Some("rollback"), Some(3))
+    );
+    let dep = http_get(
+        port,
+        "/apis/apps/v1/namespaces/default/deployments/lms-deployment-c1",
+        "t0k",
+    );
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.test/lms:1"
+    );
+    let out = cli.run(&["rollback", "C1", "-n", "default", "--to", "7"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stderr(&out).contains("no revision 7"),
+        "{}",
+        common::stderr(&out)
+    );
+    let runs = cli.ok(&["runs", "list", "--client", "C1"]);
+    for kind in ["deploy", "suspend", "resume", "rollback"] {
+        assert!(runs.contains(kind), "{runs}");
+    }
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}

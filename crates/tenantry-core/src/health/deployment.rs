@@ -41,3 +41,67 @@ pub fn deployment_health(dep: &Value) -> Health {
         Health::Progressing(format!("{name}: {ready}/{want} ready, {updated} updated"))
     }
 }
+
+/// A Deployment scaled to `replicas`: observed, and exactly that many pods left (none
+/// being deleted counted), each ready. Scaling down counts as done only once the pods
+/// are gone, unlike a rollout's status.
+pub fn deployment_scaled(dep: &Value, replicas: i64) -> Health {
+    let name = object_name("Deployment", dep);
+    let n = |p: &str| dep.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+    if n("/status/observedGeneration") < n("/metadata/generation") {
+        return Health::Progressing(format!(
+            "{name}: the controller has not seen the latest change"
+        ));
+    }
+    if let Some(c) = condition(dep, "Progressing")
+        && c["reason"] == "ProgressDeadlineExceeded"
+        && replicas > 0
+    {
+        return Health::Failed(Failure {
+            object: name,
+            reason: "ProgressDeadlineExceeded".into(),
+            message: s(c, "/message").to_owned(),
+            log_of: None,
+            events_of: None,
+        });
+    }
+    let (total, ready) = (n("/status/replicas"), n("/status/readyReplicas"));
+    if total == replicas && ready >= replicas {
+        Health::Ready
+    } else {
+        Health::Progressing(format!(
+            "{name}: {total} pod(s), {ready} ready, scaling to {replicas}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn scaled_means_that_many_pods_ready_and_no_more() {
+        let dep = |replicas: i64, ready: i64| {
+            json!({"metadata": {"name": "d", "namespace": "n", "generation": 2},
+                "status": {"observedGeneration": 2, "replicas": replicas, "readyReplicas": ready}})
+        };
+        assert!(matches!(
+            deployment_scaled(&dep(1, 1), 0),
+            Health::Progressing(_)
+        ));
+        assert_eq!(deployment_scaled(&dep(0, 0), 0), Health::Ready);
+        assert!(matches!(
+            deployment_scaled(&dep(2, 1), 2),
+            Health::Progressing(_)
+        ));
+        assert_eq!(deployment_scaled(&dep(2, 2), 2), Health::Ready);
+        let mut unseen = dep(0, 0);
+        unseen["metadata"]["generation"] = json!(3);
+        assert!(matches!(
+            deployment_scaled(&unseen, 0),
+            Health::Progressing(_)
+        ));
+    }
+}

@@ -11,7 +11,7 @@ mod pod;
 
 use serde_json::Value;
 
-pub use deployment::deployment_health;
+pub use deployment::{deployment_health, deployment_scaled};
 pub use env::{EnvHealth, ObjectHealth, environment, object_health};
 pub use job::{job_health, of_job};
 pub use pod::{PodRules, fatal_event, is_creating, is_terminating, pod_health};

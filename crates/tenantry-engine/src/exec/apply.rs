@@ -50,6 +50,38 @@ pub(crate) async fn send_step(ctx: &Ctx<'_>, step: &Step) -> Result<(Applied, Va
                 .map_err(|e| e.to_string())?;
             Ok((Applied::Sent, got))
         }
+        Action::Scale { replicas } => {
+            let Some(object) = &step.target else {
+                return Err(format!("{}: nothing to scale", step.template));
+            };
+            let what = format!(
+                "{} {}/{}",
+                step.kind().unwrap_or("object"),
+                step.namespace(),
+                object.name
+            );
+            let before = ctx
+                .cluster
+                .call(Op::Get(object))
+                .await
+                .map_err(|e| request_failed(&what, &e))?;
+            let from = before
+                .pointer("/spec/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            if from == *replicas {
+                return Ok((Applied::Unchanged, before));
+            }
+            ctx.cluster
+                .call(Op::Scale {
+                    object,
+                    replicas: i32::try_from(*replicas).unwrap_or(0),
+                })
+                .await
+                .map_err(|e| request_failed(&what, &e))?;
+            // The object as it was seeds the waits (its selector tells its pods).
+            Ok((Applied::Scaled(from, *replicas), before))
+        }
     }
 }
 

@@ -272,7 +272,7 @@ async fn run_waves(
             let result = apply::send_step(ctx, s).await;
             match &result {
                 Ok((applied, object)) => {
-                    if let Some(t) = Touched::of(object, applied)
+                    if let Some(t) = Touched::of(object, applied, s)
                         && let Ok(mut all) = found.touched.lock()
                     {
                         all.push(t);

@@ -6,16 +6,16 @@ use std::time::Instant;
 
 use serde_json::Value;
 use tenantry_core::health::{
-    Failure, Health, deployment_health, is_terminating, job_health, of_job, pod_health,
+    Failure, Health, deployment_health, deployment_scaled, is_terminating, job_health, of_job,
+    pod_health,
 };
-use tenantry_core::template::WaitFor;
 use tenantry_kube::{ListSpec, Op};
 
 use super::Ctx;
 use super::evidence::{explain, explain_stuck, pods_verdict};
 use super::waiters::{Waiter, selector};
 use super::watch::{Watched, name_of};
-use crate::step::{Applied, Step};
+use crate::step::{Applied, Step, Until};
 
 /// The verdict on an object that was there and is gone.
 fn vanished(step: &Step, w: &Waiter) -> String {
@@ -41,8 +41,8 @@ pub(crate) async fn wait(
     // A changed Deployment's current ReplicaSet (its `pod-template-hash`), once needed.
     let mut current: Option<String> = None;
     match (step.until, waiter) {
-        (WaitFor::None, _) => Ok(None),
-        (WaitFor::JobComplete, Some(w)) => loop {
+        (Until::Nothing, _) => Ok(None),
+        (Until::JobComplete, Some(w)) => loop {
             let (job, pods) = w.state()?;
             let Some(job) = job else {
                 return Err(vanished(step, w));
@@ -75,7 +75,7 @@ pub(crate) async fn wait(
             }
             w.changed(ctx.opts.poll).await;
         },
-        (WaitFor::RolloutReady, Some(w)) => loop {
+        (Until::RolloutReady, Some(w)) => loop {
             let (dep, pods) = w.state()?;
             let Some(dep) = dep else {
                 return Err(vanished(step, w));
@@ -103,11 +103,36 @@ pub(crate) async fn wait(
             }
             w.changed(ctx.opts.poll).await;
         },
-        (WaitFor::JobComplete | WaitFor::RolloutReady, None) => Err(format!(
+        (Until::ScaledTo(replicas), Some(w)) => loop {
+            let (dep, pods) = w.state()?;
+            let Some(dep) = dep else {
+                return Err(vanished(step, w));
+            };
+            let pods: Vec<&Value> = pods.iter().filter(|p| !is_terminating(p)).collect();
+            *seen = pods.iter().map(|p| (*p).clone()).collect();
+            match deployment_scaled(&dep, replicas) {
+                Health::Ready => {
+                    return Ok(Some(format!(
+                        "{replicas} pod(s) ready in {:.1}s",
+                        since.elapsed().as_secs_f64()
+                    )));
+                }
+                Health::Failed(f) => return Err(explain_stuck(ctx, &w.ns, f, &pods, since).await),
+                Health::Progressing(_) => {
+                    if replicas > 0
+                        && let Some(reason) = pods_verdict(ctx, &w.ns, &pods, since, false).await
+                    {
+                        return Err(reason);
+                    }
+                }
+            }
+            w.changed(ctx.opts.poll).await;
+        },
+        (Until::JobComplete | Until::RolloutReady | Until::ScaledTo(_), None) => Err(format!(
             "{}: the template waits for an object, but its body has no metadata.name",
             step.template
         )),
-        (WaitFor::PodsReady, _) => {
+        (Until::PodsReady, _) => {
             let ns = step.namespace();
             let list = pods_of_path(&step.path);
             // The step's own GET listed them: watch on from that list.

@@ -10,11 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tenantry_core::template::WaitFor;
 use tenantry_kube::{Expression, ListSpec, Selector};
 
 use super::watch::{Feed, Pump, Shared, Watched, name_of};
-use crate::step::{Action, Step};
+use crate::step::{Action, Step, Until};
 
 /// What a waiting step watches, shared with the wave's steps that wait for the same
 /// kind of object: the objects' list and their pods' list.
@@ -67,29 +66,38 @@ struct Want {
 }
 
 fn want(step: &Step, object: &Value) -> Option<Want> {
-    let Action::Apply { body, .. } = &step.action else {
-        return None;
+    let (collection, name, labels) = match (&step.action, &step.target) {
+        (Action::Apply { body, .. }, _) => {
+            let name = body.pointer("/metadata/name").and_then(Value::as_str)?;
+            let labels = body
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                step.path.split('?').next().unwrap_or("").to_owned(),
+                name.to_owned(),
+                labels,
+            )
+        }
+        (_, Some(target)) => (
+            target.collection.clone(),
+            target.name.clone(),
+            BTreeMap::new(),
+        ),
+        (_, None) => return None,
     };
-    let name = body
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)?
-        .to_owned();
     let pod_labels = match step.until {
-        WaitFor::JobComplete => BTreeMap::from([("job-name".to_owned(), name.clone())]),
-        WaitFor::RolloutReady => match_labels(object),
-        WaitFor::None | WaitFor::PodsReady => return None,
+        Until::JobComplete => BTreeMap::from([("job-name".to_owned(), name.clone())]),
+        Until::RolloutReady | Until::ScaledTo(_) => match_labels(object),
+        Until::Nothing | Until::PodsReady => return None,
     };
-    let labels = body
-        .pointer("/metadata/labels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
     Some(Want {
-        collection: step.path.split('?').next().unwrap_or("").to_owned(),
+        collection,
         ns: step.namespace(),
         name,
         labels,

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use tenantry_core::{ClientId, NamespaceName};
-use tenantry_engine::{DeployOptions, StepReport, StepStatus, deploy};
+use tenantry_engine::{DeployOptions, StepReport, StepStatus};
 use tenantry_store::Catalog;
 
 use crate::cli::RunsCmd;
@@ -19,10 +19,41 @@ fn mark(s: &StepStatus) -> &'static str {
     }
 }
 
+/// An operation on a client's environment.
+#[derive(Debug, Clone, Copy)]
+pub enum Operation {
+    Deploy,
+    Suspend,
+    Resume,
+    /// To this revision, or the one before the latest.
+    Rollback(Option<i64>),
+}
+
+impl Operation {
+    fn doing(self) -> &'static str {
+        match self {
+            Self::Deploy => "deploying",
+            Self::Suspend => "suspending",
+            Self::Resume => "resuming",
+            Self::Rollback(_) => "rolling back",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Deploy => "deploy",
+            Self::Suspend => "suspend",
+            Self::Resume => "resume",
+            Self::Rollback(_) => "rollback",
+        }
+    }
+}
+
 pub async fn run(
     catalog: &Catalog,
     id: ClientId,
     ns: &NamespaceName,
+    op: Operation,
     timeout: Duration,
     poll: Duration,
     format: Format,
@@ -35,7 +66,7 @@ pub async fn run(
     let tty = std::io::stdout().is_terminal();
     let text = format == Format::Text;
     if text {
-        outln!("deploying {id} to {ns}");
+        outln!("{} {id} in {ns}", op.doing());
     }
     let live = Live::new(text && tty);
     let progress = |s: &StepReport| {
@@ -61,7 +92,19 @@ pub async fn run(
             outln!("      {more}");
         }
     };
-    let outcome = deploy(catalog, id, ns.as_str(), &opts, &progress).await?;
+    let prepared = match op {
+        Operation::Deploy => tenantry_engine::prepare(catalog, id, ns.as_str(), &opts).await?,
+        Operation::Suspend => {
+            tenantry_engine::prepare_suspend(catalog, id, ns.as_str(), &opts).await?
+        }
+        Operation::Resume => {
+            tenantry_engine::prepare_resume(catalog, id, ns.as_str(), &opts).await?
+        }
+        Operation::Rollback(to) => {
+            tenantry_engine::prepare_rollback(catalog, id, ns.as_str(), to, &opts).await?
+        }
+    };
+    let outcome = prepared.execute(&opts, &progress).await?;
     match format {
         Format::Json => json(&outcome)?,
         Format::Text => {
@@ -88,7 +131,7 @@ pub async fn run(
     }
     match outcome.reason {
         None => Ok(()),
-        Some(reason) => anyhow::bail!("the deploy of {id} to {ns} failed: {reason}"),
+        Some(reason) => anyhow::bail!("the {} of {id} in {ns} failed: {reason}", op.noun()),
     }
 }
 

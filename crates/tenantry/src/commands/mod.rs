@@ -41,7 +41,35 @@ pub async fn dispatch(catalog: &Catalog, command: Command, format: Format) -> an
             namespace,
             timeout,
             poll,
-        } => deploy::run(catalog, id, &namespace, timeout, poll, format).await,
+        } => {
+            let op = deploy::Operation::Deploy;
+            deploy::run(catalog, id, &namespace, op, timeout, poll, format).await
+        }
+        Command::Suspend {
+            id,
+            namespace,
+            timeout,
+        } => {
+            let op = deploy::Operation::Suspend;
+            deploy::run(catalog, id, &namespace, op, timeout, POLL, format).await
+        }
+        Command::Resume {
+            id,
+            namespace,
+            timeout,
+        } => {
+            let op = deploy::Operation::Resume;
+            deploy::run(catalog, id, &namespace, op, timeout, POLL, format).await
+        }
+        Command::Rollback {
+            id,
+            namespace,
+            to,
+            timeout,
+        } => {
+            let op = deploy::Operation::Rollback(to);
+            deploy::run(catalog, id, &namespace, op, timeout, POLL, format).await
+        }
         Command::Runs(c) => deploy::runs(catalog, c, format).await,
         Command::History { id, namespace } => {
             deploy::history(catalog, id, &namespace, format).await
@@ -52,6 +80,9 @@ pub async fn dispatch(catalog: &Catalog, command: Command, format: Format) -> an
         }
     }
 }
+
+/// How often the lifecycle operations' waits look again between changes.
+const POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 pub(crate) fn scope(namespace: Option<NamespaceName>) -> Scope {
     namespace.map_or(Scope::Global, Scope::Namespace)

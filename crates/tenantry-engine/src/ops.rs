@@ -1,0 +1,235 @@
+//! The operations after day one, on the same executor as deploy: suspend (the
+//! Deployment to zero replicas through `/scale`, pods gone), resume (back to the
+//! replicas it had, pods ready), and roll back (an earlier revision's manifests
+//! deployed again, as a new run and a new revision). Each is a run with its steps and
+//! records, taken as a lease like deploy, and idempotent.
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use tenantry_core::ClientId;
+use tenantry_kube::ObjectRef;
+use tenantry_store::{Catalog, EnvState, RunKind};
+
+use crate::deploy::{DeployError, Leaves, Prepared, connect, keep_suspended, replicas_of};
+use crate::exec::DeployOptions;
+use crate::lease;
+use crate::step::{Action, RevisionEntry, Step, Until};
+
+/// The environment's Deployment, as its latest revision has it.
+async fn deployment(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+) -> Result<(ObjectRef, i64), DeployError> {
+    let revisions = catalog.revisions(client, ns).await?;
+    let latest = revisions.last().ok_or_else(|| {
+        DeployError::Refused(format!(
+            "{client} has no revision in {ns}: deploy it first (`tenantry deploy {client} --namespace {ns}`)"
+        ))
+    })?;
+    latest
+        .manifests
+        .iter()
+        .filter_map(|m| serde_json::from_value::<RevisionEntry>(m.clone()).ok())
+        .find(|e| e.body["kind"] == "Deployment")
+        .and_then(|e| {
+            let name = e.body.pointer("/metadata/name")?.as_str()?.to_owned();
+            let replicas = e
+                .body
+                .pointer("/spec/replicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            Some((ObjectRef::new(e.path.as_str(), name), replicas))
+        })
+        .ok_or_else(|| {
+            DeployError::Refused(format!(
+                "{client}'s environment in {ns} has no Deployment to scale"
+            ))
+        })
+}
+
+/// A scaling: which run, to how many replicas, what it leaves, of which Deployment.
+struct Scaling {
+    kind: RunKind,
+    replicas: i64,
+    leaves: Leaves,
+    target: ObjectRef,
+}
+
+/// A one-step operation: scale the environment's Deployment to `replicas` and wait
+/// until it has exactly that many pods, ready.
+async fn scale_operation(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+    scaling: Scaling,
+    opts: &DeployOptions,
+) -> Result<Prepared, DeployError> {
+    let Scaling {
+        kind,
+        replicas,
+        leaves,
+        target,
+    } = scaling;
+    let started = Instant::now();
+    let (_, cluster) = connect(catalog, ns).await?;
+    let run = lease::start(catalog, client, ns, kind, opts.stale_after).await?;
+    let step = Step {
+        template: tenantry_core::template::TemplateName::parse("deployment")
+            .map_err(|e| DeployError::Refused(e.to_string()))?,
+        path: target.collection.clone(),
+        target: Some(target),
+        action: Action::Scale { replicas },
+        until: Until::ScaledTo(replicas),
+        after: Vec::new(),
+    };
+    Ok(Prepared {
+        catalog: catalog.clone(),
+        cluster,
+        run: run.id,
+        kind,
+        client,
+        namespace: ns.to_owned(),
+        steps: vec![step],
+        started,
+        read_first: true,
+        leaves,
+    })
+}
+
+/// Prepares a suspend: the Deployment to zero, pods gone; the environment recorded as
+/// suspended with the replicas to bring back.
+pub async fn prepare_suspend(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+    opts: &DeployOptions,
+) -> Result<Prepared, DeployError> {
+    let (target, rendered) = deployment(catalog, client, ns).await?;
+    // Suspended already: keep the replicas it is to come back with.
+    let replicas = match catalog.environment(client, ns).await? {
+        Some(env) if env.state == EnvState::Suspended => env.replicas,
+        _ => rendered,
+    };
+    let scaling = Scaling {
+        kind: RunKind::Suspend,
+        replicas: 0,
+        leaves: Leaves::Suspended { replicas },
+        target,
+    };
+    scale_operation(catalog, client, ns, scaling, opts).await
+}
+
+/// Prepares a resume: the Deployment back to the replicas it had, every pod ready.
+pub async fn prepare_resume(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+    opts: &DeployOptions,
+) -> Result<Prepared, DeployError> {
+    let (target, rendered) = deployment(catalog, client, ns).await?;
+    let replicas = match catalog.environment(client, ns).await? {
+        Some(env) if env.state == EnvState::Suspended => env.replicas,
+        _ => rendered,
+    };
+    let scaling = Scaling {
+        kind: RunKind::Resume,
+        replicas,
+        leaves: Leaves::Deployed { replicas },
+        target,
+    };
+    scale_operation(catalog, client, ns, scaling, opts).await
+}
+
+/// Prepares a rollback to revision `to` (by default the one before the latest): its
+/// manifests deployed again, converging as a deploy does, as a new run and revision.
+/// The client's generated secrets in the catalog are not touched.
+pub async fn prepare_rollback(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+    to: Option<i64>,
+    opts: &DeployOptions,
+) -> Result<Prepared, DeployError> {
+    let started = Instant::now();
+    let revisions = catalog.revisions(client, ns).await?;
+    let target = match to {
+        Some(n) => revisions.iter().find(|r| r.number == n).ok_or_else(|| {
+            DeployError::Refused(format!(
+                "{client} has no revision {n} in {ns}; `tenantry history {client} --namespace {ns}` lists them"
+            ))
+        })?,
+        None if revisions.len() >= 2 => &revisions[revisions.len() - 2],
+        None => {
+            return Err(DeployError::Refused(format!(
+                "{client} has no earlier revision in {ns} to roll back to"
+            )));
+        }
+    };
+    let entries: Vec<RevisionEntry> = target
+        .manifests
+        .iter()
+        .map(|m| serde_json::from_value(m.clone()))
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            DeployError::Refused(format!(
+                "revision {} of {client} in {ns} was stored before rollbacks were possible; roll back to a later one",
+                target.number
+            ))
+        })?;
+    let (_, cluster) = connect(catalog, ns).await?;
+    let run = lease::start(catalog, client, ns, RunKind::Rollback, opts.stale_after).await?;
+    let number = target.number;
+    let mut steps: Vec<Step> = entries
+        .into_iter()
+        .map(|e| {
+            let name = e
+                .body
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            // The records show what was sent again, not the values: they hold secrets.
+            let shown = json!({
+                "apiVersion": e.body["apiVersion"],
+                "kind": e.body["kind"],
+                "metadata": {"name": name, "namespace": e.body.pointer("/metadata/namespace")},
+                "from": format!("revision {number}"),
+            });
+            Step {
+                template: e.template,
+                target: Some(ObjectRef::new(e.path.as_str(), name)),
+                path: e.path,
+                action: Action::Apply {
+                    body: e.body,
+                    shown,
+                },
+                until: e.wait.into(),
+                after: e.after,
+            }
+        })
+        .collect();
+    let leaves = match catalog.environment(client, ns).await? {
+        Some(env) if env.state == EnvState::Suspended => {
+            let replicas = replicas_of(&steps);
+            keep_suspended(&mut steps);
+            Leaves::StillSuspended { replicas }
+        }
+        _ => Leaves::Deployed {
+            replicas: replicas_of(&steps),
+        },
+    };
+    Ok(Prepared {
+        catalog: catalog.clone(),
+        cluster,
+        run: run.id,
+        kind: RunKind::Rollback,
+        client,
+        namespace: ns.to_owned(),
+        steps,
+        started,
+        read_first: true,
+        leaves,
+    })
+}
