@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tenantry_core::ClientId;
 use tenantry_engine::DeployOptions;
-use tenantry_store::{Catalog, NewAudit};
+use tenantry_store::{Catalog, NewAudit, RunKind};
 
 pub use error::WebError;
 
@@ -79,9 +79,9 @@ impl AppState {
         tokio::spawn(async move {
             match prepared.execute(&opts, &|_| {}).await {
                 Ok(o) => {
-                    tracing::info!(run, status = %o.status, "deploy of {client} to {} ended", o.namespace)
+                    tracing::info!(run, status = %o.status, "{} of {client} in {} ended", o.kind, o.namespace)
                 }
-                Err(e) => tracing::warn!(run, "deploy of {client} ended with an error: {e}"),
+                Err(e) => tracing::warn!(run, "the run of {client} ended with an error: {e}"),
             }
         });
         run
@@ -108,10 +108,29 @@ impl AppState {
         let stale_after = self.config.deploy.stale_after;
         for r in tenantry_engine::orphaned_runs(&self.catalog, stale_after).await? {
             let opts = self.config.deploy.clone();
-            match tenantry_engine::prepare(&self.catalog, r.client, &r.namespace, &opts)
-                .await
-                .map(|p| Self::carry_on(p, r.client, opts))
-            {
+            let (catalog, client, ns) = (&self.catalog, r.client, r.namespace.as_str());
+            // Each kind resumes as itself; a rollback's target was not kept, so it is
+            // marked interrupted for an operator to run again.
+            let prepared = match r.kind {
+                RunKind::Deploy => tenantry_engine::prepare(catalog, client, ns, &opts).await,
+                RunKind::Suspend => {
+                    tenantry_engine::prepare_suspend(catalog, client, ns, &opts).await
+                }
+                RunKind::Resume => {
+                    tenantry_engine::prepare_resume(catalog, client, ns, &opts).await
+                }
+                RunKind::Rollback | RunKind::Decommission => {
+                    let why = format!(
+                        "its process went away; run the {} of {client} in {ns} again",
+                        r.kind
+                    );
+                    if self.catalog.interrupt_run(r.id, &why).await? {
+                        tracing::warn!("run {} ({}) was abandoned: {why}", r.id, r.kind);
+                    }
+                    continue;
+                }
+            };
+            match prepared.map(|p| Self::carry_on(p, r.client, opts)) {
                 // A peer took it over first.
                 Err(tenantry_engine::DeployError::Store(
                     tenantry_store::StoreError::RunActive { run, .. },
@@ -120,7 +139,8 @@ impl AppState {
                 }
                 Ok(id) => {
                     tracing::info!(
-                        "resumed the deploy of {} to {} (run {} was interrupted) as run {id}",
+                        "resumed the {} of {} in {} (run {} was interrupted) as run {id}",
+                        r.kind,
                         r.client,
                         r.namespace,
                         r.id
