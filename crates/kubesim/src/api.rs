@@ -260,7 +260,7 @@ async fn resource_route(
     }
     match (method.clone(), name, sub) {
         (Method::GET, None, None) => {
-            if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
+            if query_bool(q, "watch") {
                 watch(sim, res, (!ns.is_empty()).then_some(ns), q).await
             } else if crate::table::wanted(headers) {
                 let (ls, fs) = selectors(q)?;
@@ -324,14 +324,19 @@ async fn resource_route(
             };
             let next = crate::scale::apply(res, &current, &wanted)?;
             let merged = merge_update(res, &current, next, false)?;
-            let v = sim
-                .store
-                .update(&key, merged, rv_of(&current))
-                .map_err(|e| store_err(res, n, e))?;
+            let v = commit(
+                sim,
+                res,
+                &key,
+                &current,
+                merged,
+                rv_of(&current),
+                dry_run(q),
+            )?;
             ok(&crate::scale::of(&v))
         }
         (Method::PUT, Some(n), sub @ (None | Some("status"))) => {
-            update(sim, res, ns, n, &body, sub == Some("status")).and_then(|v| ok(&v))
+            update(sim, res, ns, n, &body, sub == Some("status"), q).and_then(|v| ok(&v))
         }
         (Method::PATCH, Some(n), sub @ (None | Some("status"))) => patch(
             sim,
@@ -491,9 +496,9 @@ async fn watch(
 ) -> ApiResult {
     let (ls, fs) = selectors(q)?;
     let rv_param = q.get("resourceVersion").cloned().unwrap_or_default();
-    let bookmarks = q.get("allowWatchBookmarks").is_some_and(|b| b == "true");
+    let bookmarks = query_bool(q, "allowWatchBookmarks");
     // A streaming list (WatchList): the current state, then a bookmark marking its end.
-    let initial_events = q.get("sendInitialEvents").is_some_and(|b| b == "true");
+    let initial_events = query_bool(q, "sendInitialEvents");
     let timeout = q
         .get("timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
@@ -815,6 +820,87 @@ fn create(
 
 /// Builds the object that replaces `current`: server-owned fields kept, status kept unless
 /// this is the status subresource, generation bumped when the spec changed.
+/// A boolean query parameter as the API server reads it (Go's `strconv.ParseBool`):
+/// the Python client sends `watch=True`.
+fn query_bool(q: &HashMap<String, String>, key: &str) -> bool {
+    q.get(key)
+        .is_some_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"))
+}
+
+/// Whether the request asks for a dry run (`dryRun=All`): everything is checked, nothing
+/// is stored.
+fn dry_run(q: &HashMap<String, String>) -> bool {
+    q.get("dryRun").is_some_and(|d| d == "All")
+}
+
+fn finalizers(obj: &Value) -> Vec<String> {
+    obj.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn terminating(obj: &Value) -> bool {
+    obj.pointer("/metadata/deletionTimestamp")
+        .is_some_and(|t| !t.is_null())
+}
+
+/// Stores a write of an existing object (or, in a dry run, only checks it): the version
+/// it was read at must still be current; an object being deleted takes no new
+/// finalizers, and goes once its last finalizer is removed.
+fn commit(
+    sim: &Shared,
+    res: &Resource,
+    key: &Key,
+    current: &Value,
+    next: Value,
+    expect: Option<u64>,
+    dry: bool,
+) -> Result<Value, ApiError> {
+    if terminating(current) {
+        let before = finalizers(current);
+        let added: Vec<String> = finalizers(&next)
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .collect();
+        if !added.is_empty() {
+            let list = added
+                .iter()
+                .map(|f| format!("{f:?}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(ApiError::invalid(
+                res,
+                &key.name,
+                vec![Cause::forbidden(
+                    "metadata.finalizers",
+                    &format!(
+                        "no new finalizers can be added if the object is being deleted, found new finalizers []string{{{list}}}"
+                    ),
+                )],
+            ));
+        }
+    }
+    if dry {
+        if expect.is_some_and(|e| Some(e) != rv_of(current)) {
+            return Err(ApiError::conflict(res, &key.name));
+        }
+        return Ok(next);
+    }
+    let v = sim
+        .store
+        .update(key, next, expect)
+        .map_err(|e| store_err(res, &key.name, e))?;
+    if terminating(&v) && finalizers(&v).is_empty() {
+        let _ = remove_object(sim, res, &key.ns, &key.name, false);
+    }
+    Ok((*v).clone())
+}
+
 fn merge_update(
     res: &Resource,
     current: &Value,
@@ -831,7 +917,14 @@ fn merge_update(
         out["status"] = next.get("status").cloned().unwrap_or(json!({}));
         return Ok(out);
     }
-    for k in ["uid", "creationTimestamp", "namespace", "generation"] {
+    for k in [
+        "uid",
+        "creationTimestamp",
+        "namespace",
+        "generation",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    ] {
         if let Some(v) = current.pointer(&format!("/metadata/{k}")) {
             next["metadata"][k] = v.clone();
         }
@@ -885,6 +978,7 @@ fn update(
     name: &str,
     body: &[u8],
     status_only: bool,
+    q: &HashMap<String, String>,
 ) -> Result<Value, ApiError> {
     let mut next = parse_body(body)?;
     check_type(res, &mut next)?;
@@ -903,10 +997,15 @@ fn update(
     if res.kind == "Secret" {
         decode_secret_data(&merged)?;
     }
-    sim.store
-        .update(&key, merged, expect.or(rv_of(&current)))
-        .map(|v| (*v).clone())
-        .map_err(|e| store_err(res, name, e))
+    commit(
+        sim,
+        res,
+        &key,
+        &current,
+        merged,
+        expect.or(rv_of(&current)),
+        dry_run(q),
+    )
 }
 
 /// RFC 7386 JSON merge patch.
@@ -996,10 +1095,15 @@ fn patch(
                     let mut next = (*current).clone();
                     merge_patch(&mut next, &applied);
                     let merged = merge_update(res, &current, next, status_only)?;
-                    let v = sim
-                        .store
-                        .update(&key, merged, rv_of(&current))
-                        .map_err(|e| store_err(res, name, e))?;
+                    let v = commit(
+                        sim,
+                        res,
+                        &key,
+                        &current,
+                        merged,
+                        rv_of(&current),
+                        dry_run(q),
+                    )?;
                     ok(&v)
                 }
             }
@@ -1022,10 +1126,7 @@ fn patch(
                 .and_then(|s| s.parse().ok())
                 .or(rv_of(&current));
             let merged = merge_update(res, &current, next, status_only)?;
-            let v = sim
-                .store
-                .update(&key, merged, expect)
-                .map_err(|e| store_err(res, name, e))?;
+            let v = commit(sim, res, &key, &current, merged, expect, dry_run(q))?;
             ok(&v)
         }
         "application/json-patch+json" => {
@@ -1048,18 +1149,46 @@ fn patch(
                 .and_then(|s| s.parse().ok())
                 .or(rv_of(&current));
             let merged = merge_update(res, &current, next, status_only)?;
-            let v = sim
-                .store
-                .update(&key, merged, expect)
-                .map_err(|e| store_err(res, name, e))?;
+            let v = commit(sim, res, &key, &current, merged, expect, dry_run(q))?;
             ok(&v)
         }
         other => Err(ApiError::unsupported_media_type(other)),
     }
 }
 
-/// Deletes an object and, unless orphaned, everything it owns.
+/// Deletes an object: one with finalizers is marked (`deletionTimestamp`) and goes when
+/// the last is removed; one without goes at once with, unless orphaned, what it owns.
 pub fn delete_object(
+    sim: &Shared,
+    res: &Resource,
+    ns: &str,
+    name: &str,
+    orphan: bool,
+) -> Result<Value, ApiError> {
+    let key = Key::new(res, ns, name);
+    let current = sim
+        .store
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(res, name))?;
+    if finalizers(&current).is_empty() {
+        return remove_object(sim, res, ns, name, orphan);
+    }
+    if terminating(&current) {
+        return Ok((*current).clone());
+    }
+    sim.store
+        .modify(&key, |cur| {
+            let mut next = cur.clone();
+            next["metadata"]["deletionTimestamp"] = json!(now());
+            next["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            Some(next)
+        })
+        .map(|v| (*v).clone())
+        .map_err(|e| store_err(res, name, e))
+}
+
+/// Removes an object now and, unless orphaned, everything it owns.
+fn remove_object(
     sim: &Shared,
     res: &Resource,
     ns: &str,
@@ -1100,7 +1229,7 @@ pub fn delete_object(
                 .unwrap_or("")
                 .to_owned();
             if in_ns || (owned && !orphan) {
-                let _ = delete_object(sim, r, &ons, &n, false);
+                let _ = remove_object(sim, r, &ons, &n, false);
             } else if owned {
                 let _ = sim.store.modify(&Key::new(r, &ons, &n), |cur| {
                     let mut next = cur.clone();
@@ -1156,5 +1285,32 @@ fn delete(
         // batch/v1 Jobs orphan their pods unless told otherwise, as the real API does.
         None => res.kind == "Job",
     };
+    let current = sim
+        .store
+        .get(&Key::new(res, ns, name))
+        .ok_or_else(|| ApiError::not_found(res, name))?;
+    for (field, what) in [("uid", "UID"), ("resourceVersion", "ResourceVersion")] {
+        if let Some(want) = opts
+            .pointer(&format!("/preconditions/{field}"))
+            .and_then(Value::as_str)
+        {
+            let have = current
+                .pointer(&format!("/metadata/{field}"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if want != have {
+                return Err(ApiError::precondition_failed(
+                    res,
+                    name,
+                    &format!(
+                        "Precondition failed: {what} in precondition: {want}, {what} in object meta: {have}"
+                    ),
+                ));
+            }
+        }
+    }
+    if dry_run(q) || opts.get("dryRun").is_some_and(|d| d == &json!(["All"])) {
+        return Ok((*current).clone());
+    }
     delete_object(sim, res, ns, name, orphan)
 }

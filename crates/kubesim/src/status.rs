@@ -113,6 +113,20 @@ impl ApiError {
         e
     }
 
+    /// A delete whose preconditions do not hold: 409, as the API server answers.
+    pub fn precondition_failed(res: &Resource, name: &str, message: &str) -> Self {
+        let mut e = Self::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": {message}",
+                res.qualified_plural()
+            ),
+        );
+        e.details = Some(details(res, name, res.plural));
+        e
+    }
+
     pub fn conflict(res: &Resource, name: &str) -> Self {
         let mut e = Self::new(
             409,

@@ -493,3 +493,138 @@ async fn the_scale_subresource_reads_and_writes_replicas_as_the_api_server_does(
         .await;
     assert_eq!(code, 404);
 }
+
+#[tokio::test]
+async fn finalizers_hold_a_deleted_object_until_they_are_removed() {
+    let sim = common::sim().await;
+    let api = common::Api::new(&sim);
+    let cms = "/api/v1/namespaces/default/configmaps";
+    let (code, created) = api
+        .post(
+            cms,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "held", "finalizers": ["example.com/hold"]}}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    // A delete whose uid precondition names another object is refused.
+    let (code, refused) = api
+        .call(
+            "DELETE",
+            &format!("{cms}/held"),
+            Some(&json!({"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": "not-its-uid"}})),
+            "application/json",
+        )
+        .await;
+    assert_eq!(code, 409, "{refused}");
+    assert!(
+        s(&refused, "/message").contains("Precondition failed: UID in precondition: not-its-uid"),
+        "{refused}"
+    );
+    let uid = s(&created, "/metadata/uid").to_owned();
+    let (code, marked) = api
+        .call(
+            "DELETE",
+            &format!("{cms}/held"),
+            Some(&json!({"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid}})),
+            "application/json",
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert!(
+        marked["metadata"]["deletionTimestamp"].is_string(),
+        "{marked}"
+    );
+    let (code, still) = api.get(&format!("{cms}/held")).await;
+    assert_eq!(code, 200);
+    assert!(still["metadata"]["deletionTimestamp"].is_string());
+    // No new finalizer once it is being deleted.
+    let (code, forbidden) = api
+        .call(
+            "PATCH",
+            &format!("{cms}/held"),
+            Some(&json!({"metadata": {"finalizers": ["example.com/hold", "example.com/more"]}})),
+            "application/merge-patch+json",
+        )
+        .await;
+    assert_eq!(code, 422, "{forbidden}");
+    assert!(
+        s(&forbidden, "/message").contains("no new finalizers can be added"),
+        "{forbidden}"
+    );
+    // Removing the last finalizer lets it go.
+    let (code, _) = api
+        .call(
+            "PATCH",
+            &format!("{cms}/held"),
+            Some(&json!({"metadata": {"finalizers": null}})),
+            "application/merge-patch+json",
+        )
+        .await;
+    assert_eq!(code, 200);
+    let (code, _) = api.get(&format!("{cms}/held")).await;
+    assert_eq!(code, 404);
+}
+
+#[tokio::test]
+async fn a_dry_run_checks_every_write_and_stores_none() {
+    let sim = common::sim().await;
+    let api = common::Api::new(&sim);
+    let cms = "/api/v1/namespaces/default/configmaps";
+    api.post(cms, &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}}))
+        .await;
+    let (code, would) = api
+        .call(
+            "PATCH",
+            &format!("{cms}/c?dryRun=All"),
+            Some(&json!({"data": {"a": "2"}})),
+            "application/merge-patch+json",
+        )
+        .await;
+    assert_eq!((code, s(&would, "/data/a")), (200, "2"));
+    let (_, now) = api.get(&format!("{cms}/c")).await;
+    assert_eq!(s(&now, "/data/a"), "1");
+    let mut put = now.clone();
+    put["data"]["a"] = json!("3");
+    let (code, _) = api
+        .call(
+            "PUT",
+            &format!("{cms}/c?dryRun=All"),
+            Some(&put),
+            "application/json",
+        )
+        .await;
+    assert_eq!(code, 200);
+    let (code, _) = api.delete(&format!("{cms}/c?dryRun=All")).await;
+    assert_eq!(code, 200);
+    let (code, now) = api.get(&format!("{cms}/c")).await;
+    assert_eq!((code, s(&now, "/data/a")), (200, "1"));
+    // A stale version is a conflict in a dry run too.
+    put["metadata"]["resourceVersion"] = json!("1");
+    let (code, _) = api
+        .call(
+            "PUT",
+            &format!("{cms}/c?dryRun=All"),
+            Some(&put),
+            "application/json",
+        )
+        .await;
+    assert_eq!(code, 409);
+}
+
+#[tokio::test]
+async fn boolean_query_values_are_read_as_the_api_server_reads_them() {
+    let sim = common::sim().await;
+    let api = common::Api::new(&sim);
+    // The Python client sends watch=True: a watch, not a list.
+    let (code, body) = api
+        .get("/api/v1/namespaces?watch=True&timeoutSeconds=1")
+        .await;
+    assert_eq!(code, 200);
+    let text = match &body {
+        Value::String(t) => t.clone(),
+        other => other.to_string(),
+    };
+    assert!(text.contains("\"type\":\"ADDED\""), "{text}");
+    assert!(!text.contains("NamespaceList"), "{text}");
+}

@@ -204,6 +204,30 @@ async fn real_kubectl_creates_applies_waits_rolls_out_and_deletes() {
         (Some("Scale"), Some(3), Some("app=w")),
         "{scale}"
     );
+    // Server-side dry runs change nothing.
+    let out = k(&[
+        "scale",
+        "deployment/web",
+        "--replicas=5",
+        "--dry-run=server",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = k(&["delete", "job/setup", "--dry-run=server"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = k(&[
+        "get",
+        "deployment",
+        "web",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "3");
+    let out = k(&["get", "job", "setup", "-o", "name"]);
+    assert!(
+        out.status.success(),
+        "a dry-run delete deleted: {}",
+        text(&out)
+    );
     let out = k(&["scale", "deployment/web", "--replicas=0"]);
     assert!(out.status.success(), "{}", text(&out));
     let out = k(&[
