@@ -18,7 +18,7 @@
 
 use serde_json::{Value, json};
 
-use crate::template::{Method, Template, TemplateName, WaitFor};
+use crate::template::{Method, Stage, Template, TemplateName, WaitFor};
 
 /// Labels tenantry puts on every object it creates, to recognise its own.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "tenantry");
@@ -53,6 +53,26 @@ CREATE EXTENSION IF NOT EXISTS pgcrypto;
 CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
 SQL
 echo "PostgreSQL database $USER_NAME is ready"
+"#;
+
+const CLICKHOUSE_TEARDOWN: &str = r#"set -euo pipefail
+ch() { clickhouse-client --host "$CLICKHOUSE_HOST" --user "$CLICKHOUSE_USER" --password "$CLICKHOUSE_PASSWORD" --query "$1"; }
+ch "DROP USER IF EXISTS $USER_NAME;"
+ch "DROP DATABASE IF EXISTS $USER_NAME;"
+echo "ClickHouse database $USER_NAME is dropped"
+"#;
+
+const POSTGRES_TEARDOWN: &str = r#"set -euo pipefail
+export PGHOST="$POSTGRES_HOST" PGUSER="$POSTGRES_USER" PGPASSWORD="$PGPASSWORDADMIN" PGCONNECT_TIMEOUT=10
+psql -X -q -At -v ON_ERROR_STOP=1 -d postgres <<'SQL'
+\getenv user USER_NAME
+SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :'user' AND pid <> pg_backend_pid();
+SELECT format('DROP DATABASE IF EXISTS %I', :'user')
+\gexec
+SELECT format('DROP ROLE IF EXISTS %I', :'user')
+\gexec
+SQL
+echo "PostgreSQL database $USER_NAME is dropped"
 "#;
 
 const CORS_SNIPPET: &str = "add_header 'Access-Control-Allow-Methods' 'GET, PUT, POST, OPTIONS, DELETE';\n\
@@ -131,7 +151,57 @@ fn template(s: Spec<'_>) -> Template {
         order: s.order,
         env_at: None,
         body: s.body,
+        stage: Stage::Deploy,
     }
+}
+
+/// The teardown a decommission with `--drop-databases` runs: two Jobs that drop the
+/// client's ClickHouse database and user and its PostgreSQL database and role. Both are
+/// idempotent (a second run succeeds); they read the same parameters as the setup Jobs.
+pub fn teardown_templates() -> Vec<Template> {
+    let clickhouse = setup_job(
+        "clickhouse-teardown",
+        CLICKHOUSE_TEARDOWN,
+        "yandex/clickhouse-client",
+        "clickhouse-teardown",
+        env(&[
+            ("USER_NAME", "{{client-id}}"),
+            ("CLICKHOUSE_PASSWORD", "{{clickhouse-admin-password}}"),
+            ("CLICKHOUSE_USER", "{{clickhouse-admin-user}}"),
+            ("CLICKHOUSE_HOST", "{{clickhouse-host}}"),
+        ]),
+    );
+    let postgres = setup_job(
+        "postgres-teardown",
+        POSTGRES_TEARDOWN,
+        "postgres:latest",
+        "postgres-client",
+        env(&[
+            ("PGPASSWORDADMIN", "{{postgres-admin-password}}"),
+            ("USER_NAME", "{{client-id | lower}}"),
+            ("POSTGRES_USER", "{{postgres-admin-user}}"),
+            ("POSTGRES_HOST", "{{postgres-host}}"),
+        ]),
+    );
+    [
+        ("clickhouse-teardown", "Job that drops the client's ClickHouse database and user (decommission --drop-databases)", clickhouse, 1),
+        ("postgres-teardown", "Job that drops the client's PostgreSQL database and role (decommission --drop-databases)", postgres, 2),
+    ]
+    .into_iter()
+    .map(|(name, description, body, order)| Template {
+        stage: Stage::Decommission,
+        ..template(Spec {
+            name,
+            description,
+            method: Method::Post,
+            path: "apis/batch/v1/namespaces/{{namespace-id}}/jobs",
+            wait: WaitFor::JobComplete,
+            after: &[],
+            order,
+            body: Some(body),
+        })
+    })
+    .collect()
 }
 
 const JOBS: &[&str] = &["clickhouse-setup", "postgres-setup"];

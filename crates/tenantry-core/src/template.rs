@@ -105,6 +105,22 @@ pub enum WaitFor {
     PodsReady,
 }
 
+/// Which operation a template belongs to: the deploy's plan (the default), or the
+/// teardown a decommission with `--drop-databases` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    #[default]
+    Deploy,
+    Decommission,
+}
+
+impl Stage {
+    pub fn is_deploy(&self) -> bool {
+        *self == Self::Deploy
+    }
+}
+
 /// A template as written in its file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -131,6 +147,9 @@ pub struct Template {
     pub env_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
+    /// The operation it belongs to (omitted in files: deploy).
+    #[serde(default, skip_serializing_if = "Stage::is_deploy")]
+    pub stage: Stage,
 }
 
 fn yes() -> bool {
@@ -341,6 +360,7 @@ mod tests {
 
     fn t(name: &str, after: &[&str], order: i64) -> Template {
         Template {
+            stage: Stage::Deploy,
             name: TemplateName::parse(name).unwrap(),
             description: String::new(),
             method: Method::Get,

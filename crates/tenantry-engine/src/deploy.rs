@@ -123,6 +123,8 @@ pub(crate) enum Leaves {
     /// Deployed while suspended: it stays at zero, to come back with the replicas now
     /// rendered; the objects are a revision as rendered.
     StillSuspended { replicas: i64 },
+    /// Its objects gone; its generated secrets forgotten too if asked.
+    Decommissioned { forget_secrets: bool },
 }
 
 /// Renders the plan (nothing is sent unless all of it renders), connects, and starts the
@@ -301,16 +303,22 @@ impl Prepared {
             }
         }
         let image = image_of(&self.steps);
-        // An operation that applied objects (a deploy, a rollback) makes a revision of
-        // them; one that only scaled does not.
-        let revision = (!entries.is_empty()).then_some((image.as_str(), entries.as_slice()));
+        // An operation that deployed objects (a deploy, a rollback) makes a revision of
+        // them; one that scaled or removed them does not.
+        let deploys = matches!(
+            self.leaves,
+            Leaves::Deployed { .. } | Leaves::StillSuspended { .. }
+        );
+        let revision =
+            (deploys && !entries.is_empty()).then_some((image.as_str(), entries.as_slice()));
         let state = match self.leaves {
             Leaves::Deployed { replicas } => Some((EnvState::Deployed, replicas)),
             Leaves::Suspended { replicas } | Leaves::StillSuspended { replicas } => {
                 Some((EnvState::Suspended, replicas))
             }
+            Leaves::Decommissioned { .. } => Some((EnvState::Decommissioned, 0)),
         };
-        Ok(finish(
+        let mut outcome = finish(
             &self.catalog,
             Finished {
                 run: self.run,
@@ -324,7 +332,20 @@ impl Prepared {
             },
             opts,
         )
-        .await)
+        .await;
+        if let Leaves::Decommissioned {
+            forget_secrets: true,
+        } = self.leaves
+            && outcome.status == Verdict::Succeeded
+        {
+            let ns = tenantry_core::NamespaceName::parse(&self.namespace)
+                .map_err(|e| DeployError::Refused(e.to_string()))?;
+            if let Err(e) = self.catalog.forget_client_secrets(self.client, &ns).await {
+                outcome.unrecorded =
+                    Some(format!("the generated secrets could not be forgotten: {e}"));
+            }
+        }
+        Ok(outcome)
     }
 }
 

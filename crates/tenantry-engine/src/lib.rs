@@ -16,7 +16,12 @@ pub mod step;
 pub use deploy::{CONFIG_HASH, DeployError, Outcome, Prepared, deploy, prepare};
 pub use exec::DeployOptions;
 pub use lease::orphaned_runs;
-pub use ops::{prepare_resume, prepare_rollback, prepare_suspend};
-pub use plan::{PlanError, PlannedRequest, render_plan, render_plans, render_preview, rsa_format};
+pub use ops::{
+    Decommission, prepare_decommission, prepare_resume, prepare_rollback, prepare_suspend,
+};
+pub use plan::{
+    PlanError, PlannedRequest, render_plan, render_plans, render_preview, render_teardown,
+    rsa_format,
+};
 pub use pods::{PodState, pod_states, pods_of_run};
 pub use step::{Applied, StepReport, StepStatus, Verdict};

@@ -15,6 +15,7 @@ use crate::deploy::{DeployError, Leaves, Prepared, connect, keep_suspended, repl
 use crate::exec::DeployOptions;
 use crate::lease;
 use crate::step::{Action, RevisionEntry, Step, Until};
+use tenantry_core::template::TemplateName;
 
 /// The environment's Deployment, as its latest revision has it.
 async fn deployment(
@@ -231,5 +232,161 @@ pub async fn prepare_rollback(
         started,
         read_first: true,
         leaves,
+    })
+}
+
+/// What a decommission also does.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Decommission {
+    /// Run the teardown Jobs that drop the client's databases, once its objects are gone.
+    pub drop_databases: bool,
+    /// Forget the client's generated secrets in this namespace afterwards.
+    pub forget_secrets: bool,
+}
+
+/// The order objects are deleted in: traffic first, then what serves it, then what it
+/// reads, then the setup Jobs; whatever else last.
+fn deletion_wave(kind: &str) -> usize {
+    match kind {
+        "Ingress" => 0,
+        "Service" => 1,
+        "Deployment" | "StatefulSet" | "DaemonSet" => 2,
+        "ConfigMap" | "Secret" => 3,
+        "Job" => 4,
+        _ => 5,
+    }
+}
+
+fn name_for(prefix: &str, template: &str) -> Result<TemplateName, DeployError> {
+    TemplateName::parse(&format!("{prefix}{template}"))
+        .or_else(|_| TemplateName::parse(template))
+        .map_err(|e| DeployError::Refused(e.to_string()))
+}
+
+/// Prepares a decommission: every object of the environment that is tenantry's is
+/// deleted (foreground, only the object read: its uid as precondition) in the order
+/// [`deletion_wave`] gives, each waited for until it is gone; objects of the names
+/// that are not tenantry's are left untouched and named. With `drop_databases`, the
+/// teardown Jobs then run, and are deleted once complete.
+pub async fn prepare_decommission(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+    what: Decommission,
+    opts: &DeployOptions,
+) -> Result<Prepared, DeployError> {
+    let started = Instant::now();
+    // The objects: those of the plan as it renders now, and those the latest revision
+    // deployed (a template renamed since still has its object removed).
+    let mut objects: Vec<(String, ObjectRef, String)> = Vec::new();
+    let mut add = |template: String, path: &str, body: &Value| {
+        let (Some(kind), Some(name)) = (
+            body["kind"].as_str(),
+            body.pointer("/metadata/name").and_then(Value::as_str),
+        ) else {
+            return;
+        };
+        let target = ObjectRef::new(path, name);
+        if !objects.iter().any(|(_, o, _)| *o == target) {
+            objects.push((template, target, kind.to_owned()));
+        }
+    };
+    for r in crate::plan::render_preview(catalog, client, ns).await? {
+        if let (tenantry_core::template::Method::Post, Some(body)) = (r.method, &r.body) {
+            add(r.template.to_string(), &r.path, body);
+        }
+    }
+    if let Some(latest) = catalog.revisions(client, ns).await?.last() {
+        for e in latest
+            .manifests
+            .iter()
+            .filter_map(|m| serde_json::from_value::<RevisionEntry>(m.clone()).ok())
+        {
+            add(e.template.to_string(), &e.path, &e.body);
+        }
+    }
+    let teardown = if what.drop_databases {
+        crate::plan::render_teardown(catalog, client, ns).await?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    if what.drop_databases && teardown.0.is_empty() {
+        return Err(DeployError::Refused(format!(
+            "there are no teardown templates (stage \"decommission\") to drop {client}'s databases with: restore them with `tenantry template reset-defaults`, or decommission without --drop-databases"
+        )));
+    }
+    let (_, cluster) = connect(catalog, ns).await?;
+    let run = lease::start(catalog, client, ns, RunKind::Decommission, opts.stale_after).await?;
+    // Each wave waits for the one before it to be gone.
+    let mut waves: std::collections::BTreeMap<usize, Vec<(String, ObjectRef)>> =
+        std::collections::BTreeMap::new();
+    for (template, target, kind) in objects {
+        waves
+            .entry(deletion_wave(&kind))
+            .or_default()
+            .push((template, target));
+    }
+    let mut steps: Vec<Step> = Vec::new();
+    let mut previous: Vec<TemplateName> = Vec::new();
+    for wave in waves.into_values() {
+        let mut this = Vec::new();
+        for (template, target) in wave {
+            let name = name_for("delete-", &template)?;
+            steps.push(Step {
+                template: name.clone(),
+                path: target.collection.clone(),
+                target: Some(target),
+                action: Action::Delete,
+                until: Until::Gone,
+                after: previous.clone(),
+            });
+            this.push(name);
+        }
+        previous = this;
+    }
+    let deleted: Vec<TemplateName> = steps.iter().map(|s| s.template.clone()).collect();
+    let (revealed, masked) = teardown;
+    for (r, shown) in revealed.into_iter().zip(masked) {
+        let Some(body) = r.body else { continue };
+        let name = body
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let target = ObjectRef::new(r.path.as_str(), name);
+        steps.push(Step {
+            template: r.template.clone(),
+            path: r.path.clone(),
+            target: Some(target.clone()),
+            action: Action::Apply {
+                body,
+                shown: shown.body.unwrap_or(Value::Null),
+            },
+            until: Until::JobComplete,
+            after: deleted.clone(),
+        });
+        // Each run of a decommission runs its teardown afresh.
+        steps.push(Step {
+            template: name_for("remove-", r.template.as_str())?,
+            path: r.path,
+            target: Some(target),
+            action: Action::Delete,
+            until: Until::Gone,
+            after: vec![r.template],
+        });
+    }
+    Ok(Prepared {
+        catalog: catalog.clone(),
+        cluster,
+        run: run.id,
+        kind: RunKind::Decommission,
+        client,
+        namespace: ns.to_owned(),
+        steps,
+        started,
+        read_first: true,
+        leaves: Leaves::Decommissioned {
+            forget_secrets: what.forget_secrets,
+        },
     })
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tenantry_core::manifest::name_problems;
 use tenantry_core::render::{self, Missing, RenderError, Secrets, Values};
-use tenantry_core::template::{Method, Template, TemplateName, WaitFor, execution_order};
+use tenantry_core::template::{Method, Stage, Template, TemplateName, WaitFor, execution_order};
 use tenantry_core::{ClientId, Generator, ParamKind, ParamName};
 use tenantry_store::generate::RsaFormat;
 use tenantry_store::{Catalog, ParamEntry, Scope, StoreError, StoredValue};
@@ -92,7 +92,17 @@ pub async fn render_plans(
     client: ClientId,
     ns: &str,
 ) -> Result<(Vec<PlannedRequest>, Vec<PlannedRequest>), PlanError> {
-    render_with(catalog, client, ns, Generation::Ensure).await
+    render_with(catalog, client, ns, Stage::Deploy, Generation::Ensure).await
+}
+
+/// The teardown plan of a decommission with `--drop-databases` (the templates of stage
+/// `decommission`), revealed and masked.
+pub async fn render_teardown(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+) -> Result<(Vec<PlannedRequest>, Vec<PlannedRequest>), PlanError> {
+    render_with(catalog, client, ns, Stage::Decommission, Generation::Ensure).await
 }
 
 /// The plan with secrets masked, changing nothing: generated values the client does not
@@ -102,9 +112,11 @@ pub async fn render_preview(
     client: ClientId,
     ns: &str,
 ) -> Result<Vec<PlannedRequest>, PlanError> {
-    Ok(render_with(catalog, client, ns, Generation::Placeholder)
-        .await?
-        .1)
+    Ok(
+        render_with(catalog, client, ns, Stage::Deploy, Generation::Placeholder)
+            .await?
+            .1,
+    )
 }
 
 /// What becomes of generated values a client does not have yet.
@@ -123,6 +135,7 @@ async fn render_with(
     catalog: &Catalog,
     client: ClientId,
     ns: &str,
+    stage: Stage,
     generation: Generation,
 ) -> Result<(Vec<PlannedRequest>, Vec<PlannedRequest>), PlanError> {
     let client = catalog.client(client).await?;
@@ -135,6 +148,7 @@ async fn render_with(
         .await?
         .into_iter()
         .map(|t| t.template)
+        .filter(|t| t.stage == stage)
         .collect();
     let ordered = execution_order(&templates).map_err(PlanError::Order)?;
     let scope = Scope::Namespace(namespace.name.clone());

@@ -23,6 +23,9 @@ pub enum Action {
     },
     /// Set the target's replicas through its `/scale` subresource.
     Scale { replicas: i64 },
+    /// Delete the target if it is tenantry's (foreground, only the object read), then
+    /// wait until it is gone.
+    Delete,
 }
 
 /// What a step waits for once its request is answered.
@@ -34,6 +37,8 @@ pub enum Until {
     PodsReady,
     /// A Deployment with exactly this many pods, all ready (none: scaled down).
     ScaledTo(i64),
+    /// The object no longer exists (or another of its name replaced it).
+    Gone,
 }
 
 impl Until {
@@ -44,7 +49,7 @@ impl Until {
             Self::JobComplete => Some(WaitFor::JobComplete),
             Self::RolloutReady => Some(WaitFor::RolloutReady),
             Self::PodsReady => Some(WaitFor::PodsReady),
-            Self::ScaledTo(_) => None,
+            Self::ScaledTo(_) | Self::Gone => None,
         }
     }
 }
@@ -97,6 +102,11 @@ impl Step {
             "deployments" => Some("Deployment"),
             "replicasets" => Some("ReplicaSet"),
             "jobs" => Some("Job"),
+            "services" => Some("Service"),
+            "ingresses" => Some("Ingress"),
+            "configmaps" => Some("ConfigMap"),
+            "secrets" => Some("Secret"),
+            "pods" => Some("Pod"),
             _ => None,
         }
     }
@@ -116,6 +126,11 @@ pub enum Applied {
     Sent,
     /// Replicas set through `/scale`: from, to.
     Scaled(i64, i64),
+    Deleted,
+    /// Not there to delete.
+    AlreadyGone,
+    /// Not tenantry's: never touched; its labels.
+    LeftAlone(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +149,12 @@ impl Applied {
     pub fn wrote(&self) -> bool {
         matches!(
             self,
-            Self::Created | Self::Updated(_) | Self::Recreated(_) | Self::Sent | Self::Scaled(..)
+            Self::Created
+                | Self::Updated(_)
+                | Self::Recreated(_)
+                | Self::Sent
+                | Self::Scaled(..)
+                | Self::Deleted
         )
     }
 
@@ -148,6 +168,9 @@ impl Applied {
             Self::Read => "read",
             Self::Sent => "sent",
             Self::Scaled(..) => "scaled",
+            Self::Deleted => "deleted",
+            Self::AlreadyGone => "already gone",
+            Self::LeftAlone(_) => "left alone",
         }
     }
 }
@@ -167,6 +190,9 @@ impl std::fmt::Display for Applied {
                 f.write_str("re-created (the previous one had failed)")
             }
             Self::Scaled(from, to) => write!(f, "scaled from {from} to {to} replica(s)"),
+            Self::LeftAlone(labels) => {
+                write!(f, "left untouched: not tenantry's (labels: {labels})")
+            }
             other => f.write_str(other.action()),
         }
     }

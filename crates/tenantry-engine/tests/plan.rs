@@ -691,3 +691,82 @@ async fn the_clickhouse_job_runs_all_five_statements_in_order_and_stops_at_the_f
         "statements ran after the failure"
     );
 }
+
+#[tokio::test]
+async fn the_postgres_teardown_job_drops_database_and_role_idempotently() {
+    let Some(pg) = ScramPostgres::start("postgres teardown job") else {
+        return;
+    };
+    let db = TestDb::sqlite();
+    let cat = ready(&db).await;
+    set(&cat, "lms-dev", "postgres-host", "127.0.0.1").await;
+    set(&cat, "lms-dev", "postgres-admin-user", &pg.admin).await;
+    set(&cat, "lms-dev", "postgres-admin-password", &pg.password).await;
+    let plan = render_plan(&cat, c1(), "lms-dev", Secrets::Reveal)
+        .await
+        .unwrap();
+    let port = [("PGPORT", pg.port.to_string())];
+    let setup = body(&plan, "postgres-setup").clone();
+    assert!(run_job(&setup, &port, None).status.success());
+    let (teardown, _) = tenantry_engine::render_teardown(&cat, c1(), "lms-dev")
+        .await
+        .unwrap();
+    assert_eq!(
+        teardown
+            .iter()
+            .map(|r| r.template.as_str())
+            .collect::<Vec<_>>(),
+        ["clickhouse-teardown", "postgres-teardown"]
+    );
+    // The deploy's plan has no teardown in it.
+    assert!(
+        plan.iter()
+            .all(|r| !r.template.as_str().ends_with("teardown"))
+    );
+    let job = body(&teardown, "postgres-teardown").clone();
+    // The client is connected while it runs: its sessions are ended, not waited for.
+    let dsn = body(&plan, "configmap")["data"]["LMS_STORAGE_POSTGRES_DSN"]
+        .as_str()
+        .unwrap()
+        .replace("@127.0.0.1:5432/", &format!("@127.0.0.1:{}/", pg.port));
+    let mut session = Command::new("psql")
+        .args(["-X", "-q", &dsn, "-c", "SELECT pg_sleep(30)"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    for run in 1..=2 {
+        let out = run_job(&job, &port, None);
+        assert!(
+            out.status.success(),
+            "run {run}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("PostgreSQL database c1 is dropped"));
+    }
+    let _ = session.kill();
+    let _ = session.wait();
+    let admin = format!(
+        "postgres://{}:{}@127.0.0.1:{}/postgres",
+        pg.admin, pg.password, pg.port
+    );
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-At",
+            &admin,
+            "-c",
+            "SELECT (SELECT count(*) FROM pg_database WHERE datname = 'c1') || ',' || (SELECT count(*) FROM pg_roles WHERE rolname = 'c1')",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "0,0",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The setup Job builds it again afterwards.
+    assert!(run_job(&setup, &port, None).status.success());
+}

@@ -140,4 +140,20 @@ impl Catalog {
             .await?;
         Ok(())
     }
+
+    /// Forgets a client's generated values in a namespace (a decommission that is not
+    /// to be undone): a later deploy generates new ones. How many were forgotten.
+    pub async fn forget_client_secrets(
+        &self,
+        client: ClientId,
+        ns: &NamespaceName,
+    ) -> Result<u64, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM client_secrets WHERE client_number = $1 AND scope = $2")
+                .bind(i64::try_from(client.number()).unwrap_or(i64::MAX))
+                .bind(ns.as_str())
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected())
+    }
 }

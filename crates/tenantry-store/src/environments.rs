@@ -15,6 +15,9 @@ pub enum EnvState {
     Deployed,
     /// Scaled to zero on purpose; `replicas` is what a resume brings back.
     Suspended,
+    /// Its objects deleted (and its databases dropped, if asked); its generated secrets
+    /// stay unless forgotten, so a later deploy reuses them.
+    Decommissioned,
 }
 
 impl EnvState {
@@ -22,6 +25,7 @@ impl EnvState {
         match self {
             Self::Deployed => "deployed",
             Self::Suspended => "suspended",
+            Self::Decommissioned => "decommissioned",
         }
     }
 }
@@ -57,6 +61,7 @@ impl Catalog {
                 state: match state.as_str() {
                     "deployed" => EnvState::Deployed,
                     "suspended" => EnvState::Suspended,
+                    "decommissioned" => EnvState::Decommissioned,
                     other => {
                         return Err(StoreError::Corrupt(format!(
                             "an environment in state {other:?}"

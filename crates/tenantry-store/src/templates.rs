@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use sqlx::Row;
-use tenantry_core::default_templates::default_templates;
+use tenantry_core::default_templates::{default_templates, teardown_templates};
 use tenantry_core::template::{Template, TemplateName};
 
 use crate::db::{Catalog, now};
@@ -173,7 +173,7 @@ impl Catalog {
         by: &str,
     ) -> Result<Vec<StoredTemplate>, StoreError> {
         let mut out = Vec::new();
-        for t in default_templates() {
+        for t in default_templates().into_iter().chain(teardown_templates()) {
             out.push(self.save_template(&t, by, "reset to the default").await?);
         }
         Ok(out)
@@ -189,6 +189,27 @@ impl Catalog {
         if first {
             for t in default_templates() {
                 self.save_template(&t, "tenantry", "default").await?;
+            }
+        }
+        // The teardown templates came later: catalogs seeded before get them once too,
+        // unless one of the name already exists.
+        let teardown = sqlx::query("INSERT INTO meta (key, value) VALUES ('seeded_teardown_templates', $1) ON CONFLICT (key) DO NOTHING")
+            .bind(b"1".to_vec())
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1;
+        if teardown {
+            let existing: Vec<String> = self
+                .templates()
+                .await?
+                .into_iter()
+                .map(|t| t.template.name.to_string())
+                .collect();
+            for t in teardown_templates() {
+                if !existing.contains(&t.name.to_string()) {
+                    self.save_template(&t, "tenantry", "default").await?;
+                }
             }
         }
         Ok(())

@@ -118,6 +118,26 @@ pub enum Command {
         #[arg(long, default_value = "10m", value_parser = parse_duration)]
         timeout: std::time::Duration,
     },
+    /// Deletes a client's environment in a namespace: the objects tenantry owns (never
+    /// others, which are named), in reverse dependency order, waiting until each is gone;
+    /// with --drop-databases the teardown Jobs then drop its databases. Its generated
+    /// secrets stay (a later deploy reuses them) unless --forget-secrets.
+    Decommission {
+        id: ClientId,
+        #[arg(long, short = 'n')]
+        namespace: NamespaceName,
+        /// Also drop the client's PostgreSQL and ClickHouse databases and users.
+        #[arg(long)]
+        drop_databases: bool,
+        /// Also forget the client's generated secrets in this namespace.
+        #[arg(long)]
+        forget_secrets: bool,
+        /// Do it without asking (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+        #[arg(long, default_value = "10m", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+    },
     /// Deploy runs: their steps, verdicts and requests.
     #[command(subcommand)]
     Runs(RunsCmd),
@@ -623,9 +643,26 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<UsageError>() => {
+            fail(format, &e);
+            ExitCode::from(2)
+        }
         Err(e) => fail(format, &e),
     }
 }
+
+/// A command used in a way it refuses (exit 2), e.g. a decommission without a terminal
+/// to confirm on and without `--yes`.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 fn fail(format: Format, e: &anyhow::Error) -> ExitCode {
     match format {

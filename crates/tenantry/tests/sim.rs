@@ -621,3 +621,62 @@ fn suspend_resume_and_rollback_from_the_cli_say_what_they_did() {
     sim.kill().unwrap();
     sim.wait().unwrap();
 }
+
+#[test]
+fn decommission_asks_for_yes_without_a_terminal_and_then_removes_the_environment() {
+    let (mut sim, port) = start_sim(&["--fast"]);
+    let db = tenantry_testkit::TestDb::sqlite();
+    let cli = common::Cli::new(&db);
+    cli.ready_to_deploy(&format!("http://127.0.0.1:{port}"), "t0k");
+    cli.ok(&["deploy", "C1", "-n", "default"]);
+    // No terminal (tests run without one) and no --yes: refused as bad usage.
+    let out = cli.run_stdin(&["decommission", "C1", "-n", "default"], "");
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    assert!(
+        common::stderr(&out).contains("give --yes"),
+        "{}",
+        common::stderr(&out)
+    );
+    let deps = http_get(port, "/apis/apps/v1/namespaces/default/deployments", "t0k");
+    assert_eq!(
+        deps["items"].as_array().unwrap().len(),
+        1,
+        "something was deleted"
+    );
+
+    let done = cli.json(&[
+        "decommission",
+        "C1",
+        "-n",
+        "default",
+        "--yes",
+        "--drop-databases",
+    ]);
+    assert_eq!(
+        (done["kind"].as_str(), done["status"].as_str()),
+        (Some("decommission"), Some("succeeded")),
+        "{done}"
+    );
+    for path in [
+        "/apis/apps/v1/namespaces/default/deployments",
+        "/api/v1/namespaces/default/services",
+        "/api/v1/namespaces/default/configmaps",
+        "/apis/batch/v1/namespaces/default/jobs",
+    ] {
+        let left = http_get(port, path, "t0k");
+        assert_eq!(left["items"].as_array().unwrap().len(), 0, "{path}: {left}");
+    }
+    // Its secrets stay: a deploy afterwards reuses them.
+    let secrets = cli.ok(&[
+        "secret", "list", "C1", "-n", "default", "--reveal", "--output", "json",
+    ]);
+    cli.ok(&["deploy", "C1", "-n", "default"]);
+    assert_eq!(
+        cli.ok(&[
+            "secret", "list", "C1", "-n", "default", "--reveal", "--output", "json"
+        ]),
+        secrets
+    );
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}

@@ -4,7 +4,7 @@
 //! touched. A Job, whose template cannot change, is deleted and created again when it
 //! differs or has failed.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value;
 use tenantry_core::default_templates::{CLIENT_LABEL, MANAGED_BY};
@@ -81,6 +81,42 @@ pub(crate) async fn send_step(ctx: &Ctx<'_>, step: &Step) -> Result<(Applied, Va
                 .map_err(|e| request_failed(&what, &e))?;
             // The object as it was seeds the waits (its selector tells its pods).
             Ok((Applied::Scaled(from, *replicas), before))
+        }
+        Action::Delete => {
+            let Some(object) = &step.target else {
+                return Err(format!("{}: nothing to delete", step.template));
+            };
+            let what = format!(
+                "{} {}/{}",
+                step.kind().unwrap_or("object"),
+                step.namespace(),
+                object.name
+            );
+            let live = match ctx.cluster.call(Op::Get(object)).await {
+                Ok(live) => live,
+                Err(e) if e.is_not_found() => return Ok((Applied::AlreadyGone, Value::Null)),
+                Err(e) => return Err(request_failed(&what, &e)),
+            };
+            if !labels_say_ours(&live, &ctx.client.to_string()) {
+                let labels = live
+                    .pointer("/metadata/labels")
+                    .map_or("none".into(), ToString::to_string);
+                return Ok((Applied::LeftAlone(labels), live));
+            }
+            let uid = live.pointer("/metadata/uid").and_then(Value::as_str);
+            match ctx
+                .cluster
+                .call(Op::Delete {
+                    object,
+                    propagation: Propagation::Foreground,
+                    uid,
+                })
+                .await
+            {
+                Ok(_) => Ok((Applied::Deleted, live)),
+                Err(e) if e.is_not_found() => Ok((Applied::AlreadyGone, Value::Null)),
+                Err(e) => Err(request_failed(&what, &e)),
+            }
         }
     }
 }
@@ -183,7 +219,7 @@ async fn apply(
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(request_failed(&what, &e)),
         }
-        gone(ctx, &object, &what).await?;
+        gone(ctx, &object, uid, &what).await?;
         let created = ctx
             .cluster
             .call_shown(create, Some(shown))
@@ -215,15 +251,37 @@ async fn apply(
     Ok((Applied::Updated(differs), updated))
 }
 
-/// Waits until a deleted object is gone (each look recorded), up to a minute.
-async fn gone(ctx: &Ctx<'_>, object: &ObjectRef, what: &str) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(60);
+/// Waits until a deleted object is gone (each look recorded): not found, or replaced by
+/// another of its name (another uid). One still there after `opts.delete_grace` fails
+/// the step, naming the finalizers that hold it.
+pub(crate) async fn gone(
+    ctx: &Ctx<'_>,
+    object: &ObjectRef,
+    uid: Option<&str>,
+    what: &str,
+) -> Result<f64, String> {
+    let since = Instant::now();
     loop {
         match ctx.cluster.call(Op::Get(object)).await {
-            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) if e.is_not_found() => return Ok(since.elapsed().as_secs_f64()),
             Err(e) if !e.is_transient() => return Err(request_failed(what, &e)),
-            _ if Instant::now() > deadline => {
-                return Err(format!("{what}: the old Job was not deleted within 60 s"));
+            Ok(live)
+                if uid.is_some()
+                    && live.pointer("/metadata/uid").and_then(Value::as_str) != uid =>
+            {
+                return Ok(since.elapsed().as_secs_f64());
+            }
+            Ok(live) if since.elapsed() > ctx.opts.delete_grace => {
+                let finalizers = live
+                    .pointer("/metadata/finalizers")
+                    .map_or("none".into(), ToString::to_string);
+                return Err(format!(
+                    "{what} is still there {:.0?} after it was deleted: its finalizers {finalizers} have not been removed. Whatever owns them has not finished; remove them by hand only if it never will",
+                    ctx.opts.delete_grace
+                ));
+            }
+            Err(_) if since.elapsed() > ctx.opts.delete_grace => {
+                return Err(format!("{what}: cannot tell whether it is gone"));
             }
             _ => tokio::time::sleep(ctx.opts.poll).await,
         }

@@ -3,7 +3,7 @@
 //! every step's progress, keeps the run's lease alive, and ends with a typed verdict.
 //! Deploy is an operation on it; so are the lifecycle operations that follow.
 
-mod apply;
+pub(crate) mod apply;
 mod evidence;
 mod wait;
 mod waiters;
@@ -40,6 +40,8 @@ pub struct DeployOptions {
     pub stale_after: Duration,
     /// How long the verdict is tried to be stored when the catalog is away.
     pub finish_budget: Duration,
+    /// How long a deleted object may take to go (its finalizers) before it is named.
+    pub delete_grace: Duration,
 }
 
 impl Default for DeployOptions {
@@ -51,6 +53,7 @@ impl Default for DeployOptions {
             heartbeat: Duration::from_secs(5),
             stale_after: Duration::from_secs(60),
             finish_budget: Duration::from_secs(120),
+            delete_grace: Duration::from_secs(60),
         }
     }
 }

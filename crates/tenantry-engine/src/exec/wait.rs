@@ -128,6 +128,20 @@ pub(crate) async fn wait(
             }
             w.changed(ctx.opts.poll).await;
         },
+        (Until::Gone, _) => match (applied, &step.target) {
+            (Applied::Deleted, Some(target)) => {
+                let what = format!(
+                    "{} {}/{}",
+                    step.kind().unwrap_or("object"),
+                    step.namespace(),
+                    target.name
+                );
+                let uid = object.pointer("/metadata/uid").and_then(Value::as_str);
+                let took = super::apply::gone(ctx, target, uid, &what).await?;
+                Ok(Some(format!("gone in {took:.1}s")))
+            }
+            _ => Ok(None),
+        },
         (Until::JobComplete | Until::RolloutReady | Until::ScaledTo(_), None) => Err(format!(
             "{}: the template waits for an object, but its body has no metadata.name",
             step.template

@@ -94,7 +94,7 @@ fn want(step: &Step, object: &Value) -> Option<Want> {
     let pod_labels = match step.until {
         Until::JobComplete => BTreeMap::from([("job-name".to_owned(), name.clone())]),
         Until::RolloutReady | Until::ScaledTo(_) => match_labels(object),
-        Until::Nothing | Until::PodsReady => return None,
+        Until::Nothing | Until::PodsReady | Until::Gone => return None,
     };
     Some(Want {
         collection,

@@ -3,7 +3,7 @@
 CREATE TABLE environments (
     client_number BIGINT NOT NULL REFERENCES clients (number),
     namespace     TEXT NOT NULL,
-    state         TEXT NOT NULL CHECK (state IN ('deployed', 'suspended')),
+    state         TEXT NOT NULL CHECK (state IN ('deployed', 'suspended', 'decommissioned')),
     replicas      BIGINT NOT NULL,
     run_id        BIGINT NOT NULL REFERENCES runs (id),
     updated_at    TEXT NOT NULL,

@@ -27,6 +27,29 @@ pub enum Operation {
     Resume,
     /// To this revision, or the one before the latest.
     Rollback(Option<i64>),
+    Decommission(tenantry_engine::Decommission),
+}
+
+/// A decommission deletes a client's environment: without `--yes` it asks for the
+/// client id on a terminal, and without a terminal it refuses.
+pub fn confirm_decommission(id: ClientId, ns: &NamespaceName, yes: bool) -> anyhow::Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(crate::cli::UsageError(format!(
+            "decommission deletes {id}'s environment in {ns}: with no terminal to confirm on, give --yes"
+        ))
+        .into());
+    }
+    eprint!("This deletes {id}'s environment in {ns}. Type {id} to confirm: ");
+    let mut typed = String::new();
+    std::io::stdin().read_line(&mut typed)?;
+    if typed.trim() == id.to_string() {
+        Ok(())
+    } else {
+        Err(crate::cli::UsageError("not confirmed: nothing was deleted".into()).into())
+    }
 }
 
 impl Operation {
@@ -36,6 +59,7 @@ impl Operation {
             Self::Suspend => "suspending",
             Self::Resume => "resuming",
             Self::Rollback(_) => "rolling back",
+            Self::Decommission(_) => "decommissioning",
         }
     }
 
@@ -45,6 +69,7 @@ impl Operation {
             Self::Suspend => "suspend",
             Self::Resume => "resume",
             Self::Rollback(_) => "rollback",
+            Self::Decommission(_) => "decommission",
         }
     }
 }
@@ -102,6 +127,9 @@ pub async fn run(
         }
         Operation::Rollback(to) => {
             tenantry_engine::prepare_rollback(catalog, id, ns.as_str(), to, &opts).await?
+        }
+        Operation::Decommission(what) => {
+            tenantry_engine::prepare_decommission(catalog, id, ns.as_str(), what, &opts).await?
         }
     };
     let outcome = prepared.execute(&opts, &progress).await?;

@@ -61,6 +61,21 @@ pub async fn dispatch(catalog: &Catalog, command: Command, format: Format) -> an
             let op = deploy::Operation::Resume;
             deploy::run(catalog, id, &namespace, op, timeout, POLL, format).await
         }
+        Command::Decommission {
+            id,
+            namespace,
+            drop_databases,
+            forget_secrets,
+            yes,
+            timeout,
+        } => {
+            deploy::confirm_decommission(id, &namespace, yes)?;
+            let op = deploy::Operation::Decommission(tenantry_engine::Decommission {
+                drop_databases,
+                forget_secrets,
+            });
+            deploy::run(catalog, id, &namespace, op, timeout, POLL, format).await
+        }
         Command::Rollback {
             id,
             namespace,
