@@ -243,7 +243,17 @@ async fn templates_round_trip_through_files_with_history_and_restore() {
         let cli = Cli::new(&db);
         let dir = db.dir().join("templates");
         let written = cli.json(&["template", "export", "--dir", dir.to_str().unwrap()]);
-        assert_eq!(written.as_array().unwrap().len(), 8);
+        // The eight requests of a deploy and the two teardown Jobs of a decommission.
+        assert_eq!(written.as_array().unwrap().len(), 10);
+        let teardown: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("postgres-teardown.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(teardown["stage"], "decommission");
+        let service: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("service.json")).unwrap())
+                .unwrap();
+        assert!(service.get("stage").is_none(), "{service}");
         let file = dir.join("service.json");
         let mut t: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         t["description"] = Value::String("Service, edited in git".into());
