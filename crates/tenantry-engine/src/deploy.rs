@@ -146,16 +146,7 @@ pub async fn prepare(
         .any(|r| r.namespace == ns);
     let run = lease::start(catalog, client, ns, RunKind::Deploy, opts.stale_after).await?;
     let mut steps = steps_of(with_config_hash(plan), masked);
-    let leaves = match catalog.environment(client, ns).await? {
-        Some(env) if env.state == EnvState::Suspended => {
-            let replicas = replicas_of(&steps);
-            keep_suspended(&mut steps);
-            Leaves::StillSuspended { replicas }
-        }
-        _ => Leaves::Deployed {
-            replicas: replicas_of(&steps),
-        },
-    };
+    let leaves = deploying(catalog, client, ns, &mut steps).await?;
     Ok(Prepared {
         catalog: catalog.clone(),
         cluster,
@@ -170,8 +161,26 @@ pub async fn prepare(
     })
 }
 
+/// What deploying `steps` leaves: a suspended environment stays at zero (its steps
+/// changed so), any other is deployed with the replicas rendered.
+pub(crate) async fn deploying(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+    steps: &mut [Step],
+) -> Result<Leaves, DeployError> {
+    let replicas = replicas_of(steps);
+    Ok(match catalog.environment(client, ns).await? {
+        Some(env) if env.state == EnvState::Suspended => {
+            keep_suspended(steps);
+            Leaves::StillSuspended { replicas }
+        }
+        _ => Leaves::Deployed { replicas },
+    })
+}
+
 /// The replicas the environment's Deployment asks for (1 when it does not say).
-pub(crate) fn replicas_of(steps: &[Step]) -> i64 {
+fn replicas_of(steps: &[Step]) -> i64 {
     steps
         .iter()
         .find_map(|s| match &s.action {
@@ -187,7 +196,7 @@ pub(crate) fn replicas_of(steps: &[Step]) -> i64 {
 
 /// A suspended environment deployed again stays at zero replicas: the Deployment is
 /// applied with none and waited for until it has none, and no pods are awaited.
-pub(crate) fn keep_suspended(steps: &mut [Step]) {
+fn keep_suspended(steps: &mut [Step]) {
     for s in steps {
         match &mut s.action {
             Action::Apply { body, shown } if body["kind"] == "Deployment" => {

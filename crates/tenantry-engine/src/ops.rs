@@ -11,13 +11,14 @@ use tenantry_core::ClientId;
 use tenantry_kube::ObjectRef;
 use tenantry_store::{Catalog, EnvState, RunKind};
 
-use crate::deploy::{DeployError, Leaves, Prepared, connect, keep_suspended, replicas_of};
+use crate::deploy::{DeployError, Leaves, Prepared, connect, deploying};
 use crate::exec::DeployOptions;
 use crate::lease;
 use crate::step::{Action, RevisionEntry, Step, Until};
 use tenantry_core::template::TemplateName;
 
-/// The environment's Deployment, as its latest revision has it.
+/// The environment's Deployment, as its latest revision has it, and the replicas it is
+/// to run with: those a suspension kept, or those rendered.
 async fn deployment(
     catalog: &Catalog,
     client: ClientId,
@@ -29,7 +30,7 @@ async fn deployment(
             "{client} has no revision in {ns}: deploy it first (`tenantry deploy {client} --namespace {ns}`)"
         ))
     })?;
-    latest
+    let target = latest
         .manifests
         .iter()
         .filter_map(|m| serde_json::from_value::<RevisionEntry>(m.clone()).ok())
@@ -47,7 +48,11 @@ async fn deployment(
             DeployError::Refused(format!(
                 "{client}'s environment in {ns} has no Deployment to scale"
             ))
-        })
+        })?;
+    Ok(match catalog.environment(client, ns).await? {
+        Some(env) if env.state == EnvState::Suspended => (target.0, env.replicas),
+        _ => target,
+    })
 }
 
 /// A scaling: which run, to how many replicas, what it leaves, of which Deployment.
@@ -107,12 +112,7 @@ pub async fn prepare_suspend(
     ns: &str,
     opts: &DeployOptions,
 ) -> Result<Prepared, DeployError> {
-    let (target, rendered) = deployment(catalog, client, ns).await?;
-    // Suspended already: keep the replicas it is to come back with.
-    let replicas = match catalog.environment(client, ns).await? {
-        Some(env) if env.state == EnvState::Suspended => env.replicas,
-        _ => rendered,
-    };
+    let (target, replicas) = deployment(catalog, client, ns).await?;
     let scaling = Scaling {
         kind: RunKind::Suspend,
         replicas: 0,
@@ -129,11 +129,7 @@ pub async fn prepare_resume(
     ns: &str,
     opts: &DeployOptions,
 ) -> Result<Prepared, DeployError> {
-    let (target, rendered) = deployment(catalog, client, ns).await?;
-    let replicas = match catalog.environment(client, ns).await? {
-        Some(env) if env.state == EnvState::Suspended => env.replicas,
-        _ => rendered,
-    };
+    let (target, replicas) = deployment(catalog, client, ns).await?;
     let scaling = Scaling {
         kind: RunKind::Resume,
         replicas,
@@ -211,16 +207,7 @@ pub async fn prepare_rollback(
             }
         })
         .collect();
-    let leaves = match catalog.environment(client, ns).await? {
-        Some(env) if env.state == EnvState::Suspended => {
-            let replicas = replicas_of(&steps);
-            keep_suspended(&mut steps);
-            Leaves::StillSuspended { replicas }
-        }
-        _ => Leaves::Deployed {
-            replicas: replicas_of(&steps),
-        },
-    };
+    let leaves = deploying(catalog, client, ns, &mut steps).await?;
     Ok(Prepared {
         catalog: catalog.clone(),
         cluster,

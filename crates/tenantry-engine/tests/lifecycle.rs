@@ -200,6 +200,21 @@ async fn decommission(
         .unwrap()
 }
 
+/// What an operator's `kubectl patch --type merge` does.
+async fn merge_patch(
+    kube: &tenantry_kube::Cluster,
+    object: &tenantry_kube::ObjectRef,
+    body: Value,
+) {
+    kube.call(tenantry_kube::Op::Patch {
+        object,
+        kind: tenantry_kube::PatchKind::Merge,
+        body: &body,
+    })
+    .await
+    .unwrap();
+}
+
 fn names(sim: &kubesim::Running, plural: &str) -> Vec<String> {
     let (items, _) = sim.shared.store.list(plural, Some("lms-dev"));
     items
@@ -331,14 +346,12 @@ async fn decommission_leaves_what_is_not_tenantrys_and_names_a_delete_held_by_a_
     .await
     .unwrap();
     let cm = tenantry_kube::ObjectRef::new("api/v1/namespaces/lms-dev/configmaps", "lms-config-c1");
-    let hold = serde_json::json!({"metadata": {"finalizers": ["example.com/backup"]}});
-    kube.call(tenantry_kube::Op::Patch {
-        object: &cm,
-        kind: tenantry_kube::PatchKind::Merge,
-        body: &hold,
-    })
-    .await
-    .unwrap();
+    merge_patch(
+        &kube,
+        &cm,
+        serde_json::json!({"metadata": {"finalizers": ["example.com/backup"]}}),
+    )
+    .await;
     let mut o = opts();
     o.delete_grace = std::time::Duration::from_millis(300);
     let out = decommission(&cat, tenantry_engine::Decommission::default(), &o).await;
@@ -362,14 +375,12 @@ async fn decommission_leaves_what_is_not_tenantrys_and_names_a_delete_held_by_a_
     );
     assert!(names(&sim, "services").contains(&"lms-service-c1".to_owned()));
     // Once whatever held it lets go, the decommission finishes.
-    let release = serde_json::json!({"metadata": {"finalizers": null}});
-    kube.call(tenantry_kube::Op::Patch {
-        object: &cm,
-        kind: tenantry_kube::PatchKind::Merge,
-        body: &release,
-    })
-    .await
-    .unwrap();
+    merge_patch(
+        &kube,
+        &cm,
+        serde_json::json!({"metadata": {"finalizers": null}}),
+    )
+    .await;
     let out = decommission(&cat, tenantry_engine::Decommission::default(), &o).await;
     assert_eq!(out.status, Verdict::Succeeded, "{:?}", out.reason);
     assert!(!names(&sim, "configmaps").contains(&"lms-config-c1".to_owned()));

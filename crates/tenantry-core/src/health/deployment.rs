@@ -5,35 +5,45 @@ use serde_json::Value;
 
 use super::{Failure, Health, condition, object_name, s};
 
-/// A Deployment's health: observed, not past its deadline, every replica updated and
-/// ready (not Helm's maxUnavailable shortcut).
-pub fn deployment_health(dep: &Value) -> Health {
-    let name = object_name("Deployment", dep);
-    let n = |p: &str| dep.pointer(p).and_then(Value::as_i64).unwrap_or(0);
-    if n("/status/observedGeneration") < n("/metadata/generation") {
-        return Health::Progressing(format!(
+fn count(dep: &Value, pointer: &str) -> i64 {
+    dep.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// What stands before any count is judged: a change the controller has not seen yet
+/// (progressing), or a rollout past its deadline when one can be (failed).
+fn before_counts(dep: &Value, name: &str, deadline_counts: bool) -> Option<Health> {
+    if count(dep, "/status/observedGeneration") < count(dep, "/metadata/generation") {
+        return Some(Health::Progressing(format!(
             "{name}: the controller has not seen the latest change"
-        ));
+        )));
     }
-    if let Some(c) = condition(dep, "Progressing")
-        && c["reason"] == "ProgressDeadlineExceeded"
-    {
-        return Health::Failed(Failure {
-            object: name,
+    let c = condition(dep, "Progressing")?;
+    (deadline_counts && c["reason"] == "ProgressDeadlineExceeded").then(|| {
+        Health::Failed(Failure {
+            object: name.to_owned(),
             reason: "ProgressDeadlineExceeded".into(),
             message: s(c, "/message").to_owned(),
             log_of: None,
             events_of: None,
-        });
+        })
+    })
+}
+
+/// A Deployment's health: observed, not past its deadline, every replica updated and
+/// ready (not Helm's maxUnavailable shortcut).
+pub fn deployment_health(dep: &Value) -> Health {
+    let name = object_name("Deployment", dep);
+    if let Some(h) = before_counts(dep, &name, true) {
+        return h;
     }
     let want = dep
         .pointer("/spec/replicas")
         .and_then(Value::as_i64)
         .unwrap_or(1);
     let (updated, ready, total) = (
-        n("/status/updatedReplicas"),
-        n("/status/readyReplicas"),
-        n("/status/replicas"),
+        count(dep, "/status/updatedReplicas"),
+        count(dep, "/status/readyReplicas"),
+        count(dep, "/status/replicas"),
     );
     if updated >= want && ready >= want && total == updated {
         Health::Ready
@@ -44,28 +54,16 @@ pub fn deployment_health(dep: &Value) -> Health {
 
 /// A Deployment scaled to `replicas`: observed, and exactly that many pods left (none
 /// being deleted counted), each ready. Scaling down counts as done only once the pods
-/// are gone, unlike a rollout's status.
+/// are gone, unlike a rollout's status; a deadline does not fail a scale-down.
 pub fn deployment_scaled(dep: &Value, replicas: i64) -> Health {
     let name = object_name("Deployment", dep);
-    let n = |p: &str| dep.pointer(p).and_then(Value::as_i64).unwrap_or(0);
-    if n("/status/observedGeneration") < n("/metadata/generation") {
-        return Health::Progressing(format!(
-            "{name}: the controller has not seen the latest change"
-        ));
+    if let Some(h) = before_counts(dep, &name, replicas > 0) {
+        return h;
     }
-    if let Some(c) = condition(dep, "Progressing")
-        && c["reason"] == "ProgressDeadlineExceeded"
-        && replicas > 0
-    {
-        return Health::Failed(Failure {
-            object: name,
-            reason: "ProgressDeadlineExceeded".into(),
-            message: s(c, "/message").to_owned(),
-            log_of: None,
-            events_of: None,
-        });
-    }
-    let (total, ready) = (n("/status/replicas"), n("/status/readyReplicas"));
+    let (total, ready) = (
+        count(dep, "/status/replicas"),
+        count(dep, "/status/readyReplicas"),
+    );
     if total == replicas && ready >= replicas {
         Health::Ready
     } else {
