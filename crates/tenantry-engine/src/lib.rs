@@ -17,7 +17,8 @@ pub use deploy::{CONFIG_HASH, DeployError, Outcome, Prepared, deploy, prepare};
 pub use exec::DeployOptions;
 pub use lease::orphaned_runs;
 pub use ops::{
-    Decommission, prepare_decommission, prepare_resume, prepare_rollback, prepare_suspend,
+    Decommission, Operation, prepare_decommission, prepare_operation, prepare_resume,
+    prepare_rollback, prepare_suspend,
 };
 pub use plan::{
     PlanError, PlannedRequest, render_plan, render_plans, render_preview, render_teardown,

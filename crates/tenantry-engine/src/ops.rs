@@ -377,3 +377,46 @@ pub async fn prepare_decommission(
         },
     })
 }
+
+/// An operation on a client's environment, as the CLI and the API name it.
+#[derive(Debug, Clone, Copy)]
+pub enum Operation {
+    Deploy,
+    Suspend,
+    Resume,
+    /// To this revision, or the one before the latest.
+    Rollback(Option<i64>),
+    Decommission(Decommission),
+}
+
+impl Operation {
+    /// Its word in messages: `deploy`, `suspend`, …
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Deploy => "deploy",
+            Self::Suspend => "suspend",
+            Self::Resume => "resume",
+            Self::Rollback(_) => "rollback",
+            Self::Decommission(_) => "decommission",
+        }
+    }
+}
+
+/// Prepares `op` on `client` in `ns`: its steps known and its run started.
+pub async fn prepare_operation(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+    op: Operation,
+    opts: &DeployOptions,
+) -> Result<Prepared, DeployError> {
+    match op {
+        Operation::Deploy => crate::deploy::prepare(catalog, client, ns, opts).await,
+        Operation::Suspend => prepare_suspend(catalog, client, ns, opts).await,
+        Operation::Resume => prepare_resume(catalog, client, ns, opts).await,
+        Operation::Rollback(to) => prepare_rollback(catalog, client, ns, to, opts).await,
+        Operation::Decommission(what) => {
+            prepare_decommission(catalog, client, ns, what, opts).await
+        }
+    }
+}

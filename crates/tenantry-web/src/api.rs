@@ -16,6 +16,8 @@ use tenantry_core::Role;
 use tenantry_core::template::Template;
 use tenantry_store::{ClientFilter, Scope, StoredValue};
 
+use tenantry_engine::Operation;
+
 use crate::AppState;
 use crate::admin::{create_token, ns_name, template_name};
 use crate::auth::{Caller, RequestInfo};
@@ -39,6 +41,11 @@ pub fn routes() -> Router<AppState> {
             put(update_contact).delete(remove_contact),
         )
         .route("/clients/{id}/deploy", post(deploy))
+        .route("/clients/{id}/suspend", post(suspend))
+        .route("/clients/{id}/resume", post(resume))
+        .route("/clients/{id}/rollback", post(rollback))
+        .route("/clients/{id}/decommission", post(decommission))
+        .route("/clients/{id}/history", get(history))
         .route("/runs", get(list_runs))
         .route("/runs/{id}", get(get_run))
         .route("/runs/{id}/requests", get(run_requests))
@@ -314,21 +321,132 @@ async fn deploy(
     Path(id): Path<String>,
     Body(d): Body<DeployInput>,
 ) -> Result<Response, WebError> {
+    start(&state, &info, &caller, &id, &d.namespace, Operation::Deploy).await
+}
+
+/// Starts `op` for an operator, audited; answers 202 with the run.
+async fn start(
+    state: &AppState,
+    info: &RequestInfo,
+    caller: &Caller,
+    id: &str,
+    namespace: &str,
+    op: Operation,
+) -> Result<Response, WebError> {
     caller.require(Role::Operator)?;
-    let id = client_id(&id)?;
-    let ns = ns_name("namespace", &d.namespace)?;
-    let run = state.start_deploy(id, ns.as_str()).await?;
+    let id = client_id(id)?;
+    let ns = ns_name("namespace", namespace)?;
+    let run = state.start_operation(id, ns.as_str(), op).await?;
     state
         .audit(
             &caller.name,
             &info.address,
-            "deploy",
+            op.noun(),
             &id.to_string(),
             &format!("namespace {ns}, run {run}"),
         )
         .await;
     let r = state.catalog.run(run).await?;
     Ok((StatusCode::ACCEPTED, Json(run_json(&r))).into_response())
+}
+
+async fn suspend(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(d): Body<DeployInput>,
+) -> Result<Response, WebError> {
+    start(
+        &state,
+        &info,
+        &caller,
+        &id,
+        &d.namespace,
+        Operation::Suspend,
+    )
+    .await
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(d): Body<DeployInput>,
+) -> Result<Response, WebError> {
+    start(&state, &info, &caller, &id, &d.namespace, Operation::Resume).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackInput {
+    namespace: String,
+    /// The revision to go back to; the one before the latest when absent.
+    #[serde(default)]
+    to: Option<i64>,
+}
+
+async fn rollback(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(d): Body<RollbackInput>,
+) -> Result<Response, WebError> {
+    let op = Operation::Rollback(d.to);
+    start(&state, &info, &caller, &id, &d.namespace, op).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecommissionInput {
+    namespace: String,
+    /// The client id typed again: a decommission deletes the environment.
+    confirm: String,
+    #[serde(default)]
+    drop_databases: bool,
+    #[serde(default)]
+    forget_secrets: bool,
+}
+
+async fn decommission(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(d): Body<DecommissionInput>,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    if d.confirm != client_id(&id)?.to_string() {
+        return Err(WebError::field(
+            "confirm",
+            format!("type the client id ({id}) to confirm: a decommission deletes the environment"),
+        ));
+    }
+    let op = Operation::Decommission(tenantry_engine::Decommission {
+        drop_databases: d.drop_databases,
+        forget_secrets: d.forget_secrets,
+    });
+    start(&state, &info, &caller, &id, &d.namespace, op).await
+}
+
+async fn history(
+    State(state): State<AppState>,
+    _c: Caller,
+    Path(id): Path<String>,
+    QueryMap(q): QueryMap,
+) -> Result<Json<Value>, WebError> {
+    let id = client_id(&id)?;
+    let ns = ns_name(
+        "namespace",
+        q.get("namespace").ok_or_else(|| {
+            WebError::field("namespace", "give the namespace, e.g. ?namespace=lms-dev")
+        })?,
+    )?;
+    state.catalog.client(id).await?;
+    let revisions = tenantry_engine::history::history(&state.catalog, id, ns.as_str()).await?;
+    Ok(Json(json!({ "items": revisions })))
 }
 
 async fn list_runs(

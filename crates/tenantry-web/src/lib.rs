@@ -64,8 +64,20 @@ impl AppState {
     /// this returns (so a render error or an active run is answered at once), the rest
     /// goes on after.
     pub async fn start_deploy(&self, client: ClientId, namespace: &str) -> Result<i64, WebError> {
+        self.start_operation(client, namespace, tenantry_engine::Operation::Deploy)
+            .await
+    }
+
+    /// Starts any operation in the background, as [`start_deploy`](Self::start_deploy).
+    pub async fn start_operation(
+        &self,
+        client: ClientId,
+        namespace: &str,
+        op: tenantry_engine::Operation,
+    ) -> Result<i64, WebError> {
         let opts = self.config.deploy.clone();
-        let prepared = tenantry_engine::prepare(&self.catalog, client, namespace, &opts).await?;
+        let prepared =
+            tenantry_engine::prepare_operation(&self.catalog, client, namespace, op, &opts).await?;
         Ok(Self::carry_on(prepared, client, opts))
     }
 

@@ -85,6 +85,30 @@ pub fn document() -> Value {
                     "properties": { "namespace": { "type": "string" } }
                 })))
             },
+            "/clients/{id}/suspend": {
+                "post": op("Suspend the client's environment in a namespace: its Deployment to zero replicas (operator)", "202", r("Run"), json!([id]), Some(r("NamespaceInput")))
+            },
+            "/clients/{id}/resume": {
+                "post": op("Resume a suspended environment: its replicas back, every pod ready (operator)", "202", r("Run"), json!([id]), Some(r("NamespaceInput")))
+            },
+            "/clients/{id}/rollback": {
+                "post": op("Deploy an earlier revision again, as a new run and revision (operator)", "202", r("Run"), json!([id]), Some(json!({
+                    "type": "object", "required": ["namespace"], "additionalProperties": false,
+                    "properties": { "namespace": { "type": "string" }, "to": { "type": "integer", "minimum": 1, "description": "the revision; the one before the latest when absent" } }
+                })))
+            },
+            "/clients/{id}/decommission": {
+                "post": op("Delete the client's environment in a namespace (operator); confirm with the client id", "202", r("Run"), json!([id]), Some(json!({
+                    "type": "object", "required": ["namespace", "confirm"], "additionalProperties": false,
+                    "properties": {
+                        "namespace": { "type": "string" }, "confirm": { "type": "string", "description": "the client id, typed again" },
+                        "drop_databases": { "type": "boolean" }, "forget_secrets": { "type": "boolean" }
+                    }
+                })))
+            },
+            "/clients/{id}/history": {
+                "get": op("The revisions of the client's environment in a namespace, oldest first", "200", list_of(r("Revision")), json!([id, { "name": "namespace", "in": "query", "required": true, "schema": { "type": "string" } }]), None)
+            },
             "/runs": {
                 "get": op("Runs, newest first", "200", list_of(r("Run")), json!([
                     query_param("client", "string", "only this client's"),
@@ -171,8 +195,16 @@ pub fn document() -> Value {
                     "status": { "type": "string", "enum": ["pending", "running", "done", "failed", "skipped"] },
                     "detail": { "type": "string" }, "elapsed_ms": { "type": "integer" }
                 } },
-                "Run": { "type": "object", "required": ["id", "client", "namespace", "status", "steps"], "properties": {
-                    "id": { "type": "integer" }, "client": { "type": "string" }, "namespace": { "type": "string" },
+                "NamespaceInput": { "type": "object", "required": ["namespace"], "additionalProperties": false,
+                    "properties": { "namespace": { "type": "string" } } },
+                "Revision": { "type": "object", "required": ["number", "run", "created_at", "image", "changes"], "properties": {
+                    "number": { "type": "integer" }, "run": { "type": "integer" }, "created_at": { "type": "string" },
+                    "image": { "type": "string" }, "changes": { "type": "array", "items": { "type": "string" } }
+                } },
+                "Run": { "type": "object", "required": ["id", "kind", "client", "namespace", "status", "steps"], "properties": {
+                    "id": { "type": "integer" },
+                    "kind": { "type": "string", "enum": ["deploy", "decommission", "suspend", "resume", "rollback"] },
+                    "client": { "type": "string" }, "namespace": { "type": "string" },
                     "status": { "type": "string", "enum": ["running", "succeeded", "failed", "interrupted"] },
                     "reason": { "type": "string", "nullable": true },
                     "started_at": { "type": "string" }, "finished_at": { "type": "string", "nullable": true },

@@ -134,6 +134,7 @@ async fn show(
 pub fn run_json(run: &tenantry_store::RunRecord) -> Value {
     json!({
         "id": run.id,
+        "kind": run.kind,
         "client": run.client.to_string(),
         "namespace": run.namespace,
         "status": run.status,

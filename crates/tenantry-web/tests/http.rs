@@ -1120,3 +1120,103 @@ async fn every_page_answers_each_role_as_its_rights_say() {
         "the token is masked"
     );
 }
+
+#[tokio::test]
+async fn the_api_suspends_resumes_rolls_back_and_decommissions_an_environment() {
+    let db = TestDb::sqlite();
+    let srv = server(&db).await;
+    let op = login(&srv.url, "operator").await;
+    let viewer = login(&srv.url, "viewer").await;
+    let (_, c) = op
+        .api(
+            reqwest::Method::POST,
+            "/clients",
+            Some(json!({"organisation": "Acme"})),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let ns = json!({"namespace": "demo"});
+    let run_of = |op: &'static str| format!("/clients/{id}/{op}");
+    // Nothing deployed: nothing to suspend, and the API says so as a conflict.
+    let (code, refused) = op
+        .api(reqwest::Method::POST, &run_of("suspend"), Some(ns.clone()))
+        .await;
+    assert_eq!(code, 409, "{refused}");
+    let (code, run) = op
+        .api(reqwest::Method::POST, &run_of("deploy"), Some(ns.clone()))
+        .await;
+    assert_eq!(code, 202, "{run}");
+    assert_eq!(run["kind"], "deploy");
+    assert_eq!(
+        wait_run(&op, run["id"].as_i64().unwrap()).await["status"],
+        "succeeded"
+    );
+    // A viewer may not suspend.
+    let (code, _) = viewer
+        .api(reqwest::Method::POST, &run_of("suspend"), Some(ns.clone()))
+        .await;
+    assert_eq!(code, 403);
+    for action in ["suspend", "resume"] {
+        let (code, run) = op
+            .api(reqwest::Method::POST, &run_of(action), Some(ns.clone()))
+            .await;
+        assert_eq!((code, run["kind"].as_str()), (202, Some(action)), "{run}");
+        let done = wait_run(&op, run["id"].as_i64().unwrap()).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+    }
+    // One revision only: nothing earlier to roll back to.
+    let (code, refused) = op
+        .api(reqwest::Method::POST, &run_of("rollback"), Some(ns.clone()))
+        .await;
+    assert_eq!(code, 409, "{refused}");
+    let (code, history) = op
+        .api(
+            reqwest::Method::GET,
+            &format!("/clients/{id}/history?namespace=demo"),
+            None,
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(history["items"].as_array().unwrap().len(), 1, "{history}");
+    assert_eq!(history["items"][0]["image"], "registry.test/lms:1");
+    // A decommission must be confirmed with the client id.
+    let (code, wrong) = op
+        .api(
+            reqwest::Method::POST,
+            &run_of("decommission"),
+            Some(json!({"namespace": "demo", "confirm": "C999"})),
+        )
+        .await;
+    assert_eq!(
+        (code, wrong["field"].as_str()),
+        (400, Some("confirm")),
+        "{wrong}"
+    );
+    let (code, run) = op
+        .api(
+            reqwest::Method::POST,
+            &run_of("decommission"),
+            Some(json!({"namespace": "demo", "confirm": id, "drop_databases": true})),
+        )
+        .await;
+    assert_eq!(code, 202, "{run}");
+    let done = wait_run(&op, run["id"].as_i64().unwrap()).await;
+    assert_eq!(
+        (done["kind"].as_str(), done["status"].as_str()),
+        (Some("decommission"), Some("succeeded")),
+        "{done}"
+    );
+    let (_, audit) = login(&srv.url, "admin")
+        .await
+        .api(reqwest::Method::GET, "/audit", None)
+        .await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in ["deploy", "suspend", "resume", "decommission"] {
+        assert!(actions.contains(&action), "{actions:?}");
+    }
+}

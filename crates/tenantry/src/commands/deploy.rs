@@ -19,15 +19,16 @@ fn mark(s: &StepStatus) -> &'static str {
     }
 }
 
-/// An operation on a client's environment.
-#[derive(Debug, Clone, Copy)]
-pub enum Operation {
-    Deploy,
-    Suspend,
-    Resume,
-    /// To this revision, or the one before the latest.
-    Rollback(Option<i64>),
-    Decommission(tenantry_engine::Decommission),
+pub use tenantry_engine::Operation;
+
+fn doing(op: Operation) -> &'static str {
+    match op {
+        Operation::Deploy => "deploying",
+        Operation::Suspend => "suspending",
+        Operation::Resume => "resuming",
+        Operation::Rollback(_) => "rolling back",
+        Operation::Decommission(_) => "decommissioning",
+    }
 }
 
 /// A decommission deletes a client's environment: without `--yes` it asks for the
@@ -52,28 +53,6 @@ pub fn confirm_decommission(id: ClientId, ns: &NamespaceName, yes: bool) -> anyh
     }
 }
 
-impl Operation {
-    fn doing(self) -> &'static str {
-        match self {
-            Self::Deploy => "deploying",
-            Self::Suspend => "suspending",
-            Self::Resume => "resuming",
-            Self::Rollback(_) => "rolling back",
-            Self::Decommission(_) => "decommissioning",
-        }
-    }
-
-    fn noun(self) -> &'static str {
-        match self {
-            Self::Deploy => "deploy",
-            Self::Suspend => "suspend",
-            Self::Resume => "resume",
-            Self::Rollback(_) => "rollback",
-            Self::Decommission(_) => "decommission",
-        }
-    }
-}
-
 pub async fn run(
     catalog: &Catalog,
     id: ClientId,
@@ -91,7 +70,7 @@ pub async fn run(
     let tty = std::io::stdout().is_terminal();
     let text = format == Format::Text;
     if text {
-        outln!("{} {id} in {ns}", op.doing());
+        outln!("{} {id} in {ns}", doing(op));
     }
     let live = Live::new(text && tty);
     let progress = |s: &StepReport| {
@@ -117,21 +96,7 @@ pub async fn run(
             outln!("      {more}");
         }
     };
-    let prepared = match op {
-        Operation::Deploy => tenantry_engine::prepare(catalog, id, ns.as_str(), &opts).await?,
-        Operation::Suspend => {
-            tenantry_engine::prepare_suspend(catalog, id, ns.as_str(), &opts).await?
-        }
-        Operation::Resume => {
-            tenantry_engine::prepare_resume(catalog, id, ns.as_str(), &opts).await?
-        }
-        Operation::Rollback(to) => {
-            tenantry_engine::prepare_rollback(catalog, id, ns.as_str(), to, &opts).await?
-        }
-        Operation::Decommission(what) => {
-            tenantry_engine::prepare_decommission(catalog, id, ns.as_str(), what, &opts).await?
-        }
-    };
+    let prepared = tenantry_engine::prepare_operation(catalog, id, ns.as_str(), op, &opts).await?;
     let outcome = prepared.execute(&opts, &progress).await?;
     match format {
         Format::Json => json(&outcome)?,
