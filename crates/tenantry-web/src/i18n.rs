@@ -112,6 +112,29 @@ fn ru(text: &str) -> Option<&'static str> {
         "Remove" => "Удалить",
         "Deploy" => "Развернуть",
         "Redeploy" => "Развернуть заново",
+        "suspended" => "приостановлено",
+        "decommissioned" => "выведено из эксплуатации",
+        "Resume" => "Возобновить",
+        "Resume this environment?" => "Возобновить это окружение?",
+        "Suspend" => "Приостановить",
+        "Suspend this environment? Its pods stop until it is resumed." => {
+            "Приостановить это окружение? Его поды остановятся, пока его не возобновят."
+        }
+        "Revisions" => "Ревизии",
+        "Image" => "Образ",
+        "Changes" => "Изменения",
+        "first deploy" => "первое развёртывание",
+        "nothing" => "ничего",
+        "Roll back to this revision?" => "Откатиться к этой ревизии?",
+        "Roll back to this" => "Откатиться к ней",
+        "Danger zone" => "Опасная зона",
+        "Decommission deletes this environment's objects. Its generated secrets are kept unless you forget them." => {
+            "Вывод из эксплуатации удаляет объекты этого окружения. Его сгенерированные секреты сохраняются, если их не забыть."
+        }
+        "Also drop its databases" => "Также удалить его базы данных",
+        "Also forget its generated secrets" => "Также забыть его сгенерированные секреты",
+        "Type the client id to confirm" => "Введите код клиента для подтверждения",
+        "Decommission" => "Вывести из эксплуатации",
         "Deploy now to" => "Сразу развернуть в",
         "Later" => "Позже",
         "not deployed" => "не развёрнут",
@@ -239,6 +262,7 @@ mod tests {
             include_str!("runs.rs"),
             include_str!("html.rs"),
             include_str!("error.rs"),
+            include_str!("lifecycle.rs"),
         ];
         let mut missing = Vec::new();
         for src in sources {

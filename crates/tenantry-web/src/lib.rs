@@ -11,6 +11,7 @@ pub mod error;
 pub mod html;
 pub mod i18n;
 mod input;
+mod lifecycle;
 mod openapi;
 mod pages;
 mod runs;
@@ -308,6 +309,7 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
+        .merge(lifecycle::routes())
         .merge(admin::routes())
         .merge(runs::routes())
         .nest("/api/v1", api::routes())

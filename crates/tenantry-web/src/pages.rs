@@ -475,6 +475,10 @@ async fn card(
     let namespaces = state.catalog.namespaces().await?;
     let latest = state.catalog.latest_runs(&[c.id]).await?;
     let history = state.catalog.runs(Some(c.id), 20).await?;
+    let mut envs = Vec::with_capacity(namespaces.len());
+    for ns in &namespaces {
+        envs.push(crate::lifecycle::EnvView::load(state, c.id, ns.name.as_str()).await?);
+    }
     let operator = ctx.can(Role::Operator) && !c.archived;
     let body = html! {
         @if let Some(e) = error { (notice("error", e)) }
@@ -499,10 +503,10 @@ async fn card(
         }
         h2 { (t("Namespaces")) }
         div.panels {
-            @for ns in &namespaces {
+            @for (ns, env) in namespaces.iter().zip(&envs) {
                 @let last = latest.iter().find(|r| r.namespace == ns.name.as_str());
                 section.panel data-namespace=(ns.name.as_str()) {
-                    h3 { (ns.name.as_str()) }
+                    h3 { (ns.name.as_str()) (crate::lifecycle::state_badge(ctx, env)) }
                     p {
                         @match last {
                             Some(r) => { (status_badge(ctx.lang, r.status.as_str())) " " a href={"/runs/" (r.id)} { (t("Run")) " " (r.id) } " · " (r.started_at) },
@@ -516,6 +520,7 @@ async fn card(
                             input type="hidden" name="namespace" value=(ns.name.as_str());
                             button type="submit" { (if last.is_some() { t("Redeploy") } else { t("Deploy") }) }
                         }
+                        (crate::lifecycle::panel(ctx, c.id, ns.name.as_str(), env))
                     }
                 }
             }

@@ -1220,3 +1220,122 @@ async fn the_api_suspends_resumes_rolls_back_and_decommissions_an_environment() 
         assert!(actions.contains(&action), "{actions:?}");
     }
 }
+
+#[tokio::test]
+async fn the_client_card_suspends_rolls_back_and_decommissions_with_a_typed_confirmation() {
+    let db = TestDb::sqlite();
+    let srv = server(&db).await;
+    let op = login(&srv.url, "operator").await;
+    let (_, c) = op
+        .api(
+            reqwest::Method::POST,
+            "/clients",
+            Some(json!({"organisation": "Acme"})),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let card = format!("/clients/{id}");
+    // Nothing deployed yet: no suspend, no danger zone.
+    let (_, html) = op.get(&card).await;
+    assert!(
+        !html.contains("/suspend") && !html.contains("danger-zone"),
+        "{html}"
+    );
+    let run_of = |r: reqwest::Response| {
+        assert_eq!(r.status().as_u16(), 303, "{:?}", r.headers());
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .trim_start_matches("/runs/")
+            .parse::<i64>()
+            .unwrap()
+    };
+    for _ in 0..2 {
+        let run = run_of(
+            op.post(&format!("{card}/deploy"), &[("namespace", "demo")])
+                .await,
+        );
+        assert_eq!(wait_run_api(&op, run).await, "succeeded");
+    }
+    let (_, html) = op.get(&card).await;
+    assert!(
+        html.contains(&format!("action=\"/clients/{id}/suspend\"")),
+        "{html}"
+    );
+    assert!(html.contains("data-revision=\"1\"") && html.contains("data-revision=\"2\""));
+    // Suspend: the panel then says so and offers Resume.
+    let run = run_of(
+        op.post(&format!("{card}/suspend"), &[("namespace", "demo")])
+            .await,
+    );
+    assert_eq!(wait_run_api(&op, run).await, "succeeded");
+    let (_, html) = op.get(&card).await;
+    assert!(
+        html.contains("data-env=\"suspended\"") && html.contains(&format!("/clients/{id}/resume")),
+        "{html}"
+    );
+    let run = run_of(
+        op.post(&format!("{card}/resume"), &[("namespace", "demo")])
+            .await,
+    );
+    assert_eq!(wait_run_api(&op, run).await, "succeeded");
+    // Roll back to revision 1 from the history.
+    let run = run_of(
+        op.post(
+            &format!("{card}/rollback"),
+            &[("namespace", "demo"), ("to", "1")],
+        )
+        .await,
+    );
+    assert_eq!(wait_run_api(&op, run).await, "succeeded");
+    // A wrong confirmation deletes nothing and says why, beside the field's name.
+    let r = op
+        .post(
+            &format!("{card}/decommission"),
+            &[("namespace", "demo"), ("confirm", "nope")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("type the client id to confirm")
+    );
+    let run = run_of(
+        op.post(
+            &format!("{card}/decommission"),
+            &[
+                ("namespace", "demo"),
+                ("confirm", id.as_str()),
+                ("drop_databases", "on"),
+            ],
+        )
+        .await,
+    );
+    assert_eq!(wait_run_api(&op, run).await, "succeeded");
+    let (_, html) = op.get(&card).await;
+    assert!(html.contains("data-env=\"decommissioned\""), "{html}");
+    // In Russian too.
+    let ru = op
+        .http
+        .get(format!("{}{card}", srv.url))
+        .header("cookie", format!("{}; lang=ru", op.cookie))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        ru.contains("выведено из эксплуатации") && ru.contains("Ревизии"),
+        "{ru}"
+    );
+}
+
+async fn wait_run_api(s: &Session, run: i64) -> String {
+    wait_run(s, run).await["status"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
