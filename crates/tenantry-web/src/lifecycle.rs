@@ -1,4 +1,4 @@
-//! The operations after day one on the client card: suspend and resume, the revisions
+//! The operations on the client card: deploy, suspend and resume, the revisions
 //! with a "roll back to this" button each, and a danger zone to decommission the
 //! environment (confirmed by typing the client id). Each starts a run and goes to its
 //! live page, as Deploy does.
@@ -128,7 +128,8 @@ pub fn panel(ctx: &Ctx, client: ClientId, ns: &str, env: &EnvView) -> Markup {
     }
 }
 
-async fn start(
+/// Starts `op` for an operator from a form with `namespace`, audited; goes to the run.
+pub(crate) async fn start(
     state: &AppState,
     info: &RequestInfo,
     caller: &Caller,

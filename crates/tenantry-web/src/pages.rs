@@ -744,18 +744,6 @@ async fn deploy(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Operator)?;
-    let id = client_id(&id)?;
-    let ns = form.get("namespace");
-    let run = state.start_deploy(id, ns).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "deploy",
-            &id.to_string(),
-            &format!("namespace {ns}, run {run}"),
-        )
-        .await;
-    Ok(Redirect::to(&format!("/runs/{run}")).into_response())
+    let op = tenantry_engine::Operation::Deploy;
+    crate::lifecycle::start(&state, &info, &caller, &id, &form, op).await
 }
