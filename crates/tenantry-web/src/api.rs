@@ -418,12 +418,7 @@ async fn decommission(
     Body(d): Body<DecommissionInput>,
 ) -> Result<Response, WebError> {
     caller.require(Role::Operator)?;
-    if d.confirm != client_id(&id)?.to_string() {
-        return Err(WebError::field(
-            "confirm",
-            format!("type the client id ({id}) to confirm: a decommission deletes the environment"),
-        ));
-    }
+    crate::lifecycle::confirmed(&client_id(&id)?.to_string(), &d.confirm)?;
     let op = Operation::Decommission(tenantry_engine::Decommission {
         drop_databases: d.drop_databases,
         forget_secrets: d.forget_secrets,

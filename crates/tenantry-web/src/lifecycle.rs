@@ -128,6 +128,18 @@ pub fn panel(ctx: &Ctx, client: ClientId, ns: &str, env: &EnvView) -> Markup {
     }
 }
 
+/// A decommission deletes an environment: the client id must be typed again.
+pub(crate) fn confirmed(id: &str, typed: &str) -> Result<(), WebError> {
+    if typed.trim() == id {
+        Ok(())
+    } else {
+        Err(WebError::field(
+            "confirm",
+            format!("type the client id to confirm ({id}): a decommission deletes the environment"),
+        ))
+    }
+}
+
 /// Starts `op` for an operator from a form with `namespace`, audited; goes to the run.
 pub(crate) async fn start(
     state: &AppState,
@@ -198,12 +210,7 @@ async fn decommission(
     form: FormData,
 ) -> Result<Response, WebError> {
     caller.require(Role::Operator)?;
-    if form.get("confirm").trim() != id {
-        return Err(WebError::field(
-            "confirm",
-            "type the client id to confirm: a decommission deletes the environment",
-        ));
-    }
+    confirmed(&id, form.get("confirm"))?;
     let op = Operation::Decommission(Decommission {
         drop_databases: form.get("drop_databases") == "on",
         forget_secrets: form.get("forget_secrets") == "on",
