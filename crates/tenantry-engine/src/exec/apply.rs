@@ -235,20 +235,44 @@ async fn apply(
     if differs.is_empty() {
         return Ok((Applied::Unchanged, existing));
     }
-    let mut next = body.clone();
-    next["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"].clone();
-    let updated = ctx
-        .cluster
-        .call_shown(
-            Op::Replace {
-                object: &object,
-                body: &next,
-            },
-            Some(shown),
-        )
-        .await
-        .map_err(|e| request_failed(&what, &e))?;
-    Ok((Applied::Updated(differs), updated))
+    // Controllers write the object too (its status, after a change): a PUT from a version
+    // that moved on meanwhile is refused with 409, and is read and converged again.
+    let (mut existing, mut differs) = (existing, differs);
+    let mut tries = 0;
+    loop {
+        let mut next = body.clone();
+        next["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"].clone();
+        match ctx
+            .cluster
+            .call_shown(
+                Op::Replace {
+                    object: &object,
+                    body: &next,
+                },
+                Some(shown),
+            )
+            .await
+        {
+            Ok(updated) => return Ok((Applied::Updated(differs), updated)),
+            Err(e) if e.code() == Some(409) && tries < 5 => {
+                tries += 1;
+                existing = ctx
+                    .cluster
+                    .call(Op::Get(&object))
+                    .await
+                    .map_err(|e| request_failed(&what, &e))?;
+                let now: Vec<String> = differences(body, &existing)
+                    .into_iter()
+                    .map(|d| d.path)
+                    .collect();
+                if now.is_empty() {
+                    return Ok((Applied::Updated(differs), existing));
+                }
+                differs = now;
+            }
+            Err(e) => return Err(request_failed(&what, &e)),
+        }
+    }
 }
 
 /// Waits until a deleted object is gone (each look recorded): not found, or replaced by
