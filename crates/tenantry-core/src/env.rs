@@ -56,8 +56,18 @@ impl std::str::FromStr for EnvVarName {
 #[serde(transparent)]
 pub struct EnvValue(String);
 
+/// Why an env var's value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvValueError {
+    #[error(transparent)]
+    Syntax(#[from] MacroSyntaxError),
+    #[error(transparent)]
+    TooLong(#[from] crate::limits::LimitError),
+}
+
 impl EnvValue {
-    pub fn parse(input: &str) -> Result<Self, MacroSyntaxError> {
+    pub fn parse(input: &str) -> Result<Self, EnvValueError> {
+        crate::limits::bytes("value", input, crate::limits::ENV_VALUE_BYTES)?;
         macros::parse(input)?;
         Ok(Self(input.to_owned()))
     }

@@ -8,14 +8,17 @@ pub mod defaults;
 pub mod drift;
 pub mod env;
 pub mod health;
+pub mod limits;
 pub mod macros;
 pub mod manifest;
 pub mod names;
 pub mod namespace;
 pub mod param;
+pub mod password;
 pub mod render;
 pub mod secret;
 pub mod template;
+pub mod throttle;
 pub mod user;
 
 pub use client::{ClientId, OrgName};

@@ -95,6 +95,14 @@ impl ApiRootUrl {
         &self.0
     }
 
+    /// Where the token is sent: `scheme://host:port`. A change of it needs the token
+    /// given again, so a stored token is never sent to a new place.
+    pub fn origin(&self) -> String {
+        Url::parse(&self.0)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
+
     /// The full URL of an API path such as `api/v1/namespaces/x/pods`: exactly one slash
     /// between the root (prefix kept) and the path.
     pub fn join(&self, path: &str) -> String {

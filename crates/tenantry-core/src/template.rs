@@ -230,6 +230,51 @@ impl Template {
         Ok(())
     }
 
+    /// Where the template puts a secret into a request's path or an object's name,
+    /// namespace or labels: there the value would be shown in URLs, run records, the
+    /// cluster's error messages and logs, so it is refused. `is_secret` tells which
+    /// macro names are secret.
+    pub fn secrets_in_names(&self, is_secret: &dyn Fn(&str) -> bool) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut check = |at: &str, text: &str| {
+            for m in macros::macros_in(text).unwrap_or_default() {
+                if is_secret(&m.name) {
+                    out.push(format!(
+                        "{at} uses the secret {{{{{}}}}}; secrets may not be part of a path, a name or a label, where anyone who sees the run could read them",
+                        m.name
+                    ));
+                }
+            }
+        };
+        check("path", &self.path);
+        if let Some(body) = &self.body {
+            for at in [
+                "/metadata/name",
+                "/metadata/generateName",
+                "/metadata/namespace",
+            ] {
+                if let Some(Value::String(s)) = body.pointer(at) {
+                    check(&format!("body at {at}"), s);
+                }
+            }
+            for at in [
+                "/metadata/labels",
+                "/spec/selector/matchLabels",
+                "/spec/template/metadata/labels",
+            ] {
+                if let Some(Value::Object(m)) = body.pointer(at) {
+                    for (k, v) in m {
+                        check(&format!("body at {at}"), k);
+                        if let Value::String(v) = v {
+                            check(&format!("body at {at}/{k}"), v);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Every macro name the template uses (path and body), sorted.
     pub fn macros_used(&self) -> BTreeSet<String> {
         let mut out = BTreeSet::new();

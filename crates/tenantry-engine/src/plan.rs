@@ -183,6 +183,29 @@ async fn render_with(
         }
     }
 
+    // A secret in a path or a name would be shown wherever the request is; refuse
+    // before anything is generated or sent (templates saved before this rule).
+    let secret: BTreeSet<&str> = params
+        .iter()
+        .filter(|p| p.def.kind.is_secret() || matches!(p.effective(), Some(StoredValue::Secret(_))))
+        .map(|p| p.def.name.as_str())
+        .collect();
+    let in_names: Vec<String> = ordered
+        .iter()
+        .flat_map(|t| {
+            t.secrets_in_names(&|m| secret.contains(m))
+                .into_iter()
+                .map(move |p| format!("{}: {p}", t.name))
+        })
+        .collect();
+    if !in_names.is_empty() {
+        return Err(PlanError::Render {
+            client: client.id,
+            namespace: namespace.name.to_string(),
+            problems: in_names,
+        });
+    }
+
     // Which generated values are used at all: only those are made.
     let mut used: BTreeSet<String> = BTreeSet::new();
     for t in &ordered {

@@ -389,6 +389,16 @@ impl Catalog {
         let n = number_of(id);
         let mut tx = self.begin().await?;
         ensure_active(&mut tx, id).await?;
+        let existing: i64 = sqlx::query("SELECT COUNT(*) FROM contacts WHERE client_number = $1")
+            .bind(n)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        tenantry_core::limits::items(
+            "contacts",
+            usize::try_from(existing).unwrap_or(usize::MAX) + 1,
+            tenantry_core::limits::CONTACTS,
+        )?;
         let contact_id = insert_contact(&mut tx, n, contact).await?;
         touch(&mut tx, n).await?;
         refresh_search(&mut tx, n).await?;

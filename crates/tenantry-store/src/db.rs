@@ -79,8 +79,35 @@ fn normalise_url(url: &str) -> (String, Backend) {
     }
 }
 
+/// The file of an SQLite URL (`sqlite://PATH?…`, `sqlite:PATH`), unless in memory.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && !path.starts_with(':')).then(|| PathBuf::from(path))
+}
+
+/// Creates a new SQLite catalog file readable by its owner only (0600): it holds the
+/// sealed secrets, password hashes and the audit log. SQLite gives its journal and WAL
+/// files the same mode.
+fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Connect {
+            url: path.display().to_string(),
+            reason: format!("cannot create the catalog file: {e}"),
+        }),
+    }
+}
+
 fn migrator(backend: Backend) -> Migrator {
-    let (m1, m2, m3, m4, m5, m6, m7) = match backend {
+    let (m1, m2, m3, m4, m5, m6, m7, m8) = match backend {
         Backend::Sqlite => (
             include_str!("../migrations/sqlite/0001_catalog.sql"),
             include_str!("../migrations/sqlite/0002_templates_and_client_secrets.sql"),
@@ -89,6 +116,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../migrations/sqlite/0005_client_search.sql"),
             include_str!("../migrations/sqlite/0006_inventory_and_revisions.sql"),
             include_str!("../migrations/sqlite/0007_environments.sql"),
+            include_str!("../migrations/sqlite/0008_security.sql"),
         ),
         Backend::Postgres => (
             include_str!("../migrations/postgres/0001_catalog.sql"),
@@ -98,6 +126,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../migrations/postgres/0005_client_search.sql"),
             include_str!("../migrations/postgres/0006_inventory_and_revisions.sql"),
             include_str!("../migrations/postgres/0007_environments.sql"),
+            include_str!("../migrations/postgres/0008_security.sql"),
         ),
     };
     let migration = |version, name, sql: &'static str| {
@@ -117,6 +146,7 @@ fn migrator(backend: Backend) -> Migrator {
         migration(5, "client search", m5),
         migration(6, "inventory and revisions", m6),
         migration(7, "environments", m7),
+        migration(8, "security", m8),
     ])
 }
 
@@ -148,6 +178,12 @@ impl Catalog {
             url: redact_url(&opts.database_url),
             reason: describe_connect_error(&e),
         };
+        if backend == Backend::Sqlite
+            && let Some(file) = sqlite_file(&url)
+            && !file.exists()
+        {
+            create_private_file(&file)?;
+        }
         // One direct attempt first: it fails at once with the real cause, where the pool
         // would retry until its timeout and report only that it timed out.
         sqlx::AnyConnection::connect(&url)

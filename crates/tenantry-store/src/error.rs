@@ -46,6 +46,18 @@ pub enum StoreError {
         started_at: String,
         owner: String,
     },
+    #[error(
+        "namespace {namespace}: the API URL moves from {from} to {to}; give the token again (the stored one is only ever sent to where it was given for)"
+    )]
+    TokenRequired {
+        namespace: String,
+        from: String,
+        to: String,
+    },
+    #[error("template {template}: {problems}")]
+    SecretInName { template: String, problems: String },
+    #[error(transparent)]
+    TooLarge(#[from] tenantry_core::limits::LimitError),
     #[error("user {0} already exists")]
     UserExists(String),
     #[error("no user {0:?}")]

@@ -2,6 +2,7 @@
 //! file by default, PostgreSQL when several instances share one — with every secret
 //! sealed under a master key kept outside the database.
 
+mod audit;
 mod client_secrets;
 mod clients;
 pub mod crypto;
@@ -15,8 +16,10 @@ mod params;
 mod revisions;
 mod runs;
 mod templates;
+mod throttle;
 mod users;
 
+pub use audit::{AUDIT_LONG_MAX, AUDIT_SHORT_MAX, AuditEntry, NewAudit};
 pub use client_secrets::ClientSecret;
 pub use clients::{
     Client, ClientFilter, ClientUpdate, Contact, ContactUpdate, NewClient, NewContact,
@@ -31,4 +34,4 @@ pub use params::{ParamDef, ParamEntry, Scope, StoredValue};
 pub use revisions::Revision;
 pub use runs::{NewRequest, RequestRecord, RunEnd, RunKind, RunObject, RunRecord, RunStatus};
 pub use templates::{StoredTemplate, TemplateVersion};
-pub use users::{ApiToken, AuditEntry, NewAudit, SessionRecord, User};
+pub use users::{ApiToken, NewApiToken, SessionRecord, User};

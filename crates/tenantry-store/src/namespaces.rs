@@ -109,6 +109,13 @@ impl Catalog {
             .api_root_url
             .as_ref()
             .unwrap_or(&current.api_root_url);
+        if update.token.is_none() && url.origin() != current.api_root_url.origin() {
+            return Err(StoreError::TokenRequired {
+                namespace: name.to_owned(),
+                from: current.api_root_url.origin(),
+                to: url.origin(),
+            });
+        }
         let token = update.token.as_ref().unwrap_or(&current.token);
         let ca = match &update.ca_bundle {
             Some(ca) => ca.as_ref(),

@@ -191,6 +191,11 @@ impl Catalog {
         secret: bool,
     ) -> Result<ParamDef, StoreError> {
         use secrecy::ExposeSecret;
+        tenantry_core::limits::bytes(
+            "value",
+            value.expose_secret(),
+            tenantry_core::limits::PARAM_VALUE_BYTES,
+        )?;
         scope.ensure_exists(self).await?;
         let def = match self.param_def(name.as_str()).await {
             Ok(def) => def,

@@ -70,6 +70,20 @@ impl Catalog {
         by: &str,
         note: &str,
     ) -> Result<StoredTemplate, StoreError> {
+        let secret: std::collections::BTreeSet<String> = self
+            .param_defs()
+            .await?
+            .into_iter()
+            .filter(|d| d.kind.is_secret())
+            .map(|d| d.name.to_string())
+            .collect();
+        let problems = template.secrets_in_names(&|m| secret.contains(m));
+        if !problems.is_empty() {
+            return Err(StoreError::SecretInName {
+                template: template.name.to_string(),
+                problems: problems.join("; "),
+            });
+        }
         let mut tx = self.begin().await?;
         let content = template.to_file();
         let name = template.name.as_str();

@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use tenantry_core::{Role, UserName};
 
-use crate::db::{Catalog, now};
+use crate::db::Catalog;
 use crate::error::StoreError;
 
 #[derive(Debug, Clone, Serialize)]
@@ -31,32 +31,34 @@ pub struct SessionRecord {
 pub struct ApiToken {
     pub id: i64,
     pub name: String,
+    /// The role it was given; it acts with the lower of this and its owner's.
     pub role: Role,
+    /// Its owner's name.
     pub created_by: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub expires_at: i64,
+    /// Its owner's role now (the owner's removal removes the token).
+    pub owner_role: Role,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub detail: String,
-    pub address: String,
+impl ApiToken {
+    /// What the token may do: the lower of its role and its owner's.
+    pub fn effective_role(&self) -> Role {
+        self.role.min(self.owner_role)
+    }
 }
 
-/// One thing that happened, for the audit log.
+/// A token to make: its name, the hash of its secret, its role, its owner and life.
 #[derive(Debug, Clone, Copy)]
-pub struct NewAudit<'a> {
-    pub actor: &'a str,
-    pub action: &'a str,
-    pub target: &'a str,
-    pub detail: &'a str,
-    pub address: &'a str,
+pub struct NewApiToken<'a> {
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub role: Role,
+    pub owner: &'a User,
+    pub created_at: i64,
+    pub expires_at: i64,
 }
 
 fn role_of(s: &str) -> Result<Role, StoreError> {
@@ -77,6 +79,7 @@ fn user_from(r: &AnyRow, at: usize) -> Result<User, StoreError> {
 
 fn token_from(r: &AnyRow) -> Result<ApiToken, StoreError> {
     let role: String = r.try_get(3)?;
+    let owner_role: String = r.try_get(9)?;
     Ok(ApiToken {
         id: r.try_get(0)?,
         name: r.try_get(1)?,
@@ -85,11 +88,17 @@ fn token_from(r: &AnyRow) -> Result<ApiToken, StoreError> {
         created_at: r.try_get(5)?,
         last_used_at: r.try_get(6)?,
         revoked_at: r.try_get(7)?,
+        expires_at: r.try_get(8)?,
+        owner_role: role_of(&owner_role)?,
     })
 }
 
-const TOKEN_COLUMNS: &str =
-    "id, name, token_hash, role, created_by, created_at, last_used_at, revoked_at";
+/// A token's columns with its owner's current name and role (`t` tokens, `u` users).
+/// How long a setup token works, in seconds.
+pub const SETUP_TOKEN_LIFE_S: i64 = 3600;
+
+const TOKEN_COLUMNS: &str = "t.id, t.name, t.token_hash, t.role, u.name, t.created_at, t.last_used_at, t.revoked_at, t.expires_at, u.role \
+     FROM api_tokens t JOIN users u ON u.id = t.owner_id";
 
 impl Catalog {
     pub async fn create_user(
@@ -109,12 +118,16 @@ impl Catalog {
         .fetch_one(&self.pool)
         .await;
         match inserted {
-            Ok(row) => Ok(User {
-                id: row.try_get(0)?,
-                name: name.clone(),
-                role,
-                created_at: at,
-            }),
+            Ok(row) => {
+                // A user exists: the first-start setup token is over.
+                self.drop_setup_tokens().await?;
+                Ok(User {
+                    id: row.try_get(0)?,
+                    name: name.clone(),
+                    role,
+                    created_at: at,
+                })
+            }
             Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
                 Err(StoreError::UserExists(name.to_string()))
             }
@@ -148,7 +161,8 @@ impl Catalog {
             .try_get(0)?)
     }
 
-    /// Changes a user's role and/or password; a changed password ends their sessions.
+    /// Changes a user's role and/or password; a changed password ends their sessions and
+    /// forgets the failed logins counted against them.
     pub async fn update_user(
         &self,
         name: &str,
@@ -173,6 +187,7 @@ impl Catalog {
                 .execute(&self.pool)
                 .await?;
             self.delete_sessions_of(user.id).await?;
+            self.unlock_user(name).await?;
         }
         Ok(User {
             role: role.unwrap_or(user.role),
@@ -186,6 +201,15 @@ impl Catalog {
             .await?
             .ok_or_else(|| StoreError::UserNotFound(name.to_owned()))?;
         self.delete_sessions_of(user.id).await?;
+        // Their tokens go with them (also by the foreign key, where it is enforced).
+        sqlx::query("DELETE FROM api_tokens WHERE owner_id = $1")
+            .bind(user.id)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM login_known WHERE user_id = $1")
+            .bind(user.id)
+            .execute(&self.pool)
+            .await?;
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(user.id)
             .execute(&self.pool)
@@ -272,74 +296,46 @@ impl Catalog {
         Ok(())
     }
 
-    pub async fn record_login_failure(&self, user_name: &str, at: i64) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO login_failures (user_name, at) VALUES ($1, $2)")
-            .bind(user_name)
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("DELETE FROM login_failures WHERE at < $1")
-            .bind(at - 86_400)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn login_failures_since(
-        &self,
-        user_name: &str,
-        since: i64,
-    ) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query("SELECT COUNT(*) FROM login_failures WHERE user_name = $1 AND at >= $2")
-                .bind(user_name)
-                .bind(since)
-                .fetch_one(&self.pool)
-                .await?
-                .try_get(0)?,
-        )
-    }
-
-    pub async fn create_api_token(
-        &self,
-        name: &str,
-        token_hash: &str,
-        role: Role,
-        created_by: &str,
-        at: i64,
-    ) -> Result<ApiToken, StoreError> {
+    pub async fn create_api_token(&self, t: &NewApiToken<'_>) -> Result<ApiToken, StoreError> {
         let row = sqlx::query(
-            "INSERT INTO api_tokens (name, token_hash, role, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO api_tokens (name, token_hash, role, created_by, created_at, owner_id, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
-        .bind(name)
-        .bind(token_hash)
-        .bind(role.as_str())
-        .bind(created_by)
-        .bind(at)
+        .bind(t.name)
+        .bind(t.token_hash)
+        .bind(t.role.as_str())
+        .bind(t.owner.name.as_str())
+        .bind(t.created_at)
+        .bind(t.owner.id)
+        .bind(t.expires_at)
         .fetch_one(&self.pool)
         .await?;
         Ok(ApiToken {
             id: row.try_get(0)?,
-            name: name.to_owned(),
-            role,
-            created_by: created_by.to_owned(),
-            created_at: at,
+            name: t.name.to_owned(),
+            role: t.role,
+            created_by: t.owner.name.to_string(),
+            created_at: t.created_at,
             last_used_at: None,
             revoked_at: None,
+            expires_at: t.expires_at,
+            owner_role: t.owner.role,
         })
     }
 
-    /// The live (not revoked) token with this hash, marked as used now.
+    /// The live token with this hash (not revoked, not expired, its owner still there),
+    /// marked as used now.
     pub async fn use_api_token(
         &self,
         token_hash: &str,
         at: i64,
     ) -> Result<Option<ApiToken>, StoreError> {
         let sql = format!(
-            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+            "SELECT {TOKEN_COLUMNS} WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(token_hash)
+            .bind(at)
             .fetch_optional(&self.pool)
             .await?;
         let Some(token) = row.as_ref().map(token_from).transpose()? else {
@@ -355,8 +351,21 @@ impl Catalog {
         Ok(Some(token))
     }
 
+    /// Whether token `id` still works (not revoked or expired, its owner still there).
+    pub async fn api_token_is_live(&self, id: i64, at: i64) -> Result<bool, StoreError> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} WHERE t.id = $1 AND t.revoked_at IS NULL AND t.expires_at > $2"
+        );
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(at)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
     pub async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id");
+        let sql = format!("SELECT {TOKEN_COLUMNS} ORDER BY t.id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?;
@@ -387,54 +396,27 @@ impl Catalog {
         Ok(())
     }
 
-    /// Uses up the setup token: true once for the right hash, while no user exists.
-    pub async fn take_setup_token(&self, token_hash: &str) -> Result<bool, StoreError> {
+    /// Uses up the setup token: true once for the right hash, while no user exists and
+    /// within [`SETUP_TOKEN_LIFE_S`] of its making.
+    pub async fn take_setup_token(&self, token_hash: &str, now: i64) -> Result<bool, StoreError> {
         if self.count_users().await? > 0 {
+            self.drop_setup_tokens().await?;
             return Ok(false);
         }
-        let done = sqlx::query("DELETE FROM setup_tokens WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM setup_tokens WHERE token_hash = $1 AND created_at > $2")
+                .bind(token_hash)
+                .bind(now - SETUP_TOKEN_LIFE_S)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn audit(&self, e: &NewAudit<'_>) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit (at, actor, action, target, detail, address) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(now())
-        .bind(e.actor)
-        .bind(e.action)
-        .bind(e.target)
-        .bind(e.detail)
-        .bind(e.address)
-        .execute(&self.pool)
-        .await?;
+    /// Drops every setup token (a user exists now).
+    pub async fn drop_setup_tokens(&self) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM setup_tokens")
+            .execute(&self.pool)
+            .await?;
         Ok(())
-    }
-
-    /// The audit log, newest first.
-    pub async fn audit_log(&self, limit: i64, offset: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, at, actor, action, target, detail, address FROM audit ORDER BY id DESC LIMIT $1 OFFSET $2",
-        )
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: r.try_get(0)?,
-                    at: r.try_get(1)?,
-                    actor: r.try_get(2)?,
-                    action: r.try_get(3)?,
-                    target: r.try_get(4)?,
-                    detail: r.try_get(5)?,
-                    address: r.try_get(6)?,
-                })
-            })
-            .collect()
     }
 }

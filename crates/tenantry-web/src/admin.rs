@@ -1,6 +1,6 @@
 //! Catalog pages: namespaces with their settings and parameters, env vars, templates
 //! (editor with JSON errors by line and column, macros used, masked preview for a
-//! client, history with diff and restore), the audit log, users and API tokens.
+//! client, history with diff and restore).
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -14,7 +14,7 @@ use tenantry_core::{ApiRootUrl, CaBundle, EnvVarName, NamespaceName, ParamName, 
 use tenantry_store::{NamespaceUpdate, NewNamespace, Scope, StoredValue};
 
 use crate::AppState;
-use crate::auth::{self, Caller, RequestInfo};
+use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
 use crate::html::{Ctx, notice, page, with_status};
 use crate::input::FormData;
@@ -29,12 +29,6 @@ pub fn routes() -> Router<AppState> {
         .route("/templates", get(templates))
         .route("/templates/{name}", get(template).post(save_template))
         .route("/templates/{name}/restore", post(restore_template))
-        .route("/audit", get(audit))
-        .route("/users", get(users).post(add_user))
-        .route("/users/{name}", post(update_user))
-        .route("/users/{name}/delete", post(delete_user))
-        .route("/tokens", get(tokens).post(add_token))
-        .route("/tokens/{id}/revoke", post(revoke_token))
 }
 
 pub fn ns_name(field: &str, s: &str) -> Result<NamespaceName, WebError> {
@@ -299,9 +293,15 @@ async fn update_namespace(
         })
     })();
     let ctx = Ctx::new(&info, caller.clone());
+    let parsed = match parsed {
+        Ok(u) => match state.catalog.update_namespace(ns.name.as_str(), &u).await {
+            Ok(_) => Ok(u),
+            Err(e) => Err(WebError::from(e)),
+        },
+        Err(e) => Err(e),
+    };
     match parsed {
         Ok(u) => {
-            state.catalog.update_namespace(ns.name.as_str(), &u).await?;
             let what = if u.token.is_some() {
                 "settings and token"
             } else {
@@ -789,274 +789,4 @@ async fn restore_template(
         )
         .await;
     Ok(Redirect::to(&format!("/templates/{}", name.as_str())).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-struct PageQuery {
-    page: Option<String>,
-}
-
-async fn audit(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Query(q): Query<PageQuery>,
-) -> Result<Markup, WebError> {
-    caller.require(Role::Admin)?;
-    let ctx = Ctx::new(&info, caller);
-    let t = |s| ctx.t(s);
-    let page_no: i64 = q
-        .page
-        .as_deref()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(1)
-        .max(1);
-    let entries = state.catalog.audit_log(100, (page_no - 1) * 100).await?;
-    Ok(page(
-        &ctx,
-        t("Audit log"),
-        html! {
-            table #audit {
-                thead { tr { th { (t("When")) } th { (t("Who")) } th { (t("Action")) } th { (t("Target")) } th { (t("Detail")) } th { (t("From")) } } }
-                tbody { @for e in &entries { tr { td { (e.at) } td { (e.actor) } td { (e.action) } td { (e.target) } td { (e.detail) } td { (e.address) } } } }
-            }
-            nav.pager {
-                @if page_no > 1 { a href={"/audit?page=" (page_no - 1)} rel="prev" { "← " (t("Previous")) } }
-                @if entries.len() == 100 { a href={"/audit?page=" (page_no + 1)} rel="next" { (t("Next")) " →" } }
-            }
-        },
-    ))
-}
-
-fn role_select(ctx: &Ctx, selected: Role) -> Markup {
-    html! { select name="role" { @for r in Role::ALL { option value=(r.as_str()) selected[r == selected] { (ctx.t(r.as_str())) } } } }
-}
-
-async fn users_page(state: &AppState, ctx: &Ctx, error: Option<&str>) -> Result<Markup, WebError> {
-    let t = |s| ctx.t(s);
-    let list = state.catalog.users().await?;
-    Ok(page(
-        ctx,
-        t("Users"),
-        html! {
-            @if let Some(e) = error { (notice("error", e)) }
-            table #users {
-                thead { tr { th { (t("Name")) } th { (t("Role")) } th {} } }
-                tbody { @for u in &list { tr {
-                    td { (u.name.as_str()) }
-                    td { form.inline method="post" action={"/users/" (u.name.as_str())} { (ctx.csrf()) (role_select(ctx, u.role)) " " button.link type="submit" { (t("Save")) } } }
-                    td { @if u.name.as_str() != ctx.caller.name { form.inline method="post" action={"/users/" (u.name.as_str()) "/delete"} data-confirm=(t("Delete this user?")) { (ctx.csrf()) button.danger type="submit" { (t("Delete")) } } } }
-                } } }
-            }
-            form.card method="post" action="/users" #add-user {
-                h2 { (t("New user")) }
-                (ctx.csrf())
-                div.grid {
-                    label { (t("User name")) input name="name" required autocomplete="off"; }
-                    label { (t("Role")) (role_select(ctx, Role::Operator)) }
-                }
-                label { (t("Password")) input name="password" type="password" minlength="10" autocomplete="new-password" required; }
-                button type="submit" { (t("Create")) }
-            }
-        },
-    ))
-}
-
-async fn users(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-) -> Result<Markup, WebError> {
-    caller.require(Role::Admin)?;
-    let ctx = Ctx::new(&info, caller);
-    users_page(&state, &ctx, None).await
-}
-
-async fn add_user(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    form: FormData,
-) -> Result<Response, WebError> {
-    caller.require(Role::Admin)?;
-    let result = state
-        .create_user(
-            &caller.name,
-            &info.address,
-            form.get("name"),
-            form.get("role"),
-            form.get("password"),
-        )
-        .await;
-    match result {
-        Ok(_) => Ok(Redirect::to("/users").into_response()),
-        Err(e @ (WebError::Field { .. } | WebError::Conflict(_))) => {
-            let ctx = Ctx::new(&info, caller);
-            Ok(with_status(
-                users_page(&state, &ctx, Some(&e.to_string()))
-                    .await?
-                    .into_response(),
-                &e,
-            ))
-        }
-        Err(e) => Err(e),
-    }
-}
-
-async fn update_user(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(name): Path<String>,
-    form: FormData,
-) -> Result<Response, WebError> {
-    caller.require(Role::Admin)?;
-    let role = crate::parse_role(form.get("role"))?;
-    state.catalog.update_user(&name, Some(role), None).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "change role",
-            &name,
-            role.as_str(),
-        )
-        .await;
-    Ok(Redirect::to("/users").into_response())
-}
-
-async fn delete_user(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(name): Path<String>,
-) -> Result<Response, WebError> {
-    caller.require(Role::Admin)?;
-    if name == caller.name {
-        return Err(WebError::Conflict(
-            "you cannot delete yourself; ask another admin".into(),
-        ));
-    }
-    state.catalog.delete_user(&name).await?;
-    state
-        .audit(&caller.name, &info.address, "delete user", &name, "")
-        .await;
-    Ok(Redirect::to("/users").into_response())
-}
-
-async fn tokens_page(
-    state: &AppState,
-    ctx: &Ctx,
-    created: Option<&str>,
-) -> Result<Markup, WebError> {
-    let t = |s| ctx.t(s);
-    let list = state.catalog.api_tokens().await?;
-    Ok(page(
-        ctx,
-        t("API tokens"),
-        html! {
-            @if let Some(tok) = created { p.ok role="status" { (t("Copy this token now; it is not shown again:")) " " code #new-token { (tok) } } }
-            table #tokens {
-                thead { tr { th { (t("Name")) } th { (t("Role")) } th { (t("Created")) } th { (t("Last used")) } th {} } }
-                tbody { @for k in &list { tr {
-                    td { (k.name) } td { (t(k.role.as_str())) } td { (k.created_by) }
-                    td { (k.last_used_at.map(|x| x.to_string()).unwrap_or_default()) }
-                    td { @if k.revoked_at.is_some() { (t("revoked")) } @else {
-                        form.inline method="post" action={"/tokens/" (k.id) "/revoke"} data-confirm=(t("Revoke this token?")) { (ctx.csrf()) button.danger type="submit" { (t("Revoke")) } } } }
-                } } }
-            }
-            form.card method="post" action="/tokens" #add-token {
-                h2 { (t("New API token")) }
-                (ctx.csrf())
-                div.grid {
-                    label { (t("Name")) input name="name" required; }
-                    label { (t("Role")) (role_select(ctx, Role::Viewer)) }
-                }
-                button type="submit" { (t("Create")) }
-            }
-        },
-    ))
-}
-
-async fn tokens(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-) -> Result<Markup, WebError> {
-    caller.require(Role::Admin)?;
-    let ctx = Ctx::new(&info, caller);
-    tokens_page(&state, &ctx, None).await
-}
-
-/// Makes an API token; the secret is returned once and only its hash is kept.
-pub async fn create_token(
-    state: &AppState,
-    caller: &Caller,
-    address: &str,
-    name: &str,
-    role: Role,
-) -> Result<String, WebError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(WebError::field(
-            "name",
-            "give the token a name of 1 to 100 characters, saying what uses it",
-        ));
-    }
-    let token = format!("tnt_{}", auth::random_token());
-    state
-        .catalog
-        .create_api_token(
-            name,
-            &auth::sha256_hex(&token),
-            role,
-            &caller.name,
-            auth::unix_now(),
-        )
-        .await?;
-    state
-        .audit(
-            &caller.name,
-            address,
-            "create API token",
-            name,
-            role.as_str(),
-        )
-        .await;
-    Ok(token)
-}
-
-async fn add_token(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    form: FormData,
-) -> Result<Markup, WebError> {
-    caller.require(Role::Admin)?;
-    let role = crate::parse_role(form.get("role"))?;
-    let token = create_token(&state, &caller, &info.address, form.get("name"), role).await?;
-    let ctx = Ctx::new(&info, caller);
-    tokens_page(&state, &ctx, Some(&token)).await
-}
-
-async fn revoke_token(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(id): Path<i64>,
-) -> Result<Response, WebError> {
-    caller.require(Role::Admin)?;
-    if !state.catalog.revoke_api_token(id, auth::unix_now()).await? {
-        return Err(WebError::NotFound(format!("no live API token #{id}")));
-    }
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "revoke API token",
-            &format!("#{id}"),
-            "",
-        )
-        .await;
-    Ok(Redirect::to("/tokens").into_response())
 }

@@ -19,7 +19,8 @@ use tenantry_store::{ClientFilter, Scope, StoredValue};
 use tenantry_engine::Operation;
 
 use crate::AppState;
-use crate::admin::{create_token, ns_name, template_name};
+use crate::access::{change_own_password, create_token, token_days};
+use crate::admin::{ns_name, template_name};
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
 use crate::input::{ClientInput, ClientPatch, ContactInput};
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
             get(|| async { Json(crate::openapi::document()) }),
         )
         .route("/me", get(me))
+        .route("/me/password", post(change_password))
         .route("/clients", get(list_clients).post(create_client))
         .route("/clients/{id}", get(get_client).patch(patch_client))
         .route("/clients/{id}/contacts", post(add_contact))
@@ -654,6 +656,9 @@ async fn create_user(
 struct TokenInput {
     name: String,
     role: String,
+    /// Days until it expires (default 90, at most 366).
+    #[serde(default)]
+    expires_days: Option<i64>,
 }
 
 async fn create_api_token(
@@ -664,10 +669,36 @@ async fn create_api_token(
 ) -> Result<Response, WebError> {
     caller.require(Role::Admin)?;
     let role = crate::parse_role(&t.role)?;
-    let token = create_token(&state, &caller, &info.address, &t.name, role).await?;
+    let days = token_days(&t.expires_days.map(|d| d.to_string()).unwrap_or_default())?;
+    let (token, made) = create_token(&state, &caller, &info.address, &t.name, role, days).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "name": t.name.trim(), "role": role, "token": token })),
+        Json(json!({
+            "name": made.name,
+            "role": role,
+            "owner": made.created_by,
+            "expires_at": made.expires_at,
+            "token": token,
+        })),
     )
         .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current: String,
+    new: String,
+}
+
+/// Changes the caller's own password (a browser session, with its CSRF token); every
+/// session of the user ends.
+async fn change_password(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Body(p): Body<PasswordChange>,
+) -> Result<Json<Value>, WebError> {
+    change_own_password(&state, &caller, &info.address, &p.current, &p.new).await?;
+    Ok(Json(json!({ "changed": true, "sessions_ended": true })))
 }

@@ -6,8 +6,6 @@
 //! session's CSRF token (form field `_csrf` or header `X-CSRF-Token`), and a foreign
 //! `Origin` is refused outright.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -21,45 +19,35 @@ use crate::AppState;
 use crate::error::WebError;
 use crate::i18n::Lang;
 
-pub const SESSION_COOKIE: &str = "tenantry_session";
+/// The session cookie's name; with `--secure-cookies` it carries the `__Host-` prefix
+/// (the browser then keeps it only if it is Secure, host-only and for the whole site).
+pub fn session_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-tenantry_session"
+    } else {
+        "tenantry_session"
+    }
+}
+
 /// Before login: a random value in a cookie that the login form must repeat.
-pub const PRE_COOKIE: &str = "tenantry_pre";
+pub fn pre_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-tenantry_pre"
+    } else {
+        "tenantry_pre"
+    }
+}
+
 pub const IDLE_TIMEOUT_S: i64 = 30 * 60;
 pub const ABSOLUTE_TIMEOUT_S: i64 = 8 * 60 * 60;
-/// Failed logins per account per hour before every attempt is refused.
-pub const MAX_FAILURES_PER_HOUR: i64 = 100;
 
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
+pub use crate::hashing::hash_password;
 
-/// An argon2id PHC string for `password`.
-pub fn hash_password(password: &str) -> Result<String, WebError> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| WebError::Internal(e.to_string()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| WebError::Internal(e.to_string()))?;
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| WebError::Internal(e.to_string()))
-}
-
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
-        .unwrap_or(false)
-}
-
-/// A password operators may choose: at least 10 characters.
-pub fn check_password_strength(password: &str) -> Result<(), WebError> {
-    if password.chars().count() < 10 {
-        return Err(WebError::field(
-            "password",
-            "the password is shorter than 10 characters; choose a longer one",
-        ));
-    }
-    Ok(())
+/// A password `user` may choose: long enough, not common, not built from the user
+/// name or the product's name (`tenantry_core::password`).
+pub fn check_password(password: &str, user: &str) -> Result<(), WebError> {
+    tenantry_core::password::check(password, &[user])
+        .map_err(|e| WebError::field("password", e.to_string()))
 }
 
 /// 256 random bits as hex.
@@ -101,6 +89,16 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64
     c
 }
 
+impl AppState {
+    pub fn session_cookie(&self) -> &'static str {
+        session_cookie(self.config.secure_cookies)
+    }
+
+    pub fn pre_cookie(&self) -> &'static str {
+        pre_cookie(self.config.secure_cookies)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Via {
     Session { id_hash: String, csrf: String },
@@ -110,7 +108,10 @@ pub enum Via {
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// Who, as the audit log names them (`token:NAME` for an API token).
     pub name: String,
+    /// The user acting: the session's, or the token's owner.
+    pub user: String,
     pub role: Role,
     pub via: Via,
 }
@@ -121,6 +122,26 @@ impl Caller {
             Ok(())
         } else {
             Err(WebError::Forbidden(role))
+        }
+    }
+
+    /// Whether the session or token this caller came with still holds: not ended,
+    /// expired or revoked, the user still there (long-lived streams check it as they go).
+    pub async fn still_valid(&self, state: &AppState) -> bool {
+        let now = unix_now();
+        match &self.via {
+            Via::Session { id_hash, .. } => match state.catalog.session(id_hash).await {
+                Ok(Some(s)) => {
+                    now - s.last_seen_at <= IDLE_TIMEOUT_S
+                        && now - s.created_at <= ABSOLUTE_TIMEOUT_S
+                }
+                _ => false,
+            },
+            Via::Token { id } => state
+                .catalog
+                .api_token_is_live(*id, now)
+                .await
+                .unwrap_or(false),
         }
     }
 
@@ -159,11 +180,12 @@ async fn resolve_caller(state: &AppState, headers: &HeaderMap) -> Result<Option<
         let found = state.catalog.use_api_token(&sha256_hex(token), now).await?;
         return Ok(found.map(|t| Caller {
             name: format!("token:{}", t.name),
-            role: t.role,
+            user: t.created_by.clone(),
+            role: t.effective_role(),
             via: Via::Token { id: t.id },
         }));
     }
-    let Some(sid) = cookie(headers, SESSION_COOKIE) else {
+    let Some(sid) = cookie(headers, state.session_cookie()) else {
         return Ok(None);
     };
     let id_hash = sha256_hex(&sid);
@@ -179,6 +201,7 @@ async fn resolve_caller(state: &AppState, headers: &HeaderMap) -> Result<Option<
     }
     Ok(Some(Caller {
         name: s.user.name.to_string(),
+        user: s.user.name.to_string(),
         role: s.user.role,
         via: Via::Session {
             id_hash,
@@ -187,11 +210,34 @@ async fn resolve_caller(state: &AppState, headers: &HeaderMap) -> Result<Option<
     }))
 }
 
-/// Whether `Origin` (when sent) names this server.
-fn same_origin(headers: &HeaderMap) -> bool {
+/// Whether `Host` names this server: any host without `--public-url`, else its host
+/// and port exactly (a DNS-rebinding page sends its own name).
+fn right_host(state: &AppState, headers: &HeaderMap) -> Result<(), WebError> {
+    let Some(public) = &state.config.public_url else {
+        return Ok(());
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if host.eq_ignore_ascii_case(&public.authority) {
+        Ok(())
+    } else {
+        Err(WebError::WrongHost(public.url.clone()))
+    }
+}
+
+/// Whether `Origin` (when sent) names this server: the `--public-url`'s origin when
+/// given, else the `Host` the request was sent to.
+fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
+    if let Some(public) = &state.config.public_url {
+        return origin
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(&public.origin);
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -235,6 +281,9 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
+    if let Err(e) = right_host(&state, &parts.headers) {
+        return e.into_response_for(is_api, lang);
+    }
     let caller = match resolve_caller(&state, &parts.headers).await {
         Ok(c) => c,
         Err(e) => return e.into_response_for(is_api, lang),
@@ -242,7 +291,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     let mut body = body;
     if unsafe_method {
-        if !same_origin(&parts.headers) {
+        if !same_origin(&state, &parts.headers) {
             return WebError::Csrf.into_response_for(is_api, lang);
         }
         // Sessions check their own token; the login and setup forms (no session yet)
@@ -250,15 +299,16 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         // ambient credentials, and other anonymous calls are refused by the handler.
         let path = parts.uri.path();
         let expected = match &caller {
+            // A login form carries the pre-login value even where a session exists (a
+            // second login from another tab ends that session).
+            _ if path == "/login" || path == "/setup" => {
+                Some(cookie(&parts.headers, state.pre_cookie()).unwrap_or_default())
+            }
             Some(Caller {
                 via: Via::Session { csrf, .. },
                 ..
             }) => Some(csrf.clone()),
-            Some(_) => None,
-            None if path == "/login" || path == "/setup" => {
-                Some(cookie(&parts.headers, PRE_COOKIE).unwrap_or_default())
-            }
-            None => None,
+            Some(_) | None => None,
         };
         if let Some(expected) = expected {
             let header_token = parts
@@ -291,14 +341,27 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     });
     let req = Request::from_parts(parts, body);
     let mut resp = next.run(req).await;
-    if let Some(l) = query_lang
-        && let Ok(v) = format!(
-            "lang={}; Path=/; SameSite=Strict; Max-Age=31536000",
+    if is_api && resp.status() == axum::http::StatusCode::METHOD_NOT_ALLOWED {
+        let allow = resp.headers().get(header::ALLOW).cloned();
+        resp = WebError::MethodNotAllowed.into_response_for(true, lang);
+        if let Some(a) = allow {
+            resp.headers_mut().insert(header::ALLOW, a);
+        }
+    }
+    if let Some(l) = query_lang {
+        let secure = if state.config.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        };
+        if let Ok(v) = format!(
+            "lang={}; Path=/; SameSite=Strict; Max-Age=31536000{secure}",
             l.code()
         )
         .parse()
-    {
-        resp.headers_mut().append(header::SET_COOKIE, v);
+        {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
     }
     resp
 }
@@ -362,47 +425,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
                     "/".to_owned()
                 },
             }),
-        }
-    }
-}
-
-/// Logs in: refuses every attempt once the account has had 100 failures in the past
-/// hour, with the same message as a wrong password; verifies against a dummy hash for
-/// unknown users so timing does not tell which names exist.
-pub async fn login(
-    state: &AppState,
-    name: &str,
-    password: &str,
-    address: &str,
-) -> Result<(String, tenantry_store::User), WebError> {
-    let now = unix_now();
-    let name = name.trim();
-    let failures = state.catalog.login_failures_since(name, now - 3600).await?;
-    let found = state.catalog.user_with_hash(name).await?;
-    let hash = found
-        .as_ref()
-        .map_or_else(|| state.dummy_hash.clone(), |(_, h)| h.clone());
-    let pw = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
-        .await
-        .unwrap_or(false);
-    match found {
-        Some((user, _)) if ok && failures < MAX_FAILURES_PER_HOUR => {
-            let sid = random_token();
-            let csrf = random_token();
-            state
-                .catalog
-                .create_session(&sha256_hex(&sid), user.id, &csrf, now, address)
-                .await?;
-            state
-                .catalog
-                .expire_sessions(now - IDLE_TIMEOUT_S, now - ABSOLUTE_TIMEOUT_S)
-                .await?;
-            Ok((sid, user))
-        }
-        _ => {
-            state.catalog.record_login_failure(name, now).await?;
-            Err(WebError::LoginFailed)
         }
     }
 }

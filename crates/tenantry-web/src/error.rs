@@ -26,6 +26,14 @@ pub enum WebError {
     Csrf,
     #[error("Wrong name or password, or too many attempts. Try again later.")]
     LoginFailed,
+    #[error("too many failed logins; wait {retry_after_s} s and try again")]
+    TooManyAttempts { retry_after_s: i64 },
+    #[error("the server is busy checking other logins; try again in a few seconds")]
+    Busy,
+    #[error("this server answers at {0}; open it at that address")]
+    WrongHost(String),
+    #[error("this address does not take that method")]
+    MethodNotAllowed,
     #[error("{field}: {message}")]
     Field { field: String, message: String },
     #[error("{0}")]
@@ -50,6 +58,9 @@ impl WebError {
             Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
             Self::Unauthenticated | Self::LoginFailed => StatusCode::UNAUTHORIZED,
             Self::Field { .. } => StatusCode::BAD_REQUEST,
+            Self::TooManyAttempts { .. } | Self::Busy => StatusCode::TOO_MANY_REQUESTS,
+            Self::WrongHost(_) => StatusCode::MISDIRECTED_REQUEST,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -64,30 +75,64 @@ impl WebError {
         }
     }
 
+    /// Seconds to send as `Retry-After`, for the answers that ask to come back later.
+    pub fn retry_after(&self) -> Option<i64> {
+        match self {
+            Self::TooManyAttempts { retry_after_s } => Some((*retry_after_s).max(1)),
+            Self::Busy => Some(2),
+            _ => None,
+        }
+    }
+
+    /// The message in `lang`.
+    pub fn message_in(&self, lang: Lang) -> String {
+        match self {
+            Self::LoginFailed => lang
+                .t("Wrong name or password, or too many attempts. Try again later.")
+                .to_owned(),
+            Self::TooManyAttempts { retry_after_s } => lang
+                .t("Too many failed logins; wait {n} s and try again.")
+                .replace("{n}", &retry_after_s.max(&1).to_string()),
+            Self::Busy => lang
+                .t("The server is busy checking other logins; try again in a few seconds.")
+                .to_owned(),
+            Self::WrongHost(url) => lang
+                .t("This server answers at {url}; open it at that address.")
+                .replace("{url}", url),
+            Self::MethodNotAllowed => lang.t("This address does not take that method.").to_owned(),
+            Self::Forbidden(_) => format!(
+                "{} ({})",
+                lang.t("Your role does not allow this."),
+                self.public_message()
+            ),
+            other => other.public_message(),
+        }
+    }
+
     pub fn into_response_for(self, is_api: bool, lang: Lang) -> Response {
         if let Self::Internal(detail) = &self {
             tracing::error!("request failed: {detail}");
         }
         let status = self.status();
+        let mut r = self.render(is_api, lang, status);
+        if let Some(s) = self.retry_after()
+            && let Ok(v) = s.to_string().parse()
+        {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        r
+    }
+
+    fn render(&self, is_api: bool, lang: Lang, status: StatusCode) -> Response {
         if is_api {
             let mut body = json!({ "error": self.public_message() });
-            if let Self::Field { field, message } = &self {
+            if let Self::Field { field, message } = self {
                 body["field"] = json!(field);
                 body["error"] = json!(message);
             }
             (status, Json(body)).into_response()
         } else {
-            let msg = match &self {
-                Self::LoginFailed => lang
-                    .t("Wrong name or password, or too many attempts. Try again later.")
-                    .to_owned(),
-                Self::Forbidden(_) => format!(
-                    "{} ({})",
-                    lang.t("Your role does not allow this."),
-                    self.public_message()
-                ),
-                other => other.public_message(),
-            };
+            let msg = self.message_in(lang);
             (status, crate::html::error_page(lang, status, &msg)).into_response()
         }
     }
@@ -127,6 +172,9 @@ impl From<StoreError> for WebError {
             | S::RunActive { .. }
             | S::UserExists(_) => Self::Conflict(e.to_string()),
             S::ParamNotSettable { .. } => Self::Unprocessable(e.to_string()),
+            S::TokenRequired { .. } => Self::field("token", e.to_string()),
+            S::SecretInName { .. } => Self::Unprocessable(e.to_string()),
+            S::TooLarge(l) => Self::field(l.field(), l.to_string()),
             other => Self::Internal(format!("{other:#}: {}", source_chain(&other))),
         }
     }

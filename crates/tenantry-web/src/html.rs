@@ -83,7 +83,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                     }
                     div.who {
                         (lang_switch(ctx.lang))
-                        span.user { (ctx.caller.name) " (" (t(ctx.caller.role.as_str())) ")" }
+                        a.user href="/account/password" title=(t("Change my password")) { (ctx.caller.name) " (" (t(ctx.caller.role.as_str())) ")" }
                         form method="post" action="/logout" {
                             (ctx.csrf())
                             button.link type="submit" { (t("Log out")) }

@@ -83,6 +83,32 @@ fn ru(text: &str) -> Option<&'static str> {
         "Log in" => "Войти",
         "User name" => "Имя пользователя",
         "Password" => "Пароль",
+        "Owner" => "Владелец",
+        "Expires" => "Истекает",
+        "limited by its owner's role" => "ограничен ролью владельца",
+        "expired" => "истёк",
+        "Expires in" => "Срок действия",
+        "days" => "дн.",
+        "The token acts for you: never with more rights than your role, and it is removed with your account." => {
+            "Токен действует от вашего имени: никогда с бо́льшими правами, чем у вашей роли, и удаляется вместе с вашей учётной записью."
+        }
+        "Change my password" => "Сменить пароль",
+        "Current password" => "Текущий пароль",
+        "New password" => "Новый пароль",
+        "At least 10 characters; not a common password, and not built from your user name." => {
+            "Не менее 10 символов; не распространённый пароль и не построенный из имени пользователя."
+        }
+        "Change password" => "Сменить пароль",
+        "Too many failed logins; wait {n} s and try again." => {
+            "Слишком много неудачных входов; подождите {n} с и попробуйте снова."
+        }
+        "The server is busy checking other logins; try again in a few seconds." => {
+            "Сервер занят проверкой других входов; попробуйте через несколько секунд."
+        }
+        "This server answers at {url}; open it at that address." => {
+            "Этот сервер отвечает по адресу {url}; откройте его по этому адресу."
+        }
+        "This address does not take that method." => "Этот адрес не принимает такой метод.",
         "Wrong name or password, or too many attempts. Try again later." => {
             "Неверное имя или пароль, или слишком много попыток. Повторите позже."
         }
@@ -263,6 +289,7 @@ mod tests {
             include_str!("html.rs"),
             include_str!("error.rs"),
             include_str!("lifecycle.rs"),
+            include_str!("access.rs"),
         ];
         let mut missing = Vec::new();
         for src in sources {

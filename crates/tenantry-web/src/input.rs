@@ -1,7 +1,7 @@
 //! What operators type, turned into domain values; every problem names its field.
 
 use serde::Deserialize;
-use tenantry_core::{ContactName, Email, OrgName, Phone};
+use tenantry_core::{ContactName, Email, OrgName, Phone, limits};
 use tenantry_store::{ClientUpdate, Contact, ContactUpdate, NewClient, NewContact};
 
 use crate::error::WebError;
@@ -41,7 +41,12 @@ pub fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
+fn limit(r: Result<(), tenantry_core::limits::LimitError>) -> Result<(), WebError> {
+    r.map_err(|e| WebError::field(e.field(), e.to_string()))
+}
+
 pub fn phones(field: &str, items: &[String]) -> Result<Vec<Phone>, WebError> {
+    limit(limits::items(field, items.len(), limits::PHONES_OR_EMAILS))?;
     items
         .iter()
         .enumerate()
@@ -52,6 +57,7 @@ pub fn phones(field: &str, items: &[String]) -> Result<Vec<Phone>, WebError> {
 }
 
 pub fn emails(field: &str, items: &[String]) -> Result<Vec<Email>, WebError> {
+    limit(limits::items(field, items.len(), limits::PHONES_OR_EMAILS))?;
     items
         .iter()
         .enumerate()
@@ -74,6 +80,20 @@ fn text(s: &Option<String>) -> Option<String> {
 
 impl ContactInput {
     pub fn parse(&self, field: &str) -> Result<NewContact, WebError> {
+        if let Some(r) = &self.role {
+            limit(limits::chars(
+                &format!("{field}.role"),
+                r.trim(),
+                limits::CONTACT_ROLE_CHARS,
+            ))?;
+        }
+        if let Some(n) = &self.note {
+            limit(limits::chars(
+                &format!("{field}.note"),
+                n.trim(),
+                limits::CONTACT_NOTE_CHARS,
+            ))?;
+        }
         Ok(NewContact {
             name: ContactName::parse(&self.name)
                 .map_err(|e| WebError::field(&format!("{field}.name"), e.to_string()))?,
@@ -121,6 +141,11 @@ impl ContactInput {
 
 impl ClientInput {
     pub fn parse(&self) -> Result<NewClient, WebError> {
+        limit(limits::items(
+            "contacts",
+            self.contacts.len(),
+            limits::CONTACTS,
+        ))?;
         Ok(NewClient {
             name: org("organisation", &self.organisation)?,
             phones: phones("phones", &self.phones)?,

@@ -4,14 +4,19 @@
 //! same engine as the CLI; everything it keeps is in the catalog, so several instances
 //! can share one PostgreSQL catalog.
 
+#![recursion_limit = "256"]
+
+mod access;
 mod admin;
 pub mod api;
 pub mod auth;
 pub mod error;
+mod hashing;
 pub mod html;
 pub mod i18n;
 mod input;
 mod lifecycle;
+mod login;
 mod openapi;
 mod pages;
 mod runs;
@@ -36,12 +41,64 @@ pub fn parse_role(s: &str) -> Result<tenantry_core::Role, WebError> {
         .map_err(|e: tenantry_core::user::RoleError| WebError::field("role", e.to_string()))
 }
 
+/// The address people reach the server at (`--public-url`): requests for another
+/// `Host`, and state changes from another `Origin`, are refused.
+#[derive(Debug, Clone)]
+pub struct PublicUrl {
+    /// As given, for messages.
+    pub url: String,
+    /// `host[:port]` as a browser sends it in `Host`.
+    pub authority: String,
+    /// `scheme://host[:port]` as a browser sends it in `Origin`.
+    pub origin: String,
+}
+
+impl PublicUrl {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let u = url::Url::parse(s.trim()).map_err(|e| {
+            format!("{s:?} is not a URL ({e}); give the address people open, e.g. https://tenantry.example.com")
+        })?;
+        if !matches!(u.scheme(), "http" | "https") {
+            return Err(format!("{s:?} is not an http or https URL"));
+        }
+        let host = u.host_str().ok_or_else(|| format!("{s:?} names no host"))?;
+        let authority = match u.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        };
+        Ok(Self {
+            url: u.to_string(),
+            origin: format!("{}://{authority}", u.scheme()),
+            authority,
+        })
+    }
+}
+
 /// How the server behaves.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub deploy: DeployOptions,
-    /// Mark cookies `Secure` (the server is reached over TLS, directly or via a proxy).
+    /// Mark cookies `Secure` and give them the `__Host-` prefix (the server is reached
+    /// over TLS, directly or via a proxy).
     pub secure_cookies: bool,
+    /// Check `Host` and `Origin` against this address.
+    pub public_url: Option<PublicUrl>,
+    /// Audit entries older than this many days are dropped.
+    pub audit_retention_days: u32,
+    /// The most password hashes computed at once (0: one per core).
+    pub hash_concurrency: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            deploy: DeployOptions::default(),
+            secure_cookies: false,
+            public_url: None,
+            audit_retention_days: 365,
+            hash_concurrency: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -49,15 +106,22 @@ pub struct AppState {
     pub catalog: Catalog,
     pub config: Arc<Config>,
     /// A hash checked for unknown user names, so a login takes as long either way.
-    dummy_hash: String,
+    pub(crate) dummy_hash: String,
+    /// Where every password hash is computed, a bounded number at once.
+    pub hasher: Arc<hashing::Hasher>,
 }
 
 impl AppState {
     pub fn new(catalog: Catalog, config: Config) -> Result<Self, WebError> {
+        let hasher = match config.hash_concurrency {
+            0 => hashing::Hasher::per_core(),
+            n => hashing::Hasher::new(n),
+        };
         Ok(Self {
             catalog,
             config: Arc::new(config),
             dummy_hash: auth::hash_password(&auth::random_token())?,
+            hasher: Arc::new(hasher),
         })
     }
 
@@ -110,6 +174,28 @@ impl AppState {
                 if let Err(e) = state.resume_orphaned_runs().await {
                     tracing::warn!("cannot look for abandoned runs: {e}");
                 }
+            }
+        })
+    }
+
+    /// Drops audit entries older than the retention now and every hour after.
+    pub fn prune_audit_hourly(&self) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match state
+                    .catalog
+                    .prune_audit(state.config.audit_retention_days)
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        "dropped {n} audit entries older than {} days",
+                        state.config.audit_retention_days
+                    ),
+                    Err(e) => tracing::warn!("cannot prune the audit log: {e}"),
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
             }
         })
     }
@@ -179,11 +265,8 @@ impl AppState {
         let name = tenantry_core::UserName::parse(name)
             .map_err(|e| WebError::field("name", e.to_string()))?;
         let role = parse_role(role)?;
-        auth::check_password_strength(password)?;
-        let password = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-            .await
-            .map_err(|e| WebError::Internal(e.to_string()))??;
+        auth::check_password(password, name.as_str())?;
+        let hash = self.hasher.hash(password).await?;
         let user = self
             .catalog
             .create_user(&name, role, &hash, auth::unix_now())
@@ -311,6 +394,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(lifecycle::routes())
         .merge(admin::routes())
+        .merge(access::routes())
         .merge(runs::routes())
         .nest("/api/v1", api::routes())
         .layer(middleware::from_fn(render_errors))

@@ -10,7 +10,8 @@ fn error_responses() -> Value {
         "403": { "$ref": "#/components/responses/Error" },
         "404": { "$ref": "#/components/responses/Error" },
         "409": { "$ref": "#/components/responses/Error" },
-        "422": { "$ref": "#/components/responses/Error" }
+        "422": { "$ref": "#/components/responses/Error" },
+        "429": { "$ref": "#/components/responses/Error" }
     })
 }
 
@@ -53,12 +54,20 @@ pub fn document() -> Value {
         "info": {
             "title": "tenantry API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Clients, their environments and the catalogs behind them. Authenticate with `Authorization: Bearer <API token>` (made by an admin under API tokens). Errors are JSON: `{\"error\": message, \"field\": name}`."
+            "description": "Clients, their environments and the catalogs behind them. Authenticate with `Authorization: Bearer <API token>` (made by an admin under API tokens; a token acts with the lower of its role and its owner's, and expires). A browser may call it with its session cookie instead, and then every state-changing request must carry the session's CSRF token in `X-CSRF-Token` (the pages' `_csrf` value) and no foreign `Origin`. Errors are JSON: `{\"error\": message, \"field\": name}`."
         },
         "servers": [{ "url": "/api/v1" }],
-        "security": [{ "bearer": [] }],
+        "security": [{ "bearer": [] }, { "session": [], "csrf": [] }],
         "paths": {
             "/me": { "get": op("The caller", "200", r("Me"), none.clone(), None) },
+            "/me/password": {
+                "post": op("Change the caller's own password (a browser session; an API token gets 409); every session of the user ends", "200", json!({
+                    "type": "object", "required": ["changed"], "properties": { "changed": { "type": "boolean" }, "sessions_ended": { "type": "boolean" } }
+                }), none.clone(), Some(json!({
+                    "type": "object", "required": ["current", "new"], "additionalProperties": false,
+                    "properties": { "current": { "type": "string" }, "new": { "type": "string", "minLength": 10, "maxLength": 128 } }
+                })))
+            },
             "/clients": {
                 "get": op("Clients, a page at a time", "200", r("ClientPage"), json!([
                     query_param("q", "string", "search by id, organisation, contact, phone or e-mail"),
@@ -116,6 +125,15 @@ pub fn document() -> Value {
                 ]), None)
             },
             "/runs/{id}": { "get": op("One run with its steps", "200", r("Run"), json!([path_param("id", "run id")]), None) },
+            "/runs/{id}/events": { "get": {
+                "summary": "Server-sent events of a run: `run` (the whole run as JSON) whenever it changes; the stream ends with the run, or with an `error` event when the caller's session or token ends",
+                "parameters": [path_param("id", "run id")],
+                "responses": {
+                    "200": { "description": "an event stream", "content": { "text/event-stream": { "schema": { "type": "string" } } } },
+                    "401": { "$ref": "#/components/responses/Error" },
+                    "404": { "$ref": "#/components/responses/Error" }
+                }
+            } },
             "/runs/{id}/requests": { "get": op("The requests a run sent (bodies with secrets masked)", "200", list_of(r("Request")), json!([path_param("id", "run id")]), None) },
             "/namespaces": { "get": op("Namespaces (tokens masked)", "200", list_of(r("Namespace")), none.clone(), None) },
             "/namespaces/{name}": { "get": op("One namespace (token masked)", "200", r("Namespace"), json!([path_param("name", "namespace")]), None) },
@@ -134,21 +152,25 @@ pub fn document() -> Value {
                 "get": op("Users (admin)", "200", list_of(r("User")), none.clone(), None),
                 "post": op("Create a user (admin)", "201", r("User"), none.clone(), Some(json!({
                     "type": "object", "required": ["name", "role", "password"], "additionalProperties": false,
-                    "properties": { "name": { "type": "string" }, "role": r("Role"), "password": { "type": "string", "minLength": 10 } }
+                    "properties": { "name": { "type": "string" }, "role": r("Role"), "password": { "type": "string", "minLength": 10, "maxLength": 128 } }
                 })))
             },
             "/tokens": {
-                "post": op("Create an API token (admin); the token is shown once", "201", json!({
-                    "type": "object", "required": ["name", "role", "token"],
-                    "properties": { "name": { "type": "string" }, "role": r("Role"), "token": { "type": "string" } }
+                "post": op("Create an API token (admin) owned by the caller's user, with at most the owner's role; the token is shown once", "201", json!({
+                    "type": "object", "required": ["name", "role", "owner", "expires_at", "token"],
+                    "properties": { "name": { "type": "string" }, "role": r("Role"), "owner": { "type": "string" }, "expires_at": { "type": "integer", "description": "Unix seconds" }, "token": { "type": "string" } }
                 }), none, Some(json!({
                     "type": "object", "required": ["name", "role"], "additionalProperties": false,
-                    "properties": { "name": { "type": "string" }, "role": r("Role") }
+                    "properties": { "name": { "type": "string" }, "role": r("Role"), "expires_days": { "type": "integer", "minimum": 1, "maximum": 366, "default": 90 } }
                 })))
             }
         },
         "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "description": "an API token, `tnt_…`" },
+                "session": { "type": "apiKey", "in": "cookie", "name": "tenantry_session", "description": "a browser session (`__Host-tenantry_session` when the server runs with --secure-cookies)" },
+                "csrf": { "type": "apiKey", "in": "header", "name": "X-CSRF-Token", "description": "the session's CSRF token; required with the session cookie on every request but GET/HEAD/OPTIONS" }
+            },
             "responses": {
                 "Error": { "description": "what is wrong", "content": { "application/json": { "schema": r("Error") } } }
             },

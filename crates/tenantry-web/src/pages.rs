@@ -45,13 +45,7 @@ struct LoginQuery {
     next: Option<String>,
 }
 
-/// Only local paths, so a login link cannot send people elsewhere.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/clients".to_owned(),
-    }
-}
+use crate::login::safe_next;
 
 fn login_page(state: &AppState, info: &RequestInfo, next: &str, error: Option<&str>) -> Response {
     let pre = auth::random_token();
@@ -75,7 +69,7 @@ fn pre_login_page(state: &AppState, lang: Lang, title: &str, pre: &str, body: Ma
     (
         [(
             header::SET_COOKIE,
-            auth::set_cookie(state, auth::PRE_COOKIE, pre, Some(3600)),
+            auth::set_cookie(state, state.pre_cookie(), pre, Some(3600)),
         )],
         bare_page(lang, title, body),
     )
@@ -93,13 +87,21 @@ async fn login_form(
     login_page(&state, &info, &safe_next(q.next.as_deref()), None)
 }
 
-async fn login(State(state): State<AppState>, info: RequestInfo, form: FormData) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    headers: axum::http::HeaderMap,
+    form: FormData,
+) -> Response {
     let next = safe_next(Some(form.get("next")));
-    match auth::login(
+    // The session this browser had ends with this login (ASVS 7.2.4).
+    let previous = auth::cookie(&headers, state.session_cookie()).map(|s| auth::sha256_hex(&s));
+    match crate::login::login(
         &state,
         form.get("name"),
         form.get("password"),
         &info.address,
+        previous.as_deref(),
     )
     .await
     {
@@ -110,32 +112,30 @@ async fn login(State(state): State<AppState>, info: RequestInfo, form: FormData)
             (
                 [(
                     header::SET_COOKIE,
-                    auth::set_cookie(&state, auth::SESSION_COOKIE, &sid, None),
+                    auth::set_cookie(&state, state.session_cookie(), &sid, None),
                 )],
                 Redirect::to(&next),
             )
                 .into_response()
         }
-        Err(WebError::LoginFailed) => {
-            state
-                .audit(
-                    form.get("name").trim(),
-                    &info.address,
-                    "login failed",
-                    "",
-                    "",
-                )
-                .await;
-            let mut r = login_page(
-                &state,
-                &info,
-                &next,
-                Some(
-                    info.lang
-                        .t("Wrong name or password, or too many attempts. Try again later."),
-                ),
-            );
-            *r.status_mut() = WebError::LoginFailed.status();
+        Err(e @ (WebError::LoginFailed | WebError::TooManyAttempts { .. } | WebError::Busy)) => {
+            // Only names that could be users are recorded (the field is the caller's).
+            if let Ok(name) = UserName::parse(form.get("name")) {
+                let what = match &e {
+                    WebError::LoginFailed => "login failed",
+                    _ => "login refused: throttled",
+                };
+                state
+                    .audit(name.as_str(), &info.address, what, "", "")
+                    .await;
+            }
+            let mut r = login_page(&state, &info, &next, Some(&e.message_in(info.lang)));
+            *r.status_mut() = e.status();
+            if let Some(s) = e.retry_after()
+                && let Ok(v) = s.to_string().parse()
+            {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
             r
         }
         Err(e) => e.into_response(),
@@ -154,7 +154,7 @@ async fn logout(State(state): State<AppState>, info: RequestInfo, caller: Caller
     (
         [(
             header::SET_COOKIE,
-            auth::set_cookie(&state, auth::SESSION_COOKIE, "", Some(0)),
+            auth::set_cookie(&state, state.session_cookie(), "", Some(0)),
         )],
         Redirect::to("/login"),
     )
@@ -213,18 +213,21 @@ async fn setup(
         let name = UserName::parse(form.get("name"))
             .map_err(|e| WebError::field("name", e.to_string()))?;
         let password = form.get("password");
-        auth::check_password_strength(password)?;
+        auth::check_password(password, name.as_str())?;
         if !state
             .catalog
-            .take_setup_token(&auth::sha256_hex(form.get("token").trim()))
+            .take_setup_token(
+                &auth::sha256_hex(form.get("token").trim()),
+                auth::unix_now(),
+            )
             .await?
         {
             return Err(WebError::field(
                 "token",
-                "the setup token is wrong or was used; it is printed when the server starts with no users, or create an admin with `tenantry user add NAME --role admin --password-stdin`",
+                "the setup token is wrong, was used or is older than an hour; it is printed when the server starts with no users, or create an admin with `tenantry user add NAME --role admin --password-stdin`",
             ));
         }
-        let hash = auth::hash_password(password)?;
+        let hash = state.hasher.hash(password).await?;
         let user = state
             .catalog
             .create_user(&name, Role::Admin, &hash, auth::unix_now())

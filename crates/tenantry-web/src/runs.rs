@@ -146,33 +146,39 @@ pub fn run_json(run: &tenantry_store::RunRecord) -> Value {
 }
 
 /// Server-sent events: `run` with the whole state whenever it changes; the stream ends
-/// when the run does.
+/// when the run does, or when the caller's session or token does (checked each poll).
 pub async fn events(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, WebError> {
     state.catalog.run(id).await?;
     let stream = futures_util::stream::unfold(
-        (state, None::<String>, false),
-        move |(state, last, done)| async move {
+        (state, caller, None::<String>, false),
+        move |(state, caller, last, done)| async move {
             if done {
                 return None;
             }
             let mut last = last;
             loop {
+                if !caller.still_valid(&state).await {
+                    let ev = Event::default()
+                        .event("error")
+                        .data("the session ended; log in again");
+                    return Some((Ok(ev), (state, caller, last, true)));
+                }
                 let run = match state.catalog.run(id).await {
                     Ok(r) => r,
                     Err(e) => {
                         let ev = Event::default().event("error").data(e.to_string());
-                        return Some((Ok(ev), (state, last, true)));
+                        return Some((Ok(ev), (state, caller, last, true)));
                     }
                 };
                 let data = run_json(&run).to_string();
                 let finished = run.status != RunStatus::Running;
                 if last.as_deref() != Some(data.as_str()) {
                     let ev = Event::default().event("run").data(data.clone());
-                    return Some((Ok(ev), (state, Some(data), finished)));
+                    return Some((Ok(ev), (state, caller, Some(data), finished)));
                 }
                 last = Some(data);
                 tokio::time::sleep(Duration::from_millis(250)).await;

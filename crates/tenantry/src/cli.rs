@@ -167,10 +167,19 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
-    /// Mark cookies Secure: set when users reach the server over HTTPS (e.g. behind a
-    /// TLS-terminating proxy).
+    /// Mark cookies Secure and give them the `__Host-` prefix: set when users reach the
+    /// server over HTTPS (e.g. behind a TLS-terminating proxy, which should also send
+    /// Strict-Transport-Security).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// The address people open, e.g. https://tenantry.example.com: requests naming
+    /// another host, and state changes from another origin, are refused (a defence
+    /// against DNS rebinding). Recommended for every deployment.
+    #[arg(long, value_parser = parse_public_url)]
+    pub public_url: Option<tenantry_web::PublicUrl>,
+    /// Audit log entries older than this many days are dropped (checked hourly).
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..))]
+    pub audit_retention: u32,
     /// A deploy's deadline, e.g. 10m, 90s.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub deploy_timeout: std::time::Duration,
@@ -208,13 +217,37 @@ pub enum UserCmd {
     },
     /// Removes a user and ends their sessions.
     Remove { name: tenantry_core::UserName },
-    /// Makes an API token for automation, scoped to a role; printed once.
+    /// Makes an API token for automation, owned by a user and scoped to a role (never
+    /// above the owner's, which it follows); printed once.
     Token {
         /// What uses the token, e.g. "ci".
         name: String,
         #[arg(long, value_parser = parse_role, default_value = "viewer")]
         role: tenantry_core::Role,
+        /// The user the token acts for; it goes when they are removed.
+        #[arg(long)]
+        owner: tenantry_core::UserName,
+        /// Its life, e.g. 90d (at most 366d).
+        #[arg(long, default_value = "90d", value_parser = parse_days)]
+        expires: i64,
     },
+    /// Forgets the failed logins counted against a user, so they can log in at once.
+    Unlock { name: tenantry_core::UserName },
+}
+
+fn parse_public_url(s: &str) -> Result<tenantry_web::PublicUrl, String> {
+    tenantry_web::PublicUrl::parse(s)
+}
+
+/// Days, as `90d` or `90`.
+pub fn parse_days(s: &str) -> Result<i64, String> {
+    let n = s.trim().trim_end_matches('d');
+    match n.parse::<i64>() {
+        Ok(d) if (1..=366).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "{s:?} is not a number of days from 1 to 366, e.g. 90d"
+        )),
+    }
 }
 
 fn parse_role(s: &str) -> Result<tenantry_core::Role, String> {

@@ -99,8 +99,14 @@ pub async fn run(args: &DemoArgs, _format: Format) -> anyhow::Result<()> {
         "  try:      open a client, press Deploy, watch the steps; set docker-image of namespace demo to registry.local/lms/backend:missing to see a failure named"
     );
     println!("  stop:     Ctrl-C");
-    let state =
-        AppState::new(catalog.clone(), Config::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state = AppState::new(
+        catalog.clone(),
+        Config {
+            public_url: Some(tenantry_web::PublicUrl::parse(&web).map_err(|e| anyhow::anyhow!(e))?),
+            ..Config::default()
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let result = super::serve::serve(state, listener, &web).await;
     sim.stop();
     catalog.close().await;

@@ -14,6 +14,9 @@ pub async fn run(catalog: &Catalog, args: &ServeArgs) -> anyhow::Result<()> {
             ..DeployOptions::default()
         },
         secure_cookies: args.secure_cookies,
+        public_url: args.public_url.clone(),
+        audit_retention_days: args.audit_retention,
+        ..Config::default()
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -21,8 +24,14 @@ pub async fn run(catalog: &Catalog, args: &ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let state = AppState::new(catalog.clone(), config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let sweeper = state.sweep_abandoned_runs(args.sweep_interval);
-    let served = serve(state, listener, &format!("http://{addr}")).await;
+    let pruner = state.prune_audit_hourly();
+    let url = args.public_url.as_ref().map_or_else(
+        || format!("http://{addr}"),
+        |u| u.url.trim_end_matches('/').to_owned(),
+    );
+    let served = serve(state, listener, &url).await;
     sweeper.abort();
+    pruner.abort();
     served
 }
 

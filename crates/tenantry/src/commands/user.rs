@@ -9,9 +9,9 @@ use crate::cli::UserCmd;
 use crate::commands::{actor, read_stdin};
 use crate::output::{Format, Table, json, outln};
 
-fn password_from_stdin() -> anyhow::Result<String> {
+fn password_from_stdin(user: &str) -> anyhow::Result<String> {
     let p = read_stdin("password")?;
-    auth::check_password_strength(&p).map_err(|e| anyhow::anyhow!("{e}"))?;
+    auth::check_password(&p, user).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(p)
 }
 
@@ -25,7 +25,7 @@ pub async fn run(catalog: &Catalog, cmd: UserCmd, format: Format) -> anyhow::Res
             password_stdin: _,
         } => {
             let role = if admin { Role::Admin } else { role };
-            let password = password_from_stdin()?;
+            let password = password_from_stdin(name.as_str())?;
             let hash = auth::hash_password(&password).map_err(web)?;
             let user = catalog
                 .create_user(&name, role, &hash, auth::unix_now())
@@ -68,7 +68,7 @@ pub async fn run(catalog: &Catalog, cmd: UserCmd, format: Format) -> anyhow::Res
                 "nothing to change: give --role or --password-stdin"
             );
             let hash = if password_stdin {
-                Some(auth::hash_password(&password_from_stdin()?).map_err(web)?)
+                Some(auth::hash_password(&password_from_stdin(name.as_str())?).map_err(web)?)
             } else {
                 None
             };
@@ -87,32 +87,89 @@ pub async fn run(catalog: &Catalog, cmd: UserCmd, format: Format) -> anyhow::Res
                 Format::Text => outln!("removed user {name}"),
             }
         }
-        UserCmd::Token { name, role } => {
+        UserCmd::Token {
+            name,
+            role,
+            owner,
+            expires,
+        } => {
             anyhow::ensure!(
-                !name.trim().is_empty(),
-                "give the token a name saying what uses it, e.g. `tenantry user token ci`"
+                !name.trim().is_empty() && name.trim().chars().count() <= 100,
+                "give the token a name of 1 to 100 characters saying what uses it, e.g. `tenantry user token ci --owner NAME`"
+            );
+            let (owner, _) = catalog
+                .user_with_hash(owner.as_str())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user {owner:?}; see `tenantry user list`"))?;
+            anyhow::ensure!(
+                role <= owner.role,
+                "a token cannot have more rights than its owner: {} is {}",
+                owner.name,
+                owner.role
             );
             let token = format!("tnt_{}", auth::random_token());
-            catalog
-                .create_api_token(
-                    name.trim(),
-                    &auth::sha256_hex(&token),
+            let now = auth::unix_now();
+            let made = catalog
+                .create_api_token(&tenantry_store::NewApiToken {
+                    name: name.trim(),
+                    token_hash: &auth::sha256_hex(&token),
                     role,
-                    &actor(),
-                    auth::unix_now(),
-                )
+                    owner: &owner,
+                    created_at: now,
+                    expires_at: now + expires * 86_400,
+                })
+                .await?;
+            let by = actor();
+            catalog
+                .audit(&tenantry_store::NewAudit {
+                    actor: &by,
+                    action: "create API token",
+                    target: name.trim(),
+                    detail: &format!("{role}, owner {}, {expires} days", owner.name),
+                    address: "cli",
+                })
                 .await?;
             match format {
-                Format::Json => {
-                    json(&json!({ "name": name.trim(), "role": role, "token": token }))?
-                }
+                Format::Json => json(&json!({
+                    "name": made.name,
+                    "role": role,
+                    "owner": made.created_by,
+                    "expires_at": made.expires_at,
+                    "token": token,
+                }))?,
                 Format::Text => {
                     outln!("{token}");
                     eprintln!(
-                        "API token {:?} ({role}); it is shown only now. Send it as `Authorization: Bearer <token>`.",
-                        name.trim()
+                        "API token {:?} ({role}, for {}, expires in {expires} days); it is shown only now. Send it as `Authorization: Bearer <token>`.",
+                        made.name, made.created_by
                     );
                 }
+            }
+        }
+        UserCmd::Unlock { name } => {
+            catalog
+                .user_with_hash(name.as_str())
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!("no user {:?}; see `tenantry user list`", name.as_str())
+                })?;
+            let had = catalog.unlock_user(name.as_str()).await?;
+            let by = actor();
+            catalog
+                .audit(&tenantry_store::NewAudit {
+                    actor: &by,
+                    action: "unlock user",
+                    target: name.as_str(),
+                    detail: "",
+                    address: "cli",
+                })
+                .await?;
+            match format {
+                Format::Json => json(&json!({ "user": name, "had_failures": had }))?,
+                Format::Text if had => {
+                    outln!("unlocked {name}: the failed logins counted against them are forgotten")
+                }
+                Format::Text => outln!("{name} had no failed logins counted; nothing to unlock"),
             }
         }
     }
