@@ -338,6 +338,8 @@ async fn a_plain_http_server_behind_an_https_url_is_named_at_once() {
         "lms-dev",
         &NamespaceUpdate {
             api_root_url: Some(ApiRootUrl::parse(&https).unwrap()),
+            // A new origin needs the token given again.
+            token: Some(secrecy::SecretString::from(TOKEN)),
             ..NamespaceUpdate::default()
         },
     )

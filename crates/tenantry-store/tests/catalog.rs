@@ -636,3 +636,20 @@ async fn no_secret_is_readable_in_the_sqlite_files() {
         }
     }
 }
+
+/// The SQLite catalog holds sealed secrets, password hashes and the audit log: it is
+/// created readable by its owner only, and so are its journal files.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_sqlite_catalog_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TestDb::sqlite();
+    let cat = open(&db).await;
+    cat.count_users().await.unwrap();
+    let files = db.sqlite_files();
+    assert!(files.iter().any(|f| f.ends_with("catalog.db")));
+    for f in files.iter().filter(|f| f.exists()) {
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
+    }
+}

@@ -42,10 +42,7 @@ fn the_api_matches_its_openapi_document_and_never_fails_with_a_server_error() {
         "--phone",
         "+7 916 555-12-34",
     ]);
-    let token = cli
-        .ok(&["user", "token", "fuzz", "--role", "admin"])
-        .trim()
-        .to_owned();
+    let token = cli.api_token("fuzz", "admin");
     let mut server = cli
         .command(&["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::null())

@@ -443,10 +443,7 @@ async fn a_server_killed_mid_deploy_resumes_the_run_when_it_starts_again() {
     let db = tenantry_testkit::TestDb::sqlite();
     let cli = common::Cli::new(&db);
     cli.ready_to_deploy(&format!("http://127.0.0.1:{port}"), "t0k");
-    let token = cli
-        .ok(&["user", "token", "ops", "--role", "operator"])
-        .trim()
-        .to_owned();
+    let token = cli.api_token("ops", "operator");
     let (server, url) = start_serve(&cli, &[]);
     deploy_then_kill(server, &url, &token, port).await;
     let secrets_before = cli.ok(&[
@@ -473,10 +470,7 @@ async fn a_peer_server_on_the_same_catalog_takes_over_the_deploy_of_a_killed_one
     let (mut sim, port) = start_sim(&[]);
     let cli = common::Cli::new(&db);
     cli.ready_to_deploy(&format!("http://127.0.0.1:{port}"), "t0k");
-    let token = cli
-        .ok(&["user", "token", "ops", "--role", "operator"])
-        .trim()
-        .to_owned();
+    let token = cli.api_token("ops", "operator");
     let sweep = ["--sweep-interval", "500ms"];
     let (first, url) = start_serve(&cli, &sweep);
     let (mut peer, peer_url) = start_serve(&cli, &sweep);
@@ -522,14 +516,20 @@ fn a_tls_problem_is_one_clear_line_with_what_to_do() {
             && lines[0].contains("--ca-file"),
         "{err}"
     );
-    // A plain-HTTP server behind an https:// URL is named as such, at once.
-    cli.ok(&[
-        "namespace",
-        "edit",
-        "default",
-        "--api-root-url",
-        &format!("https://127.0.0.1:{plain_port}"),
-    ]);
+    // A plain-HTTP server behind an https:// URL is named as such, at once. (A new
+    // origin needs the token given again.)
+    let edited = cli.run_stdin(
+        &[
+            "namespace",
+            "edit",
+            "default",
+            "--api-root-url",
+            &format!("https://127.0.0.1:{plain_port}"),
+            "--token-stdin",
+        ],
+        "t0k",
+    );
+    assert!(edited.status.success(), "{}", common::stderr(&edited));
     let out = deploy();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{err}");

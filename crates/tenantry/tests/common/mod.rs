@@ -63,6 +63,32 @@ impl<'a> Cli<'a> {
         out
     }
 
+    /// An API token with `role`, owned by an admin `token-owner` made for it.
+    pub fn api_token(&self, name: &str, role: &str) -> String {
+        if !self.ok(&["user", "list"]).contains("token-owner") {
+            let out = self.run_stdin(
+                &["user", "add", "token-owner", "--admin", "--password-stdin"],
+                "a long owner passphrase",
+            );
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        self.ok(&[
+            "user",
+            "token",
+            name,
+            "--role",
+            role,
+            "--owner",
+            "token-owner",
+        ])
+        .trim()
+        .to_owned()
+    }
+
     /// Runs and expects success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
