@@ -26,5 +26,5 @@ pub use contact::{ContactName, Email, Phone};
 pub use env::EnvVarName;
 pub use namespace::{ApiRootUrl, CaBundle, NamespaceName};
 pub use param::{Generator, ParamKind, ParamName};
-pub use secret::{SecretString, mask};
+pub use secret::{Redactor, SecretString, mask};
 pub use user::{Role, UserName};

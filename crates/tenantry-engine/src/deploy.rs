@@ -292,16 +292,29 @@ impl Prepared {
         opts: &DeployOptions,
         progress: &(dyn Fn(&StepReport) + Send + Sync),
     ) -> Result<Outcome, DeployError> {
-        let executed = Execution {
+        // Without the secrets to mask (the catalog does not answer), nothing is masked
+        // beyond what rendering masked already; the run goes on.
+        let redactor = crate::plan::redactor(&self.catalog, self.client, &self.namespace)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("cannot read the secrets to mask in run {}: {e}", self.run);
+                tenantry_core::Redactor::default()
+            });
+        let mut executed = Execution {
             catalog: &self.catalog,
             cluster: &self.cluster,
             run: self.run,
             client: self.client,
             steps: &self.steps,
             read_first: self.read_first,
+            redactor: redactor.clone(),
         }
         .run(opts, progress)
         .await;
+        executed.failure = executed.failure.map(|f| redactor.text(&f));
+        for s in &mut executed.steps {
+            s.detail = redactor.text(&s.detail);
+        }
         let mut entries = RevisionEntry::of_steps(&self.steps);
         if let Leaves::StillSuspended { replicas } = self.leaves {
             // The revision holds what was rendered, not the suspension's zero.

@@ -128,6 +128,30 @@ enum Generation {
     Placeholder,
 }
 
+/// Every secret a run of `client` in `ns` could meet: the namespace's token, the secret
+/// parameters as the namespace sees them, and the client's generated values. A run's
+/// records pass through it, so a cluster's message that echoes one shows the mask.
+pub async fn redactor(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+) -> Result<tenantry_core::Redactor, PlanError> {
+    let namespace = catalog.namespace(ns).await?;
+    let mut values = vec![namespace.token.clone()];
+    for p in catalog
+        .params(&Scope::Namespace(namespace.name.clone()))
+        .await?
+    {
+        if let Some(StoredValue::Secret(s)) = p.effective() {
+            values.push(s.clone());
+        }
+    }
+    for s in catalog.client_secrets(client, &namespace.name).await? {
+        values.push(s.value);
+    }
+    Ok(tenantry_core::Redactor::new(&values))
+}
+
 /// What a value that is not generated yet shows as in a preview.
 pub const NOT_YET_GENERATED: &str = "(generated at the first deploy)";
 

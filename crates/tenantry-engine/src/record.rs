@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
+use tenantry_core::Redactor;
 use tenantry_kube::{Attempt, Recorder};
 use tenantry_store::Catalog;
 use tokio::sync::mpsc::UnboundedSender;
@@ -98,14 +99,17 @@ pub(crate) struct RunLog {
     seq: AtomicI64,
     /// The last failure the cluster answered, for a verdict that ends without one.
     last_error: Mutex<Option<String>>,
+    /// Masks the secrets of the run in everything recorded.
+    redactor: Redactor,
 }
 
 impl RunLog {
-    pub(crate) fn new(writes: UnboundedSender<Write>) -> Self {
+    pub(crate) fn new(writes: UnboundedSender<Write>, redactor: Redactor) -> Self {
         Self {
             writes,
             seq: AtomicI64::new(0),
             last_error: Mutex::new(None),
+            redactor,
         }
     }
 
@@ -118,7 +122,7 @@ impl RunLog {
     }
 
     pub(crate) fn report(&self, report: Value) {
-        let _ = self.writes.send(Write::Report(report));
+        let _ = self.writes.send(Write::Report(self.redactor.json(&report)));
     }
 }
 
@@ -136,14 +140,15 @@ impl Recorder for RunLog {
             Ok(_) if a.method == "POST" => (201, shown()),
             Ok(_) => (200, shown()),
             Err(e) => {
+                let e = self.redactor.text(&e.to_string());
                 if let Ok(mut last) = self.last_error.lock() {
-                    *last = Some(e.to_string());
+                    *last = Some(e.clone());
                 }
                 (
-                    i64::from(e.code().unwrap_or(0)),
+                    i64::from(a.result.as_ref().err().and_then(|e| e.code()).unwrap_or(0)),
                     match a.retry_in {
                         Some(wait) => format!("{e}; tried again after {wait:.1?}"),
-                        None => e.to_string(),
+                        None => e,
                     },
                 )
             }
@@ -152,10 +157,50 @@ impl Recorder for RunLog {
         let _ = self.writes.send(Write::Request {
             seq,
             method: a.method.to_owned(),
-            path: a.path.to_owned(),
+            path: self.redactor.text(a.path),
             status,
             duration_ms: i64::try_from(a.took.as_millis()).unwrap_or(i64::MAX),
-            excerpt: shorten(excerpt, 300),
+            excerpt: shorten(self.redactor.text(&excerpt), 300),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+    use tenantry_kube::KubeError;
+
+    /// A cluster message that echoes a secret (a 422 quoting an invalid value, a path
+    /// holding one) is recorded with the mask, in the request log and the last error.
+    #[test]
+    fn recorded_paths_and_errors_mask_the_runs_secrets() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let log = RunLog::new(tx, Redactor::new(&[SecretString::from("hunter2-secret")]));
+        let err = KubeError::Other(
+            "ConfigMap \"x\" is invalid: data[hunter2-secret]: Invalid value".into(),
+        );
+        log.attempt(&Attempt {
+            method: "POST",
+            path: "api/v1/namespaces/n/configmaps/hunter2-secret",
+            result: Err(&err),
+            took: Duration::from_millis(3),
+            retry_in: None,
+            shown: None,
+        });
+        log.report(serde_json::json!([{ "detail": "failed: hunter2-secret" }]));
+        let Some(Write::Request { path, excerpt, .. }) = rx.try_recv().ok() else {
+            panic!("no request recorded");
+        };
+        assert_eq!(path, "api/v1/namespaces/n/configmaps/••••••");
+        assert!(
+            excerpt.contains("data[••••••]") && !excerpt.contains("hunter2"),
+            "{excerpt}"
+        );
+        assert!(!log.last_error().unwrap().contains("hunter2"));
+        let Some(Write::Report(r)) = rx.try_recv().ok() else {
+            panic!("no report recorded");
+        };
+        assert_eq!(r[0]["detail"], "failed: ••••••");
     }
 }

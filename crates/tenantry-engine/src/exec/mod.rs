@@ -167,13 +167,15 @@ pub(crate) struct Execution<'a> {
     pub(crate) client: ClientId,
     pub(crate) steps: &'a [Step],
     pub(crate) read_first: bool,
+    /// Masks the run's secrets in its records.
+    pub(crate) redactor: tenantry_core::Redactor,
 }
 
 impl Execution<'_> {
     /// Runs the steps under the run's lease and deadline.
     pub(crate) async fn run(self, opts: &DeployOptions, progress: Progress<'_>) -> Executed {
         let (writes, written) = writer(self.catalog.clone(), self.run);
-        let log = Arc::new(RunLog::new(writes));
+        let log = Arc::new(RunLog::new(writes, self.redactor.clone()));
         let ctx = Ctx {
             cluster: self.cluster.recorded(log.clone()),
             client: self.client,
