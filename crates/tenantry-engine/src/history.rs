@@ -1,13 +1,15 @@
 //! An environment's revisions as a person reads them: number, run, time, image, and what
-//! changed since the previous one (the fields, never their values: manifests hold
-//! secrets).
+//! changed since the previous one: the fields, and each changed object before and after
+//! with every secret masked (a Secret's data always; elsewhere every value the
+//! client's and namespace's secrets hold, e.g. a password inside a DSN).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
-use tenantry_core::ClientId;
 use tenantry_core::drift::differences;
+use tenantry_core::secret::MASK;
+use tenantry_core::{ClientId, Redactor};
 use tenantry_store::{Catalog, StoreError};
 
 /// One revision, summarised.
@@ -20,6 +22,67 @@ pub struct RevisionSummary {
     /// `Deployment lms-deployment-c1: spec.template.spec.containers[0].image`, `added
     /// Service …`; empty when nothing changed.
     pub changes: Vec<String>,
+    /// Each object that changed, as pretty JSON before and after, secrets masked.
+    pub diffs: Vec<ObjectDiff>,
+}
+
+/// One object of a revision that differs from the revision before.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectDiff {
+    /// `Deployment lms-deployment-c1`.
+    pub object: String,
+    /// The masked object before (`None`: added).
+    pub before: Option<String>,
+    /// The masked object after (`None`: removed).
+    pub after: Option<String>,
+}
+
+/// `m` as it may be shown: a Secret's data values masked, then every known secret.
+pub fn masked(m: &Value, redactor: &Redactor) -> Value {
+    let mut v = m.clone();
+    if v["kind"] == "Secret" {
+        for field in ["data", "stringData"] {
+            if let Some(map) = v.get_mut(field).and_then(Value::as_object_mut) {
+                for value in map.values_mut() {
+                    *value = Value::String(MASK.to_owned());
+                }
+            }
+        }
+    }
+    redactor.json(&v)
+}
+
+/// The objects that differ from `before` to `after`, masked.
+pub fn diffs(before: &[Value], after: &[Value], redactor: &Redactor) -> Vec<ObjectDiff> {
+    let old: BTreeMap<String, &Value> = before.iter().map(body).map(|m| (key(m), m)).collect();
+    let new: BTreeMap<String, &Value> = after.iter().map(body).map(|m| (key(m), m)).collect();
+    let show = |m: &Value| serde_json::to_string_pretty(&masked(m, redactor)).unwrap_or_default();
+    let mut out = Vec::new();
+    for (k, m) in &new {
+        match old.get(k) {
+            None => out.push(ObjectDiff {
+                object: k.clone(),
+                before: None,
+                after: Some(show(m)),
+            }),
+            Some(o) if differences(m, o).is_empty() && differences(o, m).is_empty() => {}
+            Some(o) => out.push(ObjectDiff {
+                object: k.clone(),
+                before: Some(show(o)),
+                after: Some(show(m)),
+            }),
+        }
+    }
+    for (k, o) in &old {
+        if !new.contains_key(k) {
+            out.push(ObjectDiff {
+                object: k.clone(),
+                before: Some(show(o)),
+                after: None,
+            });
+        }
+    }
+    out
 }
 
 fn key(m: &Value) -> String {
@@ -70,6 +133,10 @@ pub async fn history(
     ns: &str,
 ) -> Result<Vec<RevisionSummary>, StoreError> {
     let revisions = catalog.revisions(client, ns).await?;
+    // Without the namespace (removed since), Secrets' data is still masked.
+    let redactor = crate::plan::redactor(catalog, client, ns)
+        .await
+        .unwrap_or_default();
     let mut out = Vec::with_capacity(revisions.len());
     let mut previous: Option<&[Value]> = None;
     for r in &revisions {
@@ -79,6 +146,7 @@ pub async fn history(
             created_at: r.created_at.clone(),
             image: r.image.clone(),
             changes: previous.map_or_else(Vec::new, |p| changes(p, &r.manifests)),
+            diffs: previous.map_or_else(Vec::new, |p| diffs(p, &r.manifests, &redactor)),
         });
         previous = Some(&r.manifests);
     }
@@ -110,5 +178,33 @@ mod tests {
         );
         assert!(!c.join(" ").contains("c2VjcmV0"));
         assert!(changes(&before, &before).is_empty());
+    }
+
+    #[test]
+    fn diffs_show_objects_before_and_after_with_secrets_masked() {
+        let cm = |dsn: &str| json!({"kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"DSN": dsn}});
+        let secret =
+            |k: &str| json!({"kind": "Secret", "metadata": {"name": "s"}, "data": {"k": k}});
+        let r = Redactor::new(&[
+            secrecy::SecretString::from("pw-one-secret"),
+            secrecy::SecretString::from("pw-two-secret"),
+        ]);
+        let d = diffs(
+            &[cm("postgres://u:pw-one-secret@h/db"), secret("c2VjcmV0")],
+            &[cm("postgres://u:pw-two-secret@h/db"), secret("b3RoZXI=")],
+            &r,
+        );
+        assert_eq!(d.len(), 2, "{d:?}");
+        let all = serde_json::to_string(&d).unwrap();
+        for leaked in ["pw-one-secret", "pw-two-secret", "c2VjcmV0", "b3RoZXI="] {
+            assert!(!all.contains(leaked), "{leaked} in {all}");
+        }
+        assert!(
+            d[0].before
+                .as_deref()
+                .unwrap()
+                .contains("postgres://u:••••••@h/db")
+        );
+        assert!(diffs(&[cm("x")], &[cm("x")], &r).is_empty());
     }
 }

@@ -147,6 +147,10 @@ pub enum Command {
         id: ClientId,
         #[arg(long, short = 'n')]
         namespace: NamespaceName,
+        /// Also print, for each revision, the diff of the objects that changed (secrets
+        /// masked).
+        #[arg(long)]
+        diff: bool,
     },
     /// Secrets generated for a client's environment (passwords, keys).
     #[command(subcommand)]

@@ -569,6 +569,28 @@ fn suspend_resume_and_rollback_from_the_cli_say_what_they_did() {
         "default",
     ]);
     cli.ok(&["deploy", "C1", "-n", "default"]);
+    // The history says what changed, and with --diff shows it (secrets masked).
+    let text = cli.ok(&["history", "C1", "-n", "default", "--diff"]);
+    assert!(
+        text.contains("revision 2 (run")
+            && text
+                .lines()
+                .any(|l| l.starts_with('-') && l.contains("\"image\": \"registry.test/lms:1\""))
+            && text
+                .lines()
+                .any(|l| l.starts_with('+') && l.contains("\"image\": \"registry.test/lms:2\""))
+            && text.contains("@@"),
+        "{text}"
+    );
+    let secrets = cli.json(&["secret", "list", "C1", "-n", "default", "--reveal"]);
+    for s in secrets.as_array().unwrap() {
+        let v = s["value"].as_str().unwrap();
+        assert!(
+            v.len() < 4 || !text.contains(v),
+            "{} shown in the diff",
+            s["name"]
+        );
+    }
 
     let suspended = cli.json(&["suspend", "C1", "-n", "default"]);
     assert_eq!(

@@ -306,6 +306,7 @@ pub async fn history(
     catalog: &Catalog,
     id: ClientId,
     ns: &NamespaceName,
+    diff: bool,
     format: Format,
 ) -> anyhow::Result<()> {
     catalog.client(id).await?;
@@ -332,6 +333,29 @@ pub async fn history(
                 ]);
             }
             t.print();
+            for r in revisions.iter().filter(|r| diff && !r.diffs.is_empty()) {
+                outln!(
+                    "\nrevision {} (run {}), against revision {}:",
+                    r.number,
+                    r.run,
+                    r.number - 1
+                );
+                for d in &r.diffs {
+                    let (old, new) = (
+                        d.before.as_deref().unwrap_or(""),
+                        d.after.as_deref().unwrap_or(""),
+                    );
+                    let text = similar::TextDiff::from_lines(old, new)
+                        .unified_diff()
+                        .context_radius(3)
+                        .header(
+                            &format!("{} (revision {})", d.object, r.number - 1),
+                            &format!("{} (revision {})", d.object, r.number),
+                        )
+                        .to_string();
+                    outln!("{}", text.trim_end());
+                }
+            }
         }
     }
     Ok(())

@@ -86,9 +86,11 @@ pub async fn dispatch(catalog: &Catalog, command: Command, format: Format) -> an
             deploy::run(catalog, id, &namespace, op, timeout, POLL, format).await
         }
         Command::Runs(c) => deploy::runs(catalog, c, format).await,
-        Command::History { id, namespace } => {
-            deploy::history(catalog, id, &namespace, format).await
-        }
+        Command::History {
+            id,
+            namespace,
+            diff,
+        } => deploy::history(catalog, id, &namespace, diff, format).await,
         Command::User(c) => user::run(catalog, c, format).await,
         Command::Demo(_) | Command::Sim(_) | Command::Serve(_) => {
             unreachable!("demo, sim and serve are run by cli::run")
