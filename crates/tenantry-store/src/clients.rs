@@ -356,7 +356,23 @@ impl Catalog {
     }
 
     /// Archives a client: it leaves the default listing but keeps its id and data.
+    /// Archives a client; refused while any of its environments may still exist in a
+    /// cluster (an archived client cannot be deployed, so nothing would remove them).
     pub async fn archive_client(&self, id: ClientId) -> Result<Client, StoreError> {
+        self.client(id).await?;
+        let live: Vec<String> = self
+            .environment_statuses(id)
+            .await?
+            .into_iter()
+            .filter(|(_, status, _)| status.exists())
+            .map(|(ns, _, _)| ns)
+            .collect();
+        if !live.is_empty() {
+            return Err(StoreError::EnvironmentsExist {
+                client: id,
+                namespaces: live,
+            });
+        }
         self.set_archived(id, true).await
     }
 

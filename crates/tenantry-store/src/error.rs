@@ -58,6 +58,15 @@ pub enum StoreError {
     SecretInName { template: String, problems: String },
     #[error(transparent)]
     TooLarge(#[from] tenantry_core::limits::LimitError),
+    #[error(
+        "client {client} still has an environment in {}; decommission it first (`tenantry decommission {client} --namespace {}`, or the danger zone on the client card)",
+        namespaces.join(", "),
+        namespaces.first().map(String::as_str).unwrap_or("NS")
+    )]
+    EnvironmentsExist {
+        client: ClientId,
+        namespaces: Vec<String>,
+    },
     #[error("user {0} already exists")]
     UserExists(String),
     #[error("no user {0:?}")]

@@ -27,7 +27,7 @@ pub use clients::{
 pub use crypto::{KeyError, KeySource};
 pub use db::{Backend, Catalog, OpenOptions, Opened, redact_url};
 pub use env::{EnvEntry, EnvSource};
-pub use environments::{EnvState, Environment};
+pub use environments::{EnvState, EnvStatus, Environment};
 pub use error::StoreError;
 pub use namespaces::{Namespace, NamespaceUpdate, NewNamespace};
 pub use params::{ParamDef, ParamEntry, Scope, StoredValue};

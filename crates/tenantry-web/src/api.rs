@@ -43,6 +43,8 @@ pub fn routes() -> Router<AppState> {
             put(update_contact).delete(remove_contact),
         )
         .route("/clients/{id}/deploy", post(deploy))
+        .route("/clients/{id}/archive", post(archive))
+        .route("/clients/{id}/restore", post(restore))
         .route("/clients/{id}/suspend", post(suspend))
         .route("/clients/{id}/resume", post(resume))
         .route("/clients/{id}/rollback", post(rollback))
@@ -202,7 +204,40 @@ async fn get_client(
     _c: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, WebError> {
-    let c = state.catalog.client(client_id(&id)?).await?;
+    let id = client_id(&id)?;
+    let c = state.catalog.client(id).await?;
+    let mut out = json!(c);
+    out["environments"] = json!(
+        state
+            .catalog
+            .environment_statuses(id)
+            .await?
+            .into_iter()
+            .map(|(ns, status, run)| json!({ "namespace": ns, "status": status, "run": run }))
+            .collect::<Vec<_>>()
+    );
+    Ok(Json(out))
+}
+
+/// Archives a client (operator); 409 naming the namespaces while an environment exists.
+async fn archive(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, WebError> {
+    let c = crate::pages::set_archived(&state, &info, &caller, client_id(&id)?, true).await?;
+    Ok(Json(json!(c)))
+}
+
+/// Restores an archived client (operator).
+async fn restore(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, WebError> {
+    let c = crate::pages::set_archived(&state, &info, &caller, client_id(&id)?, false).await?;
     Ok(Json(json!(c)))
 }
 

@@ -167,6 +167,7 @@ impl From<StoreError> for WebError {
             | S::RunNotFound(_)
             | S::UserNotFound(_) => Self::NotFound(e.to_string()),
             S::ClientArchived(_)
+            | S::EnvironmentsExist { .. }
             | S::NamespaceExists(_)
             | S::ParamExists(_)
             | S::RunActive { .. }
@@ -194,6 +195,7 @@ impl From<DeployError> for WebError {
     fn from(e: DeployError) -> Self {
         match e {
             DeployError::Store(s) | DeployError::Plan(PlanError::Store(s)) => s.into(),
+            DeployError::Plan(p @ PlanError::Archived(_)) => Self::Conflict(p.to_string()),
             DeployError::Plan(p) => Self::Unprocessable(p.to_string()),
             DeployError::Refused(why) => Self::Conflict(why),
             DeployError::Kube(k) => Self::Unprocessable(format!(

@@ -144,6 +144,40 @@ pub fn status_badge(lang: Lang, status: &str) -> Markup {
     html! { span class={"badge " (status)} data-status=(status) { (text) } }
 }
 
+/// A client environment's status in a namespace (`data-env` names it for scripts).
+pub fn env_badge(lang: Lang, status: tenantry_store::EnvStatus) -> Markup {
+    use tenantry_store::EnvStatus as S;
+    let text = match status {
+        S::NotDeployed => lang.t("not deployed"),
+        S::Deploying => lang.t("deploying"),
+        S::Healthy => lang.t("healthy"),
+        S::Failed => lang.t("failed"),
+        S::Suspended => lang.t("suspended"),
+        S::Decommissioning => lang.t("decommissioning"),
+        S::Decommissioned => lang.t("decommissioned"),
+    };
+    html! { span class={"badge env " (status.as_str())} data-env=(status.as_str()) { (text) } }
+}
+
+/// A line diff of `old` and `new` as hunks (three lines of context), old first: `-`
+/// lines removed, `+` lines added.
+pub fn diff_hunks(old: &str, new: &str) -> Markup {
+    let d = similar::TextDiff::from_lines(old, new);
+    html! {
+        pre.diff { @for (i, group) in d.grouped_ops(3).iter().enumerate() {
+            @if i > 0 { span.hunk { "…\n" } }
+            @for op in group { @for change in d.iter_changes(op) {
+                @let (class, sign) = match change.tag() {
+                    similar::ChangeTag::Delete => ("del", "-"),
+                    similar::ChangeTag::Insert => ("ins", "+"),
+                    similar::ChangeTag::Equal => ("eq", " "),
+                };
+                span class=(class) { (sign) (change.value()) @if change.missing_newline() { "\n" } }
+            } }
+        } }
+    }
+}
+
 pub fn millis(ms: u64) -> String {
     if ms < 1000 {
         format!("{ms} ms")

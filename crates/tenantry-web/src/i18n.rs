@@ -164,6 +164,20 @@ fn ru(text: &str) -> Option<&'static str> {
         "Deploy now to" => "Сразу развернуть в",
         "Later" => "Позже",
         "not deployed" => "не развёрнут",
+        "deploying" => "развёртывается",
+        "Show the manifests' diff" => "Показать разницу манифестов",
+        "added" => "добавлен",
+        "removed" => "удалён",
+        "This client is archived: it cannot be changed or deployed until it is restored." => {
+            "Клиент в архиве: его нельзя менять и развёртывать, пока он не восстановлен."
+        }
+        "Archiving hides the client from the lists and stops changes; decommission its environments first." => {
+            "Архивация скрывает клиента из списков и запрещает изменения; сначала выведите его окружения из эксплуатации."
+        }
+        "Archive this client?" => "Отправить клиента в архив?",
+        "Archive" => "В архив",
+        "healthy" => "работает",
+        "decommissioning" => "удаляется",
         "running" => "идёт",
         "succeeded" => "успешно",
         "failed" => "ошибка",

@@ -44,19 +44,6 @@ impl EnvView {
 }
 
 /// The environment's state, where an operation set one other than deployed.
-pub fn state_badge(ctx: &Ctx, env: &EnvView) -> Markup {
-    let t = |s| ctx.t(s);
-    match env.state.as_ref().map(|e| e.state) {
-        Some(EnvState::Suspended) => {
-            html! { " " span.badge.suspended data-env="suspended" { (t("suspended")) } }
-        }
-        Some(EnvState::Decommissioned) => {
-            html! { " " span.badge.decommissioned data-env="decommissioned" { (t("decommissioned")) } }
-        }
-        _ => html! {},
-    }
-}
-
 /// Suspend or resume, the revisions, and the danger zone, for an operator.
 pub fn panel(ctx: &Ctx, client: ClientId, ns: &str, env: &EnvView) -> Markup {
     let t = |s| ctx.t(s);
@@ -93,7 +80,18 @@ pub fn panel(ctx: &Ctx, client: ClientId, ns: &str, env: &EnvView) -> Markup {
                                 td {
                                     @if r.number == 1 { (t("first deploy")) }
                                     @else if r.changes.is_empty() { (t("nothing")) }
-                                    @else { ul { @for c in &r.changes { li.path { (c) } } } }
+                                    @else {
+                                        ul { @for c in &r.changes { li.path { (c) } } }
+                                        @if !r.diffs.is_empty() {
+                                            details.diffs {
+                                                summary { (t("Show the manifests' diff")) }
+                                                @for d in &r.diffs {
+                                                    p.path { b { (d.object) } @if d.before.is_none() { " (" (t("added")) ")" } @if d.after.is_none() { " (" (t("removed")) ")" } }
+                                                    (crate::html::diff_hunks(d.before.as_deref().unwrap_or(""), d.after.as_deref().unwrap_or("")))
+                                                }
+                                            }
+                                        }
+                                    }
                                 }
                                 td {
                                     @if Some(r.number) != latest {

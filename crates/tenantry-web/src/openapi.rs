@@ -115,6 +115,12 @@ pub fn document() -> Value {
                     }
                 })))
             },
+            "/clients/{id}/archive": {
+                "post": op("Archive a client (operator); 409 naming the namespaces while any of its environments exists", "200", r("Client"), json!([id]), None)
+            },
+            "/clients/{id}/restore": {
+                "post": op("Restore an archived client (operator)", "200", r("Client"), json!([id]), None)
+            },
             "/clients/{id}/history": {
                 "get": op("The revisions of the client's environment in a namespace, oldest first", "200", list_of(r("Revision")), json!([id, { "name": "namespace", "in": "query", "required": true, "schema": { "type": "string" } }]), None)
             },
@@ -191,7 +197,14 @@ pub fn document() -> Value {
                     "contacts": { "type": "array", "items": r("Contact") },
                     "archived": { "type": "boolean" },
                     "created_at": { "type": "string" }, "updated_at": { "type": "string" },
-                    "archived_at": { "type": "string", "nullable": true }
+                    "archived_at": { "type": "string", "nullable": true },
+                    "environments": { "type": "array", "description": "one client's GET only: the status of each environment it has had", "items": {
+                        "type": "object", "required": ["namespace", "status"], "properties": {
+                            "namespace": { "type": "string" },
+                            "status": { "type": "string", "enum": ["not-deployed", "deploying", "healthy", "failed", "suspended", "decommissioning", "decommissioned"] },
+                            "run": { "type": "integer", "nullable": true }
+                        }
+                    } }
                 } },
                 "ClientPage": { "type": "object", "required": ["total", "offset", "items"], "properties": {
                     "total": { "type": "integer" }, "offset": { "type": "integer" }, "items": { "type": "array", "items": r("Client") }

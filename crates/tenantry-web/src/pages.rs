@@ -9,12 +9,12 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 use tenantry_core::{ClientId, Role, UserName};
-use tenantry_store::{Client, ClientFilter, RunRecord};
+use tenantry_store::{Client, ClientFilter, EnvStatus, RunRecord};
 
 use crate::AppState;
 use crate::auth::{self, Caller, RequestInfo};
 use crate::error::WebError;
-use crate::html::{Ctx, bare_page, notice, page, status_badge, with_status};
+use crate::html::{Ctx, bare_page, env_badge, notice, page, status_badge, with_status};
 use crate::i18n::Lang;
 use crate::input::{ClientPatch, FormData, split_list};
 
@@ -34,6 +34,8 @@ pub fn routes() -> Router<AppState> {
             post(remove_contact),
         )
         .route("/clients/{id}/deploy", post(deploy))
+        .route("/clients/{id}/archive", post(archive))
+        .route("/clients/{id}/restore", post(restore))
 }
 
 pub fn client_id(s: &str) -> Result<ClientId, WebError> {
@@ -286,6 +288,7 @@ async fn clients(
         .await?;
     let ids: Vec<ClientId> = list.iter().map(|c| c.id).collect();
     let runs = state.catalog.latest_runs(&ids).await?;
+    let envs = state.catalog.environments_of(&ids).await?;
     let namespaces = state.catalog.namespaces().await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let link = |p: i64| format!("/clients?q={}&page={p}", urlencode(&search));
@@ -313,9 +316,12 @@ async fn clients(
                             td { (contact_summary(c)) }
                             @for ns in &namespaces {
                                 td {
-                                    @match runs.iter().find(|r| r.client == c.id && r.namespace == ns.name.as_str()) {
-                                        Some(r) => a href={"/runs/" (r.id)} { (status_badge(ctx.lang, r.status.as_str())) },
-                                        None => (status_badge(ctx.lang, "none")),
+                                    @let run = runs.iter().find(|r| r.client == c.id && r.namespace == ns.name.as_str());
+                                    @let env = envs.iter().find(|(id, n, _)| *id == c.id && n == ns.name.as_str()).map(|(_, _, e)| e);
+                                    @let status = EnvStatus::of(run, env);
+                                    @match run {
+                                        Some(r) => a href={"/runs/" (r.id)} title={(ctx.t("Run")) " " (r.id) " · " (r.started_at)} { (env_badge(ctx.lang, status)) },
+                                        None => (env_badge(ctx.lang, status)),
                                     }
                                 }
                             }
@@ -509,7 +515,7 @@ async fn card(
             @for (ns, env) in namespaces.iter().zip(&envs) {
                 @let last = latest.iter().find(|r| r.namespace == ns.name.as_str());
                 section.panel data-namespace=(ns.name.as_str()) {
-                    h3 { (ns.name.as_str()) (crate::lifecycle::state_badge(ctx, env)) }
+                    h3 { (ns.name.as_str()) " " (env_badge(ctx.lang, EnvStatus::of(last, env.state.as_ref()))) }
                     p {
                         @match last {
                             Some(r) => { (status_badge(ctx.lang, r.status.as_str())) " " a href={"/runs/" (r.id)} { (t("Run")) " " (r.id) } " · " (r.started_at) },
@@ -567,6 +573,23 @@ async fn card(
         }
         h2 { (t("Run history")) }
         (runs_table(ctx, &history, false))
+        @if ctx.can(Role::Operator) {
+            section.card #archive {
+                @if c.archived {
+                    p { (t("This client is archived: it cannot be changed or deployed until it is restored.")) }
+                    form method="post" action={"/clients/" (c.id) "/restore"} {
+                        (ctx.csrf())
+                        button type="submit" { (t("Restore")) }
+                    }
+                } @else {
+                    p.hint { (t("Archiving hides the client from the lists and stops changes; decommission its environments first.")) }
+                    form method="post" action={"/clients/" (c.id) "/archive"} data-confirm=(t("Archive this client?")) {
+                        (ctx.csrf())
+                        button.danger type="submit" { (t("Archive")) }
+                    }
+                }
+            }
+        }
     };
     Ok(page(ctx, &format!("{} · {}", c.id, c.name.as_str()), body))
 }
@@ -737,6 +760,65 @@ async fn remove_contact(
             &format!("#{contact}"),
         )
         .await;
+    Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+}
+
+/// Archives (`archive`) or restores a client, for the card and the API alike, audited.
+pub async fn set_archived(
+    state: &AppState,
+    info: &RequestInfo,
+    caller: &Caller,
+    id: ClientId,
+    archive: bool,
+) -> Result<Client, WebError> {
+    caller.require(Role::Operator)?;
+    let c = if archive {
+        state.catalog.archive_client(id).await?
+    } else {
+        state.catalog.restore_client(id).await?
+    };
+    let action = if archive {
+        "archive client"
+    } else {
+        "restore client"
+    };
+    state
+        .audit(&caller.name, &info.address, action, &id.to_string(), "")
+        .await;
+    Ok(c)
+}
+
+async fn archive(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = client_id(&id)?;
+    match set_archived(&state, &info, &caller, id, true).await {
+        Ok(_) => Ok(Redirect::to(&format!("/clients/{id}")).into_response()),
+        Err(e @ WebError::Conflict(_)) => {
+            let c = state.catalog.client(id).await?;
+            let ctx = Ctx::new(&info, caller);
+            Ok(with_status(
+                card(&state, &ctx, &c, Some(&e.message_in(info.lang)))
+                    .await?
+                    .into_response(),
+                &e,
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn restore(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = client_id(&id)?;
+    set_archived(&state, &info, &caller, id, false).await?;
     Ok(Redirect::to(&format!("/clients/{id}")).into_response())
 }
 

@@ -1197,6 +1197,26 @@ async fn the_api_suspends_resumes_rolls_back_and_decommissions_an_environment() 
     assert_eq!(code, 200);
     assert_eq!(history["items"].as_array().unwrap().len(), 1, "{history}");
     assert_eq!(history["items"][0]["image"], "registry.test/lms:1");
+    // Lists and the API show the environment's status; archiving waits for it to go.
+    let (_, client) = op
+        .api(reqwest::Method::GET, &format!("/clients/{id}"), None)
+        .await;
+    assert_eq!(
+        client["environments"],
+        json!([{"namespace": "demo", "status": "healthy", "run": client["environments"][0]["run"]}]),
+        "{client}"
+    );
+    let (_, list) = op.get(&format!("/clients?q={id}")).await;
+    assert!(list.contains("data-env=\"healthy\""), "{list}");
+    let (code, refused) = op
+        .api(reqwest::Method::POST, &run_of("archive"), None)
+        .await;
+    assert_eq!(code, 409, "{refused}");
+    let why = refused["error"].as_str().unwrap();
+    assert!(
+        why.contains("demo") && why.contains("decommission"),
+        "{why}"
+    );
     // A decommission must be confirmed with the client id.
     let (code, wrong) = op
         .api(
@@ -1224,6 +1244,28 @@ async fn the_api_suspends_resumes_rolls_back_and_decommissions_an_environment() 
         (Some("decommission"), Some("succeeded")),
         "{done}"
     );
+    let (_, list) = op.get(&format!("/clients?q={id}")).await;
+    assert!(list.contains("data-env=\"decommissioned\""), "{list}");
+    let (code, archived) = op
+        .api(reqwest::Method::POST, &run_of("archive"), None)
+        .await;
+    assert_eq!(
+        (code, archived["archived"].as_bool()),
+        (200, Some(true)),
+        "{archived}"
+    );
+    let (code, _) = op
+        .api(reqwest::Method::POST, &run_of("deploy"), Some(ns.clone()))
+        .await;
+    assert_eq!(code, 409, "an archived client is not deployed");
+    let (code, restored) = op
+        .api(reqwest::Method::POST, &run_of("restore"), None)
+        .await;
+    assert_eq!(
+        (code, restored["archived"].as_bool()),
+        (200, Some(false)),
+        "{restored}"
+    );
     let (_, audit) = login(&srv.url, "admin")
         .await
         .api(reqwest::Method::GET, "/audit", None)
@@ -1234,7 +1276,14 @@ async fn the_api_suspends_resumes_rolls_back_and_decommissions_an_environment() 
         .iter()
         .filter_map(|e| e["action"].as_str())
         .collect();
-    for action in ["deploy", "suspend", "resume", "decommission"] {
+    for action in [
+        "deploy",
+        "suspend",
+        "resume",
+        "decommission",
+        "archive client",
+        "restore client",
+    ] {
         assert!(actions.contains(&action), "{actions:?}");
     }
 }
@@ -1268,7 +1317,16 @@ async fn the_client_card_suspends_rolls_back_and_decommissions_with_a_typed_conf
             .parse::<i64>()
             .unwrap()
     };
-    for _ in 0..2 {
+    for image in ["registry.test/lms:1", "registry.test/lms:2"] {
+        srv.catalog
+            .set_param(
+                &ParamName::parse("docker-image").unwrap(),
+                &Scope::Namespace(NamespaceName::parse("demo").unwrap()),
+                &SecretString::from(image),
+                false,
+            )
+            .await
+            .unwrap();
         let run = run_of(
             op.post(&format!("{card}/deploy"), &[("namespace", "demo")])
                 .await,
@@ -1281,6 +1339,21 @@ async fn the_client_card_suspends_rolls_back_and_decommissions_with_a_typed_conf
         "{html}"
     );
     assert!(html.contains("data-revision=\"1\"") && html.contains("data-revision=\"2\""));
+    // Revision 2 shows what changed as a diff of the manifests, secrets masked.
+    assert!(
+        html.contains("Show the manifests&#39; diff") || html.contains("Show the manifests' diff"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<span class=\"del\">-")
+            && html.contains("registry.test/lms:1")
+            && html.contains("<span class=\"ins\">+")
+            && html.contains("registry.test/lms:2"),
+        "{html}"
+    );
+    for secret in ["pg-admin-secret", "ch-admin-secret", "sms-secret"] {
+        assert!(!html.contains(secret), "{secret} shown");
+    }
     // Suspend: the panel then says so and offers Resume.
     let run = run_of(
         op.post(&format!("{card}/suspend"), &[("namespace", "demo")])
