@@ -1,6 +1,8 @@
 // Drives the tenantry web UI in headless Chromium, as a new operator would:
 // log in, create a client with two contact persons, deploy it to kubesim and watch it
-// come up, then break the image and see the reason on the run page; switch to Russian.
+// come up, redeploy a new image and roll back from the revisions panel (its diff shown),
+// decommission from the danger zone with the typed confirmation, then break the image
+// and see the reason on the run page; switch to Russian.
 // Screenshots go to $TENANTRY_SHOTS. Started by crates/tenantry/tests/browser.rs.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
@@ -14,7 +16,11 @@ mkdirSync(shots, { recursive: true });
 const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
 const page = await browser.newPage({ locale: "en-GB", viewport: { width: 1280, height: 900 } });
 const problems = [];
-page.on("console", (m) => { if (m.type() === "error") problems.push("console: " + m.text()); });
+// A refused form answers 4xx on purpose (the wrong confirmation below); Chromium logs
+// the status as a console error, which is not a problem of the page.
+page.on("console", (m) => {
+  if (m.type() === "error" && !/status of 4\d\d/.test(m.text())) problems.push("console: " + m.text());
+});
 page.on("pageerror", (e) => problems.push("page error: " + e.message));
 page.on("dialog", (d) => d.accept());
 const shot = (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
@@ -70,6 +76,53 @@ try {
   await page.click("#run dd a");
   await page.waitForURL(/\/clients\/C\d+$/);
   expect(await page.locator('section.panel[data-namespace="demo"] .badge.succeeded').count() === 1, "the card says succeeded");
+  expect(await page.locator('section.panel[data-namespace="demo"] [data-env="healthy"]').count() === 1, "the card says healthy");
+  const card = page.url();
+  const id = card.split("/").pop();
+  const panel = page.locator('section.panel[data-namespace="demo"]');
+  const runSucceeds = async () => {
+    await page.waitForURL(/\/runs\/\d+$/);
+    await page.waitForSelector('#run[data-status="succeeded"]:not([data-live])', { timeout: 90000 });
+  };
+
+  step("redeploy a new image, see the diff, roll back from the revisions panel");
+  await page.goto(url + "/namespaces/demo");
+  await page.fill('#set-param input[name="name"]', "docker-image");
+  await page.fill('#set-param input[name="value"]', "registry.local/lms/backend:v2");
+  await page.click('#set-param button[type="submit"]');
+  await page.waitForURL(/\/namespaces\/demo$/);
+  await page.goto(card);
+  await panel.locator('form[action$="/deploy"] button').click();
+  await runSucceeds();
+  await page.goto(card);
+  await panel.locator("details.history > summary").click();
+  await panel.locator('tr[data-revision="2"] details.diffs > summary').click();
+  const diffText = await panel.locator('tr[data-revision="2"] pre.diff').first().textContent();
+  expect(diffText.includes("backend:demo") && diffText.includes("backend:v2"), "the diff shows both images: " + diffText);
+  await shot("08-revisions");
+  await panel.locator('tr[data-revision="1"] form[action$="/rollback"] button').click();
+  await runSucceeds();
+  await page.goto(card);
+  expect(await panel.locator('tr[data-revision="3"]').count() === 1, "the rollback made revision 3");
+  const image3 = await panel.locator('tr[data-revision="3"] td.path').textContent();
+  expect(image3.includes("backend:demo"), "revision 3 runs the first image again, saw " + image3);
+
+  step("decommission from the danger zone, confirmed by typing the client id");
+  await panel.locator("details.danger-zone > summary").click();
+  await panel.locator('details.danger-zone input[name="confirm"]').fill("C999");
+  await panel.locator("details.danger-zone button.danger").click();
+  await page.waitForSelector("text=type the client id to confirm");
+  expect(!page.url().includes("/runs/"), "a wrong id starts nothing");
+  await page.goto(card);
+  await panel.locator("details.danger-zone > summary").click();
+  await panel.locator('details.danger-zone input[name="confirm"]').fill(id);
+  await panel.locator("details.danger-zone button.danger").click();
+  await runSucceeds();
+  await shot("09-decommissioned");
+  await page.goto(card);
+  expect(await panel.locator('[data-env="decommissioned"]').count() === 1, "the card says decommissioned");
+  await page.goto(url + "/clients");
+  expect(await page.locator(`#clients tr:has(a[href="/clients/${id}"]) [data-env="decommissioned"]`).count() === 1, "the list says decommissioned");
 
   step("break the image and see the reason");
   await page.goto(url + "/namespaces/demo");

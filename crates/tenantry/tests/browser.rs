@@ -12,7 +12,7 @@ use std::process::Command;
 use common::Demo;
 
 #[test]
-fn an_operator_creates_deploys_and_sees_a_failure_named_in_chromium() {
+fn an_operator_creates_deploys_rolls_back_decommissions_and_sees_a_failure_named_in_chromium() {
     let Ok(dir) = std::env::var("TENANTRY_TEST_BROWSER_DIR") else {
         tenantry_testkit::skipped(
             "the browser test (run ./scripts/test, which installs Chromium and playwright-core)",
@@ -43,6 +43,8 @@ fn an_operator_creates_deploys_and_sees_a_failure_named_in_chromium() {
         "05-run-succeeded",
         "06-run-failed",
         "07-clients-ru",
+        "08-revisions",
+        "09-decommissioned",
     ] {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
     }
