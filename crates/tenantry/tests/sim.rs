@@ -4,6 +4,8 @@
 mod common;
 
 use std::io::Read;
+
+use serde_json::json;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -242,6 +244,17 @@ fn http_get(port: u16, path: &str, token: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
 }
 
+/// A JSON merge patch against the simulator, as `kubectl patch --type merge` sends it.
+fn http_merge_patch(port: u16, path: &str, token: &str, patch: &serde_json::Value) {
+    use std::io::Write;
+    let body = patch.to_string();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/merge-patch+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 200"), "PATCH {path}: {raw}");
+}
+
 #[test]
 fn a_deploy_killed_midway_resumes_with_one_set_of_objects_and_the_same_secrets() {
     // Default timings: the setup Jobs take about two seconds, time enough to kill the deploy.
@@ -372,7 +385,7 @@ async fn deploy_then_kill(mut server: std::process::Child, url: &str, token: &st
     let r = reqwest::Client::new()
         .post(format!("{url}/api/v1/clients/C1/deploy"))
         .bearer_auth(token)
-        .json(&serde_json::json!({"namespace": "default"}))
+        .json(&json!({"namespace": "default"}))
         .send()
         .await
         .unwrap();
@@ -699,6 +712,164 @@ fn decommission_asks_for_yes_without_a_terminal_and_then_removes_the_environment
         ]),
         secrets
     );
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}
+
+/// Runs `tenantry ARGS` and kills it (SIGKILL, no cleanup) as soon as `midway` holds;
+/// panics if that never happens within 20 s or the command ended first.
+fn kill_midway(cli: &common::Cli, args: &[&str], midway: impl Fn() -> bool) {
+    let mut child = cli
+        .command(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !midway() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "tenantry {args:?} ended before it could be killed midway"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "tenantry {args:?} never got midway"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn each_operation_killed_midway_finishes_when_run_again() {
+    // The new image's pods take 3 s more to become ready: time to kill a resume.
+    let (mut sim, port) = start_sim(&["--slow-ready", "*lms:2=3000"]);
+    let db = tenantry_testkit::TestDb::sqlite();
+    let cli = common::Cli::new(&db);
+    cli.ready_to_deploy(&format!("http://127.0.0.1:{port}"), "t0k");
+    cli.ok(&["deploy", "C1", "-n", "default"]);
+    cli.ok(&[
+        "param",
+        "set",
+        "docker-image",
+        "registry.test/lms:2",
+        "-n",
+        "default",
+    ]);
+    cli.ok(&["deploy", "C1", "-n", "default"]);
+    let get = |path: &str| http_get(port, path, "t0k");
+    let dep = || get("/apis/apps/v1/namespaces/default/deployments/lms-deployment-c1");
+    let lms_pods = || -> Vec<String> {
+        get("/api/v1/namespaces/default/pods")["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["metadata"]["name"].as_str())
+            .filter(|n| n.starts_with("lms-deployment-c1"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let pods = || lms_pods().len();
+    // A finalizer someone else owns keeps a deleted pod terminating: the operation
+    // waits for it, and can be killed while it does.
+    let hold = |pod: &str, on: bool| {
+        let finalizers = if on {
+            json!(["example.com/hold"])
+        } else {
+            json!(null)
+        };
+        http_merge_patch(
+            port,
+            &format!("/api/v1/namespaces/default/pods/{pod}"),
+            "t0k",
+            &json!({"metadata": {"finalizers": finalizers}}),
+        );
+    };
+    let again = |args: &[&str]| {
+        let out = cli.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            common::stderr(&out)
+        );
+    };
+
+    // Suspend: killed once scaled to zero, before its pods are gone.
+    let suspend = ["suspend", "C1", "-n", "default"];
+    kill_midway(&cli, &suspend, || {
+        dep()["spec"]["replicas"] == 0 && pods() > 0
+    });
+    again(&suspend);
+    assert_eq!((dep()["spec"]["replicas"].as_i64(), pods()), (Some(0), 0));
+
+    // Resume: killed once scaled back, before its pod is ready; the replicas to bring
+    // back were kept by the suspend, not read from the half-done cluster.
+    let resume = ["resume", "C1", "-n", "default"];
+    kill_midway(&cli, &resume, || dep()["spec"]["replicas"] == 1);
+    again(&resume);
+    assert_eq!(
+        dep()["status"]["readyReplicas"].as_i64(),
+        Some(1),
+        "{}",
+        dep()
+    );
+
+    // Rollback to revision 1: killed once the Deployment asks for the old image.
+    let rollback = ["rollback", "C1", "-n", "default", "--to", "1"];
+    let image = |d: serde_json::Value| {
+        d["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    kill_midway(&cli, &rollback, || image(dep()) == "registry.test/lms:1");
+    again(&rollback);
+    assert_eq!(image(dep()), "registry.test/lms:1");
+    assert!(
+        dep()["status"]["updatedReplicas"].as_i64() >= Some(1),
+        "{}",
+        dep()
+    );
+
+    // Decommission: killed once the Ingress is gone, while the pod is held.
+    let decommission = ["decommission", "C1", "-n", "default", "--yes"];
+    let held = lms_pods();
+    held.iter().for_each(|p| hold(p, true));
+    let ingresses = || {
+        get("/apis/networking.k8s.io/v1/namespaces/default/ingresses")["items"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    kill_midway(&cli, &decommission, || ingresses() == 0);
+    held.iter().for_each(|p| hold(p, false));
+    again(&decommission);
+    assert_eq!(dep()["code"], 404, "{}", dep());
+    assert_eq!(pods(), 0);
+
+    // Each killed run is recorded as interrupted, each second one as succeeded.
+    let runs = cli.json(&["runs", "list", "--client", "C1"]);
+    let seen: Vec<(String, String)> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for kind in ["suspend", "resume", "rollback", "decommission"] {
+        let of: Vec<&str> = seen
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .map(|(_, s)| s.as_str())
+            .collect();
+        assert_eq!(of, ["succeeded", "interrupted"], "{kind}: {seen:?}");
+    }
     sim.kill().unwrap();
     sim.wait().unwrap();
 }
