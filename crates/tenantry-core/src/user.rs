@@ -102,6 +102,25 @@ impl fmt::Display for UserName {
     }
 }
 
+/// How long a new API token lives unless told otherwise, in days.
+pub const TOKEN_DAYS_DEFAULT: i64 = 90;
+/// The longest life a token may be given, in days.
+pub const TOKEN_DAYS_MAX: i64 = 366;
+
+/// A token's life in days, as `90d` or `90` (empty: the default).
+pub fn token_days(s: &str) -> Result<i64, String> {
+    let n = s.trim().trim_end_matches('d');
+    if n.is_empty() {
+        return Ok(TOKEN_DAYS_DEFAULT);
+    }
+    match n.parse::<i64>() {
+        Ok(d) if (1..=TOKEN_DAYS_MAX).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "{s:?} is not a token life in days from 1 to {TOKEN_DAYS_MAX}, e.g. 90d"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

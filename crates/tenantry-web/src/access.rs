@@ -182,10 +182,7 @@ async fn delete_user(
     Ok(Redirect::to("/users").into_response())
 }
 
-/// How long a new token lives unless told otherwise, in days.
-pub const TOKEN_DAYS_DEFAULT: i64 = 90;
-/// The longest life a token may be given, in days.
-pub const TOKEN_DAYS_MAX: i64 = 366;
+use tenantry_core::user::TOKEN_DAYS_DEFAULT;
 
 fn day(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
@@ -247,17 +244,7 @@ async fn tokens(
 
 /// Days of life from a form field or JSON (empty: the default).
 pub fn token_days(s: &str) -> Result<i64, WebError> {
-    let s = s.trim().trim_end_matches('d');
-    if s.is_empty() {
-        return Ok(TOKEN_DAYS_DEFAULT);
-    }
-    match s.parse::<i64>() {
-        Ok(d) if (1..=TOKEN_DAYS_MAX).contains(&d) => Ok(d),
-        _ => Err(WebError::field(
-            "expires_days",
-            format!("give the token's life in days, from 1 to {TOKEN_DAYS_MAX}"),
-        )),
-    }
+    tenantry_core::user::token_days(s).map_err(|e| WebError::field("expires_days", e))
 }
 
 /// Makes an API token owned by the caller's user; the secret is returned once and only

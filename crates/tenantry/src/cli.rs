@@ -232,7 +232,7 @@ pub enum UserCmd {
         #[arg(long)]
         owner: tenantry_core::UserName,
         /// Its life, e.g. 90d (at most 366d).
-        #[arg(long, default_value = "90d", value_parser = parse_days)]
+        #[arg(long, default_value = "90d", value_parser = tenantry_core::user::token_days)]
         expires: i64,
     },
     /// Forgets the failed logins counted against a user, so they can log in at once.
@@ -241,17 +241,6 @@ pub enum UserCmd {
 
 fn parse_public_url(s: &str) -> Result<tenantry_web::PublicUrl, String> {
     tenantry_web::PublicUrl::parse(s)
-}
-
-/// Days, as `90d` or `90`.
-pub fn parse_days(s: &str) -> Result<i64, String> {
-    let n = s.trim().trim_end_matches('d');
-    match n.parse::<i64>() {
-        Ok(d) if (1..=366).contains(&d) => Ok(d),
-        _ => Err(format!(
-            "{s:?} is not a number of days from 1 to 366, e.g. 90d"
-        )),
-    }
 }
 
 fn parse_role(s: &str) -> Result<tenantry_core::Role, String> {
