@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::metrics;
 use crate::resources::{self, RESOURCES, Resource};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::sim::Shared;
@@ -139,9 +140,21 @@ async fn route(
         ["api"] => ok(&json!({"kind": "APIVersions", "versions": ["v1"],
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]})),
         ["api", "v1"] => ok(&resource_list("", "v1")),
-        ["apis"] => ok(
-            &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": resources::groups().iter().map(|g| group(g)).collect::<Vec<_>>()}),
-        ),
+        ["apis"] => ok(&{
+            let mut groups: Vec<Value> = resources::groups().iter().map(|g| group(g)).collect();
+            groups.push(metrics::group());
+            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+        }),
+        ["apis", metrics::GROUP] => ok(&{
+            let mut v = metrics::group();
+            v["kind"] = json!("APIGroup");
+            v["apiVersion"] = json!("v1");
+            v
+        }),
+        ["apis", metrics::GROUP, metrics::VERSION] => ok(&metrics::resource_list()),
+        ["apis", metrics::GROUP, metrics::VERSION, rest @ ..] if *method == Method::GET => {
+            ok(&metrics::handle(sim, rest, &q)?)
+        }
         ["apis", g] if resources::groups().contains(g) => ok(&{
             let mut v = group(g);
             v["kind"] = json!("APIGroup");
@@ -177,6 +190,9 @@ fn resource_list(g: &str, v: &str) -> Value {
                            "kind": r.kind, "verbs": verbs});
         if !r.short_names.is_empty() {
             e["shortNames"] = json!(r.short_names);
+        }
+        if !r.categories.is_empty() {
+            e["categories"] = json!(r.categories);
         }
         list.push(e);
         for sub in r.subresources {
@@ -349,6 +365,9 @@ async fn resource_route(
             sub == Some("status"),
         ),
         (Method::DELETE, Some(n), None) => delete(sim, res, ns, n, &body, q).and_then(|v| ok(&v)),
+        (Method::DELETE, None, None) if res.namespaced && !ns.is_empty() => {
+            delete_collection(sim, res, ns, &body, q).and_then(|v| ok(&v))
+        }
         _ => Err(ApiError::method_not_allowed(
             "the server does not allow this method on the requested resource",
         )),
@@ -662,13 +681,21 @@ fn check_type(res: &Resource, obj: &mut Value) -> Result<(), ApiError> {
 }
 
 fn has_spec(kind: &str) -> bool {
-    !matches!(kind, "ConfigMap" | "Secret" | "Event" | "Namespace")
+    !matches!(
+        kind,
+        "ConfigMap" | "Secret" | "Event" | "Namespace" | "ServiceAccount" | "Role" | "RoleBinding"
+    )
 }
 
 fn initial_status(kind: &str) -> Option<Value> {
     match kind {
         "Pod" => Some(json!({"phase": "Pending", "qosClass": "BestEffort"})),
-        "Deployment" | "ReplicaSet" | "Job" => Some(json!({})),
+        "Deployment" | "Job" | "CronJob" | "APIService" => Some(json!({})),
+        // The fields these statuses require, as the API server answers a create.
+        "ReplicaSet" | "ReplicationController" => Some(json!({"replicas": 0})),
+        "StatefulSet" => Some(json!({"replicas": 0, "availableReplicas": 0})),
+        "DaemonSet" => Some(json!({"currentNumberScheduled": 0, "numberMisscheduled": 0,
+                                   "desiredNumberScheduled": 0, "numberReady": 0})),
         "Service" => Some(json!({"loadBalancer": {}})),
         "Ingress" => Some(json!({"loadBalancer": {}})),
         _ => None,
@@ -1245,6 +1272,39 @@ fn remove_object(
         }
     }
     Ok((*gone).clone())
+}
+
+/// `deletecollection`: deletes every object of the namespace the selectors match, each
+/// as a single delete with the same options would, and answers the list of them.
+fn delete_collection(
+    sim: &Shared,
+    res: &Resource,
+    ns: &str,
+    body: &[u8],
+    q: &HashMap<String, String>,
+) -> Result<Value, ApiError> {
+    let (ls, fs) = selectors(q)?;
+    let (items, _) = sim.store.list(&res.qualified_plural(), Some(ns));
+    let mut deleted = Vec::new();
+    for o in items.iter().filter(|o| ls.matches(o) && fs.matches(o)) {
+        let name = o
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        match delete(sim, res, ns, name, body, q) {
+            Ok(v) => deleted.push(v),
+            // Gone meanwhile, e.g. with its owner: nothing left to delete.
+            Err(e) if e.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let rv = sim.store.list(&res.qualified_plural(), Some(ns)).1;
+    Ok(json!({
+        "kind": format!("{}List", res.kind),
+        "apiVersion": res.api_version(),
+        "metadata": {"resourceVersion": rv.to_string()},
+        "items": deleted,
+    }))
 }
 
 fn delete(

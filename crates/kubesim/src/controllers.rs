@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::api::{create_object, delete_object, now};
-use crate::resources::{self, DEPLOYMENTS, EVENTS, JOBS, PODS, REPLICASETS, Resource};
+use crate::resources::{
+    self, DEPLOYMENTS, EVENTS, JOBS, PODS, REPLICASETS, REPLICATIONCONTROLLERS, Resource,
+};
 use crate::sim::{Shared, glob_match};
 use crate::store::Key;
 
@@ -22,6 +24,8 @@ pub async fn run(sim: Arc<Shared>) {
         let now = tick.tick().await.into_std();
         deployments(&sim, &mut state);
         replicasets(&sim);
+        crate::workloads::daemonsets(&sim);
+        crate::workloads::statefulsets(&sim);
         jobs(&sim, &mut state);
         kubelet(&sim, &mut state, now);
     }
@@ -53,26 +57,26 @@ struct PodSim {
     said: Vec<String>,
 }
 
-fn s<'a>(v: &'a Value, p: &str) -> &'a str {
+pub(crate) fn s<'a>(v: &'a Value, p: &str) -> &'a str {
     v.pointer(p).and_then(Value::as_str).unwrap_or("")
 }
 
-fn owner_ref(kind: &str, api_version: &str, obj: &Value) -> Value {
+pub(crate) fn owner_ref(kind: &str, api_version: &str, obj: &Value) -> Value {
     json!([{"apiVersion": api_version, "kind": kind, "name": s(obj, "/metadata/name"), "uid": s(obj, "/metadata/uid"),
             "controller": true, "blockOwnerDeletion": true}])
 }
 
-fn owned_by(obj: &Value, uid: &str) -> bool {
+pub(crate) fn owned_by(obj: &Value, uid: &str) -> bool {
     obj.pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
         .is_some_and(|r| r.iter().any(|o| o["uid"] == uid))
 }
 
-fn all(sim: &Shared, res: &Resource) -> Vec<Arc<Value>> {
+pub(crate) fn all(sim: &Shared, res: &Resource) -> Vec<Arc<Value>> {
     sim.store.list(&res.qualified_plural(), None).0
 }
 
-fn set_status(sim: &Shared, res: &Resource, obj: &Value, status: Value) {
+pub(crate) fn set_status(sim: &Shared, res: &Resource, obj: &Value, status: Value) {
     let key = Key::new(res, s(obj, "/metadata/namespace"), s(obj, "/metadata/name"));
     let _ = sim.store.modify(&key, |cur| {
         if cur.get("status") == Some(&status) {
@@ -110,7 +114,7 @@ fn condition(
            "lastTransitionTime": since, "lastUpdateTime": updated})
 }
 
-fn template_hash(template: &Value) -> String {
+pub(crate) fn template_hash(template: &Value) -> String {
     // FNV-1a over the template's JSON: stable, short, like pod-template-hash.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in template.to_string().bytes() {
@@ -317,7 +321,7 @@ fn deployments(sim: &Shared, state: &mut State) {
     }
 }
 
-fn pod_ready(p: &Value) -> bool {
+pub(crate) fn pod_ready(p: &Value) -> bool {
     p.pointer("/status/conditions")
         .and_then(Value::as_array)
         .is_some_and(|cs| {
@@ -326,9 +330,13 @@ fn pod_ready(p: &Value) -> bool {
         })
 }
 
+/// ReplicaSets and ReplicationControllers: keep `replicas` pods of the template.
 fn replicasets(sim: &Shared) {
     let pods = all(sim, PODS);
-    for rs in all(sim, REPLICASETS) {
+    for (res, rs) in [REPLICASETS, REPLICATIONCONTROLLERS]
+        .into_iter()
+        .flat_map(|res| all(sim, res).into_iter().map(move |o| (res, o)))
+    {
         let ns = s(&rs, "/metadata/namespace").to_owned();
         let uid = s(&rs, "/metadata/uid").to_owned();
         let want = rs
@@ -343,7 +351,7 @@ fn replicasets(sim: &Shared) {
                 "apiVersion": "v1", "kind": "Pod",
                 "metadata": {"generateName": format!("{}-", s(&rs, "/metadata/name")), "namespace": ns,
                              "labels": t.pointer("/metadata/labels").cloned().unwrap_or(json!({})),
-                             "ownerReferences": owner_ref("ReplicaSet", "apps/v1", &rs)},
+                             "ownerReferences": owner_ref(res.kind, &res.api_version(), &rs)},
                 "spec": t.get("spec").cloned().unwrap_or(json!({})),
             });
             let _ = create_object(sim, PODS, &ns, pod);
@@ -360,7 +368,7 @@ fn replicasets(sim: &Shared) {
                 status.as_object_mut().map(|m| m.remove(k));
             }
         }
-        set_status(sim, REPLICASETS, &rs, status);
+        set_status(sim, res, &rs, status);
     }
 }
 
@@ -498,14 +506,18 @@ fn event(sim: &Shared, state: &mut State, pod: &Value, kind: &str, reason: &str,
         return;
     }
     let name = format!("{pod_name}.{:x}", uuid::Uuid::new_v4().as_u128() as u64);
+    let host = match s(pod, "/spec/nodeName") {
+        "" => crate::nodes::NAMES[0],
+        n => n,
+    };
     let ev = json!({
         "apiVersion": "v1", "kind": "Event",
         "metadata": {"name": name, "namespace": ns},
         "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod_name, "namespace": ns,
                            "uid": s(pod, "/metadata/uid"), "fieldPath": "spec.containers{}"},
         "reason": reason, "message": message, "type": kind, "count": 1,
-        "source": {"component": "kubelet", "host": "kubesim-node"},
-        "firstTimestamp": t, "lastTimestamp": t, "reportingComponent": "kubelet", "reportingInstance": "kubesim-node",
+        "source": {"component": "kubelet", "host": host},
+        "firstTimestamp": t, "lastTimestamp": t, "reportingComponent": "kubelet", "reportingInstance": host,
     });
     if create_object(sim, EVENTS, &ns, ev).is_ok() {
         state.events.insert(key, name);
@@ -613,12 +625,27 @@ fn kubelet(sim: &Shared, state: &mut State, tick: Instant) {
             );
             continue;
         }
+        // The scheduler binds the pod to a node once (a DaemonSet's pods come bound).
+        let node = match s(&pod, "/spec/nodeName") {
+            "" => {
+                let node = crate::nodes::for_pod(&uid);
+                let _ = sim.store.modify(&Key::new(PODS, &ns, &name), |cur| {
+                    let mut next = cur.clone();
+                    next["spec"]["nodeName"] = json!(node);
+                    Some(next)
+                });
+                node.to_owned()
+            }
+            n => n.to_owned(),
+        };
+        status["hostIP"] = json!(crate::nodes::ip(&node));
+        status["hostIPs"] = json!([{"ip": crate::nodes::ip(&node)}]);
         say_once(
             sim_state,
             &mut says,
             "Normal",
             "Scheduled",
-            format!("Successfully assigned {ns}/{name} to kubesim-node"),
+            format!("Successfully assigned {ns}/{name} to {node}"),
         );
         conditions.push(condition("PodScheduled", true, "", "", prev.as_ref()));
         let ip_octet = uid.bytes().fold(0u8, |a, b| a.wrapping_add(b));

@@ -8,6 +8,9 @@
 
 pub mod api;
 pub mod controllers;
+mod kinds;
+mod metrics;
+mod nodes;
 pub mod resources;
 pub mod scale;
 pub mod selector;
@@ -17,6 +20,7 @@ pub mod store;
 pub mod table;
 pub mod tls;
 pub mod validate;
+mod workloads;
 
 pub use sim::{
     Config, FaultConfig, Running, Scenarios, Shared, Timings, router, spawn, spawn_tls, start,

@@ -11,6 +11,8 @@ pub struct Resource {
     pub namespaced: bool,
     pub short_names: &'static [&'static str],
     pub subresources: &'static [&'static str],
+    /// Discovery's `categories`: `kubectl get all` lists the kinds in `all`.
+    pub categories: &'static [&'static str],
 }
 
 impl Resource {
@@ -60,6 +62,15 @@ const fn r(
         namespaced,
         short_names,
         subresources,
+        categories: &[],
+    }
+}
+
+/// A resource in the `all` category.
+const fn all(r: Resource) -> Resource {
+    Resource {
+        categories: &["all"],
+        ..r
     }
 }
 
@@ -83,7 +94,7 @@ pub const RESOURCES: &[Resource] = &[
         &[],
     ),
     r("", "secrets", "secret", "Secret", true, &[], &[]),
-    r(
+    all(r(
         "",
         "services",
         "service",
@@ -91,10 +102,18 @@ pub const RESOURCES: &[Resource] = &[
         true,
         &["svc"],
         &["status"],
-    ),
-    r("", "pods", "pod", "Pod", true, &["po"], &["status", "log"]),
+    )),
+    all(r(
+        "",
+        "pods",
+        "pod",
+        "Pod",
+        true,
+        &["po"],
+        &["status", "log"],
+    )),
     r("", "events", "event", "Event", true, &["ev"], &[]),
-    r(
+    all(r(
         "apps",
         "deployments",
         "deployment",
@@ -102,8 +121,8 @@ pub const RESOURCES: &[Resource] = &[
         true,
         &["deploy"],
         &["status", "scale"],
-    ),
-    r(
+    )),
+    all(r(
         "apps",
         "replicasets",
         "replicaset",
@@ -111,8 +130,8 @@ pub const RESOURCES: &[Resource] = &[
         true,
         &["rs"],
         &["status", "scale"],
-    ),
-    r("batch", "jobs", "job", "Job", true, &[], &["status"]),
+    )),
+    all(r("batch", "jobs", "job", "Job", true, &[], &["status"])),
     r(
         "networking.k8s.io",
         "ingresses",
@@ -120,6 +139,79 @@ pub const RESOURCES: &[Resource] = &[
         "Ingress",
         true,
         &["ing"],
+        &["status"],
+    ),
+    r("", "nodes", "node", "Node", false, &["no"], &["status"]),
+    r(
+        "",
+        "serviceaccounts",
+        "serviceaccount",
+        "ServiceAccount",
+        true,
+        &["sa"],
+        &[],
+    ),
+    all(r(
+        "",
+        "replicationcontrollers",
+        "replicationcontroller",
+        "ReplicationController",
+        true,
+        &["rc"],
+        &["status", "scale"],
+    )),
+    all(r(
+        "apps",
+        "daemonsets",
+        "daemonset",
+        "DaemonSet",
+        true,
+        &["ds"],
+        &["status"],
+    )),
+    all(r(
+        "apps",
+        "statefulsets",
+        "statefulset",
+        "StatefulSet",
+        true,
+        &["sts"],
+        &["status", "scale"],
+    )),
+    all(r(
+        "batch",
+        "cronjobs",
+        "cronjob",
+        "CronJob",
+        true,
+        &["cj"],
+        &["status"],
+    )),
+    r(
+        "rbac.authorization.k8s.io",
+        "roles",
+        "role",
+        "Role",
+        true,
+        &[],
+        &[],
+    ),
+    r(
+        "rbac.authorization.k8s.io",
+        "rolebindings",
+        "rolebinding",
+        "RoleBinding",
+        true,
+        &[],
+        &[],
+    ),
+    r(
+        "apiregistration.k8s.io",
+        "apiservices",
+        "apiservice",
+        "APIService",
+        false,
+        &[],
         &["status"],
     ),
 ];
@@ -140,7 +232,8 @@ pub fn groups() -> Vec<&'static str> {
         .map(|r| r.group)
         .filter(|g| !g.is_empty())
         .collect();
-    g.dedup();
+    let mut seen = std::collections::HashSet::new();
+    g.retain(|x| seen.insert(*x));
     g
 }
 
@@ -152,3 +245,34 @@ pub const REPLICASETS: &Resource = &RESOURCES[7];
 pub const JOBS: &Resource = &RESOURCES[8];
 pub const CONFIGMAPS: &Resource = &RESOURCES[1];
 pub const SECRETS: &Resource = &RESOURCES[2];
+pub const NODES: &Resource = &RESOURCES[10];
+pub const REPLICATIONCONTROLLERS: &Resource = &RESOURCES[12];
+pub const DAEMONSETS: &Resource = &RESOURCES[13];
+pub const STATEFULSETS: &Resource = &RESOURCES[14];
+pub const CRONJOBS: &Resource = &RESOURCES[15];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_named_constants_point_at_their_kinds() {
+        for (r, kind) in [
+            (NAMESPACES, "Namespace"),
+            (CONFIGMAPS, "ConfigMap"),
+            (SECRETS, "Secret"),
+            (PODS, "Pod"),
+            (EVENTS, "Event"),
+            (DEPLOYMENTS, "Deployment"),
+            (REPLICASETS, "ReplicaSet"),
+            (JOBS, "Job"),
+            (NODES, "Node"),
+            (REPLICATIONCONTROLLERS, "ReplicationController"),
+            (DAEMONSETS, "DaemonSet"),
+            (STATEFULSETS, "StatefulSet"),
+            (CRONJOBS, "CronJob"),
+        ] {
+            assert_eq!(r.kind, kind);
+        }
+    }
+}

@@ -18,6 +18,7 @@ const SCALE: Resource = Resource {
     namespaced: true,
     short_names: &[],
     subresources: &[],
+    categories: &[],
 };
 
 /// Whether `res` has a `/scale` subresource.
@@ -28,8 +29,13 @@ pub fn scalable(res: &Resource) -> bool {
 /// The Scale of an object.
 pub fn of(obj: &Value) -> Value {
     let meta = &obj["metadata"];
+    // A ReplicationController's selector is the label map itself.
     let selector = obj
         .pointer("/spec/selector/matchLabels")
+        .or_else(|| {
+            obj.pointer("/spec/selector")
+                .filter(|s| s.get("matchExpressions").is_none())
+        })
         .and_then(Value::as_object)
         .map(|m| {
             m.iter()

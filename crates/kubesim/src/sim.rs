@@ -248,6 +248,7 @@ impl Shared {
             let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
             let _ = crate::api::create_object(&shared, crate::resources::NAMESPACES, "", obj);
         }
+        crate::nodes::register(&shared);
         shared
     }
 

@@ -2,7 +2,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::resources::Resource;
 
@@ -70,9 +71,53 @@ pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    pub details: Option<Value>,
+    pub details: Option<Box<Details>>,
     pub retry_after: Option<u64>,
 }
+
+/// `Status.details`, its keys in the order the API server writes them (clients such as
+/// the Python client's `create_from_yaml` compare error bodies as text).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Details {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub group: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<StatusCause>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
+}
+
+/// One entry of `Status.details.causes`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusCause {
+    pub reason: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub field: String,
+}
+
+/// A `Status` body, in the API server's key order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusBody<'a> {
+    kind: &'static str,
+    api_version: &'static str,
+    metadata: Empty,
+    status: &'static str,
+    message: &'a str,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a Details>,
+    code: u16,
+}
+
+#[derive(Serialize)]
+struct Empty {}
 
 impl ApiError {
     fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
@@ -91,16 +136,25 @@ impl ApiError {
             "NotFound",
             format!("{} {name:?} not found", res.qualified_plural()),
         );
-        e.details = Some(details(res, name, res.plural));
+        e.details = Some(Box::new(details(res, name, res.plural)));
+        e
+    }
+
+    /// A NotFound with the given message, for objects outside the resource table.
+    pub fn not_found_message(message: String) -> Self {
+        let mut e = Self::new(404, "NotFound", message);
+        e.details = Some(Box::new(Details::default()));
         e
     }
 
     pub fn not_found_path() -> Self {
-        Self::new(
+        let mut e = Self::new(
             404,
             "NotFound",
             "the server could not find the requested resource",
-        )
+        );
+        e.details = Some(Box::new(Details::default()));
+        e
     }
 
     pub fn already_exists(res: &Resource, name: &str) -> Self {
@@ -109,7 +163,7 @@ impl ApiError {
             "AlreadyExists",
             format!("{} {name:?} already exists", res.qualified_plural()),
         );
-        e.details = Some(details(res, name, res.plural));
+        e.details = Some(Box::new(details(res, name, res.plural)));
         e
     }
 
@@ -123,7 +177,7 @@ impl ApiError {
                 res.qualified_plural()
             ),
         );
-        e.details = Some(details(res, name, res.plural));
+        e.details = Some(Box::new(details(res, name, res.plural)));
         e
     }
 
@@ -136,7 +190,7 @@ impl ApiError {
                 res.qualified_plural()
             ),
         );
-        e.details = Some(details(res, name, res.plural));
+        e.details = Some(Box::new(details(res, name, res.plural)));
         e
     }
 
@@ -156,13 +210,15 @@ impl ApiError {
             format!("{} {name:?} is invalid: {list}", res.qualified_kind()),
         );
         let mut d = details(res, name, res.kind);
-        d["causes"] = Value::Array(
-            causes
-                .iter()
-                .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
-                .collect(),
-        );
-        e.details = Some(d);
+        d.causes = causes
+            .into_iter()
+            .map(|c| StatusCause {
+                reason: c.reason,
+                message: c.message,
+                field: c.field,
+            })
+            .collect();
+        e.details = Some(Box::new(d));
         e
     }
 
@@ -205,9 +261,14 @@ impl ApiError {
             format!("Timeout: Too large resource version: {requested}, current: {current}"),
         );
         e.retry_after = Some(1);
-        e.details = Some(json!({
-            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
-            "retryAfterSeconds": 1
+        e.details = Some(Box::new(Details {
+            causes: vec![StatusCause {
+                reason: "ResourceVersionTooLarge",
+                message: "Too large resource version".into(),
+                field: String::new(),
+            }],
+            retry_after_seconds: Some(1),
+            ..Details::default()
         }));
         e
     }
@@ -231,39 +292,57 @@ impl ApiError {
             "the server has received too many requests and has asked us to try again later",
         );
         e.retry_after = Some(retry_after);
-        e.details = Some(json!({"retryAfterSeconds": retry_after}));
+        e.details = Some(Box::new(Details {
+            retry_after_seconds: Some(retry_after),
+            ..Details::default()
+        }));
         e
     }
 
-    pub fn body(&self) -> Value {
-        let mut v = json!({
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-            "code": self.code,
-        });
-        if let Some(d) = &self.details {
-            v["details"] = d.clone();
+    fn status_body(&self) -> StatusBody<'_> {
+        StatusBody {
+            kind: "Status",
+            api_version: "v1",
+            metadata: Empty {},
+            status: "Failure",
+            message: &self.message,
+            reason: self.reason,
+            details: self.details.as_deref(),
+            code: self.code,
         }
-        v
+    }
+
+    /// The `Status` object, e.g. for a watch's ERROR event.
+    pub fn body(&self) -> Value {
+        serde_json::to_value(self.status_body()).unwrap_or(Value::Null)
+    }
+
+    /// The response body as the API server writes it: keys in its order, then a newline.
+    pub fn body_text(&self) -> String {
+        let mut text = serde_json::to_string(&self.status_body()).unwrap_or_default();
+        text.push('\n');
+        text
     }
 }
 
-fn details(res: &Resource, name: &str, kind: &str) -> Value {
-    let mut d = json!({"name": name, "kind": kind});
-    if !res.group.is_empty() {
-        d["group"] = json!(res.group);
+fn details(res: &Resource, name: &str, kind: &str) -> Details {
+    Details {
+        name: name.to_owned(),
+        group: res.group.to_owned(),
+        kind: kind.to_owned(),
+        ..Details::default()
     }
-    d
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut resp = (code, axum::Json(self.body())).into_response();
+        let mut resp = (
+            code,
+            [(header::CONTENT_TYPE, "application/json")],
+            self.body_text(),
+        )
+            .into_response();
         if let Some(s) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&s.to_string())
         {

@@ -75,7 +75,7 @@ fn qualified_ok(s: &str) -> bool {
         && s.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
-fn labels(field: &str, v: Option<&Value>, out: &mut Vec<Cause>) {
+pub(crate) fn labels(field: &str, v: Option<&Value>, out: &mut Vec<Cause>) {
     let Some(map) = v.and_then(Value::as_object) else {
         return;
     };
@@ -165,7 +165,12 @@ fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// Checks a pod spec at `at` (`spec`, `spec.template.spec`).
-fn pod_spec(at: &str, spec: Option<&Value>, restart_allowed: &[&str], out: &mut Vec<Cause>) {
+pub(crate) fn pod_spec(
+    at: &str,
+    spec: Option<&Value>,
+    restart_allowed: &[&str],
+    out: &mut Vec<Cause>,
+) {
     let Some(spec) = spec else {
         out.push(Cause::required(at, ""));
         return;
@@ -292,7 +297,7 @@ pub fn validate(kind: &str, obj: &Value) -> Vec<Cause> {
             &["Always", "OnFailure", "Never"],
             &mut out,
         ),
-        "Deployment" | "ReplicaSet" => {
+        "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet" => {
             let tl = obj.pointer("/spec/template/metadata/labels");
             labels("spec.template.metadata.labels", tl, &mut out);
             let selector = match obj.pointer("/spec/selector") {
@@ -306,7 +311,12 @@ pub fn validate(kind: &str, obj: &Value) -> Vec<Cause> {
                             out.push(Cause::invalid(
                                 "spec.selector",
                                 "",
-                                "empty selector is invalid for deployment",
+                                // ReplicaSets say "deployment" too, as the API server does.
+                                match kind {
+                                    "DaemonSet" => "empty selector is invalid for daemonset",
+                                    "StatefulSet" => "empty selector is invalid for statefulset",
+                                    _ => "empty selector is invalid for deployment",
+                                },
                             ));
                             None
                         }
@@ -486,59 +496,61 @@ pub fn validate(kind: &str, obj: &Value) -> Vec<Cause> {
                 }
             }
         }
-        _ => {}
+        _ => crate::kinds::validate(kind, obj, &mut out),
     }
     out
 }
 
-/// Fills in what the API server defaults, so stored objects look like a real cluster's.
-pub fn apply_defaults(kind: &str, obj: &mut Value, uid: &str, cluster_ip: &str) {
-    let pod_defaults = |spec: &mut Value| {
-        let spec = match spec.as_object_mut() {
-            Some(s) => s,
-            None => return,
-        };
-        spec.entry("restartPolicy").or_insert(json!("Always"));
-        spec.entry("dnsPolicy").or_insert(json!("ClusterFirst"));
-        spec.entry("schedulerName")
-            .or_insert(json!("default-scheduler"));
-        spec.entry("terminationGracePeriodSeconds")
-            .or_insert(json!(30));
-        spec.entry("securityContext").or_insert(json!({}));
-        for list in ["initContainers", "containers"] {
-            for c in spec
-                .get_mut(list)
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(c) = c.as_object_mut() {
-                    let latest = c.get("image").and_then(Value::as_str).is_some_and(|i| {
-                        !i.rsplit('/').next().unwrap_or(i).contains(':') || i.ends_with(":latest")
-                    });
-                    c.entry("imagePullPolicy").or_insert(json!(if latest {
-                        "Always"
-                    } else {
-                        "IfNotPresent"
-                    }));
-                    c.entry("terminationMessagePath")
-                        .or_insert(json!("/dev/termination-log"));
-                    c.entry("terminationMessagePolicy").or_insert(json!("File"));
-                    c.entry("resources").or_insert(json!({}));
-                    for p in c
-                        .get_mut("ports")
-                        .and_then(Value::as_array_mut)
-                        .into_iter()
-                        .flatten()
-                    {
-                        if let Some(p) = p.as_object_mut() {
-                            p.entry("protocol").or_insert(json!("TCP"));
-                        }
+/// The defaults of a pod spec, in a pod or a template.
+pub(crate) fn pod_defaults(spec: &mut Value) {
+    let spec = match spec.as_object_mut() {
+        Some(s) => s,
+        None => return,
+    };
+    spec.entry("restartPolicy").or_insert(json!("Always"));
+    spec.entry("dnsPolicy").or_insert(json!("ClusterFirst"));
+    spec.entry("schedulerName")
+        .or_insert(json!("default-scheduler"));
+    spec.entry("terminationGracePeriodSeconds")
+        .or_insert(json!(30));
+    spec.entry("securityContext").or_insert(json!({}));
+    for list in ["initContainers", "containers"] {
+        for c in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(c) = c.as_object_mut() {
+                let latest = c.get("image").and_then(Value::as_str).is_some_and(|i| {
+                    !i.rsplit('/').next().unwrap_or(i).contains(':') || i.ends_with(":latest")
+                });
+                c.entry("imagePullPolicy").or_insert(json!(if latest {
+                    "Always"
+                } else {
+                    "IfNotPresent"
+                }));
+                c.entry("terminationMessagePath")
+                    .or_insert(json!("/dev/termination-log"));
+                c.entry("terminationMessagePolicy").or_insert(json!("File"));
+                c.entry("resources").or_insert(json!({}));
+                for p in c
+                    .get_mut("ports")
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(p) = p.as_object_mut() {
+                        p.entry("protocol").or_insert(json!("TCP"));
                     }
                 }
             }
         }
-    };
+    }
+}
+
+/// Fills in what the API server defaults, so stored objects look like a real cluster's.
+pub fn apply_defaults(kind: &str, obj: &mut Value, uid: &str, cluster_ip: &str) {
     match kind {
         "Pod" => {
             if let Some(spec) = obj.get_mut("spec") {
@@ -648,7 +660,7 @@ pub fn apply_defaults(kind: &str, obj: &mut Value, uid: &str, cluster_ip: &str) 
             let name = obj.pointer("/metadata/name").cloned().unwrap_or(json!(""));
             obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
         }
-        _ => {}
+        _ => crate::kinds::defaults(kind, obj),
     }
 }
 

@@ -9,8 +9,9 @@ from kubernetes import client, watch
 url, token = sys.argv[1], sys.argv[2]
 cfg = client.Configuration()
 cfg.host = url
-cfg.api_key = {"authorization": token}
-cfg.api_key_prefix = {"authorization": "Bearer"}
+# The key the client has looked the bearer token up by since v36.
+cfg.api_key = {"BearerToken": token}
+cfg.api_key_prefix = {"BearerToken": "Bearer"}
 api = client.ApiClient(cfg)
 core = client.CoreV1Api(api)
 apps = client.AppsV1Api(api)
