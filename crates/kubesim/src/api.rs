@@ -18,7 +18,7 @@ use crate::resources::{self, RESOURCES, Resource};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::sim::Shared;
 use crate::status::{ApiError, Cause};
-use crate::store::{Change, Key, StoreError, rv_of};
+use crate::store::{Change, EventType, Key, StoreError, rv_of};
 use crate::validate::{apply_defaults, validate};
 
 type ApiResult = Result<Response, ApiError>;
@@ -507,6 +507,25 @@ fn watch_line(kind: &str, object: &Value) -> Bytes {
     Bytes::from(s)
 }
 
+/// The event a watch with selectors sends for a change, as the API server's watch cache
+/// decides it: an object entering the selection is ADDED, one leaving it is DELETED (with
+/// its previous content at the new resource version), one outside it is not sent.
+fn selected_event(c: &Change, passes: &impl Fn(&Value) -> bool) -> Option<Bytes> {
+    let now = passes(&c.object);
+    let before = c.previous.as_deref().is_some_and(passes);
+    match (c.kind, before, now) {
+        (EventType::Modified, false, true) => Some(watch_line("ADDED", &c.object)),
+        (EventType::Modified, true, false) => {
+            let mut old = c.previous.as_deref().cloned().unwrap_or(Value::Null);
+            old["metadata"]["resourceVersion"] = json!(c.rv.to_string());
+            Some(watch_line("DELETED", &old))
+        }
+        (EventType::Modified, false, false) => None,
+        (kind, _, true) => Some(watch_line(kind.as_str(), &c.object)),
+        (_, _, false) => None,
+    }
+}
+
 async fn watch(
     sim: &Arc<Shared>,
     res: &'static Resource,
@@ -572,12 +591,9 @@ async fn watch(
     let api_version = res.api_version();
     let kind = res.kind;
     tokio::spawn(async move {
-        let wanted = |c: &Change| {
-            c.key.res == res_key
-                && ns.as_ref().is_none_or(|n| &c.key.ns == n)
-                && ls.matches(&c.object)
-                && fs.matches(&c.object)
-        };
+        let passes = |o: &Value| ls.matches(o) && fs.matches(o);
+        let in_scope =
+            |c: &Change| c.key.res == res_key && ns.as_ref().is_none_or(|n| &c.key.ns == n);
         let mut last = from;
         for o in initial {
             if tx.send(Ok(watch_line("ADDED", &o))).await.is_err() {
@@ -591,12 +607,10 @@ async fn watch(
                 return;
             }
         }
-        for c in backlog.iter().filter(|c| wanted(c)) {
+        for c in backlog.iter().filter(|c| in_scope(c)) {
             last = c.rv;
-            if tx
-                .send(Ok(watch_line(c.kind.as_str(), &c.object)))
-                .await
-                .is_err()
+            if let Some(line) = selected_event(c, &passes)
+                && tx.send(Ok(line)).await.is_err()
             {
                 return;
             }
@@ -612,7 +626,10 @@ async fn watch(
                     Ok(c) => {
                         if c.rv <= last { continue; }
                         last = c.rv;
-                        if wanted(&c) && tx.send(Ok(watch_line(c.kind.as_str(), &c.object))).await.is_err() {
+                        if in_scope(&c)
+                            && let Some(line) = selected_event(&c, &passes)
+                            && tx.send(Ok(line)).await.is_err()
+                        {
                             return;
                         }
                     }
@@ -840,6 +857,13 @@ fn create(
         if !causes.is_empty() {
             return Err(ApiError::invalid(res, &name, causes));
         }
+        // What a real create would refuse, a dry run refuses too.
+        if res.namespaced && get(sim, resources::NAMESPACES, "", ns).is_err() {
+            return Err(ApiError::not_found(resources::NAMESPACES, ns));
+        }
+        if !name.is_empty() && sim.store.get(&Key::new(res, ns, &name)).is_some() {
+            return Err(ApiError::already_exists(res, &name));
+        }
         return Ok(probe);
     }
     create_object(sim, res, ns, obj)
@@ -1055,36 +1079,6 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-/// Strategic merge, approximated: lists of objects that all carry `name` merge by name.
-fn strategic_patch(target: &mut Value, patch: &Value) {
-    match (target.as_object_mut(), patch) {
-        (Some(t), Value::Object(p)) => {
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                    continue;
-                }
-                let slot = t.entry(k.clone()).or_insert(Value::Null);
-                match (slot.as_array_mut(), v.as_array()) {
-                    (Some(cur), Some(new))
-                        if new.iter().all(|e| e.get("name").is_some())
-                            && cur.iter().all(|e| e.get("name").is_some()) =>
-                    {
-                        for item in new {
-                            match cur.iter_mut().find(|c| c.get("name") == item.get("name")) {
-                                Some(c) => strategic_patch(c, item),
-                                None => cur.push(item.clone()),
-                            }
-                        }
-                    }
-                    _ => strategic_patch(slot, v),
-                }
-            }
-        }
-        _ => *target = patch.clone(),
-    }
-}
-
 #[allow(
     clippy::too_many_arguments,
     reason = "one request's parts, passed through once"
@@ -1145,7 +1139,7 @@ fn patch(
             if ct == "application/merge-patch+json" {
                 merge_patch(&mut next, &p);
             } else {
-                strategic_patch(&mut next, &p);
+                crate::smp::apply(res.kind, &mut next, &p);
             }
             let expect = p
                 .pointer("/metadata/resourceVersion")

@@ -180,6 +180,8 @@ fn deployments(sim: &Shared, state: &mut State) {
                 }
                 (*rs).clone()
             }
+            // A paused Deployment does not roll out a changed template.
+            None if d.pointer("/spec/paused") == Some(&json!(true)) => continue,
             None => {
                 let mut t = template.clone();
                 t["metadata"]["labels"]["pod-template-hash"] = json!(hash);

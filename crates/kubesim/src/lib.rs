@@ -15,6 +15,7 @@ pub mod resources;
 pub mod scale;
 pub mod selector;
 pub mod sim;
+mod smp;
 pub mod status;
 pub mod store;
 pub mod table;

@@ -164,11 +164,30 @@ const FIELDS: &[&str] = &[
     "involvedObject.kind",
     "involvedObject.namespace",
     "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
     "status.phase",
+    "status.podIP",
+    "status.nominatedNodeName",
     "spec.nodeName",
+    "spec.restartPolicy",
+    "spec.schedulerName",
+    "spec.serviceAccountName",
     "type",
     "reason",
+    "source",
+    "reportingComponent",
 ];
+
+/// Where a selectable field's value is, when that is not its own path.
+fn pointer_of(field: &str) -> String {
+    match field {
+        // An Event's `source` selects on its component.
+        "source" => "/source/component".to_owned(),
+        f => format!("/{}", f.replace('.', "/")),
+    }
+}
 
 impl FieldSelector {
     pub fn parse(s: &str) -> Result<Self, String> {
@@ -194,8 +213,10 @@ impl FieldSelector {
 
     pub fn matches(&self, obj: &Value) -> bool {
         self.0.iter().all(|(field, eq, value)| {
-            let pointer = format!("/{}", field.replace('.', "/"));
-            let actual = obj.pointer(&pointer).and_then(Value::as_str).unwrap_or("");
+            let actual = obj
+                .pointer(&pointer_of(field))
+                .and_then(Value::as_str)
+                .unwrap_or("");
             (actual == value) == *eq
         })
     }
@@ -243,5 +264,13 @@ mod tests {
                 .matches(&ev)
         );
         assert!(FieldSelector::parse("spec.whatever=x").is_err());
+        // What `kubectl events --for pod/pod-a` sends.
+        let ev = json!({"involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": "pod-a"},
+                        "source": {"component": "kubelet"}});
+        let sel = FieldSelector::parse(
+            "involvedObject.apiVersion=v1,involvedObject.kind=Pod,involvedObject.name=pod-a,source=kubelet",
+        )
+        .unwrap();
+        assert!(sel.matches(&ev));
     }
 }

@@ -56,6 +56,9 @@ pub struct Change {
     pub key: Key,
     pub kind: EventType,
     pub object: Arc<Value>,
+    /// For a modification, the object before it: a selected watch sees an object
+    /// entering its selection as ADDED and leaving it as DELETED.
+    pub previous: Option<Arc<Value>>,
 }
 
 #[derive(Debug)]
@@ -111,12 +114,20 @@ impl Store {
         self.lock().rv
     }
 
-    fn record(&self, inner: &mut Inner, key: Key, kind: EventType, object: Arc<Value>) {
+    fn record(
+        &self,
+        inner: &mut Inner,
+        key: Key,
+        kind: EventType,
+        object: Arc<Value>,
+        previous: Option<Arc<Value>>,
+    ) {
         let change = Change {
             rv: inner.rv,
             key,
             kind,
             object,
+            previous,
         };
         inner.history.push_back(change.clone());
         while inner.history.len() > self.history_len {
@@ -135,7 +146,7 @@ impl Store {
         obj["metadata"]["resourceVersion"] = Value::String(inner.rv.to_string());
         let obj = Arc::new(obj);
         inner.objects.insert(key.clone(), obj.clone());
-        self.record(&mut inner, key, EventType::Added, obj.clone());
+        self.record(&mut inner, key, EventType::Added, obj.clone(), None);
         Ok(obj)
     }
 
@@ -163,8 +174,14 @@ impl Store {
         inner.rv += 1;
         obj["metadata"]["resourceVersion"] = Value::String(inner.rv.to_string());
         let obj = Arc::new(obj);
-        inner.objects.insert(key.clone(), obj.clone());
-        self.record(&mut inner, key.clone(), EventType::Modified, obj.clone());
+        let previous = inner.objects.insert(key.clone(), obj.clone());
+        self.record(
+            &mut inner,
+            key.clone(),
+            EventType::Modified,
+            obj.clone(),
+            previous,
+        );
         Ok(obj)
     }
 
@@ -188,7 +205,13 @@ impl Store {
         next["metadata"]["resourceVersion"] = Value::String(inner.rv.to_string());
         let next = Arc::new(next);
         inner.objects.insert(key.clone(), next.clone());
-        self.record(&mut inner, key.clone(), EventType::Modified, next.clone());
+        self.record(
+            &mut inner,
+            key.clone(),
+            EventType::Modified,
+            next.clone(),
+            Some(current),
+        );
         Ok(next)
     }
 
@@ -199,7 +222,13 @@ impl Store {
         let mut gone = (*old).clone();
         gone["metadata"]["resourceVersion"] = Value::String(inner.rv.to_string());
         let gone = Arc::new(gone);
-        self.record(&mut inner, key.clone(), EventType::Deleted, gone.clone());
+        self.record(
+            &mut inner,
+            key.clone(),
+            EventType::Deleted,
+            gone.clone(),
+            None,
+        );
         Ok(gone)
     }
 

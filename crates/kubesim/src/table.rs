@@ -103,6 +103,26 @@ fn columns(kind: &str) -> Vec<(&'static str, &'static str)> {
             ("Ports", "string"),
         ],
         "Namespace" => vec![("Name", "string"), ("Status", "string")],
+        "Node" => vec![
+            ("Name", "string"),
+            ("Status", "string"),
+            ("Roles", "string"),
+        ],
+        "DaemonSet" => vec![
+            ("Name", "string"),
+            ("Desired", "integer"),
+            ("Current", "integer"),
+            ("Ready", "integer"),
+            ("Up-to-date", "integer"),
+            ("Available", "integer"),
+        ],
+        "StatefulSet" => vec![("Name", "string"), ("Ready", "string")],
+        "ReplicationController" => vec![
+            ("Name", "string"),
+            ("Desired", "integer"),
+            ("Current", "integer"),
+            ("Ready", "integer"),
+        ],
         "Event" => vec![
             ("Last Seen", "string"),
             ("Type", "string"),
@@ -239,6 +259,41 @@ fn cells(kind: &str, o: &Value) -> Vec<Value> {
             ]
         }
         "Namespace" => vec![name, json!(s(o, "/status/phase"))],
+        "Node" => {
+            let ready = o
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True");
+            vec![
+                name,
+                json!(if ready { "Ready" } else { "NotReady" }),
+                json!("<none>"),
+            ]
+        }
+        "DaemonSet" => vec![
+            name,
+            json!(i(o, "/status/desiredNumberScheduled")),
+            json!(i(o, "/status/currentNumberScheduled")),
+            json!(i(o, "/status/numberReady")),
+            json!(i(o, "/status/updatedNumberScheduled")),
+            json!(i(o, "/status/numberAvailable")),
+        ],
+        "StatefulSet" => vec![
+            name,
+            json!(format!(
+                "{}/{}",
+                i(o, "/status/readyReplicas"),
+                i(o, "/spec/replicas")
+            )),
+        ],
+        "ReplicationController" => vec![
+            name,
+            json!(i(o, "/spec/replicas")),
+            json!(i(o, "/status/replicas")),
+            json!(i(o, "/status/readyReplicas")),
+        ],
         "Event" => vec![
             json!(age(s(o, "/lastTimestamp"))),
             json!(s(o, "/type")),
@@ -255,14 +310,62 @@ fn cells(kind: &str, o: &Value) -> Vec<Value> {
     if kind != "Event" {
         c.push(age_cell);
     }
+    c.extend(wide_cells(kind, o));
     c
+}
+
+/// The columns `-o wide` adds (priority 1), after the others.
+fn wide_columns(kind: &str) -> Vec<(&'static str, &'static str)> {
+    match kind {
+        "Pod" => vec![("IP", "string"), ("Node", "string")],
+        "Node" => vec![
+            ("Version", "string"),
+            ("Internal-IP", "string"),
+            ("External-IP", "string"),
+            ("OS-Image", "string"),
+            ("Kernel-Version", "string"),
+            ("Container-Runtime", "string"),
+        ],
+        _ => vec![],
+    }
+}
+
+fn wide_cells(kind: &str, o: &Value) -> Vec<Value> {
+    let or_none = |v: &str| json!(if v.is_empty() { "<none>" } else { v });
+    match kind {
+        "Pod" => vec![
+            or_none(s(o, "/status/podIP")),
+            or_none(s(o, "/spec/nodeName")),
+        ],
+        "Node" => {
+            let internal = o
+                .pointer("/status/addresses")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|a| a["type"] == "InternalIP")
+                .and_then(|a| a["address"].as_str())
+                .unwrap_or("");
+            vec![
+                json!(s(o, "/status/nodeInfo/kubeletVersion")),
+                or_none(internal),
+                json!("<none>"),
+                json!(s(o, "/status/nodeInfo/osImage")),
+                json!(s(o, "/status/nodeInfo/kernelVersion")),
+                json!(s(o, "/status/nodeInfo/containerRuntimeVersion")),
+            ]
+        }
+        _ => vec![],
+    }
 }
 
 /// A Table of `items`.
 pub fn table(res: &Resource, items: &[&Value], rv: u64) -> Value {
+    let column = |(n, t): (&str, &str), priority: u8| json!({"name": n, "type": t, "format": if n == "Name" { "name" } else { "" }, "description": n, "priority": priority});
     let defs: Vec<Value> = columns(res.kind)
         .into_iter()
-        .map(|(n, t)| json!({"name": n, "type": t, "format": if n == "Name" { "name" } else { "" }, "description": n, "priority": 0}))
+        .map(|c| column(c, 0))
+        .chain(wide_columns(res.kind).into_iter().map(|c| column(c, 1)))
         .collect();
     let rows: Vec<Value> = items
         .iter()

@@ -549,6 +549,14 @@ pub(crate) fn pod_defaults(spec: &mut Value) {
     }
 }
 
+/// A port of the NodePort range (30000–32767) for a service's `i`th port, spread by its uid.
+fn node_port(uid: &str, i: usize) -> u64 {
+    let h = uid
+        .bytes()
+        .fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
+    30000 + (h.wrapping_add(i as u64 * 7919)) % 2768
+}
+
 /// Fills in what the API server defaults, so stored objects look like a real cluster's.
 pub fn apply_defaults(kind: &str, obj: &mut Value, uid: &str, cluster_ip: &str) {
     match kind {
@@ -648,6 +656,22 @@ pub fn apply_defaults(kind: &str, obj: &mut Value, uid: &str, cluster_ip: &str) 
                 }
                 if p.get("targetPort").is_none() {
                     p["targetPort"] = p["port"].clone();
+                }
+            }
+            if matches!(spec["type"].as_str(), Some("NodePort" | "LoadBalancer")) {
+                if spec.get("externalTrafficPolicy").is_none() {
+                    spec["externalTrafficPolicy"] = json!("Cluster");
+                }
+                for (i, p) in spec
+                    .get_mut("ports")
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    if p.get("nodePort").is_none() {
+                        p["nodePort"] = json!(node_port(uid, i));
+                    }
                 }
             }
         }

@@ -531,3 +531,172 @@ async fn the_python_clients_own_e2e_suite_passes_but_for_exec_and_port_forward()
     assert!(passed.len() >= 38, "{} passed:\n{report}", passed.len());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Everyday kubectl commands on what kubesim v2 added: nodes, `get all`, DaemonSets and
+/// StatefulSets rolling out, `scale rc`, `top`, `events --for`, a client-side apply that
+/// drops a container, server-side dry runs, NodePorts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everyday_kubectl_commands_on_workloads_nodes_and_patches() {
+    let Some(kubectl) = oracle("TENANTRY_TEST_KUBECTL", "kubectl against kubesim") else {
+        return;
+    };
+    let sim = sim_with(|c| c.token = None).await;
+    let dir = std::env::temp_dir().join(format!("kubesim-kubectl2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("config");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {}\n  name: sim\ncontexts:\n- context:\n    cluster: sim\n    namespace: default\n    user: u\n  name: sim\ncurrent-context: sim\nusers:\n- name: u\n  user: {{}}\n",
+            sim.url()
+        ),
+    )
+    .unwrap();
+    let k = |args: &[&str]| {
+        let kc = kubeconfig.display().to_string();
+        tokio::task::block_in_place(|| {
+            Command::new(&kubectl)
+                .arg("--kubeconfig")
+                .arg(&kc)
+                .args(args)
+                .output()
+                .unwrap()
+        })
+    };
+    // kubesim serves no OpenAPI document, so kubectl's client-side validation is off.
+    let ok = |args: &[&str]| {
+        let mut args = args.to_vec();
+        if matches!(args[0], "apply" | "create") {
+            args.push("--validate=false");
+        }
+        let out = k(&args);
+        assert!(out.status.success(), "kubectl {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let template = |app: &str, image: &str| {
+        json!({"metadata": {"labels": {"app": app}},
+               "spec": {"containers": [{"name": "c", "image": image}]}})
+    };
+
+    // Nodes, with the columns `-o wide` shows.
+    let nodes = ok(&["get", "nodes", "-o", "wide"]);
+    assert!(
+        nodes.contains("kubesim-node-1") && nodes.contains("Ready"),
+        "{nodes}"
+    );
+    assert!(nodes.contains("10.0.0.10"), "{nodes}");
+
+    // A DaemonSet puts one pod on each node; a StatefulSet makes web-0, web-1 in order.
+    let ds = write(
+        &dir,
+        "ds.json",
+        &json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
+                "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": template("agent", "agent:1")}}),
+    );
+    let sts = write(
+        &dir,
+        "sts.json",
+        &json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+                "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                         "template": template("db", "postgres:17")}}),
+    );
+    ok(&["apply", "-f", &ds, "-f", &sts]);
+    ok(&["rollout", "status", "ds/agent", "--timeout=30s"]);
+    ok(&["rollout", "status", "sts/db", "--timeout=30s"]);
+    let pods = ok(&["get", "pods", "-o", "wide", "--no-headers"]);
+    assert!(pods.contains("db-0") && pods.contains("db-1"), "{pods}");
+    for node in ["kubesim-node-1", "kubesim-node-2"] {
+        assert!(
+            pods.lines()
+                .any(|l| l.starts_with("agent-") && l.contains(node)),
+            "no agent pod on {node}:\n{pods}"
+        );
+    }
+    let all = ok(&["get", "all"]);
+    for what in ["daemonset.apps/agent", "statefulset.apps/db", "pod/db-0"] {
+        assert!(all.contains(what), "`get all` lacks {what}:\n{all}");
+    }
+
+    // A ReplicationController, scaled through its /scale subresource.
+    let rc = write(
+        &dir,
+        "rc.json",
+        &json!({"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "old"},
+                "spec": {"replicas": 1, "template": template("old", "nginx:1")}}),
+    );
+    ok(&["create", "-f", &rc]);
+    ok(&["scale", "rc/old", "--replicas=3"]);
+    ok(&[
+        "wait",
+        "--for=jsonpath={.status.readyReplicas}=3",
+        "rc/old",
+        "--timeout=30s",
+    ]);
+
+    // `top` reads metrics.k8s.io; `events --for` selects on involvedObject.apiVersion.
+    let top = ok(&["top", "pod", "db-0"]);
+    assert!(top.contains("db-0"), "{top}");
+    let events = ok(&["events", "--for", "pod/db-0"]);
+    assert!(events.contains("Scheduled"), "{events}");
+
+    // Client-side apply of a Deployment that then drops a container: the directive
+    // kubectl sends ($setElementOrder) is obeyed, not stored, and the container goes.
+    let two = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "a", "image": "a:1"}, {"name": "b", "image": "b:1"}]}}}});
+    let mut one = two.clone();
+    one["spec"]["template"]["spec"]["containers"] = json!([{"name": "a", "image": "a:2"}]);
+    ok(&["apply", "-f", &write(&dir, "two.json", &two)]);
+    ok(&["apply", "-f", &write(&dir, "one.json", &one)]);
+    let stored = ok(&["get", "deploy/web", "-o", "json"]);
+    assert!(!stored.contains("$setElementOrder"), "{stored}");
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    let containers = &stored["spec"]["template"]["spec"]["containers"];
+    assert_eq!(containers.as_array().map(Vec::len), Some(1), "{containers}");
+    assert_eq!(containers[0]["image"], "a:2");
+
+    // Server-side dry runs change nothing and refuse what a real request would.
+    ok(&["scale", "deploy/web", "--replicas=5", "--dry-run=server"]);
+    assert_eq!(
+        ok(&["get", "deploy/web", "-o", "jsonpath={.spec.replicas}"]),
+        "1"
+    );
+    // (From files: kubectl sends `create configmap …` as protobuf, which kubesim refuses.)
+    let exists = write(
+        &dir,
+        "cm.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dup"}, "data": {"a": "1"}}),
+    );
+    ok(&["create", "-f", &exists, "--dry-run=server"]);
+    assert!(
+        !k(&["get", "cm/dup"]).status.success(),
+        "a dry run created it"
+    );
+    ok(&["create", "-f", &exists]);
+    let out = k(&[
+        "create",
+        "-f",
+        &exists,
+        "--dry-run=server",
+        "--validate=false",
+    ]);
+    assert!(
+        !out.status.success() && text(&out).contains("already exists"),
+        "{}",
+        text(&out)
+    );
+
+    // A NodePort service gets its port from the node-port range.
+    let np = write(
+        &dir,
+        "np.json",
+        &json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "np"},
+                "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}),
+    );
+    ok(&["create", "-f", &np]);
+    let port: u32 = ok(&["get", "svc/np", "-o", "jsonpath={.spec.ports[0].nodePort}"])
+        .parse()
+        .unwrap();
+    assert!((30000..=32767).contains(&port), "{port}");
+    std::fs::remove_dir_all(&dir).ok();
+}

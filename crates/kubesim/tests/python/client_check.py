@@ -56,6 +56,19 @@ for ev in w.stream(core.list_namespaced_config_map, "default", resource_version=
         w.stop()
 assert seen == [("DELETED", "py0")], seen
 
+# A label-selected watch sees objects enter and leave its selection, as informers need:
+# py2 relabelled into tier=web is ADDED, py1 relabelled out of it is DELETED.
+rv = core.list_namespaced_config_map("default", label_selector="tier=web").metadata.resource_version
+core.patch_namespaced_config_map("py2", "default", {"metadata": {"labels": {"tier": "web"}}})
+core.patch_namespaced_config_map("py1", "default", {"metadata": {"labels": {"tier": "db"}}})
+core.patch_namespaced_config_map("py1", "default", {"data": {"k": "changed"}})
+seen = []
+w = watch.Watch()
+for ev in w.stream(core.list_namespaced_config_map, "default", label_selector="tier=web",
+                   resource_version=rv, timeout_seconds=2):
+    seen.append((ev["type"], ev["object"].metadata.name, ev["object"].metadata.labels["tier"]))
+assert seen == [("ADDED", "py2", "web"), ("DELETED", "py1", "web")], seen
+
 ready = None
 w = watch.Watch()
 for ev in w.stream(apps.list_namespaced_deployment, "default", field_selector="metadata.name=pyweb", timeout_seconds=5):
