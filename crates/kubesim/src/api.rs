@@ -13,13 +13,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::metrics;
 use crate::resources::{self, RESOURCES, Resource};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::sim::Shared;
 use crate::status::{ApiError, Cause};
 use crate::store::{Change, EventType, Key, StoreError, rv_of};
 use crate::validate::{apply_defaults, validate};
+use crate::{authz, metrics};
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -143,6 +143,7 @@ async fn route(
         ["apis"] => ok(&{
             let mut groups: Vec<Value> = resources::groups().iter().map(|g| group(g)).collect();
             groups.push(metrics::group());
+            groups.push(authz::group());
             json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
         }),
         ["apis", metrics::GROUP] => ok(&{
@@ -152,6 +153,16 @@ async fn route(
             v
         }),
         ["apis", metrics::GROUP, metrics::VERSION] => ok(&metrics::resource_list()),
+        ["apis", authz::GROUP] => ok(&{
+            let mut v = authz::group();
+            v["kind"] = json!("APIGroup");
+            v["apiVersion"] = json!("v1");
+            v
+        }),
+        ["apis", authz::GROUP, authz::VERSION] => ok(&authz::resource_list()),
+        ["apis", authz::GROUP, authz::VERSION, rest @ ..] if *method == Method::POST => {
+            authz::review(rest, &body).map(|v| json_response(StatusCode::CREATED, &v))
+        }
         ["apis", metrics::GROUP, metrics::VERSION, rest @ ..] if *method == Method::GET => {
             ok(&metrics::handle(sim, rest, &q)?)
         }
@@ -274,7 +285,8 @@ async fn resource_route(
     {
         return Err(ApiError::unsupported_media_type(content_type));
     }
-    match (method.clone(), name, sub) {
+    let mut warnings = Vec::new();
+    let response = match (method.clone(), name, sub) {
         (Method::GET, None, None) => {
             if query_bool(q, "watch") {
                 watch(sim, res, (!ns.is_empty()).then_some(ns), q).await
@@ -293,9 +305,8 @@ async fn resource_route(
                 list(sim, res, (!ns.is_empty()).then_some(ns), q)
             }
         }
-        (Method::POST, None, None) => {
-            create(sim, res, ns, &body, q).map(|v| json_response(StatusCode::CREATED, &v))
-        }
+        (Method::POST, None, None) => create(sim, res, ns, &body, q, &mut warnings)
+            .map(|v| json_response(StatusCode::CREATED, &v)),
         (Method::GET, Some(n), None) if crate::table::wanted(headers) => {
             let v = get(sim, res, ns, n)?;
             ok(&crate::table::table(res, &[&v], rv_of(&v).unwrap_or(0)))
@@ -351,9 +362,17 @@ async fn resource_route(
             )?;
             ok(&crate::scale::of(&v))
         }
-        (Method::PUT, Some(n), sub @ (None | Some("status"))) => {
-            update(sim, res, ns, n, &body, sub == Some("status"), q).and_then(|v| ok(&v))
-        }
+        (Method::PUT, Some(n), sub @ (None | Some("status"))) => update(
+            sim,
+            res,
+            ns,
+            n,
+            &body,
+            sub == Some("status"),
+            q,
+            &mut warnings,
+        )
+        .and_then(|v| ok(&v)),
         (Method::PATCH, Some(n), sub @ (None | Some("status"))) => patch(
             sim,
             res,
@@ -363,6 +382,7 @@ async fn resource_route(
             content_type,
             q,
             sub == Some("status"),
+            &mut warnings,
         ),
         (Method::DELETE, Some(n), None) => delete(sim, res, ns, n, &body, q).and_then(|v| ok(&v)),
         (Method::DELETE, None, None) if res.namespaced && !ns.is_empty() => {
@@ -371,7 +391,16 @@ async fn resource_route(
         _ => Err(ApiError::method_not_allowed(
             "the server does not allow this method on the requested resource",
         )),
-    }
+    };
+    // Each warning in its own header, as the API server sends them (kubectl prints them).
+    response.map(|mut r| {
+        for w in warnings {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&format!("299 - {w:?}")) {
+                r.headers_mut().append(header::WARNING, v);
+            }
+        }
+        r
+    })
 }
 
 fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
@@ -837,9 +866,11 @@ fn create(
     ns: &str,
     body: &[u8],
     q: &HashMap<String, String>,
+    warnings: &mut Vec<String>,
 ) -> Result<Value, ApiError> {
     let mut obj = parse_body(body)?;
     check_type(res, &mut obj)?;
+    let obj = checked(res, obj, q, warnings)?;
     if q.get("dryRun").is_some_and(|d| d == "All") {
         let mut probe = obj.clone();
         let name = probe
@@ -867,6 +898,59 @@ fn create(
         return Ok(probe);
     }
     create_object(sim, res, ns, obj)
+}
+
+/// Decodes `obj` as its kind's type, as the API server does: a wrong type is a 400, an
+/// unknown field is refused, warned about or ignored as `fieldValidation` says, and the
+/// object goes on as the type writes it back, without such fields.
+fn checked(
+    res: &Resource,
+    obj: Value,
+    q: &HashMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<Value, ApiError> {
+    use crate::schema::{FieldValidation, decode};
+    let mode =
+        FieldValidation::parse(q.get("fieldValidation").map(String::as_str)).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "fieldValidation parameter {:?} is not supported: use Strict, Warn or Ignore",
+                q.get("fieldValidation").map_or("", String::as_str)
+            ))
+        })?;
+    let cannot = || {
+        format!(
+            "{} in version {:?} cannot be handled as a {}",
+            res.kind, res.version, res.kind
+        )
+    };
+    let Some(decoded) = decode(res.kind, &obj) else {
+        return Ok(obj);
+    };
+    let decoded = decoded.map_err(|e| {
+        ApiError::bad_request(format!(
+            "{}: json: cannot decode {}: {}",
+            cannot(),
+            if e.path.is_empty() { "." } else { &e.path },
+            e.message
+        ))
+    })?;
+    let unknown: Vec<String> = decoded
+        .unknown
+        .iter()
+        .map(|f| format!("unknown field {f:?}"))
+        .collect();
+    match mode {
+        FieldValidation::Strict if !unknown.is_empty() => Err(ApiError::bad_request(format!(
+            "{}: strict decoding error: {}",
+            cannot(),
+            unknown.join(", ")
+        ))),
+        FieldValidation::Warn => {
+            warnings.extend(unknown);
+            Ok(decoded.object)
+        }
+        _ => Ok(decoded.object),
+    }
 }
 
 /// Builds the object that replaces `current`: server-owned fields kept, status kept unless
@@ -1008,7 +1092,8 @@ fn merge_update(
             .to_owned();
         apply_defaults(res.kind, &mut next, "", &ip);
     }
-    let causes = validate(res.kind, &next);
+    let mut causes = crate::immutable::update_causes(res.kind, current, &next);
+    causes.extend(validate(res.kind, &next));
     if !causes.is_empty() {
         return Err(ApiError::invalid(res, &name, causes));
     }
@@ -1022,6 +1107,10 @@ fn merge_update(
     Ok(next)
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one request's parts, passed through once"
+)]
 fn update(
     sim: &Shared,
     res: &Resource,
@@ -1030,9 +1119,11 @@ fn update(
     body: &[u8],
     status_only: bool,
     q: &HashMap<String, String>,
+    warnings: &mut Vec<String>,
 ) -> Result<Value, ApiError> {
     let mut next = parse_body(body)?;
     check_type(res, &mut next)?;
+    let next = checked(res, next, q, warnings)?;
     if next.pointer("/metadata/name").and_then(Value::as_str) != Some(name) {
         return Err(ApiError::bad_request(
             "the name of the object does not match the name on the URL",
@@ -1092,6 +1183,7 @@ fn patch(
     content_type: &str,
     q: &HashMap<String, String>,
     status_only: bool,
+    warnings: &mut Vec<String>,
 ) -> ApiResult {
     let ct = content_type.split(';').next().unwrap_or("").trim();
     let key = Key::new(res, ns, name);
@@ -1109,6 +1201,7 @@ fn patch(
                 )
             })?;
             check_type(res, &mut applied)?;
+            let applied = checked(res, applied, q, warnings)?;
             match sim.store.get(&key) {
                 None => create_object(sim, res, ns, applied)
                     .map(|v| json_response(StatusCode::CREATED, &v)),
@@ -1141,6 +1234,7 @@ fn patch(
             } else {
                 crate::smp::apply(res.kind, &mut next, &p);
             }
+            let next = checked(res, next, q, warnings)?;
             let expect = p
                 .pointer("/metadata/resourceVersion")
                 .and_then(Value::as_str)
@@ -1164,6 +1258,7 @@ fn patch(
                     "the server rejected our request due to an error in our request: {e}"
                 ))
             })?;
+            let next = checked(res, next, q, warnings)?;
             let expect = next
                 .pointer("/metadata/resourceVersion")
                 .and_then(Value::as_str)

@@ -7,12 +7,15 @@
 //! scenario says so. It knows nothing of tenantry.
 
 pub mod api;
+mod authz;
 pub mod controllers;
+mod immutable;
 mod kinds;
 mod metrics;
 mod nodes;
 pub mod resources;
 pub mod scale;
+mod schema;
 pub mod selector;
 pub mod sim;
 mod smp;

@@ -686,6 +686,14 @@ async fn everyday_kubectl_commands_on_workloads_nodes_and_patches() {
         text(&out)
     );
 
+    // `auth can-i` answers as for a cluster-admin.
+    assert_eq!(
+        ok(&["auth", "can-i", "create", "deployments"]).trim(),
+        "yes"
+    );
+    let rules = ok(&["auth", "can-i", "--list"]);
+    assert!(rules.contains("*.*"), "{rules}");
+
     // A NodePort service gets its port from the node-port range.
     let np = write(
         &dir,

@@ -832,15 +832,29 @@ fn resume_rollback_and_decommission_killed_midway_finish_when_run_again() {
     );
 
     // Decommission: killed once the Ingress is gone, while the pod is held.
-    // The rollback's old pods may still be going away: hold only the one that stays.
+    // The rollback's old pods may still be going away: hold only the one that stays, once
+    // the rollout is complete (every replica updated and available, none besides) and
+    // has stayed so for a second.
+    let settled = || {
+        let d = dep();
+        let st = &d["status"];
+        st["observedGeneration"] == d["metadata"]["generation"]
+            && st["replicas"] == 1
+            && st["updatedReplicas"] == 1
+            && st["availableReplicas"] == 1
+            && pods() == 1
+    };
     let start = Instant::now();
-    while pods() != 1 {
+    let mut calm = 0;
+    while calm < 10 {
+        calm = if settled() { calm + 1 } else { 0 };
         assert!(
             start.elapsed() < Duration::from_secs(20),
-            "the rollback left {:?}",
-            lms_pods()
+            "the rollback left {:?} and {}",
+            lms_pods(),
+            dep()["status"]
         );
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(100));
     }
     let decommission = ["decommission", "C1", "-n", "default", "--yes"];
     let ingresses = || {

@@ -69,6 +69,41 @@ for ev in w.stream(core.list_namespaced_config_map, "default", label_selector="t
     seen.append((ev["type"], ev["object"].metadata.name, ev["object"].metadata.labels["tier"]))
 assert seen == [("ADDED", "py2", "web"), ("DELETED", "py1", "web")], seen
 
+# Bodies are decoded as their kind's type: a wrong type is refused with its path; an
+# unknown field is refused under fieldValidation=Strict, and otherwise dropped, not stored.
+import json
+
+
+def refused(call, status, words):
+    try:
+        call()
+    except client.ApiException as e:
+        assert e.status == status, (e.status, e.body)
+        assert words in e.body, e.body
+        return
+    raise AssertionError(f"accepted; expected {status} with {words!r}")
+
+
+bad = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "bad"},
+       "spec": {"replicas": "two", "selector": {"matchLabels": {"a": "b"}},
+                "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+refused(lambda: apps.create_namespaced_deployment("default", bad), 400, "spec.replicas")
+loose = {"metadata": {"name": "loose"}, "data": {"k": "v"}, "dataa": {"k": "v"}}
+refused(lambda: core.create_namespaced_config_map("default", loose, field_validation="Strict"),
+        400, 'unknown field \\"dataa\\"')
+core.create_namespaced_config_map("default", loose)
+raw = json.loads(core.read_namespaced_config_map("loose", "default", _preload_content=False).data)
+assert "dataa" not in raw and raw["data"] == {"k": "v"}, raw
+
+# What an update may not change: an immutable ConfigMap's data, a Deployment's selector.
+core.create_namespaced_config_map("default", {"metadata": {"name": "frozen"}, "data": {"k": "1"}, "immutable": True})
+refused(lambda: core.patch_namespaced_config_map("frozen", "default", {"data": {"k": "2"}}),
+        422, "field is immutable when `immutable` is set")
+refused(lambda: apps.patch_namespaced_deployment("pyweb", "default",
+                                                 {"spec": {"selector": {"matchLabels": {"app": "other"}},
+                                                           "template": {"metadata": {"labels": {"app": "other"}}}}}),
+        422, "spec.selector")
+
 ready = None
 w = watch.Watch()
 for ev in w.stream(apps.list_namespaced_deployment, "default", field_selector="metadata.name=pyweb", timeout_seconds=5):
