@@ -1,0 +1,197 @@
+//! `delete` and `deletecollection`: propagation, owner references, preconditions,
+//! finalizers.
+
+// The verbs share the module's imports and helpers.
+use super::*;
+
+/// Deletes an object: one with finalizers is marked (`deletionTimestamp`) and goes when
+/// the last is removed; one without goes at once with, unless orphaned, what it owns.
+pub fn delete_object(
+    sim: &Shared,
+    res: &Resource,
+    ns: &str,
+    name: &str,
+    orphan: bool,
+) -> Result<Value, ApiError> {
+    let key = Key::new(res, ns, name);
+    let current = sim
+        .store
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(res, name))?;
+    if finalizers(&current).is_empty() {
+        return remove_object(sim, res, ns, name, orphan);
+    }
+    if terminating(&current) {
+        return Ok((*current).clone());
+    }
+    sim.store
+        .modify(&key, |cur| {
+            let mut next = cur.clone();
+            next["metadata"]["deletionTimestamp"] = json!(now());
+            next["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            Some(next)
+        })
+        .map(|v| (*v).clone())
+        .map_err(|e| store_err(res, name, e))
+}
+
+/// Removes an object now and, unless orphaned, everything it owns.
+pub(super) fn remove_object(
+    sim: &Shared,
+    res: &Resource,
+    ns: &str,
+    name: &str,
+    orphan: bool,
+) -> Result<Value, ApiError> {
+    let key = Key::new(res, ns, name);
+    let gone = sim
+        .store
+        .delete(&key)
+        .map_err(|e| store_err(res, name, e))?;
+    let uid = gone
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let scope = if res.kind == "Namespace" {
+        Some(name)
+    } else {
+        (!ns.is_empty()).then_some(ns)
+    };
+    for r in RESOURCES.iter().filter(|r| r.namespaced) {
+        let (items, _) = sim.store.list(&r.qualified_plural(), scope);
+        for o in items {
+            let owned = o
+                .pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid.as_str()));
+            let in_ns = res.kind == "Namespace";
+            let n = o
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            let ons = o
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            if in_ns || (owned && !orphan) {
+                let _ = remove_object(sim, r, &ons, &n, false);
+            } else if owned {
+                let _ = sim.store.modify(&Key::new(r, &ons, &n), |cur| {
+                    let mut next = cur.clone();
+                    if let Some(refs) = next
+                        .pointer_mut("/metadata/ownerReferences")
+                        .and_then(Value::as_array_mut)
+                    {
+                        refs.retain(|r| r["uid"] != uid.as_str());
+                    }
+                    Some(next)
+                });
+            }
+        }
+    }
+    Ok((*gone).clone())
+}
+
+/// `deletecollection`: deletes every object of the namespace the selectors match, each
+/// as a single delete with the same options would, and answers the list of them.
+pub(super) fn delete_collection(
+    sim: &Shared,
+    res: &Resource,
+    ns: &str,
+    body: &[u8],
+    q: &HashMap<String, String>,
+) -> Result<Value, ApiError> {
+    let (ls, fs) = selectors(q)?;
+    let (items, _) = sim.store.list(&res.qualified_plural(), Some(ns));
+    let mut deleted = Vec::new();
+    for o in items.iter().filter(|o| ls.matches(o) && fs.matches(o)) {
+        let name = o
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        match delete(sim, res, ns, name, body, q) {
+            Ok(v) => deleted.push(v),
+            // Gone meanwhile, e.g. with its owner: nothing left to delete.
+            Err(e) if e.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let rv = sim.store.list(&res.qualified_plural(), Some(ns)).1;
+    Ok(json!({
+        "kind": format!("{}List", res.kind),
+        "apiVersion": res.api_version(),
+        "metadata": {"resourceVersion": rv.to_string()},
+        "items": deleted,
+    }))
+}
+
+pub(super) fn delete(
+    sim: &Shared,
+    res: &Resource,
+    ns: &str,
+    name: &str,
+    body: &[u8],
+    q: &HashMap<String, String>,
+) -> Result<Value, ApiError> {
+    let opts: Value = if body.is_empty() {
+        json!({})
+    } else {
+        parse_body(body)?
+    };
+    let policy = opts
+        .get("propagationPolicy")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| q.get("propagationPolicy").cloned())
+        .or_else(|| {
+            (opts.get("orphanDependents") == Some(&json!(true))).then(|| "Orphan".to_owned())
+        });
+    let orphan = match policy.as_deref() {
+        Some("Orphan") => true,
+        Some("Background" | "Foreground") => false,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                res,
+                name,
+                vec![Cause::unsupported(
+                    "propagationPolicy",
+                    other,
+                    &["Foreground", "Background", "Orphan"],
+                )],
+            ));
+        }
+        // batch/v1 Jobs orphan their pods unless told otherwise, as the real API does.
+        None => res.kind == "Job",
+    };
+    let current = sim
+        .store
+        .get(&Key::new(res, ns, name))
+        .ok_or_else(|| ApiError::not_found(res, name))?;
+    for (field, what) in [("uid", "UID"), ("resourceVersion", "ResourceVersion")] {
+        if let Some(want) = opts
+            .pointer(&format!("/preconditions/{field}"))
+            .and_then(Value::as_str)
+        {
+            let have = current
+                .pointer(&format!("/metadata/{field}"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if want != have {
+                return Err(ApiError::precondition_failed(
+                    res,
+                    name,
+                    &format!(
+                        "Precondition failed: {what} in precondition: {want}, {what} in object meta: {have}"
+                    ),
+                ));
+            }
+        }
+    }
+    if dry_run(q) || opts.get("dryRun").is_some_and(|d| d == &json!(["All"])) {
+        return Ok((*current).clone());
+    }
+    delete_object(sim, res, ns, name, orphan)
+}

@@ -1,0 +1,104 @@
+//! `list`: selectors, paging with continue tokens, the list body written from the store.
+
+// The verbs share the module's imports and helpers.
+use super::*;
+
+pub(super) fn list(
+    sim: &Shared,
+    res: &Resource,
+    ns: Option<&str>,
+    q: &HashMap<String, String>,
+) -> ApiResult {
+    let (ls, fs) = selectors(q)?;
+    let (items, rv) = sim.store.list(&res.qualified_plural(), ns);
+    let mut matching = items.iter().filter(|o| ls.matches(o) && fs.matches(o));
+    let start_after = match q.get("continue").filter(|c| !c.is_empty()) {
+        Some(c) => Some(
+            decode_continue(c).ok_or_else(|| ApiError::bad_request("continue key is not valid"))?,
+        ),
+        None => None,
+    };
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0);
+    let key_of = |o: &Value| {
+        format!(
+            "{}/{}",
+            o.pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+            o.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+        )
+    };
+    let mut out: Vec<&Value> = Vec::new();
+    let mut more = false;
+    for o in matching.by_ref() {
+        if start_after.as_ref().is_some_and(|s| key_of(o) <= *s) {
+            continue;
+        }
+        if limit.is_some_and(|l| out.len() == l) {
+            more = true;
+            break;
+        }
+        out.push(o);
+    }
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if more && let Some(last) = out.last() {
+        meta["continue"] = json!(encode_continue(&key_of(last)));
+    }
+    let list = ListBody {
+        kind: format!("{}List", res.kind),
+        api_version: res.api_version(),
+        metadata: meta,
+        items: out.into_iter().map(ListItem).collect(),
+    };
+    let body = serde_json::to_vec(&list).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
+}
+
+/// A list as the real server writes it; items are serialised from the store without a
+/// copy, leaving out their `kind` and `apiVersion` as the real server does.
+#[derive(serde::Serialize)]
+struct ListBody<'a> {
+    kind: String,
+    #[serde(rename = "apiVersion")]
+    api_version: String,
+    metadata: Value,
+    items: Vec<ListItem<'a>>,
+}
+
+struct ListItem<'a>(&'a Value);
+
+impl serde::Serialize for ListItem<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = ser.serialize_map(None)?;
+        for (k, v) in self.0.as_object().into_iter().flatten() {
+            if k != "kind" && k != "apiVersion" {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.end()
+    }
+}
+
+pub(super) fn encode_continue(key: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+}
+
+pub(super) fn decode_continue(c: &str) -> Option<String> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+}
