@@ -9,13 +9,6 @@ use crate::status::ApiError;
 pub const GROUP: &str = "authorization.k8s.io";
 pub const VERSION: &str = "v1";
 
-/// The group as `/apis` lists it.
-pub fn group() -> Value {
-    let gv = format!("{GROUP}/{VERSION}");
-    json!({"name": GROUP, "versions": [{"groupVersion": gv, "version": VERSION}],
-           "preferredVersion": {"groupVersion": gv, "version": VERSION}})
-}
-
 /// `/apis/authorization.k8s.io/v1`.
 pub fn resource_list() -> Value {
     let r = |name: &str, kind: &str, namespaced: bool| json!({"name": name, "singularName": "", "namespaced": namespaced, "kind": kind, "verbs": ["create"]});

@@ -11,6 +11,7 @@ mod authz;
 pub mod controllers;
 mod immutable;
 mod kinds;
+mod logs;
 mod metrics;
 mod nodes;
 pub mod resources;

@@ -16,13 +16,6 @@ use crate::status::ApiError;
 pub const GROUP: &str = "metrics.k8s.io";
 pub const VERSION: &str = "v1beta1";
 
-/// The group as `/apis` lists it.
-pub fn group() -> Value {
-    let gv = format!("{GROUP}/{VERSION}");
-    json!({"name": GROUP, "versions": [{"groupVersion": gv, "version": VERSION}],
-           "preferredVersion": {"groupVersion": gv, "version": VERSION}})
-}
-
 /// `/apis/metrics.k8s.io/v1beta1`.
 pub fn resource_list() -> Value {
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": format!("{GROUP}/{VERSION}"),

@@ -230,7 +230,7 @@ pub struct Shared {
     pub scenarios: RwLock<Scenarios>,
     pub faults: Faults,
     /// Container logs by (namespace, pod).
-    pub logs: Mutex<HashMap<(String, String), String>>,
+    pub logs: crate::logs::Logs,
     ip: AtomicU32,
 }
 
@@ -240,7 +240,7 @@ impl Shared {
             store: Store::new(config.history),
             scenarios: RwLock::new(config.scenarios.clone()),
             faults: Faults::new(config.faults.clone()),
-            logs: Mutex::new(HashMap::new()),
+            logs: crate::logs::Logs::default(),
             ip: AtomicU32::new(10),
             config,
         });
@@ -276,13 +276,7 @@ impl Shared {
     }
 
     pub fn append_log(&self, ns: &str, pod: &str, line: &str) {
-        let mut logs = self
-            .logs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = logs.entry((ns.to_owned(), pod.to_owned())).or_default();
-        entry.push_str(line);
-        entry.push('\n');
+        self.logs.append(ns, pod, line);
     }
 }
 

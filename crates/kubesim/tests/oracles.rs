@@ -37,6 +37,35 @@ fn write(dir: &Path, name: &str, v: &Value) -> String {
     p.display().to_string()
 }
 
+/// A scratch directory for one test, and a kubeconfig in it pointing at `server` with
+/// `token` (none: an empty user, as kubectl sends no token over plain http anyway).
+fn scratch_with_kubeconfig(name: &str, server: &str, token: Option<&str>) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("kubesim-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("config");
+    let user = token.map_or_else(|| "{}".to_owned(), |t| format!("\n    token: {t}"));
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {server}\n  name: sim\ncontexts:\n- context:\n    cluster: sim\n    namespace: default\n    user: u\n  name: sim\ncurrent-context: sim\nusers:\n- name: u\n  user: {user}\n"
+        ),
+    )
+    .unwrap();
+    (dir, kubeconfig)
+}
+
+/// Runs kubectl with `kubeconfig`, from a multi-threaded test.
+fn kubectl_with(kubectl: &Path, kubeconfig: &Path, args: &[&str]) -> Output {
+    tokio::task::block_in_place(|| {
+        Command::new(kubectl)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(args)
+            .output()
+            .unwrap()
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_kubectl_creates_applies_waits_rolls_out_and_deletes() {
     let Some(kubectl) = oracle("TENANTRY_TEST_KUBECTL", "kubectl against kubesim") else {
@@ -44,28 +73,8 @@ async fn real_kubectl_creates_applies_waits_rolls_out_and_deletes() {
     };
     // kubectl sends no bearer token over plain http, so this simulator lets everyone in.
     let sim = sim_with(|c| c.token = None).await;
-    let dir = std::env::temp_dir().join(format!("kubesim-kubectl-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("config");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {}\n  name: sim\ncontexts:\n- context:\n    cluster: sim\n    namespace: default\n    user: u\n  name: sim\ncurrent-context: sim\nusers:\n- name: u\n  user: {{}}\n",
-            sim.url()
-        ),
-    )
-    .unwrap();
-    let k = |args: &[&str]| {
-        let kc = kubeconfig.display().to_string();
-        tokio::task::block_in_place(|| {
-            Command::new(&kubectl)
-                .arg("--kubeconfig")
-                .arg(&kc)
-                .args(args)
-                .output()
-                .unwrap()
-        })
-    };
+    let (dir, kubeconfig) = scratch_with_kubeconfig("kubectl", &sim.url(), None);
+    let k = |args: &[&str]| kubectl_with(&kubectl, &kubeconfig, args);
     let bad = write(
         &dir,
         "bad.json",
@@ -464,18 +473,7 @@ async fn the_python_clients_own_e2e_suite_passes_but_for_exec_and_port_forward()
     };
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python-client-e2e");
     let sim = sim_with(|_| {}).await;
-    let dir = std::env::temp_dir().join(format!("kubesim-py-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("config");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {}\n  name: sim\ncontexts:\n- context:\n    cluster: sim\n    user: u\n  name: sim\ncurrent-context: sim\nusers:\n- name: u\n  user:\n    token: {}\n",
-            sim.url(),
-            common::TOKEN
-        ),
-    )
-    .unwrap();
+    let (dir, kubeconfig) = scratch_with_kubeconfig("py-e2e", &sim.url(), Some(common::TOKEN));
     let out = tokio::task::spawn_blocking(move || {
         Command::new(pytest)
             .current_dir(&suite)
@@ -541,28 +539,8 @@ async fn everyday_kubectl_commands_on_workloads_nodes_and_patches() {
         return;
     };
     let sim = sim_with(|c| c.token = None).await;
-    let dir = std::env::temp_dir().join(format!("kubesim-kubectl2-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("config");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {}\n  name: sim\ncontexts:\n- context:\n    cluster: sim\n    namespace: default\n    user: u\n  name: sim\ncurrent-context: sim\nusers:\n- name: u\n  user: {{}}\n",
-            sim.url()
-        ),
-    )
-    .unwrap();
-    let k = |args: &[&str]| {
-        let kc = kubeconfig.display().to_string();
-        tokio::task::block_in_place(|| {
-            Command::new(&kubectl)
-                .arg("--kubeconfig")
-                .arg(&kc)
-                .args(args)
-                .output()
-                .unwrap()
-        })
-    };
+    let (dir, kubeconfig) = scratch_with_kubeconfig("kubectl2", &sim.url(), None);
+    let k = |args: &[&str]| kubectl_with(&kubectl, &kubeconfig, args);
     // kubesim serves no OpenAPI document, so kubectl's client-side validation is off.
     let ok = |args: &[&str]| {
         let mut args = args.to_vec();
@@ -684,6 +662,26 @@ async fn everyday_kubectl_commands_on_workloads_nodes_and_patches() {
         !out.status.success() && text(&out).contains("already exists"),
         "{}",
         text(&out)
+    );
+
+    // Logs: followed until the Job's container ends, tailed, stamped, cut to a byte limit.
+    let talk = write(
+        &dir,
+        "talk.json",
+        &json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "talk"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox",
+        "command": ["/bin/sh", "-c"], "args": ["echo one\necho two\necho three"]}]}}}}),
+    );
+    ok(&["create", "-f", &talk]);
+    let followed = ok(&["logs", "-f", "job/talk", "--pod-running-timeout=20s"]);
+    assert_eq!(followed, "one\ntwo\nthree\n");
+    assert_eq!(ok(&["logs", "job/talk", "--tail=1"]), "three\n");
+    assert_eq!(ok(&["logs", "job/talk", "--limit-bytes=6"]), "one\ntw");
+    let stamped = ok(&["logs", "job/talk", "--timestamps"]);
+    let first = stamped.lines().next().unwrap_or("");
+    assert!(
+        first.ends_with(" one") && first.starts_with("20"),
+        "{stamped}"
     );
 
     // `auth can-i` answers as for a cluster-admin.

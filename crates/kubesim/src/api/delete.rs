@@ -14,10 +14,7 @@ pub fn delete_object(
     orphan: bool,
 ) -> Result<Value, ApiError> {
     let key = Key::new(res, ns, name);
-    let current = sim
-        .store
-        .get(&key)
-        .ok_or_else(|| ApiError::not_found(res, name))?;
+    let current = stored(sim, res, &key)?;
     if finalizers(&current).is_empty() {
         return remove_object(sim, res, ns, name, orphan);
     }
@@ -166,10 +163,7 @@ pub(super) fn delete(
         // batch/v1 Jobs orphan their pods unless told otherwise, as the real API does.
         None => res.kind == "Job",
     };
-    let current = sim
-        .store
-        .get(&Key::new(res, ns, name))
-        .ok_or_else(|| ApiError::not_found(res, name))?;
+    let current = stored(sim, res, &Key::new(res, ns, name))?;
     for (field, what) in [("uid", "UID"), ("resourceVersion", "ResourceVersion")] {
         if let Some(want) = opts
             .pointer(&format!("/preconditions/{field}"))

@@ -24,6 +24,7 @@ use crate::{authz, metrics};
 mod create;
 mod delete;
 mod list;
+mod log;
 mod update;
 mod watch;
 
@@ -32,6 +33,7 @@ use create::*;
 pub use delete::delete_object;
 use delete::*;
 use list::*;
+use log::*;
 pub use update::merge_patch;
 use update::*;
 use watch::*;
@@ -157,23 +159,13 @@ async fn route(
         ["api", "v1"] => ok(&resource_list("", "v1")),
         ["apis"] => ok(&{
             let mut groups: Vec<Value> = resources::groups().iter().map(|g| group(g)).collect();
-            groups.push(metrics::group());
-            groups.push(authz::group());
+            groups.push(group_of(metrics::GROUP, metrics::VERSION));
+            groups.push(group_of(authz::GROUP, authz::VERSION));
             json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
         }),
-        ["apis", metrics::GROUP] => ok(&{
-            let mut v = metrics::group();
-            v["kind"] = json!("APIGroup");
-            v["apiVersion"] = json!("v1");
-            v
-        }),
+        ["apis", metrics::GROUP] => ok(&api_group(group_of(metrics::GROUP, metrics::VERSION))),
         ["apis", metrics::GROUP, metrics::VERSION] => ok(&metrics::resource_list()),
-        ["apis", authz::GROUP] => ok(&{
-            let mut v = authz::group();
-            v["kind"] = json!("APIGroup");
-            v["apiVersion"] = json!("v1");
-            v
-        }),
+        ["apis", authz::GROUP] => ok(&api_group(group_of(authz::GROUP, authz::VERSION))),
         ["apis", authz::GROUP, authz::VERSION] => ok(&authz::resource_list()),
         ["apis", authz::GROUP, authz::VERSION, rest @ ..] if *method == Method::POST => {
             authz::review(rest, &body).map(|v| json_response(StatusCode::CREATED, &v))
@@ -181,12 +173,7 @@ async fn route(
         ["apis", metrics::GROUP, metrics::VERSION, rest @ ..] if *method == Method::GET => {
             ok(&metrics::handle(sim, rest, &q)?)
         }
-        ["apis", g] if resources::groups().contains(g) => ok(&{
-            let mut v = group(g);
-            v["kind"] = json!("APIGroup");
-            v["apiVersion"] = json!("v1");
-            v
-        }),
+        ["apis", g] if resources::groups().contains(g) => ok(&api_group(group(g))),
         ["apis", g, "v1"] if resources::groups().contains(g) => ok(&resource_list(g, "v1")),
         ["api", "v1", rest @ ..] => {
             resource_route(sim, method, "", "v1", rest, &q, headers, body).await
@@ -199,8 +186,21 @@ async fn route(
 }
 
 fn group(g: &str) -> Value {
-    json!({"name": g, "versions": [{"groupVersion": format!("{g}/v1"), "version": "v1"}],
-           "preferredVersion": {"groupVersion": format!("{g}/v1"), "version": "v1"}})
+    group_of(g, "v1")
+}
+
+/// A group with one version, as `/apis` lists it.
+fn group_of(g: &str, version: &str) -> Value {
+    let gv = format!("{g}/{version}");
+    json!({"name": g, "versions": [{"groupVersion": gv, "version": version}],
+           "preferredVersion": {"groupVersion": gv, "version": version}})
+}
+
+/// `/apis/GROUP`: the group as its own document.
+fn api_group(mut g: Value) -> Value {
+    g["kind"] = json!("APIGroup");
+    g["apiVersion"] = json!("v1");
+    g
 }
 
 fn resource_list(g: &str, v: &str) -> Value {
@@ -328,36 +328,13 @@ async fn resource_route(
         }
         (Method::GET, Some(n), None) => get(sim, res, ns, n).and_then(|v| ok(&v)),
         (Method::GET, Some(n), Some("status")) => get(sim, res, ns, n).and_then(|v| ok(&v)),
-        (Method::GET, Some(n), Some("log")) => {
-            get(sim, res, ns, n)?;
-            let text = sim
-                .logs
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&(ns.to_owned(), n.to_owned()))
-                .cloned()
-                .unwrap_or_default();
-            let text = match q.get("tailLines").and_then(|t| t.parse::<usize>().ok()) {
-                Some(t) => {
-                    let lines: Vec<&str> = text.lines().collect();
-                    lines[lines.len().saturating_sub(t)..]
-                        .iter()
-                        .map(|l| format!("{l}\n"))
-                        .collect()
-                }
-                None => text,
-            };
-            Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response())
-        }
+        (Method::GET, Some(n), Some("log")) => pod_log(sim, ns, n, q).await,
         (Method::GET, Some(n), Some("scale")) if crate::scale::scalable(res) => {
             get(sim, res, ns, n).and_then(|v| ok(&crate::scale::of(&v)))
         }
         (Method::PUT | Method::PATCH, Some(n), Some("scale")) if crate::scale::scalable(res) => {
             let key = Key::new(res, ns, n);
-            let current = sim
-                .store
-                .get(&key)
-                .ok_or_else(|| ApiError::not_found(res, n))?;
+            let current = stored(sim, res, &key)?;
             let wanted = if *method == Method::PUT {
                 parse_body(&body)?
             } else {
@@ -365,16 +342,7 @@ async fn resource_route(
                 crate::scale::patched(&current, &body, ct)?
             };
             let next = crate::scale::apply(res, &current, &wanted)?;
-            let merged = merge_update(res, &current, next, false)?;
-            let v = commit(
-                sim,
-                res,
-                &key,
-                &current,
-                merged,
-                rv_of(&current),
-                dry_run(q),
-            )?;
+            let v = write(sim, res, &key, &current, next, rv_of(&current), q, false)?;
             ok(&crate::scale::of(&v))
         }
         (Method::PUT, Some(n), sub @ (None | Some("status"))) => update(
@@ -433,6 +401,13 @@ fn store_err(res: &Resource, name: &str, e: StoreError) -> ApiError {
             ApiError::gone(format!("too old resource version: {oldest}"))
         }
     }
+}
+
+/// The stored object at `key`, or the NotFound the API server answers.
+fn stored(sim: &Shared, res: &Resource, key: &Key) -> Result<Arc<Value>, ApiError> {
+    sim.store
+        .get(key)
+        .ok_or_else(|| ApiError::not_found(res, &key.name))
 }
 
 pub fn get(sim: &Shared, res: &Resource, ns: &str, name: &str) -> Result<Value, ApiError> {

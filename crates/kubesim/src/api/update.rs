@@ -114,6 +114,9 @@ pub(super) fn merge_update(
             .to_owned();
         apply_defaults(res.kind, &mut next, "", &ip);
     }
+    if res.kind == "Secret" {
+        decode_secret_data(&next)?;
+    }
     let mut causes = crate::immutable::update_causes(res.kind, current, &next);
     causes.extend(validate(res.kind, &next));
     if !causes.is_empty() {
@@ -152,24 +155,9 @@ pub(super) fn update(
         ));
     }
     let key = Key::new(res, ns, name);
-    let current = sim
-        .store
-        .get(&key)
-        .ok_or_else(|| ApiError::not_found(res, name))?;
-    let expect = rv_of(&next);
-    let merged = merge_update(res, &current, next, status_only)?;
-    if res.kind == "Secret" {
-        decode_secret_data(&merged)?;
-    }
-    commit(
-        sim,
-        res,
-        &key,
-        &current,
-        merged,
-        expect.or(rv_of(&current)),
-        dry_run(q),
-    )
+    let current = stored(sim, res, &key)?;
+    let expect = rv_of(&next).or(rv_of(&current));
+    write(sim, res, &key, &current, next, expect, q, status_only)
 }
 
 /// RFC 7386 JSON merge patch.
@@ -209,8 +197,8 @@ pub(super) fn patch(
 ) -> ApiResult {
     let ct = content_type.split(';').next().unwrap_or("").trim();
     let key = Key::new(res, ns, name);
-    let patch_body = || parse_body(body);
-    match ct {
+    // (the object read, the patched one, the version the patch asks to apply to)
+    let (current, next, expect) = match ct {
         "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
             if q.get("fieldManager").is_none_or(String::is_empty) {
                 return Err(ApiError::bad_request(
@@ -223,73 +211,63 @@ pub(super) fn patch(
                 )
             })?;
             check_type(res, &mut applied)?;
-            let applied = checked(res, applied, q, warnings)?;
-            match sim.store.get(&key) {
-                None => create_object(sim, res, ns, applied)
-                    .map(|v| json_response(StatusCode::CREATED, &v)),
-                Some(current) => {
-                    let mut next = (*current).clone();
-                    merge_patch(&mut next, &applied);
-                    let merged = merge_update(res, &current, next, status_only)?;
-                    let v = commit(
-                        sim,
-                        res,
-                        &key,
-                        &current,
-                        merged,
-                        rv_of(&current),
-                        dry_run(q),
-                    )?;
-                    ok(&v)
-                }
-            }
+            let Some(current) = sim.store.get(&key) else {
+                let applied = checked(res, applied, q, warnings)?;
+                return create_object(sim, res, ns, applied)
+                    .map(|v| json_response(StatusCode::CREATED, &v));
+            };
+            let mut next = (*current).clone();
+            merge_patch(&mut next, &applied);
+            (current, next, None)
         }
         "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-            let p = patch_body()?;
-            let current = sim
-                .store
-                .get(&key)
-                .ok_or_else(|| ApiError::not_found(res, name))?;
+            let p = parse_body(body)?;
+            let current = stored(sim, res, &key)?;
             let mut next = (*current).clone();
             if ct == "application/merge-patch+json" {
                 merge_patch(&mut next, &p);
             } else {
                 crate::smp::apply(res.kind, &mut next, &p);
             }
-            let next = checked(res, next, q, warnings)?;
-            let expect = p
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse().ok())
-                .or(rv_of(&current));
-            let merged = merge_update(res, &current, next, status_only)?;
-            let v = commit(sim, res, &key, &current, merged, expect, dry_run(q))?;
-            ok(&v)
+            (current, next, rv_of(&p))
         }
         "application/json-patch+json" => {
             let ops: json_patch::Patch = serde_json::from_slice(body).map_err(|e| {
                 ApiError::bad_request(format!("the body of the request is not a JSON patch: {e}"))
             })?;
-            let current = sim
-                .store
-                .get(&key)
-                .ok_or_else(|| ApiError::not_found(res, name))?;
+            let current = stored(sim, res, &key)?;
             let mut next = (*current).clone();
             json_patch::patch(&mut next, &ops).map_err(|e| {
                 ApiError::unprocessable(format!(
                     "the server rejected our request due to an error in our request: {e}"
                 ))
             })?;
-            let next = checked(res, next, q, warnings)?;
-            let expect = next
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse().ok())
-                .or(rv_of(&current));
-            let merged = merge_update(res, &current, next, status_only)?;
-            let v = commit(sim, res, &key, &current, merged, expect, dry_run(q))?;
-            ok(&v)
+            let expect = rv_of(&next);
+            (current, next, expect)
         }
-        other => Err(ApiError::unsupported_media_type(other)),
-    }
+        other => return Err(ApiError::unsupported_media_type(other)),
+    };
+    let next = checked(res, next, q, warnings)?;
+    let expect = expect.or(rv_of(&current));
+    let v = write(sim, res, &key, &current, next, expect, q, status_only)?;
+    ok(&v)
+}
+
+/// Writes `next` over `current`: server-owned fields kept, validated, then committed.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one write's parts, passed through once"
+)]
+pub(super) fn write(
+    sim: &Shared,
+    res: &Resource,
+    key: &Key,
+    current: &Value,
+    next: Value,
+    expect: Option<u64>,
+    q: &HashMap<String, String>,
+    status_only: bool,
+) -> Result<Value, ApiError> {
+    let merged = merge_update(res, current, next, status_only)?;
+    commit(sim, res, key, current, merged, expect, dry_run(q))
 }
