@@ -3,6 +3,62 @@
 // The verbs share the module's imports and helpers.
 use super::*;
 
+/// A version the store has not reached: the API server's watch cache waits up to 3 s for
+/// it, then says so (the server lost its state, or the client is confused).
+pub(super) async fn reached(sim: &Shared, rv: u64) -> Result<(), ApiError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while rv > sim.store.current_rv() {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::too_large_resource_version(
+                rv,
+                sim.store.current_rv(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+/// A list's `resourceVersion` and `resourceVersionMatch`, as the API server reads them:
+/// unset or "0" is any version; a version not reached yet is waited for (then 504);
+/// `Exact` at a past version is 410, as kubesim keeps no snapshots to serve it from.
+pub(super) async fn list_version(
+    sim: &Shared,
+    q: &HashMap<String, String>,
+) -> Result<(), ApiError> {
+    let rv = q.get("resourceVersion").filter(|v| !v.is_empty());
+    let matching = q.get("resourceVersionMatch").filter(|v| !v.is_empty());
+    let Some(rv) = rv else {
+        return match matching {
+            Some(_) => Err(ApiError::unprocessable(
+                "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
+            )),
+            None => Ok(()),
+        };
+    };
+    let n: u64 = rv
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}")))?;
+    match matching.map(String::as_str) {
+        None | Some("NotOlderThan") => reached(sim, n).await,
+        Some("Exact") if n == 0 => Err(ApiError::unprocessable(
+            "resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+        )),
+        Some("Exact") => {
+            reached(sim, n).await?;
+            if n < sim.store.current_rv() {
+                return Err(ApiError::gone(
+                    "The resourceVersion for the provided list is too old.",
+                ));
+            }
+            Ok(())
+        }
+        Some(other) => Err(ApiError::unprocessable(format!(
+            "resourceVersionMatch: Unsupported value: {other:?}: supported values: \"Exact\", \"NotOlderThan\", \"\""
+        ))),
+    }
+}
+
 pub(super) fn list(
     sim: &Shared,
     res: &Resource,

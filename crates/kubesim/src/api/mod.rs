@@ -317,6 +317,7 @@ async fn resource_route(
                     .collect();
                 ok(&crate::table::table(res, &matching, rv))
             } else {
+                list_version(sim, q).await?;
                 list(sim, res, (!ns.is_empty()).then_some(ns), q)
             }
         }

@@ -60,18 +60,7 @@ pub(super) async fn watch(
         let rv = rv_param
             .parse::<u64>()
             .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv_param:?}")))?;
-        // A version the store has not reached: the API server's watch cache waits up to
-        // 3 s for it, then says so (the server lost its state, or the client is confused).
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-        while rv > sim.store.current_rv() {
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ApiError::too_large_resource_version(
-                    rv,
-                    sim.store.current_rv(),
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        reached(sim, rv).await?;
         (Vec::new(), rv)
     };
     let (backlog, mut rx) = match sim.store.watch_from(from) {

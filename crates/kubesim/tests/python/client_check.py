@@ -104,6 +104,18 @@ refused(lambda: apps.patch_namespaced_deployment("pyweb", "default",
                                                            "template": {"metadata": {"labels": {"app": "other"}}}}}),
         422, "spec.selector")
 
+# A list's resourceVersion: a version not reached is a 504 (after the server waits for it),
+# Exact at a past version a 410, a match without a version a 422.
+now_rv = int(core.list_namespaced_config_map("default").metadata.resource_version)
+refused(lambda: core.list_namespaced_config_map("default", resource_version=str(now_rv + 10**6),
+                                                resource_version_match="NotOlderThan"),
+        504, "Too large resource version")
+refused(lambda: core.list_namespaced_config_map("default", resource_version="1", resource_version_match="Exact"),
+        410, "too old")
+refused(lambda: core.list_namespaced_config_map("default", resource_version_match="NotOlderThan"),
+        422, "forbidden unless resourceVersion is provided")
+core.list_namespaced_config_map("default", resource_version=str(now_rv), resource_version_match="NotOlderThan")
+
 ready = None
 w = watch.Watch()
 for ev in w.stream(apps.list_namespaced_deployment, "default", field_selector="metadata.name=pyweb", timeout_seconds=5):
