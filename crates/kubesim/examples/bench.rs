@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use kubesim::{Config, api, resources};
+use kubesim::{Config, registry, resources};
 use serde_json::json;
 
 fn peak_rss_mib() -> f64 {
@@ -87,7 +87,7 @@ async fn main() {
     let started = Instant::now();
     for i in 0..clients {
         for (res, obj) in objects(i) {
-            api::create_object(&sim.shared, res, "lms", obj).expect("create");
+            registry::create_object(&sim.shared, res, "lms", obj).expect("create");
         }
     }
     let load = started.elapsed();
@@ -132,7 +132,7 @@ async fn main() {
     for k in 0..200 {
         let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("watch-{k}"), "labels": {"bench": "watch"}}});
         let t = Instant::now();
-        api::create_object(&sim.shared, resources::CONFIGMAPS, "lms", obj).unwrap();
+        registry::create_object(&sim.shared, resources::CONFIGMAPS, "lms", obj).unwrap();
         let chunk = resp.chunk().await.unwrap().unwrap();
         watch_times.push(t.elapsed());
         assert!(String::from_utf8_lossy(&chunk).contains(&format!("watch-{k}")));

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::api::{create_object, delete_object, now};
+use crate::registry::{create_object, delete_object, now};
 use crate::resources::{
     self, DEPLOYMENTS, EVENTS, JOBS, PODS, REPLICASETS, REPLICATIONCONTROLLERS, Resource,
 };

@@ -8,12 +8,15 @@
 
 pub mod api;
 mod authz;
+mod config;
 pub mod controllers;
+mod faults;
 mod immutable;
 mod kinds;
 mod logs;
 mod metrics;
 mod nodes;
+pub mod registry;
 pub mod resources;
 pub mod scale;
 mod schema;

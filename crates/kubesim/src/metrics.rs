@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::api::now;
 use crate::nodes;
+use crate::registry::now;
 use crate::resources::PODS;
 use crate::selector::LabelSelector;
 use crate::sim::Shared;

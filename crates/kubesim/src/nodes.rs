@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::api::{create_object, now};
+use crate::registry::{create_object, now};
 use crate::resources::NODES;
 use crate::sim::Shared;
 

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::api::merge_patch;
+use crate::registry::merge_patch;
 use crate::resources::Resource;
 use crate::status::{ApiError, Cause};
 

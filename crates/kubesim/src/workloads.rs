@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::api::{create_object, delete_object};
 use crate::controllers::{all, owned_by, owner_ref, pod_ready, s, set_status, template_hash};
 use crate::nodes;
+use crate::registry::{create_object, delete_object};
 use crate::resources::{DAEMONSETS, PODS, Resource, STATEFULSETS};
 use crate::sim::Shared;
 

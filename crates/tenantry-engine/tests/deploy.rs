@@ -314,7 +314,8 @@ async fn a_deployment_selecting_by_expressions_is_judged_by_its_status_not_by_ot
     // Someone else's crashing pod in the same namespace.
     let theirs = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "theirs", "labels": {"app": "other"}},
         "spec": {"containers": [{"name": "c", "image": "registry.test/crash:1"}]}});
-    kubesim::api::create_object(&sim.shared, kubesim::resources::PODS, "lms-dev", theirs).unwrap();
+    kubesim::registry::create_object(&sim.shared, kubesim::resources::PODS, "lms-dev", theirs)
+        .unwrap();
     let db = TestDb::sqlite();
     let cat = catalog(&db, &sim, TOKEN).await;
     let name = tenantry_core::template::TemplateName::parse("deployment").unwrap();
@@ -369,7 +370,7 @@ async fn a_failing_setup_job_fails_the_deploy_with_the_jobs_log() {
 async fn an_object_tenantry_does_not_own_is_left_alone_and_named() {
     let sim = cluster(|_| {}).await;
     let foreign = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "lms-config-c1", "labels": {"owner": "alice"}}, "data": {"K": "theirs"}});
-    kubesim::api::create_object(
+    kubesim::registry::create_object(
         &sim.shared,
         kubesim::resources::CONFIGMAPS,
         "lms-dev",

@@ -28,13 +28,11 @@ mod log;
 mod update;
 mod watch;
 
-pub use create::create_object;
+use crate::registry::*;
 use create::*;
-pub use delete::delete_object;
 use delete::*;
 use list::*;
 use log::*;
-pub use update::merge_patch;
 use update::*;
 use watch::*;
 
@@ -51,17 +49,6 @@ fn json_response(code: StatusCode, v: &Value) -> Response {
 
 fn ok(v: &Value) -> ApiResult {
     Ok(json_response(StatusCode::OK, v))
-}
-
-pub fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 fn query_map(uri: &Uri) -> HashMap<String, String> {
@@ -393,24 +380,6 @@ fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
     })
 }
 
-fn store_err(res: &Resource, name: &str, e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::not_found(res, name),
-        StoreError::AlreadyExists => ApiError::already_exists(res, name),
-        StoreError::Conflict => ApiError::conflict(res, name),
-        StoreError::Gone { oldest } => {
-            ApiError::gone(format!("too old resource version: {oldest}"))
-        }
-    }
-}
-
-/// The stored object at `key`, or the NotFound the API server answers.
-fn stored(sim: &Shared, res: &Resource, key: &Key) -> Result<Arc<Value>, ApiError> {
-    sim.store
-        .get(key)
-        .ok_or_else(|| ApiError::not_found(res, &key.name))
-}
-
 pub fn get(sim: &Shared, res: &Resource, ns: &str, name: &str) -> Result<Value, ApiError> {
     sim.store
         .get(&Key::new(res, ns, name))
@@ -437,20 +406,4 @@ fn query_bool(q: &HashMap<String, String>, key: &str) -> bool {
 /// is stored.
 fn dry_run(q: &HashMap<String, String>) -> bool {
     q.get("dryRun").is_some_and(|d| d == "All")
-}
-
-fn finalizers(obj: &Value) -> Vec<String> {
-    obj.pointer("/metadata/finalizers")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn terminating(obj: &Value) -> bool {
-    obj.pointer("/metadata/deletionTimestamp")
-        .is_some_and(|t| !t.is_null())
 }
