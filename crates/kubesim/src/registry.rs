@@ -402,8 +402,12 @@ pub fn remove_object(
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_owned();
-            if in_ns || (owned && !orphan) {
+            if in_ns {
                 let _ = remove_object(sim, r, &ons, &n, false);
+            } else if owned && !orphan {
+                // The garbage collector deletes a dependent as any client would: one with
+                // finalizers stays, terminating, until they are removed.
+                let _ = delete_object(sim, r, &ons, &n, false);
             } else if owned {
                 let _ = sim.store.modify(&Key::new(r, &ons, &n), |cur| {
                     let mut next = cur.clone();

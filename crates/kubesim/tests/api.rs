@@ -567,6 +567,59 @@ async fn finalizers_hold_a_deleted_object_until_they_are_removed() {
 }
 
 #[tokio::test]
+async fn the_garbage_collector_leaves_a_dependent_with_finalizers_terminating() {
+    let sim = common::sim().await;
+    let api = common::Api::new(&sim);
+    let deps = "/apis/apps/v1/namespaces/default/deployments";
+    let (code, _) = api
+        .post(
+            deps,
+            &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}}}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let pods = "/api/v1/namespaces/default/pods";
+    let list = api
+        .wait_for(pods, "a pod of the Deployment", |l| {
+            l["items"].as_array().is_some_and(|i| i.len() == 1)
+        })
+        .await;
+    let pod = format!("{pods}/{}", s(&list["items"][0], "/metadata/name"));
+    let hold = |on: bool| json!({"metadata": {"finalizers": if on { json!(["example.com/hold"]) } else { json!(null) }}});
+    let (code, _) = api
+        .call(
+            "PATCH",
+            &pod,
+            Some(&hold(true)),
+            "application/merge-patch+json",
+        )
+        .await;
+    assert_eq!(code, 200);
+    // Deleting the Deployment takes its ReplicaSet; the held pod stays, terminating.
+    let (code, _) = api.delete(&format!("{deps}/web")).await;
+    assert_eq!(code, 200);
+    let held = api
+        .wait_for(&pod, "the pod marked for deletion", |p| {
+            p["metadata"]["deletionTimestamp"].is_string()
+        })
+        .await;
+    assert_eq!(held["metadata"]["finalizers"], json!(["example.com/hold"]));
+    let (code, _) = api
+        .call(
+            "PATCH",
+            &pod,
+            Some(&hold(false)),
+            "application/merge-patch+json",
+        )
+        .await;
+    assert_eq!(code, 200);
+    let (code, _) = api.get(&pod).await;
+    assert_eq!(code, 404);
+}
+
+#[tokio::test]
 async fn a_dry_run_checks_every_write_and_stores_none() {
     let sim = common::sim().await;
     let api = common::Api::new(&sim);
