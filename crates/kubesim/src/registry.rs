@@ -143,6 +143,9 @@ pub fn create_object(
         .to_owned();
     let uid = uuid::Uuid::new_v4().to_string();
     apply_defaults(res.kind, &mut obj, &uid, &sim.next_cluster_ip());
+    if res.kind == "Secret" {
+        fold_string_data(&mut obj);
+    }
     let causes = validate(res.kind, &obj);
     if !causes.is_empty() {
         return Err(ApiError::invalid(res, &name, causes));
@@ -167,6 +170,23 @@ pub fn create_object(
         .create(Key::new(res, ns, &name), obj)
         .map(|v| (*v).clone())
         .map_err(|e| store_err(res, &name, e))
+}
+
+/// A Secret's `stringData`, written into `data` as base64 (over what `data` had for the
+/// same key) and not stored, as the API server does.
+pub fn fold_string_data(obj: &mut Value) {
+    use base64::Engine;
+    let Some(Value::Object(plain)) = obj.as_object_mut().and_then(|o| o.remove("stringData"))
+    else {
+        return;
+    };
+    if !obj["data"].is_object() {
+        obj["data"] = json!({});
+    }
+    for (k, v) in plain {
+        let text = v.as_str().unwrap_or("");
+        obj["data"][k] = json!(base64::engine::general_purpose::STANDARD.encode(text));
+    }
 }
 
 pub fn decode_secret_data(obj: &Value) -> Result<(), ApiError> {
@@ -296,6 +316,7 @@ pub fn merge_update(
         apply_defaults(res.kind, &mut next, "", &ip);
     }
     if res.kind == "Secret" {
+        fold_string_data(&mut next);
         decode_secret_data(&next)?;
     }
     let mut causes = crate::immutable::update_causes(res.kind, current, &next);

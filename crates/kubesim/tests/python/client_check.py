@@ -95,6 +95,12 @@ core.create_namespaced_config_map("default", loose)
 raw = json.loads(core.read_namespaced_config_map("loose", "default", _preload_content=False).data)
 assert "dataa" not in raw and raw["data"] == {"k": "v"}, raw
 
+# A Secret's stringData is stored as base64 data, as the API server stores it.
+core.create_namespaced_secret("default", {"metadata": {"name": "plain"}, "data": {"a": "MQ=="},
+                                          "stringData": {"b": "two"}})
+raw = json.loads(core.read_namespaced_secret("plain", "default", _preload_content=False).data)
+assert raw["data"] == {"a": "MQ==", "b": "dHdv"} and "stringData" not in raw, raw
+
 # What an update may not change: an immutable ConfigMap's data, a Deployment's selector.
 core.create_namespaced_config_map("default", {"metadata": {"name": "frozen"}, "data": {"k": "1"}, "immutable": True})
 refused(lambda: core.patch_namespaced_config_map("frozen", "default", {"data": {"k": "2"}}),
