@@ -10,6 +10,7 @@ pub mod api;
 mod authz;
 mod config;
 pub mod controllers;
+mod defaults;
 mod faults;
 mod immutable;
 mod kinds;
