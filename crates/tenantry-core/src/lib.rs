@@ -18,6 +18,7 @@ pub mod password;
 pub mod render;
 pub mod secret;
 pub mod template;
+pub mod template_check;
 pub mod throttle;
 pub mod user;
 

@@ -17,6 +17,9 @@ pub const ENV_VALUE_BYTES: usize = 32 * 1024;
 /// A parameter's value, in bytes (a PEM bundle or a key fits easily).
 pub const PARAM_VALUE_BYTES: usize = 64 * 1024;
 
+/// The comment saved with a template version.
+pub const TEMPLATE_NOTE_CHARS: usize = 500;
+
 /// A field over its limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LimitError {

@@ -235,14 +235,21 @@ impl Template {
     /// cluster's error messages and logs, so it is refused. `is_secret` tells which
     /// macro names are secret.
     pub fn secrets_in_names(&self, is_secret: &dyn Fn(&str) -> bool) -> Vec<String> {
+        self.secret_uses(is_secret)
+            .into_iter()
+            .map(|(at, name)| format!(
+                "{at} uses the secret {{{{{name}}}}}; secrets may not be part of a path, a name or a label, where anyone who sees the run could read them"
+            ))
+            .collect()
+    }
+
+    /// [`Template::secrets_in_names`] as (where, macro name) pairs.
+    pub fn secret_uses(&self, is_secret: &dyn Fn(&str) -> bool) -> Vec<(String, String)> {
         let mut out = Vec::new();
         let mut check = |at: &str, text: &str| {
             for m in macros::macros_in(text).unwrap_or_default() {
                 if is_secret(&m.name) {
-                    out.push(format!(
-                        "{at} uses the secret {{{{{}}}}}; secrets may not be part of a path, a name or a label, where anyone who sees the run could read them",
-                        m.name
-                    ));
+                    out.push((at.to_owned(), m.name));
                 }
             }
         };
@@ -317,10 +324,22 @@ pub fn visit_strings(v: &Value, path: &mut String, f: &mut dyn FnMut(&str, &str)
     }
 }
 
+/// Why templates cannot be put in order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    #[error("template {template} comes after {missing}, which does not exist")]
+    UnknownDependency {
+        template: TemplateName,
+        missing: TemplateName,
+    },
+    #[error("templates wait for each other in a cycle: {}", .0.iter().map(TemplateName::as_str).collect::<Vec<_>>().join(", "))]
+    Cycle(Vec<TemplateName>),
+}
+
 /// Puts enabled templates in an order that respects `after`, ties broken by `order`
 /// then name. Dependencies on disabled templates are dropped; unknown ones and cycles
 /// are errors.
-pub fn execution_order(templates: &[Template]) -> Result<Vec<&Template>, String> {
+pub fn execution_order(templates: &[Template]) -> Result<Vec<&Template>, OrderError> {
     let enabled: BTreeMap<&TemplateName, &Template> = templates
         .iter()
         .filter(|t| t.enabled)
@@ -332,10 +351,10 @@ pub fn execution_order(templates: &[Template]) -> Result<Vec<&Template>, String>
         let mut deps = BTreeSet::new();
         for d in &t.after {
             if !all.contains(d) {
-                return Err(format!(
-                    "template {} comes after {d}, which does not exist",
-                    t.name
-                ));
+                return Err(OrderError::UnknownDependency {
+                    template: t.name.clone(),
+                    missing: d.clone(),
+                });
             }
             if enabled.contains_key(d) {
                 deps.insert(d);
@@ -351,10 +370,8 @@ pub fn execution_order(templates: &[Template]) -> Result<Vec<&Template>, String>
             .map(|(n, _)| enabled[n])
             .min_by(|a, b| (a.order, &a.name).cmp(&(b.order, &b.name)));
         let Some(next) = next else {
-            let stuck: Vec<String> = waiting.keys().map(ToString::to_string).collect();
-            return Err(format!(
-                "templates wait for each other in a cycle: {}",
-                stuck.join(", ")
+            return Err(OrderError::Cycle(
+                waiting.keys().map(|n| (*n).clone()).collect(),
             ));
         };
         waiting.remove(&next.name);
@@ -510,9 +527,9 @@ mod tests {
     #[test]
     fn cycles_and_unknown_dependencies_are_errors_and_disabled_ones_drop_out() {
         let e = execution_order(&[t("a", &["b"], 0), t("b", &["a"], 0)]).unwrap_err();
-        assert!(e.contains("cycle: a, b"), "{e}");
+        assert!(e.to_string().contains("cycle: a, b"), "{e}");
         let e = execution_order(&[t("a", &["zz"], 0)]).unwrap_err();
-        assert!(e.contains("zz, which does not exist"), "{e}");
+        assert!(e.to_string().contains("zz, which does not exist"), "{e}");
         let mut off = t("b", &[], 0);
         off.enabled = false;
         let ts = [t("a", &["b"], 0), off];

@@ -21,8 +21,8 @@ pub use ops::{
     prepare_rollback, prepare_suspend,
 };
 pub use plan::{
-    PlanError, PlannedRequest, render_plan, render_plans, render_preview, render_teardown,
-    rsa_format,
+    PlanError, PlannedRequest, render_draft, render_plan, render_plans, render_preview,
+    render_teardown, rsa_format,
 };
 pub use pods::{PodState, pod_states, pods_of_run};
 pub use step::{Applied, StepReport, StepStatus, Verdict};

@@ -92,7 +92,7 @@ pub async fn render_plans(
     client: ClientId,
     ns: &str,
 ) -> Result<(Vec<PlannedRequest>, Vec<PlannedRequest>), PlanError> {
-    render_with(catalog, client, ns, Stage::Deploy, Generation::Ensure).await
+    render_with(catalog, client, ns, Stage::Deploy, Generation::Ensure, None).await
 }
 
 /// The teardown plan of a decommission with `--drop-databases` (the templates of stage
@@ -102,7 +102,15 @@ pub async fn render_teardown(
     client: ClientId,
     ns: &str,
 ) -> Result<(Vec<PlannedRequest>, Vec<PlannedRequest>), PlanError> {
-    render_with(catalog, client, ns, Stage::Decommission, Generation::Ensure).await
+    render_with(
+        catalog,
+        client,
+        ns,
+        Stage::Decommission,
+        Generation::Ensure,
+        None,
+    )
+    .await
 }
 
 /// The plan with secrets masked, changing nothing: generated values the client does not
@@ -112,11 +120,37 @@ pub async fn render_preview(
     client: ClientId,
     ns: &str,
 ) -> Result<Vec<PlannedRequest>, PlanError> {
-    Ok(
-        render_with(catalog, client, ns, Stage::Deploy, Generation::Placeholder)
-            .await?
-            .1,
+    Ok(render_with(
+        catalog,
+        client,
+        ns,
+        Stage::Deploy,
+        Generation::Placeholder,
+        None,
     )
+    .await?
+    .1)
+}
+
+/// The request `draft` would send for `client` in `ns` if it were saved, masked and
+/// changing nothing (the template editor's preview of unsaved text). `None` when the
+/// draft is disabled, so it would send nothing.
+pub async fn render_draft(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+    draft: &Template,
+) -> Result<Option<PlannedRequest>, PlanError> {
+    let (_, masked) = render_with(
+        catalog,
+        client,
+        ns,
+        draft.stage,
+        Generation::Placeholder,
+        Some(draft),
+    )
+    .await?;
+    Ok(masked.into_iter().find(|r| r.template == draft.name))
 }
 
 /// What becomes of generated values a client does not have yet.
@@ -161,6 +195,7 @@ async fn render_with(
     ns: &str,
     stage: Stage,
     generation: Generation,
+    draft: Option<&Template>,
 ) -> Result<(Vec<PlannedRequest>, Vec<PlannedRequest>), PlanError> {
     let client = catalog.client(client).await?;
     if client.archived {
@@ -172,9 +207,11 @@ async fn render_with(
         .await?
         .into_iter()
         .map(|t| t.template)
+        .filter(|t| draft.is_none_or(|d| d.name != t.name))
+        .chain(draft.cloned())
         .filter(|t| t.stage == stage)
         .collect();
-    let ordered = execution_order(&templates).map_err(PlanError::Order)?;
+    let ordered = execution_order(&templates).map_err(|e| PlanError::Order(e.to_string()))?;
     let scope = Scope::Namespace(namespace.name.clone());
     let params = catalog.params(&scope).await?;
     let uses_env = ordered.iter().any(|t| t.env_at.is_some());

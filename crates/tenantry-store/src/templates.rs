@@ -1,10 +1,13 @@
 //! Request templates in the catalog (R3): the current version of each, and every earlier
 //! version with who saved it and when, so any of them can be restored.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 use sqlx::Row;
 use tenantry_core::default_templates::{default_templates, teardown_templates};
 use tenantry_core::template::{Template, TemplateName};
+use tenantry_core::template_check::{self, Found};
 
 use crate::db::{Catalog, now};
 use crate::error::StoreError;
@@ -60,6 +63,32 @@ impl Catalog {
             .into_iter()
             .find(|t| &t.template.name == name)
             .ok_or_else(|| StoreError::TemplateNotFound(name.to_string()))
+    }
+
+    /// What is wrong with `changed` if they were saved: macros no parameter defines,
+    /// an order that no longer resolves, bodies that are no objects, secrets in names.
+    /// Callers refuse to save when there are any, unless told to save anyway (secrets in
+    /// names are refused by [`Catalog::save_template`] itself).
+    pub async fn template_problems(&self, changed: &[Template]) -> Result<Vec<Found>, StoreError> {
+        let defs = self.param_defs().await?;
+        let known: BTreeSet<String> = defs.iter().map(|d| d.name.to_string()).collect();
+        let secret: BTreeSet<String> = defs
+            .iter()
+            .filter(|d| d.kind.is_secret())
+            .map(|d| d.name.to_string())
+            .collect();
+        let stored: Vec<Template> = self
+            .templates()
+            .await?
+            .into_iter()
+            .map(|t| t.template)
+            .collect();
+        Ok(template_check::check(
+            changed,
+            &known,
+            &|m| secret.contains(m),
+            &stored,
+        ))
     }
 
     /// Saves a template as its new current version; saving what is already current

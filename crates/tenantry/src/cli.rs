@@ -10,6 +10,7 @@ use tenantry_core::template::TemplateName;
 use tenantry_core::{ClientId, Email, EnvVarName, NamespaceName, ParamName, Phone};
 use tenantry_store::{Catalog, KeySource, OpenOptions};
 
+use crate::args::{parse_duration, parse_public_url, parse_role, parse_slow_ready};
 use crate::commands;
 use crate::output::Format;
 
@@ -239,15 +240,6 @@ pub enum UserCmd {
     Unlock { name: tenantry_core::UserName },
 }
 
-fn parse_public_url(s: &str) -> Result<tenantry_web::PublicUrl, String> {
-    tenantry_web::PublicUrl::parse(s)
-}
-
-fn parse_role(s: &str) -> Result<tenantry_core::Role, String> {
-    s.parse()
-        .map_err(|e: tenantry_core::user::RoleError| e.to_string())
-}
-
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Address to listen on.
@@ -317,6 +309,9 @@ pub enum TemplateCmd {
         /// Why it changed, kept in the history.
         #[arg(long, default_value = "")]
         note: String,
+        /// Saves even with unknown macros, a broken order or a body that is no object.
+        #[arg(long)]
+        force: bool,
     },
     /// Adds or replaces templates from files (all or none).
     Import {
@@ -324,6 +319,9 @@ pub enum TemplateCmd {
         files: Vec<PathBuf>,
         #[arg(long, default_value = "imported")]
         note: String,
+        /// Saves even with unknown macros, a broken order or a body that is no object.
+        #[arg(long)]
+        force: bool,
     },
     /// Writes templates as files NAME.json into a directory.
     Export {
@@ -361,28 +359,6 @@ pub enum RunsCmd {
     },
     /// Shows a run's steps and every request it sent.
     Show { run: i64 },
-}
-
-/// `500ms`, `30s`, `10m`, `1h`.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration: write e.g. 90s, 10m or 500ms"))?;
-    let ms = match unit {
-        "ms" => n,
-        "s" | "" => n * 1000,
-        "m" => n * 60_000,
-        "h" => n * 3_600_000,
-        _ => {
-            return Err(format!(
-                "{s:?} has an unknown unit {unit:?}: use ms, s, m or h"
-            ));
-        }
-    };
-    Ok(std::time::Duration::from_millis(ms))
 }
 
 #[derive(Debug, Subcommand)]
@@ -628,16 +604,6 @@ pub struct DemoArgs {
     /// Address of the web UI (port 0: any free port; the address is printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
-}
-
-fn parse_slow_ready(s: &str) -> Result<(String, u64), String> {
-    let (pattern, ms) = s
-        .rsplit_once('=')
-        .ok_or_else(|| format!("{s:?} is not PATTERN=MS, e.g. 'registry.test/slow*=5000'"))?;
-    let ms = ms
-        .parse()
-        .map_err(|_| format!("{ms:?} is not a number of milliseconds"))?;
-    Ok((pattern.to_owned(), ms))
 }
 
 /// Warnings only; kube-rs's own messages off, as tenantry reports and retries those itself.

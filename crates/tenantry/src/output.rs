@@ -2,6 +2,7 @@
 
 use clap::ValueEnum;
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -53,29 +54,66 @@ impl Table {
     }
 
     pub fn print(&self) {
-        let cols = self.rows.iter().map(Vec::len).max().unwrap_or(0);
-        let width = |c: usize| {
-            self.rows
-                .iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        };
-        let widths: Vec<usize> = (0..cols).map(width).collect();
-        for r in &self.rows {
+        outln!("{}", self.render());
+    }
+
+    /// The table as lines of text. Columns are padded by display width, so wide
+    /// characters (CJK, most emoji) take the two columns a terminal gives them.
+    pub fn render(&self) -> String {
+        let cells: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|c| c.replace(['\n', '\r', '\t'], " "))
+                    .collect()
+            })
+            .collect();
+        let cols = cells.iter().map(Vec::len).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..cols)
+            .map(|c| {
+                cells
+                    .iter()
+                    .filter_map(|r| r.get(c))
+                    .map(|s| s.width())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut lines = Vec::with_capacity(cells.len());
+        for r in &cells {
             let mut line = String::new();
             for (i, cell) in r.iter().enumerate() {
-                let one_line = cell.replace('\n', " ");
-                if i + 1 == r.len() {
-                    line.push_str(&one_line);
-                } else {
-                    let pad = widths[i].saturating_sub(one_line.chars().count());
-                    line.push_str(&one_line);
-                    line.push_str(&" ".repeat(pad + 2));
+                line.push_str(cell);
+                if i + 1 < r.len() {
+                    line.push_str(&" ".repeat(widths[i].saturating_sub(cell.width()) + 2));
                 }
             }
-            outln!("{}", line.trim_end());
+            lines.push(line.trim_end().to_owned());
         }
+        lines.join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_line_up_by_display_width_with_wide_characters() {
+        let mut t = Table::new(&["ID", "NAME", "STATUS"]);
+        t.row(vec!["C1".into(), "Ромашка 🌼".into(), "healthy".into()]);
+        t.row(vec!["C2".into(), "北京大学".into(), "failed".into()]);
+        t.row(vec!["C3".into(), "Acme\nLtd".into(), "—".into()]);
+        let out = t.render();
+        let at: Vec<usize> = out
+            .lines()
+            .map(|l| {
+                let i = l.find(['h', 'f', 'S', '—']).unwrap();
+                l[..i].width()
+            })
+            .collect();
+        assert!(at.iter().all(|w| *w == 16), "{at:?}\n{out}");
+        assert!(out.contains("Acme Ltd"), "{out}");
     }
 }

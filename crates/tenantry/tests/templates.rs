@@ -290,8 +290,33 @@ async fn templates_round_trip_through_files_with_history_and_restore() {
         std::fs::write(&file, serde_json::to_string(&t).unwrap()).unwrap();
         let err = stderr(&cli.run(&["template", "validate", "--file", file.to_str().unwrap()]));
         assert!(
-            err.contains("uses {{no-such-param}}, which is not a parameter"),
+            err.contains("template service: unknown macro {{no-such-param}} at /metadata/name; no parameter has this name")
+                && err.contains("tenantry param define no-such-param"),
             "{err}"
+        );
+        // A typo close to a known name is named with it; saving refuses unless forced.
+        t["body"]["metadata"]["name"] = Value::String("svc-{{client-idd}}".into());
+        std::fs::write(&file, serde_json::to_string(&t).unwrap()).unwrap();
+        let f = file.to_str().unwrap();
+        let out = cli.run(&["template", "edit", "service", "--file", f]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("did you mean {{client-id}}?"),
+            "{}",
+            stderr(&out)
+        );
+        let before = cli.json(&["template", "show", "service"]);
+        assert_ne!(before["body"]["metadata"]["name"], "svc-{{client-idd}}");
+        let forced = cli.run(&["template", "edit", "service", "--file", f, "--force"]);
+        assert!(forced.status.success(), "{}", stderr(&forced));
+        assert!(
+            stderr(&forced).contains("saved anyway"),
+            "{}",
+            stderr(&forced)
+        );
+        assert_eq!(
+            cli.json(&["template", "show", "service"])["body"]["metadata"]["name"],
+            "svc-{{client-idd}}"
         );
         let out = cli.run(&["template", "disable", "configmap"]);
         assert!(out.status.success(), "{}", stderr(&out));

@@ -1,11 +1,11 @@
 //! `tenantry template …`: request templates with history, as files for git.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde_json::json;
 use tenantry_core::template::{Template, TemplateName, execution_order};
+use tenantry_core::template_check::TemplateProblem;
 use tenantry_store::{Catalog, StoredTemplate};
 
 use crate::cli::TemplateCmd;
@@ -31,7 +31,12 @@ pub async fn run(catalog: &Catalog, cmd: TemplateCmd, format: Format) -> anyhow:
                 Format::Text => print!("{}", t.to_file()),
             }
         }
-        TemplateCmd::Edit { name, file, note } => {
+        TemplateCmd::Edit {
+            name,
+            file,
+            note,
+            force,
+        } => {
             let text = match &file {
                 Some(f) => read(f)?,
                 None => edit_in_editor(&catalog.template(&name).await?.template)?,
@@ -42,12 +47,12 @@ pub async fn run(catalog: &Catalog, cmd: TemplateCmd, format: Format) -> anyhow:
                 "the file describes template {}, not {name}; add a new template with `tenantry template import`",
                 t.name
             );
-            check_against_catalog(catalog, std::slice::from_ref(&t)).await?;
+            check_against_catalog(catalog, std::slice::from_ref(&t), force).await?;
             let before = catalog.template(&name).await?.version;
             let saved = catalog.save_template(&t, &actor(), &note).await?;
             report_saved(&saved, before, format)?;
         }
-        TemplateCmd::Import { files, note } => {
+        TemplateCmd::Import { files, note, force } => {
             let mut parsed = Vec::new();
             let mut errors = Vec::new();
             for f in &files {
@@ -61,7 +66,7 @@ pub async fn run(catalog: &Catalog, cmd: TemplateCmd, format: Format) -> anyhow:
                 "nothing was imported:\n{}",
                 errors.join("\n")
             );
-            check_against_catalog(catalog, &parsed).await?;
+            check_against_catalog(catalog, &parsed, force).await?;
             let mut saved = Vec::new();
             for t in &parsed {
                 saved.push(catalog.save_template(t, &actor(), &note).await?);
@@ -158,36 +163,34 @@ fn parse_file(text: &str, path: Option<&Path>) -> anyhow::Result<Template> {
 
 /// Checks templates as they would be after saving: every macro names a parameter, and
 /// the whole set still has an execution order.
-async fn check_against_catalog(catalog: &Catalog, changed: &[Template]) -> anyhow::Result<()> {
-    let defs: BTreeSet<String> = catalog
-        .param_defs()
-        .await?
-        .into_iter()
-        .map(|d| d.name.to_string())
-        .collect();
-    let mut problems = Vec::new();
-    for t in changed {
-        for m in t.macros_used() {
-            if !defs.contains(&m) {
-                problems.push(format!(
-                    "template {} uses {{{{{m}}}}}, which is not a parameter (define it with `tenantry param define {m}`)",
-                    t.name
-                ));
-            }
-        }
+/// Refuses templates with problems (see `Catalog::template_problems`); with `force`
+/// they are only warned about.
+async fn check_against_catalog(
+    catalog: &Catalog,
+    changed: &[Template],
+    force: bool,
+) -> anyhow::Result<()> {
+    let problems = catalog.template_problems(changed).await?;
+    let text = problems
+        .iter()
+        .map(|f| match &f.problem {
+            TemplateProblem::UnknownMacro {
+                name,
+                suggestion: None,
+                ..
+            } => format!("{f} (`tenantry param define {name}`)"),
+            _ => f.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    if force && !problems.is_empty() {
+        eprintln!("warning: saved anyway (--force):\n{text}");
+        return Ok(());
     }
-    let mut set: Vec<Template> = catalog
-        .templates()
-        .await?
-        .into_iter()
-        .map(|s| s.template)
-        .filter(|t| !changed.iter().any(|c| c.name == t.name))
-        .collect();
-    set.extend(changed.iter().cloned());
-    if let Err(e) = execution_order(&set) {
-        problems.push(e);
-    }
-    anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
+    anyhow::ensure!(
+        problems.is_empty(),
+        "{text}\nnothing was saved; fix the template, or give --force to save it as it is"
+    );
     Ok(())
 }
 
@@ -215,7 +218,7 @@ async fn validate(
             None => errors.push(format!("no template {n:?}")),
         }
     }
-    if let Err(e) = check_against_catalog(catalog, &checked).await {
+    if let Err(e) = check_against_catalog(catalog, &checked, false).await {
         errors.push(format!("{e:#}"));
     }
     anyhow::ensure!(errors.is_empty(), "{}", errors.join("\n"));
@@ -286,7 +289,7 @@ async fn toggle(
     let current = catalog.template(name).await?;
     let mut t = current.template.clone();
     t.enabled = enabled;
-    check_against_catalog(catalog, std::slice::from_ref(&t)).await?;
+    check_against_catalog(catalog, std::slice::from_ref(&t), false).await?;
     let note = if enabled { "enabled" } else { "disabled" };
     let saved = catalog.save_template(&t, &actor(), note).await?;
     report_saved(&saved, current.version, format)
