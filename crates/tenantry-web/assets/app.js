@@ -62,7 +62,18 @@ function follow(run) {
   });
 }
 
+// Times are sent in UTC; show them in the reader's own zone and language.
+function localTimes(root) {
+  const lang = document.documentElement.lang || undefined;
+  const fmt = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium" });
+  for (const t of root.querySelectorAll("time[datetime]")) {
+    const d = new Date(t.getAttribute("datetime"));
+    if (!isNaN(d)) t.textContent = fmt.format(d);
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  localTimes(document);
   const run = document.getElementById("run");
   if (run && run.dataset.status === "running") follow(run);
 });

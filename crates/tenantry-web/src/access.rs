@@ -12,7 +12,7 @@ use tenantry_core::Role;
 use crate::AppState;
 use crate::auth::{self, Caller, RequestInfo};
 use crate::error::WebError;
-use crate::html::{Ctx, notice, page, with_status};
+use crate::html::{Ctx, notice, page, when, with_status};
 use crate::input::FormData;
 
 pub fn routes() -> Router<AppState> {
@@ -56,7 +56,7 @@ async fn audit(
         html! {
             table #audit {
                 thead { tr { th { (t("When")) } th { (t("Who")) } th { (t("Action")) } th { (t("Target")) } th { (t("Detail")) } th { (t("From")) } } }
-                tbody { @for e in &entries { tr { td { (e.at) } td { (e.actor) } td { (e.action) } td { (e.target) } td { (e.detail) } td { (e.address) } } } }
+                tbody { @for e in &entries { tr { td { (when(&e.at)) } td { (e.actor) } td { (e.action) } td { (e.target) } td { (e.detail) } td { (e.address) } } } }
             }
             nav.pager {
                 @if page_no > 1 { a href={"/audit?page=" (page_no - 1)} rel="prev" { "← " (t("Previous")) } }
@@ -210,7 +210,7 @@ async fn tokens_page(
                     td { (t(k.effective_role().as_str())) @if k.effective_role() < k.role { " (" (t("limited by its owner's role")) ")" } }
                     td { (k.created_by) }
                     td { (day(k.expires_at)) }
-                    td { (k.last_used_at.map(day).unwrap_or_default()) }
+                    td { @match k.last_used_at { Some(d) => (day(d)), None => span.muted { (t("never")) } } }
                     td { @if k.revoked_at.is_some() { (t("revoked")) } @else if k.expires_at <= now { (t("expired")) } @else {
                         form.inline method="post" action={"/tokens/" (k.id) "/revoke"} data-confirm=(t("Revoke this token?")) { (ctx.csrf()) button.danger type="submit" { (t("Revoke")) } } } }
                 } } }

@@ -20,12 +20,13 @@ use tenantry_engine::Operation;
 
 use crate::AppState;
 use crate::access::{change_own_password, create_token, token_days};
-use crate::admin::{ns_name, template_name};
+use crate::admin::ns_name;
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
 use crate::input::{ClientInput, ClientPatch, ContactInput};
 use crate::pages::client_id;
 use crate::runs::run_json;
+use crate::templates::template_name;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -157,16 +158,7 @@ async fn list_clients(
     let limit = int(&q, "limit", 50, 1000)?;
     let filter = ClientFilter {
         search: q.get("q").cloned(),
-        include_archived: match q.get("archived").map(String::as_str) {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                return Err(WebError::field(
-                    "archived",
-                    format!("expected true or false, got {other:?}"),
-                ));
-            }
-        },
+        include_archived: flag(&q, "archived")?,
         ..Default::default()
     };
     let (items, total) = state
@@ -617,11 +609,26 @@ async fn get_template(
     )))
 }
 
+/// A `true`/`false` query value; absent is false.
+fn flag(q: &HashMap<String, String>, name: &str) -> Result<bool, WebError> {
+    match q.get(name).map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(WebError::field(
+            name,
+            format!("expected true or false, got {other:?}"),
+        )),
+    }
+}
+
+/// Saves a new version; refused with 422 and the problems listed (unknown macros with a
+/// suggestion, a broken order, a body that is no object) unless `force=true`.
 async fn put_template(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path(name): Path<String>,
+    QueryMap(q): QueryMap,
     Body(v): Body<Value>,
 ) -> Result<Json<Value>, WebError> {
     caller.require(Role::Admin)?;
@@ -638,8 +645,10 @@ async fn put_template(
             ),
         ));
     }
+    let force = flag(&q, "force")?;
+    let note = q.get("note").map_or("saved through the API", |n| n.trim());
     let saved = state
-        .save_template(&caller.name, &info.address, &t, "saved through the API")
+        .save_template(&caller.name, &info.address, &t, note, force)
         .await?;
     Ok(Json(json!(saved)))
 }

@@ -38,8 +38,14 @@ pub enum WebError {
     Field { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// Another run of the same client and namespace is under way.
+    #[error("{message}")]
+    RunActive { run: i64, message: String },
     #[error("{0}")]
     Unprocessable(String),
+    /// A template that would be saved with problems (unknown macros, a broken order, …).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    TemplateProblems(Vec<tenantry_core::template_check::Found>),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -61,8 +67,8 @@ impl WebError {
             Self::TooManyAttempts { .. } | Self::Busy => StatusCode::TOO_MANY_REQUESTS,
             Self::WrongHost(_) => StatusCode::MISDIRECTED_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(_) | Self::RunActive { .. } => StatusCode::CONFLICT,
+            Self::Unprocessable(_) | Self::TemplateProblems(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -100,6 +106,11 @@ impl WebError {
                 .t("This server answers at {url}; open it at that address.")
                 .replace("{url}", url),
             Self::MethodNotAllowed => lang.t("This address does not take that method.").to_owned(),
+            Self::TemplateProblems(found) => found
+                .iter()
+                .map(|f| crate::messages::found(lang, f))
+                .collect::<Vec<_>>()
+                .join("; "),
             Self::Forbidden(_) => format!(
                 "{} ({})",
                 lang.t("Your role does not allow this."),
@@ -110,11 +121,21 @@ impl WebError {
     }
 
     pub fn into_response_for(self, is_api: bool, lang: Lang) -> Response {
+        self.into_response_as(is_api, lang, None)
+    }
+
+    /// The answer for `caller`: an error page keeps their navigation.
+    pub fn into_response_as(
+        self,
+        is_api: bool,
+        lang: Lang,
+        caller: Option<&crate::auth::Caller>,
+    ) -> Response {
         if let Self::Internal(detail) = &self {
             tracing::error!("request failed: {detail}");
         }
         let status = self.status();
-        let mut r = self.render(is_api, lang, status);
+        let mut r = self.render(is_api, lang, status, caller);
         if let Some(s) = self.retry_after()
             && let Ok(v) = s.to_string().parse()
         {
@@ -123,19 +144,68 @@ impl WebError {
         r
     }
 
-    fn render(&self, is_api: bool, lang: Lang, status: StatusCode) -> Response {
+    fn render(
+        &self,
+        is_api: bool,
+        lang: Lang,
+        status: StatusCode,
+        caller: Option<&crate::auth::Caller>,
+    ) -> Response {
         if is_api {
             let mut body = json!({ "error": self.public_message() });
             if let Self::Field { field, message } = self {
                 body["field"] = json!(field);
                 body["error"] = json!(message);
             }
+            if let Self::TemplateProblems(found) = self {
+                body["problems"] = found.iter().map(problem_json).collect();
+            }
+            if let Self::RunActive { run, .. } = self {
+                body["run"] = json!(run);
+            }
             (status, Json(body)).into_response()
         } else {
             let msg = self.message_in(lang);
-            (status, crate::html::error_page(lang, status, &msg)).into_response()
+            let run = match self {
+                Self::RunActive { run, .. } => Some(*run),
+                _ => None,
+            };
+            (
+                status,
+                crate::html::error_page(lang, status, &msg, caller, run),
+            )
+                .into_response()
         }
     }
+}
+
+/// One template problem in an API answer: what, where, and the suggested macro.
+fn problem_json(f: &tenantry_core::template_check::Found) -> serde_json::Value {
+    use tenantry_core::template_check::TemplateProblem as P;
+    let mut v = json!({ "template": f.template, "message": f.problem.to_string() });
+    match &f.problem {
+        P::UnknownMacro {
+            name,
+            at,
+            suggestion,
+        } => {
+            v["kind"] = json!("unknown-macro");
+            v["macro"] = json!(name);
+            v["at"] = json!(at);
+            v["suggestion"] = json!(suggestion);
+        }
+        P::Order(_) => v["kind"] = json!("order"),
+        P::SecretInName { at, name } => {
+            v["kind"] = json!("secret-in-name");
+            v["macro"] = json!(name);
+            v["at"] = json!(at);
+        }
+        P::NotAnObject { field } => {
+            v["kind"] = json!("not-an-object");
+            v["at"] = json!(field);
+        }
+    }
+    v
 }
 
 /// Carried on a response made from a WebError, so the middleware can render it in the
@@ -170,8 +240,11 @@ impl From<StoreError> for WebError {
             | S::EnvironmentsExist { .. }
             | S::NamespaceExists(_)
             | S::ParamExists(_)
-            | S::RunActive { .. }
             | S::UserExists(_) => Self::Conflict(e.to_string()),
+            S::RunActive { run, .. } => Self::RunActive {
+                run,
+                message: e.to_string(),
+            },
             S::ParamNotSettable { .. } => Self::Unprocessable(e.to_string()),
             S::TokenRequired { .. } => Self::field("token", e.to_string()),
             S::SecretInName { .. } => Self::Unprocessable(e.to_string()),

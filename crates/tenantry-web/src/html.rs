@@ -113,20 +113,51 @@ pub fn bare_page(lang: Lang, title: &str, body: Markup) -> Markup {
     }
 }
 
-pub fn error_page(lang: Lang, status: StatusCode, message: &str) -> Markup {
-    let title = match status {
-        StatusCode::NOT_FOUND => lang.t("Not found"),
-        StatusCode::FORBIDDEN => lang.t("Forbidden"),
-        _ => status.canonical_reason().unwrap_or("Error"),
+/// The title of an error page: the status's name in `lang`.
+pub fn status_title(lang: Lang, status: StatusCode) -> &'static str {
+    lang.t(match status {
+        StatusCode::BAD_REQUEST => "Bad request",
+        StatusCode::UNAUTHORIZED => "Not logged in",
+        StatusCode::FORBIDDEN => "Forbidden",
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::METHOD_NOT_ALLOWED => "Method not allowed",
+        StatusCode::CONFLICT => "Conflict",
+        StatusCode::MISDIRECTED_REQUEST => "Wrong address",
+        StatusCode::UNPROCESSABLE_ENTITY => "Cannot be done",
+        StatusCode::TOO_MANY_REQUESTS => "Too many requests",
+        StatusCode::SERVICE_UNAVAILABLE => "Unavailable",
+        _ => "Server error",
+    })
+}
+
+/// An error as a page: with the navigation when someone is logged in, and a link to
+/// the run that stands in the way when one does.
+pub fn error_page(
+    lang: Lang,
+    status: StatusCode,
+    message: &str,
+    caller: Option<&Caller>,
+    run: Option<i64>,
+) -> Markup {
+    let title = status_title(lang, status);
+    let body = html! {
+        p.error role="alert" { (message) }
+        @if let Some(run) = run {
+            p { a.button href={"/runs/" (run)} { (lang.t("Open the running run")) " #" (run) } }
+        }
+        p { a href="/clients" { (lang.t("Clients")) } }
     };
-    bare_page(
-        lang,
-        title,
-        html! {
-            p.error role="alert" { (message) }
-            p { a href="/clients" { (lang.t("Clients")) } }
-        },
-    )
+    match caller {
+        Some(c) => page(
+            &Ctx {
+                lang,
+                caller: c.clone(),
+            },
+            title,
+            body,
+        ),
+        None => bare_page(lang, title, body),
+    }
 }
 
 /// A run or step status as a coloured badge, in the page's language.
@@ -178,6 +209,93 @@ pub fn diff_hunks(old: &str, new: &str) -> Markup {
     }
 }
 
+/// A line diff of `old` and `new` side by side, old on the left, in hunks with three
+/// lines of context, each line with its number.
+pub fn diff_side_by_side(old: &str, new: &str, old_label: &str, new_label: &str) -> Markup {
+    let d = similar::TextDiff::from_lines(old, new);
+    let (ol, nl) = (d.old_slices(), d.new_slices());
+    let line = |s: &str| s.trim_end_matches(['\n', '\r']).to_owned();
+    type Side = Option<(usize, String, &'static str)>;
+    let mut rows: Vec<Vec<(Side, Side)>> = Vec::new();
+    for group in d.grouped_ops(3) {
+        let mut hunk = Vec::new();
+        for op in group {
+            let (tag, o, n) = op.as_tag_tuple();
+            let len = o.len().max(n.len());
+            for k in 0..len {
+                let (oc, nc) = match tag {
+                    similar::DiffTag::Equal => ("eq", "eq"),
+                    _ => ("del", "ins"),
+                };
+                let left = (k < o.len()).then(|| (o.start + k + 1, line(ol[o.start + k]), oc));
+                let right = (k < n.len()).then(|| (n.start + k + 1, line(nl[n.start + k]), nc));
+                hunk.push((left, right));
+            }
+        }
+        rows.push(hunk);
+    }
+    html! {
+        table.diff2 {
+            thead { tr { th colspan="2" { (old_label) } th colspan="2" { (new_label) } } }
+            @for (i, hunk) in rows.iter().enumerate() {
+                tbody {
+                    @if i > 0 { tr.hunk { td colspan="4" { "…" } } }
+                    @for (left, right) in hunk {
+                        tr { @for side in [left, right] {
+                            @match side {
+                                Some((n, text, class)) => { td.num { (n) } td class=(class) { (text) } }
+                                None => { td.num {} td.none {} }
+                            }
+                        } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A stored time (RFC 3339, often with nanoseconds) for people: to the second, in UTC
+/// here, and in the reader's own time zone once the page's script has run.
+pub fn when(iso: &str) -> Markup {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(iso, &Rfc3339) {
+        Ok(t) => {
+            let t = t.to_offset(time::UtcOffset::UTC);
+            let shown = format!(
+                "{} {:02}:{:02}:{:02} UTC",
+                t.date(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            );
+            html! { time datetime=(iso) title=(shown) { (shown) } }
+        }
+        Err(_) => html! { (iso) },
+    }
+}
+
+/// How long from `start` to `end` (both RFC 3339), for people: "850 ms", "3.2 s",
+/// "2 min 5 s", "1 h 4 min".
+pub fn took(start: &str, end: &str) -> Option<String> {
+    use time::format_description::well_known::Rfc3339;
+    let (a, b) = (
+        time::OffsetDateTime::parse(start, &Rfc3339).ok()?,
+        time::OffsetDateTime::parse(end, &Rfc3339).ok()?,
+    );
+    let ms = u64::try_from((b - a).whole_milliseconds()).ok()?;
+    Some(human_duration(ms))
+}
+
+/// Milliseconds for people.
+pub fn human_duration(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..60 => millis(ms),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
 pub fn millis(ms: u64) -> String {
     if ms < 1000 {
         format!("{ms} ms")
@@ -198,4 +316,27 @@ pub fn with_status(
 ) -> axum::response::Response {
     *r.status_mut() = e.status();
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shown_to_the_second_and_durations_in_words() {
+        let m = when("2026-11-30T14:00:05.123456789Z").into_string();
+        assert!(m.contains(">2026-11-30 14:00:05 UTC</time>"), "{m}");
+        assert!(
+            m.contains("datetime=\"2026-11-30T14:00:05.123456789Z\""),
+            "{m}"
+        );
+        assert_eq!(when("not a time").into_string(), "not a time");
+        assert_eq!(
+            took("2026-11-30T14:00:05.5Z", "2026-11-30T14:02:10.5Z").as_deref(),
+            Some("2 min 5 s")
+        );
+        assert_eq!(human_duration(850), "850 ms");
+        assert_eq!(human_duration(3_200), "3.2 s");
+        assert_eq!(human_duration(3_840_000), "1 h 4 min");
+    }
 }

@@ -270,6 +270,29 @@ fn ru(text: &str) -> Option<&'static str> {
         "Edit" => "Изменить",
         "Choose a client" => "Выберите клиента",
         "Language" => "Язык",
+        "The template's name cannot change here." => "Имя шаблона здесь изменить нельзя.",
+        "This template is disabled, so it is not in the plan." => {
+            "Этот шаблон выключен, поэтому его нет в плане."
+        }
+        "Save anyway, with these problems" => "Всё равно сохранить, с этими ошибками",
+        "Comment" => "Комментарий",
+        "What changed and why" => "Что изменилось и зачем",
+        "Choose a client and a namespace to see the request this template sends for it." => {
+            "Выберите клиента и пространство, чтобы увидеть запрос, который этот шаблон для него отправит."
+        }
+        "Changes from version" => "Изменения относительно версии",
+        "The first version." => "Первая версия.",
+        "Bad request" => "Неверный запрос",
+        "Not logged in" => "Вход не выполнен",
+        "Method not allowed" => "Метод не поддерживается",
+        "Conflict" => "Конфликт",
+        "Wrong address" => "Не тот адрес",
+        "Cannot be done" => "Невозможно выполнить",
+        "Too many requests" => "Слишком много запросов",
+        "Unavailable" => "Недоступно",
+        "Server error" => "Ошибка сервера",
+        "Open the running run" => "Открыть идущий запуск",
+        "never" => "никогда",
         _ => return None,
     })
 }
@@ -299,6 +322,7 @@ mod tests {
         let sources = [
             include_str!("pages.rs"),
             include_str!("admin.rs"),
+            include_str!("templates.rs"),
             include_str!("runs.rs"),
             include_str!("html.rs"),
             include_str!("error.rs"),

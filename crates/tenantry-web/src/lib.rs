@@ -17,9 +17,11 @@ pub mod i18n;
 mod input;
 mod lifecycle;
 mod login;
+mod messages;
 mod openapi;
 mod pages;
 mod runs;
+mod templates;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -283,14 +285,41 @@ impl AppState {
         address: &str,
         template: &tenantry_core::template::Template,
         note: &str,
+        force: bool,
     ) -> Result<tenantry_store::StoredTemplate, WebError> {
+        let max = tenantry_core::limits::TEMPLATE_NOTE_CHARS;
+        if note.chars().count() > max {
+            return Err(WebError::field(
+                "note",
+                format!("a comment has at most {max} characters"),
+            ));
+        }
+        let problems = self
+            .catalog
+            .template_problems(std::slice::from_ref(template))
+            .await?;
+        if !problems.is_empty() && !force {
+            return Err(WebError::TemplateProblems(problems));
+        }
         let saved = self.catalog.save_template(template, actor, note).await?;
         self.audit(
             actor,
             address,
             "save template",
             template.name.as_str(),
-            &format!("version {}", saved.version),
+            &match (force && !problems.is_empty(), note.is_empty()) {
+                (false, true) => format!("version {}", saved.version),
+                (false, false) => format!("version {}: {note}", saved.version),
+                (true, _) => format!(
+                    "version {} saved despite: {}",
+                    saved.version,
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            },
         )
         .await;
         Ok(saved)
@@ -360,13 +389,14 @@ async fn render_errors(
     next: middleware::Next,
 ) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
+    let caller = info.as_ref().and_then(|i| i.caller.clone());
     let lang = info.map_or_else(|| i18n::Lang::from_headers(req.headers()), |i| i.lang);
     let mut r = next.run(req).await;
     if let Some(rendered) = r.extensions_mut().remove::<error::Rendered>()
         && let Some(e) = rendered.0.lock().ok().and_then(|mut g| g.take())
     {
         let headers = std::mem::take(r.headers_mut());
-        let mut out = e.into_response_for(is_api, lang);
+        let mut out = e.into_response_as(is_api, lang, caller.as_ref());
         for (k, v) in &headers {
             if k == header::SET_COOKIE {
                 out.headers_mut().append(k, v.clone());
@@ -394,6 +424,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(lifecycle::routes())
         .merge(admin::routes())
+        .merge(templates::routes())
         .merge(access::routes())
         .merge(runs::routes())
         .nest("/api/v1", api::routes())

@@ -16,7 +16,7 @@ use tenantry_store::{EnvState, Environment};
 use crate::AppState;
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
-use crate::html::Ctx;
+use crate::html::{Ctx, when};
 use crate::input::FormData;
 
 pub fn routes() -> Router<AppState> {
@@ -76,7 +76,7 @@ pub fn panel(ctx: &Ctx, client: ClientId, ns: &str, env: &EnvView) -> Markup {
                             tr data-revision=(r.number) {
                                 td { (r.number) }
                                 td.path { (r.image) }
-                                td { (r.created_at) }
+                                td { (when(&r.created_at)) }
                                 td {
                                     @if r.number == 1 { (t("first deploy")) }
                                     @else if r.changes.is_empty() { (t("nothing")) }

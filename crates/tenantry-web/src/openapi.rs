@@ -148,7 +148,11 @@ pub fn document() -> Value {
             "/templates": { "get": op("Request templates", "200", list_of(r("StoredTemplate")), none.clone(), None) },
             "/templates/{name}": {
                 "get": op("One template", "200", r("StoredTemplate"), json!([path_param("name", "template name")]), None),
-                "put": op("Save a new version of a template (admin)", "200", r("StoredTemplate"), json!([path_param("name", "template name")]), Some(json!({ "type": "object" })))
+                "put": op("Save a new version of a template (admin). Refused with 422 and `problems` (unknown macros with the closest known name, an order that no longer resolves, a body that is no object, secrets in names) unless `force=true`", "200", r("StoredTemplate"), json!([
+                    path_param("name", "template name"),
+                    { "name": "force", "in": "query", "description": "save despite problems (never despite secrets in names)", "schema": { "type": "string", "enum": ["true", "false"] } },
+                    { "name": "note", "in": "query", "description": "a comment kept in the template's history", "schema": { "type": "string", "maxLength": 500 } }
+                ]), Some(json!({ "type": "object" })))
             },
             "/audit": { "get": op("The audit log, newest first (admin)", "200", list_of(r("AuditEntry")), json!([
                 { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 0, "maximum": 1000 } },
@@ -181,7 +185,19 @@ pub fn document() -> Value {
                 "Error": { "description": "what is wrong", "content": { "application/json": { "schema": r("Error") } } }
             },
             "schemas": {
-                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" }, "field": { "type": "string" } } },
+                "Error": { "type": "object", "required": ["error"], "properties": {
+                    "error": { "type": "string" },
+                    "field": { "type": "string" },
+                    "run": { "type": "integer", "description": "the run that is under way (409)" },
+                    "problems": { "type": "array", "description": "why a template was not saved (422)", "items": { "type": "object", "required": ["template", "kind", "message"], "properties": {
+                        "template": { "type": "string" },
+                        "kind": { "type": "string", "enum": ["unknown-macro", "order", "secret-in-name", "not-an-object"] },
+                        "message": { "type": "string" },
+                        "macro": { "type": "string" },
+                        "at": { "type": "string" },
+                        "suggestion": { "type": "string", "nullable": true }
+                    } } }
+                } },
                 "Role": { "type": "string", "enum": ["viewer", "operator", "admin"] },
                 "Me": { "type": "object", "required": ["name", "role"], "properties": { "name": { "type": "string" }, "role": r("Role") } },
                 "Contact": { "type": "object", "required": ["id", "name", "phones", "emails"], "properties": {

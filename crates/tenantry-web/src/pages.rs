@@ -14,7 +14,7 @@ use tenantry_store::{Client, ClientFilter, EnvStatus, RunRecord};
 use crate::AppState;
 use crate::auth::{self, Caller, RequestInfo};
 use crate::error::WebError;
-use crate::html::{Ctx, bare_page, env_badge, notice, page, status_badge, with_status};
+use crate::html::{Ctx, bare_page, env_badge, notice, page, status_badge, took, when, with_status};
 use crate::i18n::Lang;
 use crate::input::{ClientPatch, FormData, split_list};
 
@@ -518,7 +518,7 @@ async fn card(
                     h3 { (ns.name.as_str()) " " (env_badge(ctx.lang, EnvStatus::of(last, env.state.as_ref()))) }
                     p {
                         @match last {
-                            Some(r) => { (status_badge(ctx.lang, r.status.as_str())) " " a href={"/runs/" (r.id)} { (t("Run")) " " (r.id) } " · " (r.started_at) },
+                            Some(r) => { (status_badge(ctx.lang, r.status.as_str())) " " a href={"/runs/" (r.id)} { (t("Run")) " " (r.id) } " · " (when(&r.started_at)) },
                             None => (status_badge(ctx.lang, "none")),
                         }
                     }
@@ -628,8 +628,8 @@ pub fn runs_table(ctx: &Ctx, runs: &[RunRecord], with_client: bool) -> Markup {
                             @if with_client { td { a href={"/clients/" (r.client)} { (r.client) } } }
                             td { (r.namespace) }
                             td { (status_badge(ctx.lang, r.status.as_str())) }
-                            td { (r.started_at) }
-                            td { (r.finished_at.as_deref().unwrap_or("")) }
+                            td { (when(&r.started_at)) }
+                            td { @if let Some(f) = &r.finished_at { (when(f)) " · " (took(&r.started_at, f).unwrap_or_default()) } }
                             td.reason { (first_line(r.reason.as_deref().unwrap_or(""))) }
                         }
                     }

@@ -18,7 +18,7 @@ use tenantry_store::RunStatus;
 use crate::AppState;
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
-use crate::html::{Ctx, millis, page, status_badge};
+use crate::html::{Ctx, millis, page, status_badge, took, when};
 use crate::pages::runs_table;
 
 pub fn routes() -> Router<AppState> {
@@ -76,8 +76,8 @@ async fn show(
                 dt { (t("Client")) } dd { a href={"/clients/" (run.client)} { (run.client) " · " (client.name.as_str()) } }
                 dt { (t("Namespace")) } dd { (run.namespace) }
                 dt { (t("Status")) } dd #run-status { (status_badge(ctx.lang, run.status.as_str())) }
-                dt { (t("Started")) } dd { (run.started_at) }
-                dt { (t("Finished")) } dd #run-finished { (run.finished_at.as_deref().unwrap_or("")) }
+                dt { (t("Started")) } dd { (when(&run.started_at)) }
+                dt { (t("Finished")) } dd #run-finished { @if let Some(f) = &run.finished_at { (when(f)) " · " (took(&run.started_at, f).unwrap_or_default()) } }
             }
             div #run-reason hidden[run.reason.is_none()] {
                 h2 { (t("Reason")) }

@@ -13,6 +13,8 @@ use tenantry_web::{AppState, Config};
 
 #[path = "http/security.rs"]
 mod security;
+#[path = "http/templates.rs"]
+mod templates;
 
 const PASSWORD: &str = "correct horse battery";
 
