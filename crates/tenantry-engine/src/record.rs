@@ -126,9 +126,15 @@ impl RunLog {
     }
 }
 
+/// The most of a request body or an answer a run's record keeps, in characters: every
+/// body the default templates send fits many times over; a runaway one cannot fill the
+/// catalog.
+pub const RECORDED_CHARS: usize = 256 * 1024;
+
 fn shorten(mut s: String, chars: usize) -> String {
     if let Some((i, _)) = s.char_indices().nth(chars) {
         s.truncate(i);
+        s.push_str(&format!(" … (cut at {chars} characters)"));
     }
     s
 }
@@ -160,7 +166,7 @@ impl Recorder for RunLog {
             path: self.redactor.text(a.path),
             status,
             duration_ms: i64::try_from(a.took.as_millis()).unwrap_or(i64::MAX),
-            excerpt: shorten(self.redactor.text(&excerpt), 300),
+            excerpt: shorten(self.redactor.text(&excerpt), RECORDED_CHARS),
         });
     }
 }

@@ -429,6 +429,16 @@ impl Catalog {
         Ok(())
     }
 
+    /// How many requests a run has sent so far.
+    pub async fn run_request_count(&self, run: i64) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM run_requests WHERE run_id = $1")
+                .bind(run)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn run_requests(&self, run: i64) -> Result<Vec<RequestRecord>, StoreError> {
         let rows = sqlx::query("SELECT seq, method, path, status, duration_ms, excerpt, at FROM run_requests WHERE run_id = $1 ORDER BY seq")
             .bind(run)

@@ -25,6 +25,41 @@ function millis(ms) {
   return ms < 1000 ? ms + " ms" : (ms / 1000).toFixed(1) + " s";
 }
 
+// The pods of a running run, as the last event had them.
+function showPods(pods) {
+  const box = document.getElementById("pods-of-run");
+  if (!box) return;
+  if (pods.length === 0) {
+    const p = document.createElement("p");
+    p.className = "empty";
+    p.id = "pods";
+    p.textContent = word("nopods");
+    box.replaceChildren(p);
+    return;
+  }
+  let table = box.querySelector("table#pods");
+  if (!table) {
+    table = document.createElement("table");
+    table.id = "pods";
+    const i18n = document.getElementById("i18n").dataset;
+    table.innerHTML = "<thead><tr><th></th><th></th><th></th><th></th><th></th></tr></thead><tbody></tbody>";
+    const heads = table.querySelectorAll("th");
+    ["podname", "podstatus", "podready", "podrestarts", "podreason"].forEach((k, i) => { heads[i].textContent = i18n[k] || k; });
+    box.replaceChildren(table);
+  }
+  const body = table.querySelector("tbody");
+  body.replaceChildren(...pods.map((p) => {
+    const tr = document.createElement("tr");
+    for (const v of [p.name, p.phase, p.ready, String(p.restarts), p.reason]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.appendChild(td);
+    }
+    tr.dataset.pod = p.name;
+    return tr;
+  }));
+}
+
 function follow(run) {
   const id = run.dataset.run;
   // Marks the page as updated live; the reload at the end serves it fresh, without this.
@@ -35,6 +70,9 @@ function follow(run) {
     run.dataset.status = r.status;
     document.getElementById("run-status").replaceChildren(badge(r.status));
     document.getElementById("run-finished").textContent = r.finished_at || "";
+    const count = document.getElementById("request-count");
+    if (count && r.requests !== undefined) count.textContent = r.requests;
+    if (Array.isArray(r.pods)) showPods(r.pods);
     const reason = document.getElementById("run-reason");
     if (r.reason) {
       reason.hidden = false;

@@ -293,6 +293,7 @@ fn ru(text: &str) -> Option<&'static str> {
         "Server error" => "Ошибка сервера",
         "Open the running run" => "Открыть идущий запуск",
         "never" => "никогда",
+        "No pods." => "Подов нет.",
         _ => return None,
     })
 }

@@ -101,33 +101,62 @@ async fn show(
             }
         }
         h2 { (t("Pods")) }
-        @match &pods {
-            Ok(list) if list.is_empty() => p.empty #pods { "—" },
-            Ok(list) => table #pods {
-                thead { tr { th { (t("Name")) } th { (t("Status")) } th { (t("Ready")) } th { (t("Restarts")) } th { (t("Reason")) } } }
-                tbody { @for p in list { tr {
-                    td { code { (p.name) } } td { (p.phase) } td { (p.ready) } td { (p.restarts) } td.reason { (p.reason) }
-                } } }
-            },
-            Err(e) => p.muted #pods { (e) },
+        div #pods-of-run {
+            @match &pods {
+                Ok(list) if list.is_empty() => p.empty #pods { (t("No pods.")) },
+                Ok(list) => (pods_table(&ctx, list)),
+                Err(e) => p.muted #pods { (e) },
+            }
         }
-        h2 { (t("Requests sent")) " (" (requests.len()) ")" }
+        h2 { (t("Requests sent")) " (" span #request-count { (requests.len()) } ")" }
         table.requests {
             thead { tr { th { "#" } th { (t("Method")) } th { (t("Path")) } th { (t("Status")) } th { (t("Elapsed")) } th { (t("Body (secrets masked)")) } } }
             tbody {
                 @for r in &requests {
                     tr {
                         td { (r.seq) } td { (r.method) } td.path { (r.path) } td { (r.status) }
-                        td { (r.duration_ms) " ms" } td { code.excerpt { (r.excerpt) } }
+                        td { (r.duration_ms) " ms" } td { (body_cell(&r.excerpt)) }
                     }
                 }
             }
         }
         // For the live updates: the words for each status in this page's language.
         span #i18n hidden data-running=(t("running")) data-succeeded=(t("succeeded")) data-failed=(t("failed"))
-            data-interrupted=(t("interrupted")) data-pending=(t("pending")) data-done=(t("done")) data-skipped=(t("skipped")) {}
+            data-interrupted=(t("interrupted")) data-pending=(t("pending")) data-done=(t("done")) data-skipped=(t("skipped"))
+            data-nopods=(t("No pods.")) data-podname=(t("Name")) data-podstatus=(t("Status")) data-podready=(t("Ready"))
+            data-podrestarts=(t("Restarts")) data-podreason=(t("Reason")) {}
     };
     Ok(page(&ctx, &format!("{} {}", t("Run"), run.id), body))
+}
+
+fn pods_table(ctx: &Ctx, list: &[tenantry_engine::PodState]) -> Markup {
+    let t = |s| ctx.t(s);
+    html! {
+        table #pods {
+            thead { tr { th { (t("Name")) } th { (t("Status")) } th { (t("Ready")) } th { (t("Restarts")) } th { (t("Reason")) } } }
+            tbody { @for p in list { tr {
+                td { code { (p.name) } } td { (p.phase) } td { (p.ready) } td { (p.restarts) } td.reason { (p.reason) }
+            } } }
+        }
+    }
+}
+
+/// A request's recorded body: short ones inline, long ones folded, JSON laid out.
+fn body_cell(text: &str) -> Markup {
+    let pretty = serde_json::from_str::<Value>(text)
+        .ok()
+        .filter(|v| v.is_object() || v.is_array())
+        .and_then(|v| serde_json::to_string_pretty(&v).ok());
+    if text.chars().count() <= 100 && pretty.is_none() {
+        return html! { code.excerpt { (text) } };
+    }
+    let head: String = text.chars().take(100).collect();
+    html! {
+        details.body {
+            summary { code.excerpt { (head) "…" } }
+            pre.body { (pretty.as_deref().unwrap_or(text)) }
+        }
+    }
 }
 
 /// The run as the live page and the API see it.
@@ -154,31 +183,43 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, WebError> {
     state.catalog.run(id).await?;
     let stream = futures_util::stream::unfold(
-        (state, caller, None::<String>, false),
-        move |(state, caller, last, done)| async move {
+        (state, caller, None::<String>, false, (0u32, Value::Null)),
+        move |(state, caller, last, done, (mut polls, mut pods))| async move {
             if done {
                 return None;
             }
             let mut last = last;
             loop {
+                polls += 1;
                 if !caller.still_valid(&state).await {
                     let ev = Event::default()
                         .event("error")
                         .data("the session ended; log in again");
-                    return Some((Ok(ev), (state, caller, last, true)));
+                    return Some((Ok(ev), (state, caller, last, true, (polls, pods))));
                 }
                 let run = match state.catalog.run(id).await {
                     Ok(r) => r,
                     Err(e) => {
                         let ev = Event::default().event("error").data(e.to_string());
-                        return Some((Ok(ev), (state, caller, last, true)));
+                        return Some((Ok(ev), (state, caller, last, true, (polls, pods))));
                     }
                 };
-                let data = run_json(&run).to_string();
+                let mut data = run_json(&run);
+                data["requests"] = json!(state.catalog.run_request_count(id).await.unwrap_or(0));
+                // The pods, as the cluster has them, every 2 s (a slow cluster is skipped).
+                if polls % 8 == 1 && run.status == RunStatus::Running {
+                    let read =
+                        tenantry_engine::pod_states(&state.catalog, run.client, &run.namespace);
+                    if let Ok(Ok(p)) = tokio::time::timeout(Duration::from_secs(1), read).await {
+                        pods = json!(p);
+                    }
+                }
+                data["pods"] = pods.clone();
+                let data = data.to_string();
                 let finished = run.status != RunStatus::Running;
                 if last.as_deref() != Some(data.as_str()) {
                     let ev = Event::default().event("run").data(data.clone());
-                    return Some((Ok(ev), (state, caller, Some(data), finished)));
+                    return Some((Ok(ev), (state, caller, Some(data), finished, (polls, pods))));
                 }
                 last = Some(data);
                 tokio::time::sleep(Duration::from_millis(250)).await;

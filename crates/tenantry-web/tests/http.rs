@@ -726,6 +726,21 @@ async fn a_client_with_two_contacts_is_created_and_deployed_from_the_form() {
         "several updates: {text}"
     );
     assert_eq!(last["steps"].as_array().unwrap().len(), 8);
+    // The live events carry the request count as it grows, and the pods.
+    let counts: Vec<i64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| v["requests"].as_i64())
+        .collect();
+    assert!(
+        counts.windows(2).all(|w| w[0] <= w[1]) && counts.first() < counts.last(),
+        "{counts:?}"
+    );
+    assert!(
+        text.contains("\"pods\":[{"),
+        "the pods while it runs: {text}"
+    );
 
     let (_, card) = s.get("/clients/C1").await;
     assert!(card.contains("Иванова Мария") && card.contains("Пётр Сидоров"));
@@ -738,6 +753,28 @@ async fn a_client_with_two_contacts_is_created_and_deployed_from_the_form() {
         "{page}"
     );
     assert!(page.contains("Succeeded"), "the setup Jobs' pods");
+    // Request bodies are kept whole (the Deployment's is far past 300 characters), masked.
+    let (_, requests) = s
+        .api(reqwest::Method::GET, &format!("/runs/{run}/requests"), None)
+        .await;
+    let deployment = requests["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["method"] == "POST" && r["path"].as_str().unwrap().ends_with("/deployments"))
+        .expect("the Deployment's POST");
+    let body: Value = serde_json::from_str(deployment["excerpt"].as_str().unwrap())
+        .expect("the whole body, as JSON");
+    assert!(deployment["excerpt"].as_str().unwrap().len() > 300);
+    assert!(
+        body.pointer("/spec/template/spec/containers/0/image")
+            .is_some_and(Value::is_string),
+        "{body}"
+    );
+    assert!(
+        page.contains("<details class=\"body\">"),
+        "long bodies fold"
+    );
     assert!(
         !page.contains("pg-admin-secret") && !page.contains("ch-admin-secret"),
         "secrets masked in the request log"
