@@ -204,11 +204,12 @@ async fn tokens_page(
         html! {
             @if let Some(tok) = created { p.ok role="status" { (t("Copy this token now; it is not shown again:")) " " code #new-token { (tok) } } }
             table #tokens {
-                thead { tr { th { (t("Name")) } th { (t("Role")) } th { (t("Owner")) } th { (t("Expires")) } th { (t("Last used")) } th {} } }
+                thead { tr { th { (t("Name")) } th { (t("Role")) } th { (t("Owner")) } th { (t("Created")) } th { (t("Expires")) } th { (t("Last used")) } th {} } }
                 tbody { @for k in &list { tr {
                     td { (k.name) }
                     td { (t(k.effective_role().as_str())) @if k.effective_role() < k.role { " (" (t("limited by its owner's role")) ")" } }
                     td { (k.created_by) }
+                    td { (day(k.created_at)) }
                     td { (day(k.expires_at)) }
                     td { @match k.last_used_at { Some(d) => (day(d)), None => span.muted { (t("never")) } } }
                     td { @if k.revoked_at.is_some() { (t("revoked")) } @else if k.expires_at <= now { (t("expired")) } @else {

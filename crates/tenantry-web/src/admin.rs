@@ -207,7 +207,7 @@ async fn namespace_page(
                         dt { (t("Kubernetes namespace")) } dd { (ns.k8s_namespace.as_str()) }
                         dt { (t("Cluster API URL")) } dd { code { (ns.api_root_url.as_str()) } }
                         dt { (t("Token")) } dd { (tenantry_core::secret::MASK) }
-                        dt { (t("CA certificate (PEM)")) } dd { (if ns.ca_bundle.is_some() { "PEM" } else { "—" }) }
+                        dt { (t("CA certificate (PEM)")) } dd { (if ns.ca_bundle.is_some() { "PEM" } else { t("none: the system's trusted CAs") }) }
                     }
                 }
             }
@@ -411,7 +411,7 @@ async fn env_page(state: &AppState, ctx: &Ctx, error: Option<&str>) -> Result<Ma
             tr {
                 td { code { (e.name) } } td { code { (e.value) } }
                 @if admin { td {
-                    form.inline method="post" action="/env/delete" { (ctx.csrf())
+                    form.inline method="post" action="/env/delete" data-confirm=(t("Unset this env var?")) { (ctx.csrf())
                         input type="hidden" name="namespace" value=(scope); input type="hidden" name="name" value=(e.name);
                         button.link type="submit" { (t("Unset")) } }
                 } }
@@ -427,7 +427,7 @@ async fn env_page(state: &AppState, ctx: &Ctx, error: Option<&str>) -> Result<Ma
             table.env { tbody { @for e in &global { (row("", e)) } } }
             @for (ns, own) in &per_ns {
                 h2 { (ns.as_str()) }
-                @if own.is_empty() { p.empty { "—" } } @else { table.env { tbody { @for e in own { (row(ns.as_str(), e)) } } } }
+                @if own.is_empty() { p.empty { (t("No env vars of its own: it uses the global ones.")) } } @else { table.env { tbody { @for e in own { (row(ns.as_str(), e)) } } } }
             }
             @if admin {
                 form.card method="post" action="/env" #set-env {

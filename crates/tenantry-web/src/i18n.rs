@@ -294,6 +294,13 @@ fn ru(text: &str) -> Option<&'static str> {
         "Open the running run" => "Открыть идущий запуск",
         "never" => "никогда",
         "No pods." => "Подов нет.",
+        "none: the system's trusted CAs" => "нет: доверенные центры системы",
+        "No env vars of its own: it uses the global ones." => {
+            "Своих переменных нет: используются глобальные."
+        }
+        "No contacts yet." => "Контактов пока нет.",
+        "No runs yet." => "Запусков пока нет.",
+        "Unset this env var?" => "Удалить эту переменную?",
         _ => return None,
     })
 }

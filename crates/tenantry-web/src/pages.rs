@@ -535,7 +535,7 @@ async fn card(
             }
         }
         h2 { (t("Contact persons")) }
-        @if c.contacts.is_empty() { p.empty { "—" } }
+        @if c.contacts.is_empty() { p.empty { (t("No contacts yet.")) } }
         @for k in &c.contacts {
             section.contact.card data-contact=(k.id) {
                 @if operator {
@@ -548,11 +548,14 @@ async fn card(
                             phones: k.phones.iter().map(|p| p.as_str().to_owned()).collect(),
                             emails: k.emails.iter().map(|p| p.as_str().to_owned()).collect(),
                         })))
-                        button type="submit" { (t("Save")) }
+                        // Save and Remove side by side; Remove submits its own form.
+                        div.actions {
+                            button type="submit" { (t("Save")) }
+                            button.danger type="submit" form={"remove-contact-" (k.id)} { (t("Remove")) }
+                        }
                     }
-                    form.inline method="post" action={"/clients/" (c.id) "/contacts/" (k.id) "/delete"} data-confirm=(t("Remove this contact person?")) {
+                    form id={"remove-contact-" (k.id)} method="post" action={"/clients/" (c.id) "/contacts/" (k.id) "/delete"} data-confirm=(t("Remove this contact person?")) {
                         (ctx.csrf())
-                        button.danger type="submit" { (t("Remove")) }
                     }
                 } @else {
                     p { b { (k.name.as_str()) } @if let Some(r) = &k.role { ", " (r) } }
@@ -614,7 +617,7 @@ pub fn first_line(s: &str) -> &str {
 pub fn runs_table(ctx: &Ctx, runs: &[RunRecord], with_client: bool) -> Markup {
     let t = |s| ctx.t(s);
     html! {
-        @if runs.is_empty() { p.empty { "—" } } @else {
+        @if runs.is_empty() { p.empty { (t("No runs yet.")) } } @else {
             table.runs {
                 thead { tr {
                     th { (t("Run")) }

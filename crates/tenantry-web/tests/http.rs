@@ -15,6 +15,8 @@ use tenantry_web::{AppState, Config};
 mod security;
 #[path = "http/templates.rs"]
 mod templates;
+#[path = "http/ux.rs"]
+mod ux;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -850,6 +852,17 @@ async fn a_failing_image_is_reported_on_the_run_and_a_second_deploy_is_refused_w
     assert!(
         err["error"].as_str().unwrap().contains("already running"),
         "{err}"
+    );
+    assert_eq!(err["run"], run["id"], "the API names the run in the way");
+    // The card's Deploy answers a page that keeps the navigation and links to that run.
+    let r = admin
+        .post(&format!("/clients/{id}/deploy"), &[("namespace", "demo")])
+        .await;
+    assert_eq!(r.status(), 409);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(&format!("href=\"/runs/{}\"", run["id"])) && page.contains("<nav>"),
+        "{page}"
     );
     let done = wait_run(&admin, run["id"].as_i64().unwrap()).await;
     assert_eq!(done["status"], "failed");

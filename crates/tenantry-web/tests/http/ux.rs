@@ -1,0 +1,86 @@
+//! What an operator meets off the happy path: error pages that keep the navigation and
+//! speak the page's language, empty states in words, confirmations.
+
+use super::*;
+
+impl Session {
+    /// GET in Russian.
+    async fn get_ru(&self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .header("cookie", format!("{}; lang=ru", self.cookie))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn post_ru(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let mut fields = vec![("_csrf", self.csrf.as_str())];
+        fields.extend_from_slice(form);
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("cookie", format!("{}; lang=ru", self.cookie))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn error_pages_keep_the_navigation_and_their_titles_are_russian() {
+    let db = TestDb::sqlite();
+    let srv = server(&db).await;
+    let admin = login(&srv.url, "admin").await;
+
+    let (status, page) = admin.get_ru("/clients/C999").await;
+    assert_eq!(status, 404);
+    assert!(page.contains("<nav>"), "the navigation stays: {page}");
+    assert!(page.contains("<h1>Не найдено</h1>"), "{page}");
+
+    // A namespace that exists already: 409, titled in Russian.
+    let (status, page) = admin
+        .post_ru(
+            "/namespaces",
+            &[
+                ("name", "demo"),
+                ("api_root_url", "https://127.0.0.1:1/k8s"),
+                ("token", "t"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 409, "{page}");
+    assert!(
+        page.contains("<h1>Конфликт</h1>") && page.contains("<nav>"),
+        "{page}"
+    );
+    assert!(!page.contains(">Conflict<"), "{page}");
+}
+
+#[tokio::test]
+async fn empty_states_are_words_and_unsetting_an_env_var_asks_first() {
+    let db = TestDb::sqlite();
+    let srv = server(&db).await;
+    let admin = login(&srv.url, "admin").await;
+    admin
+        .api(
+            reqwest::Method::POST,
+            "/clients",
+            Some(json!({"organisation": "Acme"})),
+        )
+        .await;
+    let (_, card) = admin.get_ru("/clients/C1").await;
+    assert!(card.contains("Контактов пока нет."), "{card}");
+    assert!(card.contains("Запусков пока нет."), "{card}");
+    let (_, env) = admin.get_ru("/env").await;
+    assert!(env.contains("Своих переменных нет"), "{env}");
+    assert!(!env.contains("<p class=\"empty\">—</p>"), "{env}");
+    assert!(
+        env.contains("action=\"/env/delete\" data-confirm=\"Удалить эту переменную?\""),
+        "{env}"
+    );
+}
