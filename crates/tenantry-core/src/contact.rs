@@ -6,19 +6,76 @@ use std::str::FromStr;
 use phonenumber::{Mode, country};
 use serde::Serialize;
 
-/// A phone number, normalised to E.164 (`+74951234567`).
+/// A phone number, normalised to E.164 (`+74951234567`), with its extension if it has
+/// one, stored in the RFC 3966 way (`+74951234567;ext=12`).
 ///
 /// Numbers without a country code are read as Russian ones (`8 495 …`), since the
-/// operators' customers are in Russia; any other country needs its `+` code.
+/// operators' customers are in Russia; any other country needs its `+` code. An
+/// extension is written after the number: `доб. 12`, `ext. 12`, `x12` or `#12`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Phone(String);
 
+/// What is wrong with a phone number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneProblem {
+    Empty,
+    Letters,
+    OtherCharacters,
+    TooFewDigits,
+    TooManyDigits,
+    NotANumber,
+    NotValidForCountry,
+    BadExtension,
+}
+
+impl PhoneProblem {
+    /// In English, as it follows the number in a message.
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::Empty => "is empty",
+            Self::Letters => "contains letters",
+            Self::OtherCharacters => {
+                "contains characters other than digits, spaces, '+', '-', '(', ')' and '.'"
+            }
+            Self::TooFewDigits => "has too few digits",
+            Self::TooManyDigits => "has more than 15 digits",
+            Self::NotANumber => "is not a phone number",
+            Self::NotValidForCountry => "is not a valid number for its country",
+            Self::BadExtension => "has an extension that is not 1 to 6 digits",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("phone {input:?} {problem}; write it with its country code, e.g. +7 495 123-45-67")]
+#[error("phone {input:?} {}; write it with its country code, e.g. +7 495 123-45-67 (an extension after it: доб. 12)", .problem.text())]
 pub struct PhoneError {
-    input: String,
-    problem: &'static str,
+    pub input: String,
+    pub problem: PhoneProblem,
+}
+
+/// Where an extension starts: `доб.`, `ext.`, `x`, `#` (any case) or RFC 3966's `;ext=`.
+fn split_extension(s: &str) -> (&str, Option<&str>) {
+    for marker in [";ext=", "доб.", "доб", "ext.", "ext", "x", "#"] {
+        if let Some(i) = find_ci(s, marker) {
+            return (&s[..i], Some(s[i + marker.len()..].trim()));
+        }
+    }
+    (s, None)
+}
+
+/// The byte position of `needle` in `hay`, ignoring case.
+fn find_ci(hay: &str, needle: &str) -> Option<usize> {
+    let n: Vec<char> = needle.chars().collect();
+    hay.char_indices().find_map(|(i, _)| {
+        let mut it = hay[i..].chars();
+        n.iter()
+            .all(|c| {
+                it.next()
+                    .is_some_and(|h| h.to_lowercase().eq(c.to_lowercase()))
+            })
+            .then_some(i)
+    })
 }
 
 impl Phone {
@@ -29,39 +86,73 @@ impl Phone {
         };
         let trimmed = input.trim();
         if trimmed.is_empty() {
-            return Err(err("is empty"));
+            return Err(err(PhoneProblem::Empty));
         }
-        if let Some(c) = trimmed.chars().find(|c| {
+        let (number, ext) = split_extension(trimmed);
+        let number = number.trim().trim_end_matches([',', ';']).trim();
+        let ext = match ext {
+            None => None,
+            Some(e) if (1..=6).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(e)
+            }
+            Some(_) => return Err(err(PhoneProblem::BadExtension)),
+        };
+        if let Some(c) = number.chars().find(|c| {
             !(c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.' | '\u{a0}'))
         }) {
-            return Err(match c {
-                'a'..='z' | 'A'..='Z' | 'а'..='я' | 'А'..='Я' => err("contains letters"),
-                _ => {
-                    err("contains characters other than digits, spaces, '+', '-', '(', ')' and '.'")
-                }
-            });
+            return Err(err(if c.is_alphabetic() {
+                PhoneProblem::Letters
+            } else {
+                PhoneProblem::OtherCharacters
+            }));
         }
-        let digits = trimmed.chars().filter(char::is_ascii_digit).count();
+        let digits = number.chars().filter(char::is_ascii_digit).count();
         if digits < 7 {
-            return Err(err("has too few digits"));
+            return Err(err(PhoneProblem::TooFewDigits));
         }
         if digits > 15 {
-            return Err(err("has more than 15 digits"));
+            return Err(err(PhoneProblem::TooManyDigits));
         }
-        let number = phonenumber::parse(Some(country::Id::RU), trimmed)
-            .map_err(|_| err("is not a phone number"))?;
-        if !phonenumber::is_valid(&number) {
-            return Err(err("is not a valid number for its country"));
+        let parsed = phonenumber::parse(Some(country::Id::RU), number)
+            .map_err(|_| err(PhoneProblem::NotANumber))?;
+        if !phonenumber::is_valid(&parsed) {
+            return Err(err(PhoneProblem::NotValidForCountry));
         }
-        Ok(Self(number.format().mode(Mode::E164).to_string()))
+        let e164 = parsed.format().mode(Mode::E164).to_string();
+        Ok(Self(match ext {
+            Some(e) => format!("{e164};ext={e}"),
+            None => e164,
+        }))
     }
 
-    /// The E.164 form, `+74951234567`.
+    /// The stored form: E.164, and `;ext=N` when there is an extension.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// Rebuilds a phone from its stored E.164 form.
+    /// The number without its extension, `+74951234567`.
+    pub fn e164(&self) -> &str {
+        self.0.split_once(";ext=").map_or(&self.0, |(n, _)| n)
+    }
+
+    /// The extension, if any.
+    pub fn extension(&self) -> Option<&str> {
+        self.0.split_once(";ext=").map(|(_, e)| e)
+    }
+
+    /// For people: grouped as its country writes it, `+7 495 123-45-67`, and the
+    /// extension after `ext_label` (`доб.` or `ext.`).
+    pub fn pretty(&self, ext_label: &str) -> String {
+        let grouped = phonenumber::parse(None, self.e164())
+            .map(|n| n.format().mode(Mode::International).to_string())
+            .unwrap_or_else(|_| self.e164().to_owned());
+        match self.extension() {
+            Some(e) => format!("{grouped} {ext_label} {e}"),
+            None => grouped,
+        }
+    }
+
+    /// Rebuilds a phone from its stored form.
     pub fn from_e164(stored: &str) -> Result<Self, PhoneError> {
         Self::parse(stored)
     }
@@ -85,46 +176,77 @@ impl FromStr for Phone {
 #[serde(transparent)]
 pub struct Email(String);
 
+/// What is wrong with an e-mail address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailProblem {
+    Empty,
+    Spaces,
+    Comma,
+    NoAt,
+    NothingBeforeAt,
+    NoDomain,
+    HyphenInDomain,
+    Invalid(String),
+}
+
+impl fmt::Display for EmailProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Empty => "is empty",
+            Self::Spaces => "contains spaces",
+            Self::Comma => "contains a comma (give several addresses one per line)",
+            Self::NoAt => "has no '@'",
+            Self::NothingBeforeAt => "has nothing before '@'",
+            Self::NoDomain => "has no valid domain after '@' (like example.ru)",
+            Self::HyphenInDomain => "has a domain part that starts or ends with '-'",
+            Self::Invalid(e) => return write!(f, "is not valid ({e})"),
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("e-mail {input:?} {problem}; expected an address like ivanov@example.ru")]
 pub struct EmailError {
-    input: String,
-    problem: String,
+    pub input: String,
+    pub problem: EmailProblem,
 }
 
 impl Email {
     pub fn parse(input: &str) -> Result<Self, EmailError> {
-        let err = |problem: &str| EmailError {
+        let err = |problem: EmailProblem| EmailError {
             input: input.to_owned(),
-            problem: problem.to_owned(),
+            problem,
         };
         let trimmed = input.trim();
         if trimmed.is_empty() {
-            return Err(err("is empty"));
+            return Err(err(EmailProblem::Empty));
+        }
+        if trimmed.contains(',') {
+            return Err(err(EmailProblem::Comma));
         }
         if trimmed.chars().any(char::is_whitespace) {
-            return Err(err("contains spaces"));
+            return Err(err(EmailProblem::Spaces));
         }
         let Some((local, domain)) = trimmed.rsplit_once('@') else {
-            return Err(err("has no '@'"));
+            return Err(err(EmailProblem::NoAt));
         };
         if local.is_empty() {
-            return Err(err("has nothing before '@'"));
+            return Err(err(EmailProblem::NothingBeforeAt));
         }
         let domain = domain.to_lowercase();
         let labels: Vec<&str> = domain.split('.').collect();
         if labels.len() < 2 || labels.iter().any(|l| l.is_empty()) {
-            return Err(err("has no valid domain after '@' (like example.ru)"));
+            return Err(err(EmailProblem::NoDomain));
         }
         if labels
             .iter()
             .any(|l| l.starts_with('-') || l.ends_with('-'))
         {
-            return Err(err("has a domain part that starts or ends with '-'"));
+            return Err(err(EmailProblem::HyphenInDomain));
         }
         let normalised = format!("{local}@{domain}");
         email_address::EmailAddress::from_str(&normalised)
-            .map_err(|e| err(&format!("is not valid ({e})")))?;
+            .map_err(|e| err(EmailProblem::Invalid(e.to_string())))?;
         Ok(Self(normalised))
     }
 
@@ -153,7 +275,7 @@ pub struct ContactName(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContactNameError {
-    #[error("the contact person's name is empty: give a name, e.g. --name \"Иванова Мария\"")]
+    #[error("the contact person's name is empty: give a name, e.g. Иванова Мария")]
     Empty,
     #[error("the contact person's name is {0} characters long; at most 200 are allowed")]
     TooLong(usize),
@@ -216,13 +338,39 @@ mod tests {
             ("+7 495 12", "too few digits"),
             ("+7 495 123 45 67 89 01 23 4", "more than 15 digits"),
             ("+7 000 000-00-00", "is not a"),
-            ("12#45678", "characters other than"),
+            ("12*45678", "characters other than"),
+            ("+7 495 123-45-67 доб. 1234567", "extension"),
         ];
         for (input, want) in cases {
             let msg = Phone::parse(input).unwrap_err().to_string();
             assert!(msg.contains(want), "{input}: {msg}");
             assert!(msg.contains("+7 495 123-45-67"), "{input}: {msg}");
         }
+    }
+
+    #[test]
+    fn extensions_are_kept_and_numbers_shown_grouped() {
+        for input in [
+            "+7 495 123-45-67 доб. 12",
+            "8 (495) 123-45-67 ДОБ 12",
+            "+7 495 123 45 67 ext. 12",
+            "+74951234567x12",
+            "+7 495 123-45-67, #12",
+            "+74951234567;ext=12",
+        ] {
+            let p = Phone::parse(input).unwrap();
+            assert_eq!(p.as_str(), "+74951234567;ext=12", "{input}");
+            assert_eq!(p.e164(), "+74951234567");
+            assert_eq!(p.pretty("доб."), "+7 495 123-45-67 доб. 12");
+            assert_eq!(
+                Phone::from_e164(p.as_str()).unwrap(),
+                p,
+                "stored form reads back"
+            );
+        }
+        let plain = Phone::parse("+79165551234").unwrap();
+        assert_eq!(plain.extension(), None);
+        assert_eq!(plain.pretty("ext."), "+7 916 555-12-34");
     }
 
     #[test]
@@ -247,6 +395,7 @@ mod tests {
             ("ivan@example..ru", "no valid domain"),
             ("iv an@example.ru", "spaces"),
             ("ivan@-example.ru", "starts or ends with '-'"),
+            ("ivan,ov@example.ru", "contains a comma"),
         ];
         for (input, want) in cases {
             let msg = Email::parse(input).unwrap_err().to_string();

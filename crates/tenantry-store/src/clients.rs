@@ -142,8 +142,10 @@ async fn refresh_search(tx: &mut Transaction<'_, Any>, n: i64) -> Result<(), Sto
         let kind: String = r.try_get(0)?;
         let value: String = r.try_get(1)?;
         if kind == "phone" {
+            // The number's digits, not its extension's.
+            let number = value.split_once(";ext=").map_or(value.as_str(), |(n, _)| n);
             digits.push(
-                value
+                number
                     .chars()
                     .filter(char::is_ascii_digit)
                     .collect::<String>(),
@@ -241,7 +243,12 @@ impl Catalog {
         let (condition, text, number, digits) = match filter.query() {
             None => (archived.to_owned(), String::new(), -1, String::new()),
             Some(q) => {
-                let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+                // A whole phone number is looked for as it is stored (8 495 … is +7 495 …).
+                let digits: String = tenantry_core::Phone::parse(&q)
+                    .map_or(q.clone(), |p| p.e164().to_owned())
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect();
                 let number = ClientId::parse(&q).map_or(-1, number_of);
                 (
                     format!(

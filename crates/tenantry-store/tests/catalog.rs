@@ -245,6 +245,9 @@ async fn the_list_searches_ids_names_contacts_phones_and_emails() {
             .unwrap();
         assert_eq!(find("сидоров").await, ["C2"]);
         assert_eq!(find("4951112233").await, ["C2"]);
+        // A whole number as people write it at home (8 …) finds the stored +7 one.
+        assert_eq!(find("8 (495) 111-22-33").await, ["C2"]);
+        assert_eq!(find("8 916 555 12 34").await, ["C1"]);
         cat.remove_contact("C2".parse().unwrap(), added.id)
             .await
             .unwrap();

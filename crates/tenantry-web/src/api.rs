@@ -22,9 +22,9 @@ use crate::AppState;
 use crate::access::{change_own_password, create_token, token_days};
 use crate::admin::ns_name;
 use crate::auth::{Caller, RequestInfo};
+use crate::clients::client_id;
 use crate::error::WebError;
 use crate::input::{ClientInput, ClientPatch, ContactInput};
-use crate::pages::client_id;
 use crate::runs::run_json;
 use crate::templates::template_name;
 
@@ -218,7 +218,7 @@ async fn archive(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, WebError> {
-    let c = crate::pages::set_archived(&state, &info, &caller, client_id(&id)?, true).await?;
+    let c = crate::clients::set_archived(&state, &info, &caller, client_id(&id)?, true).await?;
     Ok(Json(json!(c)))
 }
 
@@ -229,7 +229,7 @@ async fn restore(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, WebError> {
-    let c = crate::pages::set_archived(&state, &info, &caller, client_id(&id)?, false).await?;
+    let c = crate::clients::set_archived(&state, &info, &caller, client_id(&id)?, false).await?;
     Ok(Json(json!(c)))
 }
 

@@ -328,7 +328,9 @@ mod tests {
     #[test]
     fn every_phrase_in_the_pages_is_translated() {
         let sources = [
-            include_str!("pages.rs"),
+            include_str!("clients.rs"),
+            include_str!("card.rs"),
+            include_str!("login_pages.rs"),
             include_str!("admin.rs"),
             include_str!("templates.rs"),
             include_str!("runs.rs"),

@@ -10,6 +10,8 @@ mod access;
 mod admin;
 pub mod api;
 pub mod auth;
+mod card;
+mod clients;
 pub mod error;
 mod hashing;
 pub mod html;
@@ -17,9 +19,9 @@ pub mod i18n;
 mod input;
 mod lifecycle;
 mod login;
+mod login_pages;
 mod messages;
 mod openapi;
-mod pages;
 mod runs;
 mod templates;
 
@@ -421,7 +423,8 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(pages::routes())
+        .merge(login_pages::routes())
+        .merge(clients::routes())
         .merge(lifecycle::routes())
         .merge(admin::routes())
         .merge(templates::routes())

@@ -17,9 +17,9 @@ use tenantry_store::RunStatus;
 
 use crate::AppState;
 use crate::auth::{Caller, RequestInfo};
+use crate::card::runs_table;
 use crate::error::WebError;
 use crate::html::{Ctx, millis, page, status_badge, took, when};
-use crate::pages::runs_table;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -1,0 +1,427 @@
+//! The clients pages: the list, the new-client form, and what the client card's forms
+//! send (the client's own fields, contacts, archive and restore, deploy).
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
+use tenantry_core::{ClientId, Role};
+use tenantry_store::{Client, ClientFilter, EnvStatus};
+
+use crate::AppState;
+use crate::auth::{Caller, RequestInfo};
+use crate::card::{card, card_with_error, contact_fields};
+use crate::error::WebError;
+use crate::html::{Ctx, env_badge, notice, page, with_status};
+use crate::input::{ClientPatch, FormData, split_list};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/clients", get(clients).post(create_client))
+        .route("/clients/new", get(new_client))
+        .route(
+            "/clients/{id}",
+            get(crate::card::client_card).post(update_client),
+        )
+        .route("/clients/{id}/contacts", post(add_contact))
+        .route("/clients/{id}/contacts/{contact}", post(update_contact))
+        .route(
+            "/clients/{id}/contacts/{contact}/delete",
+            post(remove_contact),
+        )
+        .route("/clients/{id}/deploy", post(deploy))
+        .route("/clients/{id}/archive", post(archive))
+        .route("/clients/{id}/restore", post(restore))
+}
+
+pub fn client_id(s: &str) -> Result<ClientId, WebError> {
+    ClientId::parse(s).map_err(|e| WebError::NotFound(e.to_string()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    page: Option<String>,
+}
+
+pub const PAGE_SIZE: i64 = 50;
+
+async fn clients(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Markup, WebError> {
+    let ctx = Ctx::new(&info, caller);
+    let t = |s| ctx.t(s);
+    let page_no: i64 = q
+        .page
+        .as_deref()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let search = q.q.clone().unwrap_or_default();
+    let filter = ClientFilter {
+        search: Some(search.clone()),
+        ..Default::default()
+    };
+    let (list, total) = state
+        .catalog
+        .list_clients_page(&filter, (page_no - 1) * PAGE_SIZE, PAGE_SIZE)
+        .await?;
+    let ids: Vec<ClientId> = list.iter().map(|c| c.id).collect();
+    let runs = state.catalog.latest_runs(&ids).await?;
+    let envs = state.catalog.environments_of(&ids).await?;
+    let namespaces = state.catalog.namespaces().await?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let link = |p: i64| format!("/clients?q={}&page={p}", urlencode(&search));
+    let body = html! {
+        div.toolbar {
+            form.search method="get" action="/clients" role="search" {
+                input type="search" name="q" value=(search) placeholder=(t("Search by id, organisation, contact, phone or e-mail")) aria-label=(t("Search"));
+                button type="submit" { (t("Search")) }
+            }
+            @if ctx.can(Role::Operator) { a.button href="/clients/new" { (t("New client")) } }
+        }
+        @if list.is_empty() {
+            p.empty { (if search.trim().is_empty() { t("No clients yet.") } else { t("Nothing found.") }) }
+        } @else {
+            table #clients {
+                thead { tr {
+                    th { "ID" } th { (t("Organisation")) } th { (t("Contact persons")) }
+                    @for ns in &namespaces { th { (ns.name.as_str()) } }
+                } }
+                tbody {
+                    @for c in &list {
+                        tr {
+                            td { a href={"/clients/" (c.id)} { (c.id) } }
+                            td { a href={"/clients/" (c.id)} { (c.name.as_str()) } }
+                            td { (contact_summary(c)) }
+                            @for ns in &namespaces {
+                                td {
+                                    @let run = runs.iter().find(|r| r.client == c.id && r.namespace == ns.name.as_str());
+                                    @let env = envs.iter().find(|(id, n, _)| *id == c.id && n == ns.name.as_str()).map(|(_, _, e)| e);
+                                    @let status = EnvStatus::of(run, env);
+                                    @match run {
+                                        Some(r) => a href={"/runs/" (r.id)} title={(ctx.t("Run")) " " (r.id) " · " (r.started_at)} { (env_badge(ctx.lang, status)) },
+                                        None => (env_badge(ctx.lang, status)),
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        nav.pager {
+            @if page_no > 1 { a href=(link(page_no - 1)) rel="prev" { "← " (t("Previous")) } }
+            span { (page_no) " " (t("of")) " " (pages) " · " (total) }
+            @if page_no < pages { a href=(link(page_no + 1)) rel="next" { (t("Next")) " →" } }
+        }
+    };
+    Ok(page(&ctx, t("Clients"), body))
+}
+
+fn contact_summary(c: &Client) -> Markup {
+    html! {
+        @for (i, k) in c.contacts.iter().enumerate() {
+            @if i > 0 { "; " }
+            (k.name.as_str())
+            @if let Some(p) = k.phones.first() { " " span.muted { (p.as_str()) } }
+            @if let Some(e) = k.emails.first() { " " span.muted { (e.as_str()) } }
+        }
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn new_client_page(
+    state: &AppState,
+    ctx: &Ctx,
+    form: &FormData,
+    error: Option<&str>,
+) -> Result<Markup, WebError> {
+    let t = |s| ctx.t(s);
+    let namespaces = state.catalog.namespaces().await?;
+    let given = form.client();
+    let blocks = given.contacts.len().max(2) + 1;
+    let body = html! {
+        @if let Some(e) = error { (notice("error", e)) }
+        form.card method="post" action="/clients" #new-client {
+            (ctx.csrf())
+            label { (t("Organisation")) input name="organisation" value=(given.organisation) required maxlength="300" autofocus; }
+            div.grid {
+                label { (t("Phones")) textarea name="phones" rows="2" placeholder=(t("One per line or separated by commas")) { (given.phones.join("\n")) } }
+                label { (t("E-mails")) textarea name="emails" rows="2" placeholder=(t("One per line or separated by commas")) { (given.emails.join("\n")) } }
+            }
+            h2 { (t("Contact persons")) }
+            @for i in 0..blocks {
+                fieldset.contact {
+                    legend { (t("Contact person")) " " (i + 1) }
+                    (contact_fields(ctx, given.contacts.get(i)))
+                }
+            }
+            label {
+                (t("Deploy now to"))
+                select name="deploy" {
+                    option value="" { (t("Later")) }
+                    @for ns in &namespaces {
+                        option value=(ns.name.as_str()) selected[form.get("deploy") == ns.name.as_str()] { (ns.name.as_str()) }
+                    }
+                }
+            }
+            button type="submit" { (t("Create")) }
+        }
+    };
+    Ok(page(ctx, t("New client"), body))
+}
+
+async fn new_client(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+) -> Result<Markup, WebError> {
+    caller.require(Role::Operator)?;
+    let ctx = Ctx::new(&info, caller);
+    new_client_page(&state, &ctx, &FormData::default(), None).await
+}
+
+async fn create_client(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    let ctx = Ctx::new(&info, caller.clone());
+    let new = match form.client().parse() {
+        Ok(n) => n,
+        Err(e) => {
+            let page = new_client_page(&state, &ctx, &form, Some(&e.to_string())).await?;
+            return Ok(with_status(page.into_response(), &e));
+        }
+    };
+    let client = state.catalog.create_client(&new).await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "create client",
+            &client.id.to_string(),
+            client.name.as_str(),
+        )
+        .await;
+    let ns = form.get("deploy");
+    if !ns.is_empty() {
+        let run = state.start_deploy(client.id, ns).await?;
+        state
+            .audit(
+                &caller.name,
+                &info.address,
+                "deploy",
+                &client.id.to_string(),
+                &format!("namespace {ns}, run {run}"),
+            )
+            .await;
+        return Ok(Redirect::to(&format!("/runs/{run}")).into_response());
+    }
+    Ok(Redirect::to(&format!("/clients/{}", client.id)).into_response())
+}
+
+async fn update_client(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    let id = client_id(&id)?;
+    let old = state.catalog.client(id).await?;
+    let patch = ClientPatch {
+        organisation: Some(form.get("organisation").to_owned()),
+        phones: Some(split_list(form.get("phones"))),
+        emails: Some(split_list(form.get("emails"))),
+    };
+    match patch.update_from(&old) {
+        Ok(u) => {
+            state.catalog.update_client(id, &u).await?;
+            state
+                .audit(
+                    &caller.name,
+                    &info.address,
+                    "update client",
+                    &id.to_string(),
+                    "",
+                )
+                .await;
+            Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+        }
+        Err(e) => card_with_error(&state, &info, caller, &old, &e).await,
+    }
+}
+
+async fn add_contact(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    let id = client_id(&id)?;
+    let old = state.catalog.client(id).await?;
+    let given = form.contacts();
+    let parsed = match given.first() {
+        Some(c) => c.parse("contact"),
+        None => Err(WebError::field(
+            "contact.name",
+            "a contact person needs a name",
+        )),
+    };
+    match parsed {
+        Ok(new) => {
+            state.catalog.add_contact(id, &new).await?;
+            state
+                .audit(
+                    &caller.name,
+                    &info.address,
+                    "add contact",
+                    &id.to_string(),
+                    new.name.as_str(),
+                )
+                .await;
+            Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+        }
+        Err(e) => card_with_error(&state, &info, caller, &old, &e).await,
+    }
+}
+
+async fn update_contact(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path((id, contact)): Path<(String, i64)>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    let id = client_id(&id)?;
+    let old = state.catalog.client(id).await?;
+    let k = old
+        .contacts
+        .iter()
+        .find(|k| k.id == contact)
+        .ok_or_else(|| WebError::NotFound(format!("client {id} has no contact #{contact}")))?;
+    let input = form.contacts().into_iter().next().unwrap_or_default();
+    match input.update_from(k, "contact") {
+        Ok(u) => {
+            state.catalog.update_contact(id, contact, &u).await?;
+            state
+                .audit(
+                    &caller.name,
+                    &info.address,
+                    "update contact",
+                    &id.to_string(),
+                    &input.name,
+                )
+                .await;
+            Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+        }
+        Err(e) => card_with_error(&state, &info, caller, &old, &e).await,
+    }
+}
+
+async fn remove_contact(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path((id, contact)): Path<(String, i64)>,
+) -> Result<Response, WebError> {
+    caller.require(Role::Operator)?;
+    let id = client_id(&id)?;
+    state.catalog.remove_contact(id, contact).await?;
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "remove contact",
+            &id.to_string(),
+            &format!("#{contact}"),
+        )
+        .await;
+    Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+}
+
+/// Archives (`archive`) or restores a client, for the card and the API alike, audited.
+pub async fn set_archived(
+    state: &AppState,
+    info: &RequestInfo,
+    caller: &Caller,
+    id: ClientId,
+    archive: bool,
+) -> Result<Client, WebError> {
+    caller.require(Role::Operator)?;
+    let c = if archive {
+        state.catalog.archive_client(id).await?
+    } else {
+        state.catalog.restore_client(id).await?
+    };
+    let action = if archive {
+        "archive client"
+    } else {
+        "restore client"
+    };
+    state
+        .audit(&caller.name, &info.address, action, &id.to_string(), "")
+        .await;
+    Ok(c)
+}
+
+async fn archive(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = client_id(&id)?;
+    match set_archived(&state, &info, &caller, id, true).await {
+        Ok(_) => Ok(Redirect::to(&format!("/clients/{id}")).into_response()),
+        Err(e @ WebError::Conflict(_)) => {
+            let c = state.catalog.client(id).await?;
+            let ctx = Ctx::new(&info, caller);
+            Ok(with_status(
+                card(&state, &ctx, &c, Some(&e.message_in(info.lang)))
+                    .await?
+                    .into_response(),
+                &e,
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn restore(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = client_id(&id)?;
+    set_archived(&state, &info, &caller, id, false).await?;
+    Ok(Redirect::to(&format!("/clients/{id}")).into_response())
+}
+
+async fn deploy(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let op = tenantry_engine::Operation::Deploy;
+    crate::lifecycle::start(&state, &info, &caller, &id, &form, op).await
+}
