@@ -86,7 +86,7 @@ pub struct OrgName(String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrgNameError {
     #[error(
-        "the organisation name is empty: give the client's organisation name, e.g. --name \"ООО Ромашка\""
+        "the organisation name is empty: give the client's organisation name, e.g. ООО Ромашка"
     )]
     Empty,
     #[error(

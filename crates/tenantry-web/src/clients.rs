@@ -12,10 +12,10 @@ use tenantry_store::{Client, ClientFilter, EnvStatus};
 
 use crate::AppState;
 use crate::auth::{Caller, RequestInfo};
-use crate::card::{card, card_with_error, contact_fields};
+use crate::card::{FieldNote, Returned, beside, card, card_with_error, contact_fields, invalid};
 use crate::error::WebError;
 use crate::html::{Ctx, env_badge, notice, page, with_status};
-use crate::input::{ClientPatch, FormData, split_list};
+use crate::input::{ClientPatch, FormData, split_emails, split_phones};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -98,7 +98,7 @@ async fn clients(
                         tr {
                             td { a href={"/clients/" (c.id)} { (c.id) } }
                             td { a href={"/clients/" (c.id)} { (c.name.as_str()) } }
-                            td { (contact_summary(c)) }
+                            td { (contact_summary(&ctx, c)) }
                             @for ns in &namespaces {
                                 td {
                                     @let run = runs.iter().find(|r| r.client == c.id && r.namespace == ns.name.as_str());
@@ -124,12 +124,12 @@ async fn clients(
     Ok(page(&ctx, t("Clients"), body))
 }
 
-fn contact_summary(c: &Client) -> Markup {
+fn contact_summary(ctx: &Ctx, c: &Client) -> Markup {
     html! {
         @for (i, k) in c.contacts.iter().enumerate() {
             @if i > 0 { "; " }
             (k.name.as_str())
-            @if let Some(p) = k.phones.first() { " " span.muted { (p.as_str()) } }
+            @if let Some(p) = k.phones.first() { " " span.muted { (p.pretty(ctx.t("ext."))) } }
             @if let Some(e) = k.emails.first() { " " span.muted { (e.as_str()) } }
         }
     }
@@ -143,26 +143,35 @@ async fn new_client_page(
     state: &AppState,
     ctx: &Ctx,
     form: &FormData,
-    error: Option<&str>,
+    error: Option<&WebError>,
 ) -> Result<Markup, WebError> {
     let t = |s| ctx.t(s);
     let namespaces = state.catalog.namespaces().await?;
     let given = form.client();
     let blocks = given.contacts.len().max(2) + 1;
+    // Which contact block (if any) the problem is in, and the note beside its input.
+    let at = error.and_then(|e| match e {
+        WebError::Input { field, .. } | WebError::Field { field, .. } => {
+            Some(crate::forms::place_of(field).block)
+        }
+        _ => None,
+    });
+    let note = error.and_then(|e| FieldNote::of(e, ctx.lang));
+    let top = note.as_ref().filter(|_| at == Some(None));
     let body = html! {
-        @if let Some(e) = error { (notice("error", e)) }
+        @if let Some(e) = error { (notice("error", &e.message_in(ctx.lang))) }
         form.card method="post" action="/clients" #new-client {
             (ctx.csrf())
-            label { (t("Organisation")) input name="organisation" value=(given.organisation) required maxlength="300" autofocus; }
+            label { (t("Organisation")) input name="organisation" value=(given.organisation) required maxlength="300" autofocus aria-invalid=[invalid(top, "organisation")]; (beside(top, "organisation")) }
             div.grid {
-                label { (t("Phones")) textarea name="phones" rows="2" placeholder=(t("One per line or separated by commas")) { (given.phones.join("\n")) } }
-                label { (t("E-mails")) textarea name="emails" rows="2" placeholder=(t("One per line or separated by commas")) { (given.emails.join("\n")) } }
+                label { (t("Phones")) textarea name="phones" rows="2" placeholder=(t("One per line or separated by commas")) aria-invalid=[invalid(top, "phones")] { (form.get("phones")) } (beside(top, "phones")) }
+                label { (t("E-mails")) textarea name="emails" rows="2" placeholder=(t("One per line or separated by commas")) aria-invalid=[invalid(top, "emails")] { (form.get("emails")) } (beside(top, "emails")) }
             }
             h2 { (t("Contact persons")) }
             @for i in 0..blocks {
                 fieldset.contact {
                     legend { (t("Contact person")) " " (i + 1) }
-                    (contact_fields(ctx, given.contacts.get(i)))
+                    (contact_fields(ctx, given.contacts.get(i), note.as_ref().filter(|_| at == Some(Some(i)))))
                 }
             }
             label {
@@ -201,7 +210,7 @@ async fn create_client(
     let new = match form.client().parse() {
         Ok(n) => n,
         Err(e) => {
-            let page = new_client_page(&state, &ctx, &form, Some(&e.to_string())).await?;
+            let page = new_client_page(&state, &ctx, &form, Some(&e)).await?;
             return Ok(with_status(page.into_response(), &e));
         }
     };
@@ -244,8 +253,8 @@ async fn update_client(
     let old = state.catalog.client(id).await?;
     let patch = ClientPatch {
         organisation: Some(form.get("organisation").to_owned()),
-        phones: Some(split_list(form.get("phones"))),
-        emails: Some(split_list(form.get("emails"))),
+        phones: Some(split_phones(form.get("phones"))),
+        emails: Some(split_emails(form.get("emails"))),
     };
     match patch.update_from(&old) {
         Ok(u) => {
@@ -261,7 +270,14 @@ async fn update_client(
                 .await;
             Ok(Redirect::to(&format!("/clients/{id}")).into_response())
         }
-        Err(e) => card_with_error(&state, &info, caller, &old, &e).await,
+        Err(e) => {
+            let typed = Returned::Client {
+                organisation: form.get("organisation").to_owned(),
+                phones: form.get("phones").to_owned(),
+                emails: form.get("emails").to_owned(),
+            };
+            card_with_error(&state, &info, caller, &old, &e, typed).await
+        }
     }
 }
 
@@ -278,10 +294,12 @@ async fn add_contact(
     let given = form.contacts();
     let parsed = match given.first() {
         Some(c) => c.parse("contact"),
-        None => Err(WebError::field(
-            "contact.name",
-            "a contact person needs a name",
-        )),
+        None => Err(WebError::Input {
+            field: "contact.name".into(),
+            problem: crate::forms::InputProblem::ContactName(
+                tenantry_core::contact::ContactNameError::Empty,
+            ),
+        }),
     };
     match parsed {
         Ok(new) => {
@@ -297,7 +315,10 @@ async fn add_contact(
                 .await;
             Ok(Redirect::to(&format!("/clients/{id}")).into_response())
         }
-        Err(e) => card_with_error(&state, &info, caller, &old, &e).await,
+        Err(e) => {
+            let typed = Returned::AddContact(given.into_iter().next().unwrap_or_default());
+            card_with_error(&state, &info, caller, &old, &e, typed).await
+        }
     }
 }
 
@@ -331,7 +352,10 @@ async fn update_contact(
                 .await;
             Ok(Redirect::to(&format!("/clients/{id}")).into_response())
         }
-        Err(e) => card_with_error(&state, &info, caller, &old, &e).await,
+        Err(e) => {
+            let typed = Returned::EditContact(contact, input);
+            card_with_error(&state, &info, caller, &old, &e, typed).await
+        }
     }
 }
 
@@ -394,7 +418,7 @@ async fn archive(
             let c = state.catalog.client(id).await?;
             let ctx = Ctx::new(&info, caller);
             Ok(with_status(
-                card(&state, &ctx, &c, Some(&e.message_in(info.lang)))
+                card(&state, &ctx, &c, Some(&e), None)
                     .await?
                     .into_response(),
                 &e,

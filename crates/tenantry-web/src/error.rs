@@ -36,6 +36,13 @@ pub enum WebError {
     MethodNotAllowed,
     #[error("{field}: {message}")]
     Field { field: String, message: String },
+    /// A value the domain refuses, typed so a page can say it in its language and show
+    /// it beside its field.
+    #[error("{field}: {problem}")]
+    Input {
+        field: String,
+        problem: crate::forms::InputProblem,
+    },
     #[error("{0}")]
     Conflict(String),
     /// Another run of the same client and namespace is under way.
@@ -63,7 +70,7 @@ impl WebError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
             Self::Unauthenticated | Self::LoginFailed => StatusCode::UNAUTHORIZED,
-            Self::Field { .. } => StatusCode::BAD_REQUEST,
+            Self::Field { .. } | Self::Input { .. } => StatusCode::BAD_REQUEST,
             Self::TooManyAttempts { .. } | Self::Busy => StatusCode::TOO_MANY_REQUESTS,
             Self::WrongHost(_) => StatusCode::MISDIRECTED_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -106,6 +113,7 @@ impl WebError {
                 .t("This server answers at {url}; open it at that address.")
                 .replace("{url}", url),
             Self::MethodNotAllowed => lang.t("This address does not take that method.").to_owned(),
+            Self::Input { field, problem } => crate::forms::message(lang, field, problem),
             Self::TemplateProblems(found) => found
                 .iter()
                 .map(|f| crate::messages::found(lang, f))
@@ -156,6 +164,10 @@ impl WebError {
             if let Self::Field { field, message } = self {
                 body["field"] = json!(field);
                 body["error"] = json!(message);
+            }
+            if let Self::Input { field, problem } = self {
+                body["field"] = json!(field);
+                body["error"] = json!(problem.to_string());
             }
             if let Self::TemplateProblems(found) = self {
                 body["problems"] = found.iter().map(problem_json).collect();
@@ -248,7 +260,10 @@ impl From<StoreError> for WebError {
             S::ParamNotSettable { .. } => Self::Unprocessable(e.to_string()),
             S::TokenRequired { .. } => Self::field("token", e.to_string()),
             S::SecretInName { .. } => Self::Unprocessable(e.to_string()),
-            S::TooLarge(l) => Self::field(l.field(), l.to_string()),
+            S::TooLarge(l) => Self::Input {
+                field: l.field().to_owned(),
+                problem: crate::forms::InputProblem::Limit(l),
+            },
             other => Self::Internal(format!("{other:#}: {}", source_chain(&other))),
         }
     }

@@ -294,6 +294,7 @@ fn ru(text: &str) -> Option<&'static str> {
         "Open the running run" => "Открыть идущий запуск",
         "never" => "никогда",
         "No pods." => "Подов нет.",
+        "ext." => "доб.",
         "none: the system's trusted CAs" => "нет: доверенные центры системы",
         "No env vars of its own: it uses the global ones." => {
             "Своих переменных нет: используются глобальные."

@@ -5,6 +5,7 @@ use tenantry_core::{ContactName, Email, OrgName, Phone, limits};
 use tenantry_store::{ClientUpdate, Contact, ContactUpdate, NewClient, NewContact};
 
 use crate::error::WebError;
+use crate::forms::InputProblem;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,17 +33,20 @@ pub struct ClientInput {
     pub contacts: Vec<ContactInput>,
 }
 
-/// Splits a text box into items: one per line, or separated by commas or semicolons.
-pub fn split_list(s: &str) -> Vec<String> {
-    s.split(['\n', ',', ';'])
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(str::to_owned)
-        .collect()
+pub use crate::forms::{split_emails, split_phones};
+
+fn invalid(field: &str, problem: InputProblem) -> WebError {
+    WebError::Input {
+        field: field.to_owned(),
+        problem,
+    }
 }
 
 fn limit(r: Result<(), tenantry_core::limits::LimitError>) -> Result<(), WebError> {
-    r.map_err(|e| WebError::field(e.field(), e.to_string()))
+    r.map_err(|e| {
+        let field = e.field().to_owned();
+        invalid(&field, InputProblem::Limit(e))
+    })
 }
 
 pub fn phones(field: &str, items: &[String]) -> Result<Vec<Phone>, WebError> {
@@ -51,7 +55,7 @@ pub fn phones(field: &str, items: &[String]) -> Result<Vec<Phone>, WebError> {
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            Phone::parse(p).map_err(|e| WebError::field(&format!("{field}[{i}]"), e.to_string()))
+            Phone::parse(p).map_err(|e| invalid(&format!("{field}[{i}]"), InputProblem::Phone(e)))
         })
         .collect()
 }
@@ -62,13 +66,13 @@ pub fn emails(field: &str, items: &[String]) -> Result<Vec<Email>, WebError> {
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            Email::parse(p).map_err(|e| WebError::field(&format!("{field}[{i}]"), e.to_string()))
+            Email::parse(p).map_err(|e| invalid(&format!("{field}[{i}]"), InputProblem::Email(e)))
         })
         .collect()
 }
 
 pub fn org(field: &str, s: &str) -> Result<OrgName, WebError> {
-    OrgName::parse(s).map_err(|e| WebError::field(field, e.to_string()))
+    OrgName::parse(s).map_err(|e| invalid(field, InputProblem::OrgName(e)))
 }
 
 fn text(s: &Option<String>) -> Option<String> {
@@ -96,7 +100,7 @@ impl ContactInput {
         }
         Ok(NewContact {
             name: ContactName::parse(&self.name)
-                .map_err(|e| WebError::field(&format!("{field}.name"), e.to_string()))?,
+                .map_err(|e| invalid(&format!("{field}.name"), InputProblem::ContactName(e)))?,
             role: text(&self.role),
             note: text(&self.note),
             phones: phones(&format!("{field}.phones"), &self.phones)?,
@@ -245,8 +249,8 @@ impl FormData {
                 name: names[i].to_owned(),
                 role: roles.get(i).map(|s| (*s).to_owned()),
                 note: notes.get(i).map(|s| (*s).to_owned()),
-                phones: split_list(phones.get(i).copied().unwrap_or("")),
-                emails: split_list(emails.get(i).copied().unwrap_or("")),
+                phones: split_phones(phones.get(i).copied().unwrap_or("")),
+                emails: split_emails(emails.get(i).copied().unwrap_or("")),
             })
             .filter(|c| {
                 !(c.name.trim().is_empty()
@@ -261,8 +265,8 @@ impl FormData {
     pub fn client(&self) -> ClientInput {
         ClientInput {
             organisation: self.get("organisation").to_owned(),
-            phones: split_list(self.get("phones")),
-            emails: split_list(self.get("emails")),
+            phones: split_phones(self.get("phones")),
+            emails: split_emails(self.get("emails")),
             contacts: self.contacts(),
         }
     }

@@ -13,6 +13,7 @@ pub mod auth;
 mod card;
 mod clients;
 pub mod error;
+mod forms;
 mod hashing;
 pub mod html;
 pub mod i18n;

@@ -638,7 +638,10 @@ async fn bad_input_is_a_4xx_naming_the_field() {
     assert_eq!(r.status(), 400);
     let html = r.text().await.unwrap();
     assert!(
-        html.contains("phones[0]") && html.contains("Typed Org"),
+        html.contains("Phone 1: phone &quot;12&quot; has too few digits")
+            && html.contains("data-for=\"phones\"")
+            && !html.contains("phones[0]")
+            && html.contains("Typed Org"),
         "{html}"
     );
 }

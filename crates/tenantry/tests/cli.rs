@@ -61,7 +61,7 @@ async fn scripts_create_clients_and_contacts_through_the_documented_contract() {
         );
         let text = cli.ok(&["client", "show", "C1"]);
         assert!(
-            text.contains("Иванова Мария, директор") && text.contains("+79165551234"),
+            text.contains("Иванова Мария, директор") && text.contains("phone  +7 916 555-12-34"),
             "{text}"
         );
 

@@ -84,3 +84,73 @@ async fn empty_states_are_words_and_unsetting_an_env_var_asks_first() {
         "{env}"
     );
 }
+
+#[tokio::test]
+async fn a_contact_form_with_a_mistake_keeps_what_was_typed_and_says_what_is_wrong_beside_it() {
+    let db = TestDb::sqlite();
+    let srv = server(&db).await;
+    let op = login(&srv.url, "operator").await;
+    op.api(
+        reqwest::Method::POST,
+        "/clients",
+        Some(json!({"organisation": "Acme"})),
+    )
+    .await;
+    let (status, page) = op
+        .post_ru(
+            "/clients/C1/contacts",
+            &[
+                ("contact_name", "Иванова Мария"),
+                ("contact_role", "ИТ-директор"),
+                ("contact_phones", "+7 495 123-45-67, доб. 12"),
+                ("contact_emails", "maria,ivanova@romashka.ru"),
+                ("contact_note", "звонить после 10"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{page}");
+    // The form stays open with everything typed, the problem beside the e-mail field,
+    // in Russian, without paths or CLI flags.
+    assert!(page.contains("<details class=\"card\" open>"), "{page}");
+    for kept in [
+        "Иванова Мария",
+        "ИТ-директор",
+        "доб. 12",
+        "maria,ivanova@romashka.ru",
+        "звонить после 10",
+    ] {
+        assert!(page.contains(kept), "{kept} kept: {page}");
+    }
+    let beside = page
+        .split("data-for=\"contact_emails\">")
+        .nth(1)
+        .expect("an error beside the e-mail field");
+    assert!(
+        beside.starts_with("адрес «maria,ivanova@romashka.ru» содержит запятую"),
+        "{beside}"
+    );
+    assert!(page.contains("Контактное лицо, e-mail 1: адрес"), "{page}");
+    assert!(
+        !page.contains("contact.emails[0]") && !page.contains("--name"),
+        "{page}"
+    );
+
+    // Fixed: saved, with the extension, and shown grouped in the page's language.
+    let (status, _) = op
+        .post_ru(
+            "/clients/C1/contacts",
+            &[
+                ("contact_name", "Иванова Мария"),
+                ("contact_phones", "+7 495 123-45-67, доб. 12"),
+                ("contact_emails", "maria.ivanova@romashka.ru"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, card) = op.get_ru("/clients/C1").await;
+    assert!(card.contains("+7 495 123-45-67 доб. 12"), "{card}");
+    let (_, card) = op.get("/clients/C1").await;
+    assert!(card.contains("+7 495 123-45-67 ext. 12"), "{card}");
+    let (_, list) = op.get("/clients").await;
+    assert!(list.contains("+7 495 123-45-67 ext. 12"), "{list}");
+}

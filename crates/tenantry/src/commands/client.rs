@@ -179,7 +179,7 @@ fn print_client(c: &Client, format: Format) -> anyhow::Result<()> {
     }
     outln!("  created {}, updated {}", c.created_at, c.updated_at);
     for p in &c.phones {
-        outln!("  phone  {p}");
+        outln!("  phone  {}", p.pretty("ext."));
     }
     for e in &c.emails {
         outln!("  e-mail {e}");
@@ -207,7 +207,7 @@ fn print_contact(k: &Contact) {
         outln!("      note   {n}");
     }
     for p in &k.phones {
-        outln!("      phone  {p}");
+        outln!("      phone  {}", p.pretty("ext."));
     }
     for e in &k.emails {
         outln!("      e-mail {e}");
