@@ -87,10 +87,11 @@ try {
 
   step("redeploy a new image, see the diff, roll back from the revisions panel");
   await page.goto(url + "/namespaces/demo");
-  await page.fill('#set-param input[name="name"]', "docker-image");
-  await page.fill('#set-param input[name="value"]', "registry.local/lms/backend:v2");
-  await page.click('#set-param button[type="submit"]');
-  await page.waitForURL(/\/namespaces\/demo$/);
+  const imageRow = page.locator('#params tr[data-param="docker-image"]');
+  await imageRow.locator('input[name="value"]').fill("registry.local/lms/backend:v2");
+  await imageRow.locator('button:not([name="unset"])').click();
+  await page.waitForURL(/\/namespaces\/demo\?saved=docker-image$/);
+  expect(await page.locator('p.ok[role="status"]').count() === 1, "the page says it saved");
   await page.goto(card);
   await panel.locator('form[action$="/deploy"] button').click();
   await runSucceeds();
@@ -126,10 +127,9 @@ try {
 
   step("break the image and see the reason");
   await page.goto(url + "/namespaces/demo");
-  await page.fill('#set-param input[name="name"]', "docker-image");
-  await page.fill('#set-param input[name="value"]', "registry.local/lms/backend:missing");
-  await page.click('#set-param button[type="submit"]');
-  await page.waitForURL(/\/namespaces\/demo$/);
+  await page.locator('#params tr[data-param="docker-image"] input[name="value"]').fill("registry.local/lms/backend:missing");
+  await page.locator('#params tr[data-param="docker-image"] button:not([name="unset"])').click();
+  await page.waitForURL(/\/namespaces\/demo\?saved=docker-image$/);
   await page.goto(url + "/clients/new");
   await page.fill('input[name="organisation"]', "Failing Image Ltd");
   await page.selectOption('select[name="deploy"]', "demo");

@@ -4,7 +4,8 @@
 
 document.addEventListener("submit", (ev) => {
   const form = ev.target;
-  const question = form.getAttribute("data-confirm");
+  const question = form.getAttribute("data-confirm") ||
+    (ev.submitter && ev.submitter.getAttribute("data-confirm-button"));
   if (question && !window.confirm(question)) ev.preventDefault();
 });
 

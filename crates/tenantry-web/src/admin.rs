@@ -5,10 +5,10 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
-use tenantry_core::{ApiRootUrl, CaBundle, EnvVarName, NamespaceName, ParamName, Role};
-use tenantry_store::{NamespaceUpdate, NewNamespace, Scope, StoredValue};
+use tenantry_core::{ApiRootUrl, CaBundle, EnvVarName, NamespaceName, Role};
+use tenantry_store::{NamespaceUpdate, NewNamespace, Scope};
 
 use crate::AppState;
 use crate::auth::{Caller, RequestInfo};
@@ -20,7 +20,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/namespaces", get(namespaces).post(add_namespace))
         .route("/namespaces/{name}", get(namespace).post(update_namespace))
-        .route("/namespaces/{name}/params", post(set_param))
+        .route("/namespaces/{name}/params", post(crate::params::set_param))
         .route("/env", get(env).post(set_env))
         .route("/env/delete", post(unset_env))
 }
@@ -158,23 +158,17 @@ async fn add_namespace(
 #[derive(Debug, Deserialize)]
 struct RevealQuery {
     reveal: Option<String>,
+    /// The parameter just saved, to say so.
+    saved: Option<String>,
 }
 
-fn show_value(v: Option<&StoredValue>, reveal: bool) -> String {
-    match v {
-        None => String::new(),
-        Some(StoredValue::Plain(s)) => s.clone(),
-        Some(StoredValue::Secret(s)) if reveal => s.expose_secret().to_owned(),
-        Some(StoredValue::Secret(_)) => tenantry_core::secret::MASK.to_owned(),
-    }
-}
-
-async fn namespace_page(
+pub async fn namespace_page(
     state: &AppState,
     ctx: &Ctx,
     name: &str,
     reveal: bool,
     msg: Option<(&str, &str)>,
+    extra: Option<Markup>,
 ) -> Result<Markup, WebError> {
     let t = |s| ctx.t(s);
     let ns = state.catalog.namespace(name).await?;
@@ -188,6 +182,7 @@ async fn namespace_page(
         &format!("{} · {}", t("Namespace"), ns.name.as_str()),
         html! {
             @if let Some((kind, text)) = msg { (notice(kind, text)) }
+            @if let Some(extra) = extra { (extra) }
             section.card {
                 h2 { (t("Settings")) }
                 @if admin {
@@ -215,28 +210,7 @@ async fn namespace_page(
             @if admin {
                 p { @if reveal { a href={"/namespaces/" (ns.name.as_str())} { (t("Hide secrets")) } } @else { a href={"/namespaces/" (ns.name.as_str()) "?reveal=1"} { (t("Reveal secrets")) } } }
             }
-            table #params {
-                thead { tr { th { (t("Parameter")) } th { (t("Kind")) } th { (t("global")) } th { (ns.name.as_str()) } } }
-                tbody { @for p in &params { tr data-param=(p.def.name.as_str()) {
-                    td { (p.def.name.as_str()) br; span.muted { (p.def.description) } }
-                    td { (p.def.kind.to_string()) }
-                    td { code { (show_value(p.global.as_ref(), reveal && admin)) } }
-                    td { code { (show_value(p.namespaced.as_ref(), reveal && admin)) } }
-                } } }
-            }
-            @if admin {
-                form.card method="post" action={"/namespaces/" (ns.name.as_str()) "/params"} #set-param {
-                    (ctx.csrf())
-                    div.grid {
-                        label { (t("Parameter")) input name="name" list="param-names" required; }
-                        label { (t("Value")) input name="value" autocomplete="off"; }
-                    }
-                    datalist #param-names { @for p in &params { option value=(p.def.name.as_str()) {} } }
-                    label.check { input type="checkbox" name="secret" value="1"; " " (t("Secret")) }
-                    label.check { input type="checkbox" name="unset" value="1"; " " (t("Unset")) }
-                    button type="submit" { (t("Set")) }
-                }
-            }
+            (crate::params::section(ctx, ns.name.as_str(), &params, reveal))
         },
     ))
 }
@@ -262,7 +236,16 @@ async fn namespace(
             .await;
     }
     let ctx = Ctx::new(&info, caller);
-    namespace_page(&state, &ctx, &name, reveal, None).await
+    let saved = q.saved.map(|p| format!("{} {p}", ctx.t("Saved:")));
+    namespace_page(
+        &state,
+        &ctx,
+        &name,
+        reveal,
+        saved.as_deref().map(|m| ("ok", m)),
+        None,
+    )
+    .await
 }
 
 async fn update_namespace(
@@ -310,83 +293,30 @@ async fn update_namespace(
                     what,
                 )
                 .await;
-            Ok(
-                namespace_page(&state, &ctx, &name, false, Some(("ok", ctx.t("Saved."))))
-                    .await?
-                    .into_response(),
+            Ok(namespace_page(
+                &state,
+                &ctx,
+                &name,
+                false,
+                Some(("ok", ctx.t("Saved."))),
+                None,
             )
+            .await?
+            .into_response())
         }
         Err(e) => Ok(with_status(
-            namespace_page(&state, &ctx, &name, false, Some(("error", &e.to_string())))
-                .await?
-                .into_response(),
+            namespace_page(
+                &state,
+                &ctx,
+                &name,
+                false,
+                Some(("error", &e.message_in(ctx.lang))),
+                None,
+            )
+            .await?
+            .into_response(),
             &e,
         )),
-    }
-}
-
-async fn set_param(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(name): Path<String>,
-    form: FormData,
-) -> Result<Response, WebError> {
-    caller.require(Role::Admin)?;
-    let ctx = Ctx::new(&info, caller.clone());
-    let result = async {
-        let scope = Scope::Namespace(ns_name("namespace", &name)?);
-        let param = ParamName::parse(form.get("name").trim())
-            .map_err(|e| WebError::field("name", e.to_string()))?;
-        if form.get("unset") == "1" {
-            state.catalog.unset_param(&param, &scope).await?;
-            state
-                .audit(
-                    &caller.name,
-                    &info.address,
-                    "unset parameter",
-                    &format!("{name}/{param}"),
-                    "",
-                )
-                .await;
-        } else {
-            let secret = form.get("secret") == "1";
-            let def = state
-                .catalog
-                .set_param(
-                    &param,
-                    &scope,
-                    &SecretString::from(form.get("value").to_owned()),
-                    secret,
-                )
-                .await?;
-            let shown = if matches!(def.kind, tenantry_core::ParamKind::Plain) {
-                form.get("value")
-            } else {
-                "(secret)"
-            };
-            state
-                .audit(
-                    &caller.name,
-                    &info.address,
-                    "set parameter",
-                    &format!("{name}/{param}"),
-                    shown,
-                )
-                .await;
-        }
-        Ok::<_, WebError>(())
-    }
-    .await;
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!("/namespaces/{name}")).into_response()),
-        Err(e @ (WebError::Field { .. } | WebError::Unprocessable(_))) => Ok(with_status(
-            namespace_page(&state, &ctx, &name, false, Some(("error", &e.to_string())))
-                .await?
-                .into_response(),
-            &e,
-        )),
-        Err(e) => Err(e),
     }
 }
 

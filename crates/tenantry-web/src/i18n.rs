@@ -295,6 +295,19 @@ fn ru(text: &str) -> Option<&'static str> {
         "never" => "никогда",
         "No pods." => "Подов нет.",
         "ext." => "доб.",
+        "value" => "значение",
+        "secret" => "секрет",
+        "set by tenantry" => "задаёт tenantry",
+        "•••••• (type to replace)" => "•••••• (введите, чтобы заменить)",
+        "Unset this parameter here?" => "Убрать значение параметра здесь?",
+        "A new parameter" => "Новый параметр",
+        "There is no parameter" => "Нет параметра",
+        "Did you mean" => "Возможно, имелся в виду",
+        "A new parameter is only used once a template or an env var names it." => {
+            "Новый параметр используется, только когда его называет шаблон или переменная."
+        }
+        "Create it" => "Создать его",
+        "Saved:" => "Сохранено:",
         "none: the system's trusted CAs" => "нет: доверенные центры системы",
         "No env vars of its own: it uses the global ones." => {
             "Своих переменных нет: используются глобальные."
@@ -334,6 +347,7 @@ mod tests {
             include_str!("login_pages.rs"),
             include_str!("admin.rs"),
             include_str!("templates.rs"),
+            include_str!("params.rs"),
             include_str!("runs.rs"),
             include_str!("html.rs"),
             include_str!("error.rs"),

@@ -23,6 +23,7 @@ mod login;
 mod login_pages;
 mod messages;
 mod openapi;
+mod params;
 mod runs;
 mod templates;
 

@@ -154,3 +154,121 @@ async fn a_contact_form_with_a_mistake_keeps_what_was_typed_and_says_what_is_wro
     let (_, list) = op.get("/clients").await;
     assert!(list.contains("+7 495 123-45-67 ext. 12"), "{list}");
 }
+
+#[tokio::test]
+async fn parameters_are_edited_in_place_a_typo_asks_first_and_the_audit_keeps_the_old_value() {
+    let db = TestDb::sqlite();
+    let srv = server(&db).await;
+    let admin = login(&srv.url, "admin").await;
+    let value_of = |params: &Value, name: &str| {
+        params["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["namespace"].clone())
+    };
+    let (_, before) = admin
+        .api(reqwest::Method::GET, "/namespaces/demo/params", None)
+        .await;
+    let old_image = value_of(&before, "docker-image").expect("docker-image is known");
+
+    // The known parameters, each in its row with its description, in Russian.
+    let (_, page) = admin.get_ru("/namespaces/demo").await;
+    let row = page
+        .split("data-param=\"docker-image\"")
+        .nth(1)
+        .unwrap()
+        .split("</tr>")
+        .next()
+        .unwrap();
+    assert!(
+        row.contains("Docker-образ, который запускают новые окружения"),
+        "{row}"
+    );
+    assert!(
+        row.contains("<input name=\"value\""),
+        "edited in place: {row}"
+    );
+
+    // A typo is not created silently: the page asks, naming the close known one.
+    let (status, page) = admin
+        .post_ru(
+            "/namespaces/demo/params",
+            &[("name", "docker-imge"), ("value", "registry.test/lms:2")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Нет параметра <code>docker-imge</code>")
+            && page.contains("Возможно, имелся в виду <code>docker-image</code>"),
+        "{page}"
+    );
+    let (_, now) = admin
+        .api(reqwest::Method::GET, "/namespaces/demo/params", None)
+        .await;
+    assert!(value_of(&now, "docker-imge").is_none(), "nothing created");
+
+    // Set from its row: the page says so and the audit log keeps old and new.
+    let r = admin
+        .post(
+            "/namespaces/demo/params",
+            &[("name", "docker-image"), ("value", "registry.test/lms:2")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "/namespaces/demo?saved=docker-image"
+    );
+    let (_, page) = admin.get("/namespaces/demo?saved=docker-image").await;
+    assert!(page.contains("Saved: docker-image"), "{page}");
+    let (_, log) = admin
+        .api(reqwest::Method::GET, "/audit?limit=5", None)
+        .await;
+    let detail = log["items"][0]["detail"].as_str().unwrap().to_owned();
+    assert_eq!(
+        detail,
+        format!(
+            "{} → \"registry.test/lms:2\"",
+            match old_image.as_str() {
+                Some(s) => format!("{s:?}"),
+                None => "(not set)".to_owned(),
+            }
+        )
+    );
+
+    // A secret's old and new values are masked.
+    let r = admin
+        .post(
+            "/namespaces/demo/params",
+            &[
+                ("name", "postgres-admin-password"),
+                ("value", "new-admin-secret-42"),
+                ("secret", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, log) = admin
+        .api(reqwest::Method::GET, "/audit?limit=5", None)
+        .await;
+    let detail = log["items"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.ends_with("→ ••••••") && !detail.contains("secret-42"),
+        "{detail}"
+    );
+
+    // Confirmed, a new one is created.
+    let r = admin
+        .post(
+            "/namespaces/demo/params",
+            &[("name", "feature-flag"), ("value", "on"), ("create", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, now) = admin
+        .api(reqwest::Method::GET, "/namespaces/demo/params", None)
+        .await;
+    assert_eq!(value_of(&now, "feature-flag"), Some(json!("on")));
+}

@@ -1,0 +1,296 @@
+//! A namespace's parameters on its page: every known parameter with its description and
+//! kind in the page's language, edited in place per row; a new one only after the admin
+//! confirms it is not a typo of a known one; the audit log keeps the old value beside
+//! the new (masked for secrets).
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use secrecy::{ExposeSecret, SecretString};
+use tenantry_core::{ParamKind, ParamName, Role};
+use tenantry_store::{ParamEntry, Scope, StoredValue};
+
+use crate::AppState;
+use crate::admin::{namespace_page, ns_name};
+use crate::auth::{Caller, RequestInfo};
+use crate::error::WebError;
+use crate::html::{Ctx, with_status};
+use crate::i18n::Lang;
+use crate::input::FormData;
+
+/// A value as the table shows it.
+pub fn show_value(v: Option<&StoredValue>, reveal: bool) -> String {
+    match v {
+        None => String::new(),
+        Some(StoredValue::Plain(s)) => s.clone(),
+        Some(StoredValue::Secret(s)) if reveal => s.expose_secret().to_owned(),
+        Some(StoredValue::Secret(_)) => tenantry_core::secret::MASK.to_owned(),
+    }
+}
+
+/// What a parameter's kind means, in `lang`.
+fn kind_text(lang: Lang, k: ParamKind) -> String {
+    match (lang, k) {
+        (Lang::En, ParamKind::Generated(g)) => format!("generated per client ({g})"),
+        (Lang::Ru, ParamKind::Generated(g)) => format!("создаётся для клиента ({g})"),
+        (_, ParamKind::Plain) => lang.t("value").to_owned(),
+        (_, ParamKind::Secret) => lang.t("secret").to_owned(),
+        (_, ParamKind::Builtin) => lang.t("set by tenantry").to_owned(),
+    }
+}
+
+/// The description of a default parameter in Russian; others keep what was typed.
+fn description(lang: Lang, name: &str, typed: &str) -> String {
+    if lang == Lang::En {
+        return typed.to_owned();
+    }
+    match name {
+        "api-root-url" => "Корневой URL API кластера (из пространства)",
+        "namespace-id" => {
+            "Пространство имён Kubernetes, в котором разворачивается окружение (из пространства)"
+        }
+        "client-id" => "Идентификатор окружения клиента, система выдаёт его в виде C<N>",
+        "organisation-name" => "Название организации клиента",
+        "clickhouse-host" => "Хост ClickHouse (системный доступ)",
+        "clickhouse-admin-user" => "Администратор ClickHouse (системный доступ)",
+        "clickhouse-admin-password" => "Пароль администратора ClickHouse (системный доступ)",
+        "clickhouse-user-password" => "Пароль пользователя ClickHouse клиента",
+        "postgres-host" => "Хост PostgreSQL (системный доступ)",
+        "postgres-admin-user" => "Администратор PostgreSQL (системный доступ)",
+        "postgres-admin-password" => "Пароль администратора PostgreSQL (системный доступ)",
+        "postgres-user-password" => "Пароль пользователя PostgreSQL клиента",
+        "keys-secret-seed" => "Ключ подписи токенов авторизации: 64 случайных байта в hex",
+        "keys-token-ttl-hours" => "Время жизни токена доступа пользователя, часов",
+        "keys-rsa-path" => "Путь к файлу закрытого ключа в поде",
+        "rsa-content" => "Закрытый ключ RSA 2048 бит окружения (PEM, base64)",
+        "sms4b-passcode-lifetime-seconds" => "Время жизни кода подтверждения телефона, секунд",
+        "sms4b-sender" => "Имя отправителя служебных SMS",
+        "sms4b-token" => "Токен API sms4b (из кабинета sms4b)",
+        "public-dns" => "Публичное DNS-имя сервиса",
+        "docker-image" => "Docker-образ, который запускают новые окружения",
+        "nfs-server" => "NFS-сервер для статических файлов",
+        _ => typed,
+    }
+    .to_owned()
+}
+
+/// The parameters table: values per row, edited in place by an admin; the form for a new
+/// parameter below it.
+pub fn section(ctx: &Ctx, ns: &str, params: &[ParamEntry], reveal: bool) -> Markup {
+    let t = |s| ctx.t(s);
+    let admin = ctx.can(Role::Admin);
+    html! {
+        table #params {
+            thead { tr { th { (t("Parameter")) } th { (t("Kind")) } th { (t("global")) } th { (ns) } } }
+            tbody { @for p in params {
+                @let name = p.def.name.as_str();
+                @let secret = p.def.kind.is_secret() || matches!(p.namespaced, Some(StoredValue::Secret(_)));
+                tr data-param=(name) {
+                    td { code { (name) } br; span.muted { (description(ctx.lang, name, &p.def.description)) } }
+                    td { (kind_text(ctx.lang, p.def.kind)) }
+                    td { code { (show_value(p.global.as_ref(), reveal && admin)) } }
+                    td {
+                        @if admin && p.def.kind.is_settable() {
+                            form.inline.param method="post" action={"/namespaces/" (ns) "/params"} {
+                                (ctx.csrf())
+                                input type="hidden" name="name" value=(name);
+                                @if secret {
+                                    @if reveal { code.revealed { (show_value(p.namespaced.as_ref(), true)) } " " }
+                                    input type="hidden" name="secret" value="1";
+                                    input name="value" type="password" autocomplete="off" aria-label=(name)
+                                        placeholder=(if p.namespaced.is_some() { t("•••••• (type to replace)") } else { "" });
+                                } @else {
+                                    input name="value" value=(show_value(p.namespaced.as_ref(), false)) aria-label=(name);
+                                }
+                                button type="submit" { (t("Save")) }
+                                @if p.namespaced.is_some() {
+                                    button.link type="submit" name="unset" value="1" data-confirm-button=(t("Unset this parameter here?")) { (t("Unset")) }
+                                }
+                            }
+                        } @else {
+                            code { (show_value(p.namespaced.as_ref(), reveal && admin)) }
+                        }
+                    }
+                }
+            } }
+        }
+        @if admin {
+            details.card #new-param {
+                summary { (t("A new parameter")) }
+                form method="post" action={"/namespaces/" (ns) "/params"} #set-param {
+                    (ctx.csrf())
+                    div.grid {
+                        label { (t("Parameter")) input name="name" list="param-names" required; }
+                        label { (t("Value")) input name="value" autocomplete="off"; }
+                    }
+                    datalist #param-names { @for p in params.iter().filter(|p| p.def.kind.is_settable()) { option value=(p.def.name.as_str()) { (description(ctx.lang, p.def.name.as_str(), &p.def.description)) } } }
+                    label.check { input type="checkbox" name="secret" value="1"; " " (t("Secret")) }
+                    button type="submit" { (t("Set")) }
+                }
+            }
+        }
+    }
+}
+
+/// The confirmation asked before a parameter no one defined is created.
+fn confirm_new(ctx: &Ctx, ns: &str, form: &FormData, suggestion: Option<&str>) -> Markup {
+    let t = |s| ctx.t(s);
+    let name = form.get("name").trim();
+    html! {
+        section.card #confirm-new-param role="alertdialog" {
+            p { (t("There is no parameter")) " " code { (name) } "." @if let Some(s) = suggestion { " " (t("Did you mean")) " " code { (s) } "?" } }
+            p.hint { (t("A new parameter is only used once a template or an env var names it.")) }
+            div.actions {
+                form method="post" action={"/namespaces/" (ns) "/params"} {
+                    (ctx.csrf())
+                    @for (k, v) in form.0.iter().filter(|(k, _)| k != "_csrf" && k != "create") {
+                        input type="hidden" name=(k) value=(v);
+                    }
+                    input type="hidden" name="create" value="1";
+                    button type="submit" { (t("Create it")) }
+                }
+                @if let Some(s) = suggestion {
+                    form method="post" action={"/namespaces/" (ns) "/params"} {
+                        (ctx.csrf())
+                        @for (k, v) in form.0.iter().filter(|(k, _)| k != "_csrf" && k != "name") {
+                            input type="hidden" name=(k) value=(v);
+                        }
+                        input type="hidden" name="name" value=(s);
+                        button.secondary type="submit" { (t("Set")) " " (s) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn set_param(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(name): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    caller.require(Role::Admin)?;
+    let ctx = Ctx::new(&info, caller.clone());
+    let scope = Scope::Namespace(ns_name("namespace", &name)?);
+    let result = async {
+        let param = ParamName::parse(form.get("name").trim())
+            .map_err(|e| WebError::field("name", e.to_string()))?;
+        let entries = state.catalog.params(&scope).await?;
+        let Some(entry) = entries.iter().find(|p| p.def.name == param) else {
+            if form.get("create") != "1" {
+                let known = entries
+                    .iter()
+                    .filter(|p| p.def.kind.is_settable())
+                    .map(|p| p.def.name.to_string())
+                    .collect();
+                let suggestion = tenantry_core::template_check::closest(param.as_str(), &known);
+                return Ok(Some(confirm_new(&ctx, &name, &form, suggestion.as_deref())));
+            }
+            set(&state, &info, &caller, &name, &scope, &param, None, &form).await?;
+            return Ok(None);
+        };
+        if form.get("unset") == "1" {
+            state.catalog.unset_param(&param, &scope).await?;
+            let old = shown(entry.namespaced.as_ref());
+            state
+                .audit(
+                    &caller.name,
+                    &info.address,
+                    "unset parameter",
+                    &format!("{name}/{param}"),
+                    &format!("was {old}"),
+                )
+                .await;
+            return Ok(None);
+        }
+        set(
+            &state,
+            &info,
+            &caller,
+            &name,
+            &scope,
+            &param,
+            Some(entry),
+            &form,
+        )
+        .await?;
+        Ok::<_, WebError>(None)
+    }
+    .await;
+    match result {
+        Ok(None) => Ok(Redirect::to(&format!(
+            "/namespaces/{name}?saved={}",
+            crate::clients::urlencode(form.get("name").trim())
+        ))
+        .into_response()),
+        Ok(Some(confirm)) => Ok(
+            namespace_page(&state, &ctx, &name, false, None, Some(confirm))
+                .await?
+                .into_response(),
+        ),
+        Err(e @ (WebError::Field { .. } | WebError::Input { .. } | WebError::Unprocessable(_))) => {
+            let msg = e.message_in(ctx.lang);
+            Ok(with_status(
+                namespace_page(&state, &ctx, &name, false, Some(("error", &msg)), None)
+                    .await?
+                    .into_response(),
+                &e,
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A value for the audit log: secrets masked, absence named.
+fn shown(v: Option<&StoredValue>) -> String {
+    match v {
+        None => "(not set)".to_owned(),
+        Some(StoredValue::Plain(s)) => format!("{s:?}"),
+        Some(StoredValue::Secret(_)) => tenantry_core::secret::MASK.to_owned(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn set(
+    state: &AppState,
+    info: &RequestInfo,
+    caller: &Caller,
+    ns: &str,
+    scope: &Scope,
+    param: &ParamName,
+    old: Option<&ParamEntry>,
+    form: &FormData,
+) -> Result<(), WebError> {
+    let secret = form.get("secret") == "1";
+    let value = form.get("value");
+    // An empty password box on a secret row keeps the secret.
+    if secret && value.is_empty() && old.is_some_and(|o| o.namespaced.is_some()) {
+        return Ok(());
+    }
+    let def = state
+        .catalog
+        .set_param(param, scope, &SecretString::from(value.to_owned()), secret)
+        .await?;
+    let new = if matches!(def.kind, ParamKind::Plain) && !secret {
+        format!("{value:?}")
+    } else {
+        tenantry_core::secret::MASK.to_owned()
+    };
+    let before = shown(old.and_then(|o| o.namespaced.as_ref()));
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            if old.is_some() {
+                "set parameter"
+            } else {
+                "create parameter"
+            },
+            &format!("{ns}/{param}"),
+            &format!("{before} → {new}"),
+        )
+        .await;
+    Ok(())
+}
