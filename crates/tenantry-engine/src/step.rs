@@ -113,7 +113,8 @@ impl Step {
 }
 
 /// What a step's request did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "applied", content = "with", rename_all = "kebab-case")]
 pub enum Applied {
     Created,
     /// The live object was as rendered: nothing written.
@@ -133,7 +134,8 @@ pub enum Applied {
     LeftAlone(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Recreate {
     Changed,
     PreviousFailed,
@@ -198,6 +200,80 @@ impl std::fmt::Display for Applied {
     }
 }
 
+/// What a wait ended with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "waited", rename_all = "kebab-case")]
+pub enum Waited {
+    JobComplete {
+        secs: f64,
+    },
+    RolledOut {
+        secs: f64,
+    },
+    /// Scaled to this many ready pods.
+    ScaledReady {
+        pods: i64,
+        secs: f64,
+    },
+    Gone {
+        secs: f64,
+    },
+    PodsReady {
+        pods: usize,
+    },
+}
+
+impl std::fmt::Display for Waited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::JobComplete { secs } => write!(f, "Job complete in {secs:.1}s"),
+            Self::RolledOut { secs } => write!(f, "rolled out in {secs:.1}s"),
+            Self::ScaledReady { pods, secs } => write!(f, "{pods} pod(s) ready in {secs:.1}s"),
+            Self::Gone { secs } => write!(f, "gone in {secs:.1}s"),
+            Self::PodsReady { pods } => write!(f, "{pods} pod(s) running and ready"),
+        }
+    }
+}
+
+/// One part of what a step reports, typed, so a page can say it in its own language
+/// (the `detail` text is these parts in English).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "part", rename_all = "kebab-case")]
+pub enum Said {
+    Applied(Applied),
+    Waiting,
+    Waited(Waited),
+    /// Not started: an earlier step failed.
+    NotRun,
+    /// Stopped waiting: another step failed.
+    Stopped,
+    /// Why it failed, as the engine and the cluster put it.
+    Failed {
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for Said {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Applied(a) => write!(f, "{a}"),
+            Self::Waiting => f.write_str("waiting"),
+            Self::Waited(w) => write!(f, "{w}"),
+            Self::NotRun => f.write_str("not run: an earlier step failed"),
+            Self::Stopped => f.write_str("stopped: another step failed"),
+            Self::Failed { reason } => f.write_str(reason),
+        }
+    }
+}
+
+/// The parts as one English line.
+pub fn detail_of(said: &[Said]) -> String {
+    said.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {
@@ -215,6 +291,9 @@ pub struct StepReport {
     pub status: StepStatus,
     /// What happened: "created, Job complete", or the failure.
     pub detail: String,
+    /// The same, typed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub said: Vec<Said>,
     pub elapsed_ms: u64,
 }
 

@@ -91,7 +91,7 @@ function follow(run) {
       }
       row.querySelector(".status").replaceChildren(badge(s.status));
       row.querySelector(".elapsed").textContent = millis(s.elapsed_ms || 0);
-      row.querySelector(".detail pre").textContent = s.detail || "";
+      row.querySelector(".detail pre").textContent = s.shown || s.detail || "";
     }
     if (r.status !== "running") {
       source.close();

@@ -56,7 +56,7 @@ async fn audit(
         html! {
             table #audit {
                 thead { tr { th { (t("When")) } th { (t("Who")) } th { (t("Action")) } th { (t("Target")) } th { (t("Detail")) } th { (t("From")) } } }
-                tbody { @for e in &entries { tr { td { (when(&e.at)) } td { (e.actor) } td { (e.action) } td { (e.target) } td { (e.detail) } td { (e.address) } } } }
+                tbody { @for e in &entries { tr { td { (when(&e.at)) } td { (e.actor) } td { (ctx.lang.t_any(&e.action)) } td { (e.target) } td { (e.detail) } td { (e.address) } } } }
             }
             nav.pager {
                 @if page_no > 1 { a href={"/audit?page=" (page_no - 1)} rel="prev" { "← " (t("Previous")) } }

@@ -515,11 +515,12 @@ async fn run_requests(
 
 async fn run_events(
     state: State<AppState>,
+    info: RequestInfo,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let id = run_id(&id)?;
-    Ok(crate::runs::events(state, caller, Path(id))
+    Ok(crate::runs::events(state, info, caller, Path(id))
         .await?
         .into_response())
 }

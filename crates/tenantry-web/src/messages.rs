@@ -3,6 +3,7 @@
 
 use tenantry_core::template::OrderError;
 use tenantry_core::template_check::{Found, TemplateProblem};
+use tenantry_engine::{Applied, Recreate, Said, Waited};
 
 use crate::i18n::Lang;
 
@@ -86,9 +87,110 @@ pub fn found(lang: Lang, f: &Found) -> String {
     )
 }
 
+/// Seconds with one decimal, as `lang` writes them.
+fn secs(lang: Lang, s: f64) -> String {
+    match lang {
+        Lang::En => format!("{s:.1}s"),
+        Lang::Ru => format!("{s:.1} с").replace('.', ","),
+    }
+}
+
+fn applied(lang: Lang, a: &Applied) -> String {
+    if lang == Lang::En {
+        return a.to_string();
+    }
+    match a {
+        Applied::Created => "создан".into(),
+        Applied::Unchanged => "без изменений".into(),
+        Applied::Updated(fields) if !fields.is_empty() => {
+            let mut shown: Vec<&str> = fields.iter().take(3).map(String::as_str).collect();
+            if fields.len() > 3 {
+                shown.push("…");
+            }
+            format!("обновлён ({})", shown.join(", "))
+        }
+        Applied::Updated(_) => "обновлён".into(),
+        Applied::Recreated(Recreate::Changed) => "пересоздан (изменился)".into(),
+        Applied::Recreated(Recreate::PreviousFailed) => {
+            "пересоздан (предыдущий завершился ошибкой)".into()
+        }
+        Applied::Read => "прочитан".into(),
+        Applied::Sent => "отправлен".into(),
+        Applied::Scaled(from, to) => format!("реплик было {from}, стало {to}"),
+        Applied::Deleted => "удалён".into(),
+        Applied::AlreadyGone => "уже удалён".into(),
+        Applied::LeftAlone(labels) => {
+            format!("не тронут: не принадлежит tenantry (метки: {labels})")
+        }
+    }
+}
+
+fn waited(lang: Lang, w: &Waited) -> String {
+    if lang == Lang::En {
+        return w.to_string();
+    }
+    match w {
+        Waited::JobComplete { secs: s } => format!("Job выполнен за {}", secs(lang, *s)),
+        Waited::RolledOut { secs: s } => format!("развёрнут за {}", secs(lang, *s)),
+        Waited::ScaledReady { pods, secs: s } => {
+            format!("подов готово: {pods}, за {}", secs(lang, *s))
+        }
+        Waited::Gone { secs: s } => format!("удалён за {}", secs(lang, *s)),
+        Waited::PodsReady { pods } => format!("подов запущено и готово: {pods}"),
+    }
+}
+
+/// What a step reports, in `lang`.
+pub fn step(lang: Lang, said: &[Said]) -> String {
+    said.iter()
+        .map(|p| match (lang, p) {
+            (Lang::En, p) => p.to_string(),
+            (_, Said::Applied(a)) => applied(lang, a),
+            (_, Said::Waiting) => "ожидание".into(),
+            (_, Said::Waited(w)) => waited(lang, w),
+            (_, Said::NotRun) => "не запускался: предыдущий шаг завершился ошибкой".into(),
+            (_, Said::Stopped) => "остановлен: другой шаг завершился ошибкой".into(),
+            (_, Said::Failed { reason }) => reason.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A step of a stored report (JSON) in `lang`: its typed parts when it has them, else
+/// its detail as recorded.
+pub fn step_of_report(lang: Lang, s: &serde_json::Value) -> String {
+    match serde_json::from_value::<Vec<Said>>(s["said"].clone()) {
+        Ok(said) if !said.is_empty() => step(lang, &said),
+        _ => s["detail"].as_str().unwrap_or("").to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_says_what_happened_in_russian() {
+        let said = [
+            Said::Applied(Applied::Created),
+            Said::Waited(Waited::JobComplete { secs: 3.24 }),
+        ];
+        assert_eq!(step(Lang::En, &said), "created, Job complete in 3.2s");
+        assert_eq!(step(Lang::Ru, &said), "создан, Job выполнен за 3,2 с");
+        assert_eq!(
+            step(Lang::Ru, &[Said::NotRun]),
+            "не запускался: предыдущий шаг завершился ошибкой"
+        );
+        let stored = serde_json::json!({ "detail": "x", "said": said });
+        assert_eq!(
+            step_of_report(Lang::Ru, &stored),
+            "создан, Job выполнен за 3,2 с"
+        );
+        assert_eq!(
+            step_of_report(Lang::Ru, &serde_json::json!({ "detail": "old" })),
+            "old"
+        );
+    }
 
     #[test]
     fn a_typo_reads_naturally_in_both_languages() {

@@ -95,7 +95,7 @@ async fn show(
                         td { (name) }
                         td.status { (status_badge(ctx.lang, s["status"].as_str().unwrap_or(""))) }
                         td.elapsed { (millis(s["elapsed_ms"].as_u64().unwrap_or(0))) }
-                        td.detail { pre { (s["detail"].as_str().unwrap_or("")) } }
+                        td.detail { pre { (crate::messages::step_of_report(ctx.lang, s)) } }
                     }
                 }
             }
@@ -178,6 +178,7 @@ pub fn run_json(run: &tenantry_store::RunRecord) -> Value {
 /// when the run does, or when the caller's session or token does (checked each poll).
 pub async fn events(
     State(state): State<AppState>,
+    info: RequestInfo,
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, WebError> {
@@ -205,6 +206,12 @@ pub async fn events(
                     }
                 };
                 let mut data = run_json(&run);
+                // Each step also as the page's language says it.
+                if let Some(steps) = data["steps"].as_array_mut() {
+                    for st in steps {
+                        st["shown"] = json!(crate::messages::step_of_report(info.lang, st));
+                    }
+                }
                 data["requests"] = json!(state.catalog.run_request_count(id).await.unwrap_or(0));
                 // The pods, as the cluster has them, every 2 s (a slow cluster is skipped).
                 if polls % 8 == 1 && run.status == RunStatus::Running {

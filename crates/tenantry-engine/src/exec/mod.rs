@@ -23,7 +23,7 @@ use tenantry_kube::Cluster;
 use tenantry_store::Catalog;
 
 use crate::record::{RunLog, writer};
-use crate::step::{Step, StepReport, StepStatus, Touched};
+use crate::step::{Said, Step, StepReport, StepStatus, Touched, detail_of};
 
 /// How an operation runs.
 #[derive(Debug, Clone)]
@@ -92,14 +92,15 @@ struct Reports<'a> {
 }
 
 impl Reports<'_> {
-    fn set(&self, t: &TemplateName, status: StepStatus, detail: String, since: Instant) {
+    fn set(&self, t: &TemplateName, status: StepStatus, said: Vec<Said>, since: Instant) {
         let snapshot = {
             let Ok(mut all) = self.all.lock() else { return };
             let Some(s) = all.iter_mut().find(|s| &s.template == t) else {
                 return;
             };
             s.status = status;
-            s.detail = detail;
+            s.detail = detail_of(&said);
+            s.said = said;
             s.elapsed_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
             let snap = s.clone();
             self.log
@@ -121,17 +122,14 @@ impl Reports<'_> {
             all.iter_mut()
                 .filter_map(|s| {
                     match s.status {
-                        StepStatus::Pending => s.detail = "not run: an earlier step failed".into(),
+                        StepStatus::Pending => s.said = vec![Said::NotRun],
                         StepStatus::Running => {
-                            let sent = s.detail.trim_end_matches(", waiting").to_owned();
-                            s.detail = if sent.is_empty() {
-                                "stopped: another step failed".into()
-                            } else {
-                                format!("{sent}; stopped waiting: another step failed")
-                            };
+                            s.said.retain(|p| *p != Said::Waiting);
+                            s.said.push(Said::Stopped);
                         }
                         _ => return None,
                     }
+                    s.detail = detail_of(&s.said);
                     s.status = StepStatus::Skipped;
                     Some(s.clone())
                 })
@@ -191,6 +189,7 @@ impl Execution<'_> {
                         template: s.template.clone(),
                         status: StepStatus::Pending,
                         detail: String::new(),
+                        said: Vec::new(),
                         elapsed_ms: 0,
                     })
                     .collect(),
@@ -273,7 +272,7 @@ async fn run_waves(
     for wave in waves {
         let since = Instant::now();
         let sent = futures_util::future::join_all(wave.iter().map(|s| async move {
-            reports.set(&s.template, StepStatus::Running, String::new(), since);
+            reports.set(&s.template, StepStatus::Running, Vec::new(), since);
             let result = apply::send_step(ctx, s).await;
             match &result {
                 Ok((applied, object)) => {
@@ -285,11 +284,18 @@ async fn run_waves(
                     reports.set(
                         &s.template,
                         StepStatus::Running,
-                        format!("{applied}, waiting"),
+                        vec![Said::Applied(applied.clone()), Said::Waiting],
                         since,
                     );
                 }
-                Err(reason) => reports.set(&s.template, StepStatus::Failed, reason.clone(), since),
+                Err(reason) => reports.set(
+                    &s.template,
+                    StepStatus::Failed,
+                    vec![Said::Failed {
+                        reason: reason.clone(),
+                    }],
+                    since,
+                ),
             }
             result.map(|(applied, object)| (*s, applied, object))
         }))
@@ -318,12 +324,26 @@ async fn run_waves(
                         all.insert(watch::name_of(&p), p);
                     }
                 }
-                let (status, detail, result) = match waited {
-                    Ok(Some(w)) => (StepStatus::Done, format!("{applied}, {w}"), Ok(())),
-                    Ok(None) => (StepStatus::Done, applied.to_string(), Ok(())),
-                    Err(reason) => (StepStatus::Failed, reason.clone(), Err(reason)),
+                let (status, said, result) = match waited {
+                    Ok(Some(w)) => (
+                        StepStatus::Done,
+                        vec![Said::Applied(applied.clone()), Said::Waited(w)],
+                        Ok(()),
+                    ),
+                    Ok(None) => (
+                        StepStatus::Done,
+                        vec![Said::Applied(applied.clone())],
+                        Ok(()),
+                    ),
+                    Err(reason) => (
+                        StepStatus::Failed,
+                        vec![Said::Failed {
+                            reason: reason.clone(),
+                        }],
+                        Err(reason),
+                    ),
                 };
-                reports.set(&s.template, status, detail, since);
+                reports.set(&s.template, status, said, since);
                 result
             },
         ));

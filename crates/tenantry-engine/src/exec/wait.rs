@@ -15,7 +15,7 @@ use super::Ctx;
 use super::evidence::{explain, explain_stuck, pods_verdict};
 use super::waiters::{Waiter, selector};
 use super::watch::{Watched, name_of};
-use crate::step::{Applied, Step, Until};
+use crate::step::{Applied, Step, Until, Waited};
 
 /// The verdict on an object that was there and is gone.
 fn vanished(step: &Step, w: &Waiter) -> String {
@@ -37,7 +37,7 @@ pub(crate) async fn wait(
     waiter: Option<&mut Waiter>,
     applied: &Applied,
     seen: &mut Vec<Value>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<Waited>, String> {
     // A changed Deployment's current ReplicaSet (its `pod-template-hash`), once needed.
     let mut current: Option<String> = None;
     match (step.until, waiter) {
@@ -53,10 +53,9 @@ pub(crate) async fn wait(
             *seen = pods.iter().map(|p| (*p).clone()).collect();
             match job_health(&job) {
                 Health::Ready => {
-                    return Ok(Some(format!(
-                        "Job complete in {:.1}s",
-                        since.elapsed().as_secs_f64()
-                    )));
+                    return Ok(Some(Waited::JobComplete {
+                        secs: since.elapsed().as_secs_f64(),
+                    }));
                 }
                 Health::Failed(f) => {
                     // The Job's own pods say why: the newest one's log.
@@ -89,10 +88,9 @@ pub(crate) async fn wait(
             *seen = pods.iter().map(|p| (*p).clone()).collect();
             match deployment_health(&dep) {
                 Health::Ready => {
-                    return Ok(Some(format!(
-                        "rolled out in {:.1}s",
-                        since.elapsed().as_secs_f64()
-                    )));
+                    return Ok(Some(Waited::RolledOut {
+                        secs: since.elapsed().as_secs_f64(),
+                    }));
                 }
                 Health::Failed(f) => return Err(explain_stuck(ctx, &w.ns, f, &pods, since).await),
                 Health::Progressing(_) => {
@@ -112,10 +110,10 @@ pub(crate) async fn wait(
             *seen = pods.iter().map(|p| (*p).clone()).collect();
             match deployment_scaled(&dep, replicas) {
                 Health::Ready => {
-                    return Ok(Some(format!(
-                        "{replicas} pod(s) ready in {:.1}s",
-                        since.elapsed().as_secs_f64()
-                    )));
+                    return Ok(Some(Waited::ScaledReady {
+                        pods: replicas,
+                        secs: since.elapsed().as_secs_f64(),
+                    }));
                 }
                 Health::Failed(f) => return Err(explain_stuck(ctx, &w.ns, f, &pods, since).await),
                 Health::Progressing(_) => {
@@ -138,7 +136,7 @@ pub(crate) async fn wait(
                 );
                 let uid = object.pointer("/metadata/uid").and_then(Value::as_str);
                 let took = super::apply::gone(ctx, target, uid, &what).await?;
-                Ok(Some(format!("gone in {took:.1}s")))
+                Ok(Some(Waited::Gone { secs: took }))
             }
             _ => Ok(None),
         },
@@ -174,7 +172,7 @@ pub(crate) async fn wait(
                         )
                     });
                 if all_ready {
-                    return Ok(Some(format!("{} pod(s) running and ready", items.len())));
+                    return Ok(Some(Waited::PodsReady { pods: items.len() }));
                 }
                 pods.next(ctx, ctx.opts.poll).await?;
             }

@@ -272,3 +272,136 @@ async fn parameters_are_edited_in_place_a_typo_asks_first_and_the_audit_keeps_th
         .await;
     assert_eq!(value_of(&now, "feature-flag"), Some(json!("on")));
 }
+
+/// The text a person reads on a page: tags, attributes, and what is shown as data
+/// (code, text boxes) left out.
+fn readable_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    let mut skip: Option<&str> = None;
+    while let Some(lt) = rest.find('<') {
+        if skip.is_none() {
+            out.push_str(&rest[..lt]);
+            out.push(' ');
+        }
+        let gt = rest[lt..].find('>').map_or(rest.len(), |g| lt + g + 1);
+        let tag = &rest[lt + 1..gt.saturating_sub(1)];
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        match skip {
+            Some(s) if tag.starts_with('/') && name == s => skip = None,
+            // Request bodies and previews are data, shown as they are.
+            None if name == "pre"
+                && (tag.contains("class=\"body\"") || tag.contains("class=\"preview\"")) =>
+            {
+                skip = Some("pre");
+            }
+            None if !tag.starts_with('/') => {
+                for data in ["code", "textarea", "script", "style", "title", "option"] {
+                    if name == data {
+                        skip = Some(data);
+                    }
+                }
+            }
+            _ => {}
+        }
+        rest = &rest[gt..];
+    }
+    out.push_str(rest);
+    out.replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .replace("&#39;", "'")
+}
+
+#[tokio::test]
+async fn no_page_shown_in_russian_has_an_english_phrase_of_the_catalogue() {
+    let db = TestDb::sqlite();
+    let srv = server(&db).await;
+    let admin = login(&srv.url, "admin").await;
+    admin
+        .api(
+            reqwest::Method::POST,
+            "/clients",
+            Some(
+                json!({"organisation": "ООО Ромашка", "phones": ["+7 495 123-45-67"],
+                "contacts": [{"name": "Иванова Мария", "emails": ["maria@romashka.ru"]}]}),
+            ),
+        )
+        .await;
+    let (_, run) = admin
+        .api(
+            reqwest::Method::POST,
+            "/clients/C1/deploy",
+            Some(json!({"namespace": "demo"})),
+        )
+        .await;
+    let run = run["id"].as_i64().unwrap();
+    wait_run(&admin, run).await;
+    let pages = [
+        "/clients".to_owned(),
+        "/clients/new".to_owned(),
+        "/clients/C1".to_owned(),
+        "/runs".to_owned(),
+        format!("/runs/{run}"),
+        "/namespaces".to_owned(),
+        "/namespaces/demo".to_owned(),
+        "/env".to_owned(),
+        "/templates".to_owned(),
+        "/templates/service?client=C1&namespace=demo".to_owned(),
+        "/audit".to_owned(),
+        "/users".to_owned(),
+        "/tokens".to_owned(),
+        "/account/password".to_owned(),
+        "/clients/C404".to_owned(),
+    ];
+    // Phrases that read the same in both languages are not evidence, nor are the
+    // names of this test's users and of the templates (data, shown as they are).
+    let data = [
+        "admin",
+        "operator",
+        "viewer",
+        "secret",
+        "service",
+        "deployment",
+        "configmap",
+        "ingress",
+    ];
+    let english: Vec<&str> = tenantry_web::i18n::PHRASES
+        .iter()
+        .filter(|(en, ru)| en != ru && en.chars().filter(|c| c.is_ascii_alphabetic()).count() > 2)
+        .filter(|(en, _)| !data.contains(en))
+        .map(|(en, _)| *en)
+        // What steps report, said by the engine in English.
+        .chain([
+            "created",
+            "Job complete",
+            "rolled out",
+            "waiting",
+            "not run",
+        ])
+        .collect();
+    let mut found = Vec::new();
+    for p in &pages {
+        let (_, html) = admin.get_ru(p).await;
+        let text = readable_text(&html);
+        for phrase in &english {
+            let whole_word = text.match_indices(phrase).any(|(i, _)| {
+                let before = text[..i].chars().next_back();
+                let after = text[i + phrase.len()..].chars().next();
+                !before.is_some_and(char::is_alphanumeric)
+                    && !after.is_some_and(char::is_alphanumeric)
+            });
+            if whole_word {
+                found.push(format!("{p}: {phrase:?}"));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "English on Russian pages:\n{}",
+        found.join("\n")
+    );
+}
