@@ -148,18 +148,8 @@ async fn update_user(
     Path(name): Path<String>,
     form: FormData,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Admin)?;
     let role = crate::parse_role(form.get("role"))?;
-    state.catalog.update_user(&name, Some(role), None).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "change role",
-            &name,
-            role.as_str(),
-        )
-        .await;
+    crate::actions::change_role(&state, &info, &caller, &name, role).await?;
     Ok(Redirect::to("/users").into_response())
 }
 
@@ -169,16 +159,7 @@ async fn delete_user(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Admin)?;
-    if name == caller.name {
-        return Err(WebError::Conflict(
-            "you cannot delete yourself; ask another admin".into(),
-        ));
-    }
-    state.catalog.delete_user(&name).await?;
-    state
-        .audit(&caller.name, &info.address, "delete user", &name, "")
-        .await;
+    crate::actions::delete_user(&state, &info, &caller, &name).await?;
     Ok(Redirect::to("/users").into_response())
 }
 
@@ -325,19 +306,7 @@ async fn revoke_token(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Admin)?;
-    if !state.catalog.revoke_api_token(id, auth::unix_now()).await? {
-        return Err(WebError::NotFound(format!("no live API token #{id}")));
-    }
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "revoke API token",
-            &format!("#{id}"),
-            "",
-        )
-        .await;
+    crate::actions::revoke_token(&state, &info, &caller, id).await?;
     Ok(Redirect::to("/tokens").into_response())
 }
 

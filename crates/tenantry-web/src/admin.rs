@@ -5,12 +5,13 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use secrecy::SecretString;
 use serde::Deserialize;
-use tenantry_core::{ApiRootUrl, CaBundle, EnvVarName, NamespaceName, Role};
-use tenantry_store::{NamespaceUpdate, NewNamespace, Scope};
+use tenantry_core::Role;
+use tenantry_store::Scope;
 
 use crate::AppState;
+pub use crate::actions::ns_name;
+use crate::actions::{self, NamespaceInput, NamespacePatch, scope_of};
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
 use crate::html::{Ctx, notice, page, with_status};
@@ -23,18 +24,6 @@ pub fn routes() -> Router<AppState> {
         .route("/namespaces/{name}/params", post(crate::params::set_param))
         .route("/env", get(env).post(set_env))
         .route("/env/delete", post(unset_env))
-}
-
-pub fn ns_name(field: &str, s: &str) -> Result<NamespaceName, WebError> {
-    NamespaceName::parse(s.trim()).map_err(|e| WebError::field(field, e.to_string()))
-}
-
-fn scope_of(s: &str) -> Result<Scope, WebError> {
-    if s.trim().is_empty() {
-        Ok(Scope::Global)
-    } else {
-        Ok(Scope::Namespace(ns_name("namespace", s)?))
-    }
 }
 
 async fn namespaces_page(
@@ -88,65 +77,26 @@ async fn namespaces(
     namespaces_page(&state, &ctx, None, &FormData::default()).await
 }
 
-fn ca_of(s: &str) -> Result<Option<CaBundle>, WebError> {
-    if s.trim().is_empty() {
-        Ok(None)
-    } else {
-        CaBundle::parse(s)
-            .map(Some)
-            .map_err(|e| WebError::field("ca_bundle", e.to_string()))
-    }
-}
-
 async fn add_namespace(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     form: FormData,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Admin)?;
-    let parsed = (|| {
-        let k8s = form.get("k8s_namespace");
-        Ok::<_, WebError>(NewNamespace {
-            name: ns_name("name", form.get("name"))?,
-            k8s_namespace: if k8s.trim().is_empty() {
-                None
-            } else {
-                Some(ns_name("k8s_namespace", k8s)?)
-            },
-            api_root_url: ApiRootUrl::parse(form.get("api_root_url").trim())
-                .map_err(|e| WebError::field("api_root_url", e.to_string()))?,
-            token: {
-                let t = form.get("token").trim();
-                if t.is_empty() {
-                    return Err(WebError::field(
-                        "token",
-                        "the cluster token is empty; paste the bearer token of the cluster's service account",
-                    ));
-                }
-                SecretString::from(t.to_owned())
-            },
-            ca_bundle: ca_of(form.get("ca_bundle"))?,
-        })
-    })();
-    match parsed {
-        Ok(new) => {
-            let ns = state.catalog.add_namespace(&new).await?;
-            state
-                .audit(
-                    &caller.name,
-                    &info.address,
-                    "create namespace",
-                    ns.name.as_str(),
-                    ns.api_root_url.as_str(),
-                )
-                .await;
-            Ok(Redirect::to(&format!("/namespaces/{}", ns.name.as_str())).into_response())
-        }
+    let input = NamespaceInput {
+        name: form.get("name").to_owned(),
+        k8s_namespace: Some(form.get("k8s_namespace").to_owned()),
+        api_root_url: form.get("api_root_url").to_owned(),
+        token: form.get("token").to_owned(),
+        ca_bundle: Some(form.get("ca_bundle").to_owned()),
+    };
+    match actions::create_namespace(&state, &info, &caller, &input).await {
+        Ok(ns) => Ok(Redirect::to(&format!("/namespaces/{}", ns.name.as_str())).into_response()),
+        Err(e @ (WebError::Forbidden(_) | WebError::Internal(_))) => Err(e),
         Err(e) => {
             let ctx = Ctx::new(&info, caller);
             Ok(with_status(
-                namespaces_page(&state, &ctx, Some(&e.to_string()), &form)
+                namespaces_page(&state, &ctx, Some(&e.message_in(ctx.lang)), &form)
                     .await?
                     .into_response(),
                 &e,
@@ -255,55 +205,25 @@ async fn update_namespace(
     Path(name): Path<String>,
     form: FormData,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Admin)?;
-    let ns = state.catalog.namespace(&name).await?;
-    let parsed = (|| {
-        let token = form.get("token").trim();
-        Ok::<_, WebError>(NamespaceUpdate {
-            k8s_namespace: Some(ns_name("k8s_namespace", form.get("k8s_namespace"))?),
-            api_root_url: Some(
-                ApiRootUrl::parse(form.get("api_root_url").trim())
-                    .map_err(|e| WebError::field("api_root_url", e.to_string()))?,
-            ),
-            token: (!token.is_empty()).then(|| SecretString::from(token.to_owned())),
-            ca_bundle: Some(ca_of(form.get("ca_bundle"))?),
-        })
-    })();
-    let ctx = Ctx::new(&info, caller.clone());
-    let parsed = match parsed {
-        Ok(u) => match state.catalog.update_namespace(ns.name.as_str(), &u).await {
-            Ok(_) => Ok(u),
-            Err(e) => Err(WebError::from(e)),
-        },
-        Err(e) => Err(e),
+    let patch = NamespacePatch {
+        k8s_namespace: Some(form.get("k8s_namespace").to_owned()),
+        api_root_url: Some(form.get("api_root_url").to_owned()),
+        token: Some(form.get("token").to_owned()),
+        ca_bundle: Some(form.get("ca_bundle").to_owned()),
     };
-    match parsed {
-        Ok(u) => {
-            let what = if u.token.is_some() {
-                "settings and token"
-            } else {
-                "settings"
-            };
-            state
-                .audit(
-                    &caller.name,
-                    &info.address,
-                    "update namespace",
-                    ns.name.as_str(),
-                    what,
-                )
-                .await;
-            Ok(namespace_page(
-                &state,
-                &ctx,
-                &name,
-                false,
-                Some(("ok", ctx.t("Saved."))),
-                None,
-            )
-            .await?
-            .into_response())
-        }
+    let ctx = Ctx::new(&info, caller.clone());
+    match actions::update_namespace(&state, &info, &caller, &name, &patch).await {
+        Ok(_) => Ok(namespace_page(
+            &state,
+            &ctx,
+            &name,
+            false,
+            Some(("ok", ctx.t("Saved."))),
+            None,
+        )
+        .await?
+        .into_response()),
+        Err(e @ (WebError::Forbidden(_) | WebError::NotFound(_) | WebError::Internal(_))) => Err(e),
         Err(e) => Ok(with_status(
             namespace_page(
                 &state,
@@ -389,32 +309,25 @@ async fn set_env(
     caller: Caller,
     form: FormData,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Admin)?;
     let result = async {
         let scope = scope_of(form.get("namespace"))?;
-        let name = EnvVarName::parse(form.get("name").trim())
-            .map_err(|e| WebError::field("name", e.to_string()))?;
-        let value = tenantry_core::env::EnvValue::parse(form.get("value"))
-            .map_err(|e| WebError::field("value", e.to_string()))?;
-        state.catalog.set_env(&scope, &name, &value).await?;
-        state
-            .audit(
-                &caller.name,
-                &info.address,
-                "set env var",
-                &format!("{}/{}", form.get("namespace"), name.as_str()),
-                value.as_str(),
-            )
-            .await;
-        Ok::<_, WebError>(())
+        actions::set_env(
+            &state,
+            &info,
+            &caller,
+            &scope,
+            form.get("name"),
+            form.get("value"),
+        )
+        .await
     }
     .await;
     match result {
         Ok(()) => Ok(Redirect::to("/env").into_response()),
-        Err(e @ WebError::Field { .. }) => {
+        Err(e @ (WebError::Field { .. } | WebError::Input { .. })) => {
             let ctx = Ctx::new(&info, caller);
             Ok(with_status(
-                env_page(&state, &ctx, Some(&e.to_string()))
+                env_page(&state, &ctx, Some(&e.message_in(ctx.lang)))
                     .await?
                     .into_response(),
                 &e,
@@ -430,19 +343,7 @@ async fn unset_env(
     caller: Caller,
     form: FormData,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Admin)?;
     let scope = scope_of(form.get("namespace"))?;
-    let name = EnvVarName::parse(form.get("name").trim())
-        .map_err(|e| WebError::field("name", e.to_string()))?;
-    state.catalog.unset_env(&scope, &name).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "unset env var",
-            &format!("{}/{}", form.get("namespace"), name.as_str()),
-            "",
-        )
-        .await;
+    actions::unset_env(&state, &info, &caller, &scope, form.get("name")).await?;
     Ok(Redirect::to("/env").into_response())
 }

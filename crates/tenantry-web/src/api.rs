@@ -7,24 +7,20 @@ use axum::Router;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use tenantry_core::Role;
 use tenantry_core::template::Template;
-use tenantry_store::{ClientFilter, Scope, StoredValue};
-
-use tenantry_engine::Operation;
+use tenantry_store::{Scope, StoredValue};
 
 use crate::AppState;
 use crate::access::{change_own_password, create_token, token_days};
-use crate::admin::ns_name;
+use crate::actions::ns_name;
 use crate::auth::{Caller, RequestInfo};
-use crate::clients::client_id;
 use crate::error::WebError;
-use crate::input::{ClientInput, ClientPatch, ContactInput};
 use crate::runs::run_json;
 use crate::templates::template_name;
 
@@ -36,21 +32,6 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/me", get(me))
         .route("/me/password", post(change_password))
-        .route("/clients", get(list_clients).post(create_client))
-        .route("/clients/{id}", get(get_client).patch(patch_client))
-        .route("/clients/{id}/contacts", post(add_contact))
-        .route(
-            "/clients/{id}/contacts/{contact}",
-            put(update_contact).delete(remove_contact),
-        )
-        .route("/clients/{id}/deploy", post(deploy))
-        .route("/clients/{id}/archive", post(archive))
-        .route("/clients/{id}/restore", post(restore))
-        .route("/clients/{id}/suspend", post(suspend))
-        .route("/clients/{id}/resume", post(resume))
-        .route("/clients/{id}/rollback", post(rollback))
-        .route("/clients/{id}/decommission", post(decommission))
-        .route("/clients/{id}/history", get(history))
         .route("/runs", get(list_runs))
         .route("/runs/{id}", get(get_run))
         .route("/runs/{id}/requests", get(run_requests))
@@ -63,7 +44,9 @@ pub fn routes() -> Router<AppState> {
         .route("/templates/{name}", get(get_template).put(put_template))
         .route("/audit", get(audit))
         .route("/users", get(list_users).post(create_user))
-        .route("/tokens", post(create_api_token))
+        .route("/tokens", get(list_tokens).post(create_api_token))
+        .merge(crate::api_clients::routes())
+        .merge(crate::api_admin::routes())
 }
 
 /// A JSON body; a problem names the field it is in.
@@ -127,7 +110,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for QueryMap {
     }
 }
 
-fn int(q: &HashMap<String, String>, name: &str, default: i64, max: i64) -> Result<i64, WebError> {
+pub(crate) fn int(
+    q: &HashMap<String, String>,
+    name: &str,
+    default: i64,
+    max: i64,
+) -> Result<i64, WebError> {
     match q.get(name) {
         None => Ok(default),
         Some(v) => match v.trim().parse::<i64>() {
@@ -147,330 +135,6 @@ fn run_id(s: &str) -> Result<i64, WebError> {
 
 async fn me(caller: Caller) -> Json<Value> {
     Json(json!({ "name": caller.name, "role": caller.role }))
-}
-
-async fn list_clients(
-    State(state): State<AppState>,
-    _c: Caller,
-    QueryMap(q): QueryMap,
-) -> Result<Json<Value>, WebError> {
-    let offset = int(&q, "offset", 0, 1_000_000_000)?;
-    let limit = int(&q, "limit", 50, 1000)?;
-    let filter = ClientFilter {
-        search: q.get("q").cloned(),
-        include_archived: flag(&q, "archived")?,
-        ..Default::default()
-    };
-    let (items, total) = state
-        .catalog
-        .list_clients_page(&filter, offset, limit)
-        .await?;
-    Ok(Json(
-        json!({ "total": total, "offset": offset, "items": items }),
-    ))
-}
-
-async fn create_client(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Body(input): Body<ClientInput>,
-) -> Result<Response, WebError> {
-    caller.require(Role::Operator)?;
-    let new = input.parse()?;
-    let client = state.catalog.create_client(&new).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "create client",
-            &client.id.to_string(),
-            client.name.as_str(),
-        )
-        .await;
-    Ok((StatusCode::CREATED, Json(json!(client))).into_response())
-}
-
-async fn get_client(
-    State(state): State<AppState>,
-    _c: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, WebError> {
-    let id = client_id(&id)?;
-    let c = state.catalog.client(id).await?;
-    let mut out = json!(c);
-    out["environments"] = json!(
-        state
-            .catalog
-            .environment_statuses(id)
-            .await?
-            .into_iter()
-            .map(|(ns, status, run)| json!({ "namespace": ns, "status": status, "run": run }))
-            .collect::<Vec<_>>()
-    );
-    Ok(Json(out))
-}
-
-/// Archives a client (operator); 409 naming the namespaces while an environment exists.
-async fn archive(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, WebError> {
-    let c = crate::clients::set_archived(&state, &info, &caller, client_id(&id)?, true).await?;
-    Ok(Json(json!(c)))
-}
-
-/// Restores an archived client (operator).
-async fn restore(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, WebError> {
-    let c = crate::clients::set_archived(&state, &info, &caller, client_id(&id)?, false).await?;
-    Ok(Json(json!(c)))
-}
-
-async fn patch_client(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(id): Path<String>,
-    Body(p): Body<ClientPatch>,
-) -> Result<Json<Value>, WebError> {
-    caller.require(Role::Operator)?;
-    let id = client_id(&id)?;
-    let old = state.catalog.client(id).await?;
-    let u = p.update_from(&old)?;
-    let c = state.catalog.update_client(id, &u).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "update client",
-            &id.to_string(),
-            "",
-        )
-        .await;
-    Ok(Json(json!(c)))
-}
-
-async fn add_contact(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(id): Path<String>,
-    Body(k): Body<ContactInput>,
-) -> Result<Response, WebError> {
-    caller.require(Role::Operator)?;
-    let id = client_id(&id)?;
-    let new = k.parse("body")?;
-    let c = state.catalog.add_contact(id, &new).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "add contact",
-            &id.to_string(),
-            c.name.as_str(),
-        )
-        .await;
-    Ok((StatusCode::CREATED, Json(json!(c))).into_response())
-}
-
-fn contact_id(s: &str) -> Result<i64, WebError> {
-    s.parse::<i64>()
-        .map_err(|_| WebError::NotFound(format!("no contact {s:?}; contact ids are numbers")))
-}
-
-async fn update_contact(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path((id, contact)): Path<(String, String)>,
-    Body(k): Body<ContactInput>,
-) -> Result<Json<Value>, WebError> {
-    caller.require(Role::Operator)?;
-    let id = client_id(&id)?;
-    let contact = contact_id(&contact)?;
-    let old = state.catalog.client(id).await?;
-    let prev = old
-        .contacts
-        .iter()
-        .find(|c| c.id == contact)
-        .ok_or_else(|| WebError::NotFound(format!("client {id} has no contact #{contact}")))?;
-    let u = k.update_from(prev, "body")?;
-    let c = state.catalog.update_contact(id, contact, &u).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "update contact",
-            &id.to_string(),
-            c.name.as_str(),
-        )
-        .await;
-    Ok(Json(json!(c)))
-}
-
-async fn remove_contact(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path((id, contact)): Path<(String, String)>,
-) -> Result<StatusCode, WebError> {
-    caller.require(Role::Operator)?;
-    let id = client_id(&id)?;
-    let contact = contact_id(&contact)?;
-    state.catalog.remove_contact(id, contact).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "remove contact",
-            &id.to_string(),
-            &format!("#{contact}"),
-        )
-        .await;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeployInput {
-    namespace: String,
-}
-
-async fn deploy(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(id): Path<String>,
-    Body(d): Body<DeployInput>,
-) -> Result<Response, WebError> {
-    start(&state, &info, &caller, &id, &d.namespace, Operation::Deploy).await
-}
-
-/// Starts `op` for an operator, audited; answers 202 with the run.
-async fn start(
-    state: &AppState,
-    info: &RequestInfo,
-    caller: &Caller,
-    id: &str,
-    namespace: &str,
-    op: Operation,
-) -> Result<Response, WebError> {
-    caller.require(Role::Operator)?;
-    let id = client_id(id)?;
-    let ns = ns_name("namespace", namespace)?;
-    let run = state.start_operation(id, ns.as_str(), op).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            op.noun(),
-            &id.to_string(),
-            &format!("namespace {ns}, run {run}"),
-        )
-        .await;
-    let r = state.catalog.run(run).await?;
-    Ok((StatusCode::ACCEPTED, Json(run_json(&r))).into_response())
-}
-
-async fn suspend(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(id): Path<String>,
-    Body(d): Body<DeployInput>,
-) -> Result<Response, WebError> {
-    start(
-        &state,
-        &info,
-        &caller,
-        &id,
-        &d.namespace,
-        Operation::Suspend,
-    )
-    .await
-}
-
-async fn resume(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(id): Path<String>,
-    Body(d): Body<DeployInput>,
-) -> Result<Response, WebError> {
-    start(&state, &info, &caller, &id, &d.namespace, Operation::Resume).await
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RollbackInput {
-    namespace: String,
-    /// The revision to go back to; the one before the latest when absent.
-    #[serde(default)]
-    to: Option<i64>,
-}
-
-async fn rollback(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(id): Path<String>,
-    Body(d): Body<RollbackInput>,
-) -> Result<Response, WebError> {
-    let op = Operation::Rollback(d.to);
-    start(&state, &info, &caller, &id, &d.namespace, op).await
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DecommissionInput {
-    namespace: String,
-    /// The client id typed again: a decommission deletes the environment.
-    confirm: String,
-    #[serde(default)]
-    drop_databases: bool,
-    #[serde(default)]
-    forget_secrets: bool,
-}
-
-async fn decommission(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(id): Path<String>,
-    Body(d): Body<DecommissionInput>,
-) -> Result<Response, WebError> {
-    caller.require(Role::Operator)?;
-    crate::lifecycle::confirmed(&client_id(&id)?.to_string(), &d.confirm)?;
-    let op = Operation::Decommission(tenantry_engine::Decommission {
-        drop_databases: d.drop_databases,
-        forget_secrets: d.forget_secrets,
-    });
-    start(&state, &info, &caller, &id, &d.namespace, op).await
-}
-
-async fn history(
-    State(state): State<AppState>,
-    _c: Caller,
-    Path(id): Path<String>,
-    QueryMap(q): QueryMap,
-) -> Result<Json<Value>, WebError> {
-    let id = client_id(&id)?;
-    let ns = ns_name(
-        "namespace",
-        q.get("namespace").ok_or_else(|| {
-            WebError::field("namespace", "give the namespace, e.g. ?namespace=lms-dev")
-        })?,
-    )?;
-    state.catalog.client(id).await?;
-    let revisions = tenantry_engine::history::history(&state.catalog, id, ns.as_str()).await?;
-    Ok(Json(json!({ "items": revisions })))
 }
 
 async fn list_runs(
@@ -525,7 +189,7 @@ async fn run_events(
         .into_response())
 }
 
-fn namespace_json(n: &tenantry_store::Namespace) -> Value {
+pub(crate) fn namespace_json(n: &tenantry_store::Namespace) -> Value {
     json!({
         "name": n.name.as_str(),
         "k8s_namespace": n.k8s_namespace.as_str(),
@@ -563,20 +227,35 @@ fn masked(v: Option<&StoredValue>) -> Value {
     }
 }
 
+/// A namespace's parameters as the API shows them (secrets masked).
+pub(crate) async fn namespace_params_json(
+    state: &AppState,
+    name: &str,
+) -> Result<Vec<Value>, WebError> {
+    let ns = state.catalog.namespace(name).await?;
+    let params = state.catalog.params(&Scope::Namespace(ns.name)).await?;
+    Ok(params
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.def.name.as_str(),
+                "kind": p.def.kind.to_string(),
+                "description": p.def.description,
+                "global": masked(p.global.as_ref()),
+                "namespace": masked(p.namespaced.as_ref()),
+            })
+        })
+        .collect())
+}
+
 async fn namespace_params(
     State(state): State<AppState>,
     _c: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, WebError> {
-    let ns = state.catalog.namespace(&name).await?;
-    let params = state.catalog.params(&Scope::Namespace(ns.name)).await?;
-    Ok(Json(json!({ "items": params.iter().map(|p| json!({
-        "name": p.def.name.as_str(),
-        "kind": p.def.kind.to_string(),
-        "description": p.def.description,
-        "global": masked(p.global.as_ref()),
-        "namespace": masked(p.namespaced.as_ref()),
-    })).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "items": namespace_params_json(&state, &name).await? }),
+    ))
 }
 
 async fn env(
@@ -611,7 +290,7 @@ async fn get_template(
 }
 
 /// A `true`/`false` query value; absent is false.
-fn flag(q: &HashMap<String, String>, name: &str) -> Result<bool, WebError> {
+pub(crate) fn flag(q: &HashMap<String, String>, name: &str) -> Result<bool, WebError> {
     match q.get(name).map(String::as_str) {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
@@ -704,6 +383,34 @@ struct TokenInput {
     /// Days until it expires (default 90, at most 366).
     #[serde(default)]
     expires_days: Option<i64>,
+}
+
+/// API tokens (admin): never their secret, which is shown once when made.
+async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, WebError> {
+    caller.require(Role::Admin)?;
+    let now = crate::auth::unix_now();
+    let items: Vec<Value> = state
+        .catalog
+        .api_tokens()
+        .await?
+        .iter()
+        .map(|k| {
+            json!({
+                "id": k.id,
+                "name": k.name,
+                "role": k.effective_role(),
+                "owner": k.created_by,
+                "created_at": k.created_at,
+                "expires_at": k.expires_at,
+                "last_used_at": k.last_used_at,
+                "state": if k.revoked_at.is_some() { "revoked" } else if k.expires_at <= now { "expired" } else { "live" },
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
 }
 
 async fn create_api_token(

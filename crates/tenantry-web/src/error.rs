@@ -45,6 +45,13 @@ pub enum WebError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// A parameter no one defined, set without saying it is meant to be new.
+    #[error("{message}")]
+    UnknownParam {
+        name: String,
+        suggestion: Option<String>,
+        message: String,
+    },
     /// Another run of the same client and namespace is under way.
     #[error("{message}")]
     RunActive { run: i64, message: String },
@@ -75,7 +82,9 @@ impl WebError {
             Self::WrongHost(_) => StatusCode::MISDIRECTED_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::RunActive { .. } => StatusCode::CONFLICT,
-            Self::Unprocessable(_) | Self::TemplateProblems(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unprocessable(_) | Self::TemplateProblems(_) | Self::UnknownParam { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -174,6 +183,10 @@ impl WebError {
             }
             if let Self::RunActive { run, .. } = self {
                 body["run"] = json!(run);
+            }
+            if let Self::UnknownParam { suggestion, .. } = self {
+                body["field"] = json!("name");
+                body["suggestion"] = json!(suggestion);
             }
             (status, Json(body)).into_response()
         } else {

@@ -7,8 +7,11 @@
 #![recursion_limit = "256"]
 
 mod access;
+mod actions;
 mod admin;
 pub mod api;
+mod api_admin;
+mod api_clients;
 pub mod auth;
 mod card;
 mod clients;

@@ -47,6 +47,90 @@ fn query_param(name: &str, kind: &str, description: &str) -> Value {
 }
 
 pub fn document() -> Value {
+    let mut doc = base();
+    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), admin_paths()) {
+        for (path, ops) in more {
+            match paths.get_mut(&path).and_then(Value::as_object_mut) {
+                Some(existing) => existing.extend(ops.as_object().cloned().unwrap_or_default()),
+                None => {
+                    paths.insert(path, ops);
+                }
+            }
+        }
+    }
+    doc["components"]["schemas"]["Client"]["properties"]["organisation"] =
+        json!({ "type": "string", "description": "the organisation's name, as `name`" });
+    doc["components"]["schemas"]["Client"]["properties"]["environments"]["description"] =
+        json!("the status of each environment it has had");
+    doc
+}
+
+/// What admins do on the catalog pages, as API operations (`api_admin`).
+fn admin_paths() -> Value {
+    let ns = path_param("name", "namespace");
+    let done = |summary: &str, params: Value, body: Option<Value>| {
+        op(summary, "204", json!({}), params, body)
+    };
+    let ns_fields = json!({
+        "k8s_namespace": { "type": "string" }, "api_root_url": { "type": "string" },
+        "token": { "type": "string", "description": "the cluster's bearer token; required again when the API host changes" },
+        "ca_bundle": { "type": "string", "description": "PEM; empty removes it" }
+    });
+    let mut new_ns = ns_fields.clone();
+    new_ns["name"] = json!({ "type": "string" });
+    json!({
+        "/namespaces": {
+            "post": op("Create a namespace (admin)", "201", r("Namespace"), json!([]), Some(json!({
+                "type": "object", "required": ["name", "api_root_url", "token"], "additionalProperties": false, "properties": new_ns
+            })))
+        },
+        "/namespaces/{name}": {
+            "patch": op("Change a namespace's settings (admin); absent fields stay", "200", r("Namespace"), json!([ns.clone()]), Some(json!({
+                "type": "object", "additionalProperties": false, "properties": ns_fields
+            })))
+        },
+        "/namespaces/{name}/params/{param}": {
+            "put": op("Set a parameter in a namespace (admin). A name no parameter has answers 422 with `suggestion` unless `create` is true; an empty secret keeps the stored one", "200", r("Param"),
+                json!([ns.clone(), path_param("param", "parameter name")]), Some(json!({
+                    "type": "object", "required": ["value"], "additionalProperties": false, "properties": {
+                        "value": { "type": "string" }, "secret": { "type": "boolean" }, "create": { "type": "boolean" }
+                    }
+                }))),
+            "delete": done("Unset a parameter in a namespace (admin)", json!([ns.clone(), path_param("param", "parameter name")]), None)
+        },
+        "/env/{name}": {
+            "put": op("Set an env var, global or in a namespace (admin)", "200", json!({ "type": "object" }), json!([path_param("name", "env var name")]), Some(json!({
+                "type": "object", "required": ["value"], "additionalProperties": false, "properties": {
+                    "value": { "type": "string" }, "namespace": { "type": "string", "nullable": true }
+                }
+            }))),
+            "delete": done("Unset an env var (admin)", json!([path_param("name", "env var name"), query_param("namespace", "string", "the namespace; absent: global")]), None)
+        },
+        "/templates/{name}/restore": {
+            "post": op("Make an earlier version current again, as a new version (admin)", "200", r("StoredTemplate"), json!([path_param("name", "template name")]), Some(json!({
+                "type": "object", "required": ["version"], "additionalProperties": false, "properties": { "version": { "type": "integer" } }
+            })))
+        },
+        "/users/{name}": {
+            "patch": op("Change a user's role (admin)", "200", r("User"), json!([path_param("name", "user name")]), Some(json!({
+                "type": "object", "required": ["role"], "additionalProperties": false, "properties": { "role": r("Role") }
+            }))),
+            "delete": done("Remove a user, their sessions and tokens (admin; not yourself)", json!([path_param("name", "user name")]), None)
+        },
+        "/tokens": {
+            "get": op("API tokens (admin); never their secret", "200", list_of(json!({ "type": "object", "properties": {
+                "id": { "type": "integer" }, "name": { "type": "string" }, "role": r("Role"), "owner": { "type": "string" },
+                "created_at": { "type": "integer" }, "expires_at": { "type": "integer" }, "last_used_at": { "type": "integer", "nullable": true },
+                "state": { "type": "string", "enum": ["live", "expired", "revoked"] }
+            } })), json!([]), None)
+        },
+        "/tokens/{id}": {
+            "delete": done("Revoke an API token (admin)", json!([path_param("id", "token id")]), None)
+        }
+    })
+}
+
+fn base() -> Value {
     let id = path_param("id", "client id, C<N>");
     let none = json!([]);
     json!({
@@ -187,6 +271,7 @@ pub fn document() -> Value {
             "schemas": {
                 "Error": { "type": "object", "required": ["error"], "properties": {
                     "error": { "type": "string" },
+                    "suggestion": { "type": "string", "nullable": true, "description": "a known name close to the one given (422)" },
                     "field": { "type": "string" },
                     "run": { "type": "integer", "description": "the run that is under way (409)" },
                     "problems": { "type": "array", "description": "why a template was not saved (422)", "items": { "type": "object", "required": ["template", "kind", "message"], "properties": {

@@ -6,11 +6,12 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use secrecy::{ExposeSecret, SecretString};
-use tenantry_core::{ParamKind, ParamName, Role};
+use secrecy::ExposeSecret;
+use tenantry_core::{ParamKind, Role};
 use tenantry_store::{ParamEntry, Scope, StoredValue};
 
 use crate::AppState;
+use crate::actions;
 use crate::admin::{namespace_page, ns_name};
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
@@ -174,62 +175,37 @@ pub async fn set_param(
     caller.require(Role::Admin)?;
     let ctx = Ctx::new(&info, caller.clone());
     let scope = Scope::Namespace(ns_name("namespace", &name)?);
-    let result = async {
-        let param = ParamName::parse(form.get("name").trim())
-            .map_err(|e| WebError::field("name", e.to_string()))?;
-        let entries = state.catalog.params(&scope).await?;
-        let Some(entry) = entries.iter().find(|p| p.def.name == param) else {
-            if form.get("create") != "1" {
-                let known = entries
-                    .iter()
-                    .filter(|p| p.def.kind.is_settable())
-                    .map(|p| p.def.name.to_string())
-                    .collect();
-                let suggestion = tenantry_core::template_check::closest(param.as_str(), &known);
-                return Ok(Some(confirm_new(&ctx, &name, &form, suggestion.as_deref())));
-            }
-            set(&state, &info, &caller, &name, &scope, &param, None, &form).await?;
-            return Ok(None);
-        };
-        if form.get("unset") == "1" {
-            state.catalog.unset_param(&param, &scope).await?;
-            let old = shown(entry.namespaced.as_ref());
-            state
-                .audit(
-                    &caller.name,
-                    &info.address,
-                    "unset parameter",
-                    &format!("{name}/{param}"),
-                    &format!("was {old}"),
-                )
-                .await;
-            return Ok(None);
-        }
-        set(
+    let param = form.get("name");
+    let result = if form.get("unset") == "1" {
+        actions::unset_param(&state, &info, &caller, &scope, param).await
+    } else {
+        actions::set_param(
             &state,
             &info,
             &caller,
-            &name,
             &scope,
-            &param,
-            Some(entry),
-            &form,
+            param,
+            form.get("value"),
+            form.get("secret") == "1",
+            form.get("create") == "1",
         )
-        .await?;
-        Ok::<_, WebError>(None)
-    }
-    .await;
+        .await
+        .map(|_| ())
+    };
     match result {
-        Ok(None) => Ok(Redirect::to(&format!(
+        Ok(()) => Ok(Redirect::to(&format!(
             "/namespaces/{name}?saved={}",
-            crate::clients::urlencode(form.get("name").trim())
+            crate::clients::urlencode(param.trim())
         ))
         .into_response()),
-        Ok(Some(confirm)) => Ok(
-            namespace_page(&state, &ctx, &name, false, None, Some(confirm))
-                .await?
-                .into_response(),
-        ),
+        Err(WebError::UnknownParam { suggestion, .. }) => {
+            let confirm = confirm_new(&ctx, &name, &form, suggestion.as_deref());
+            Ok(
+                namespace_page(&state, &ctx, &name, false, None, Some(confirm))
+                    .await?
+                    .into_response(),
+            )
+        }
         Err(e @ (WebError::Field { .. } | WebError::Input { .. } | WebError::Unprocessable(_))) => {
             let msg = e.message_in(ctx.lang);
             Ok(with_status(
@@ -241,56 +217,4 @@ pub async fn set_param(
         }
         Err(e) => Err(e),
     }
-}
-
-/// A value for the audit log: secrets masked, absence named.
-fn shown(v: Option<&StoredValue>) -> String {
-    match v {
-        None => "(not set)".to_owned(),
-        Some(StoredValue::Plain(s)) => format!("{s:?}"),
-        Some(StoredValue::Secret(_)) => tenantry_core::secret::MASK.to_owned(),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn set(
-    state: &AppState,
-    info: &RequestInfo,
-    caller: &Caller,
-    ns: &str,
-    scope: &Scope,
-    param: &ParamName,
-    old: Option<&ParamEntry>,
-    form: &FormData,
-) -> Result<(), WebError> {
-    let secret = form.get("secret") == "1";
-    let value = form.get("value");
-    // An empty password box on a secret row keeps the secret.
-    if secret && value.is_empty() && old.is_some_and(|o| o.namespaced.is_some()) {
-        return Ok(());
-    }
-    let def = state
-        .catalog
-        .set_param(param, scope, &SecretString::from(value.to_owned()), secret)
-        .await?;
-    let new = if matches!(def.kind, ParamKind::Plain) && !secret {
-        format!("{value:?}")
-    } else {
-        tenantry_core::secret::MASK.to_owned()
-    };
-    let before = shown(old.and_then(|o| o.namespaced.as_ref()));
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            if old.is_some() {
-                "set parameter"
-            } else {
-                "create parameter"
-            },
-            &format!("{ns}/{param}"),
-            &format!("{before} → {new}"),
-        )
-        .await;
-    Ok(())
 }

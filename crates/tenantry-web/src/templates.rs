@@ -325,18 +325,6 @@ async fn restore_template(
         .get("version")
         .parse()
         .map_err(|_| WebError::field("version", "not a version number"))?;
-    let saved = state
-        .catalog
-        .restore_template(&name, version, &caller.name)
-        .await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "restore template",
-            name.as_str(),
-            &format!("version {version} as {}", saved.version),
-        )
-        .await;
+    crate::actions::restore_template(&state, &info, &caller, &name, version).await?;
     Ok(Redirect::to(&format!("/templates/{}", name.as_str())).into_response())
 }

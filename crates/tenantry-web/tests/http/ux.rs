@@ -42,7 +42,7 @@ async fn error_pages_keep_the_navigation_and_their_titles_are_russian() {
     assert!(page.contains("<nav>"), "the navigation stays: {page}");
     assert!(page.contains("<h1>Не найдено</h1>"), "{page}");
 
-    // A namespace that exists already: 409, titled in Russian.
+    // A namespace that exists already: the form again, with what was typed, 409.
     let (status, page) = admin
         .post_ru(
             "/namespaces",
@@ -53,6 +53,10 @@ async fn error_pages_keep_the_navigation_and_their_titles_are_russian() {
             ],
         )
         .await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("https://127.0.0.1:1/k8s") && page.contains("<nav>"));
+    // Deleting yourself: 409 on an error page titled in Russian.
+    let (status, page) = admin.post_ru("/users/admin/delete", &[]).await;
     assert_eq!(status, 409, "{page}");
     assert!(
         page.contains("<h1>Конфликт</h1>") && page.contains("<nav>"),
