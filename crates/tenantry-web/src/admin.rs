@@ -1,17 +1,16 @@
-//! Catalog pages: namespaces with their settings and parameters, and env vars.
+//! Catalog pages: the namespaces list with the form for a new one, and env vars (a
+//! namespace's own page is `params`).
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use serde::Deserialize;
 use tenantry_core::Role;
 use tenantry_store::Scope;
 
 use crate::AppState;
-pub use crate::actions::ns_name;
-use crate::actions::{self, NamespaceInput, NamespacePatch, scope_of};
+use crate::actions::{self, NamespaceInput, scope_of};
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
 use crate::html::{Ctx, notice, page, with_status};
@@ -20,8 +19,6 @@ use crate::input::FormData;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/namespaces", get(namespaces).post(add_namespace))
-        .route("/namespaces/{name}", get(namespace).post(update_namespace))
-        .route("/namespaces/{name}/params", post(crate::params::set_param))
         .route("/env", get(env).post(set_env))
         .route("/env/delete", post(unset_env))
 }
@@ -102,141 +99,6 @@ async fn add_namespace(
                 &e,
             ))
         }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct RevealQuery {
-    reveal: Option<String>,
-    /// The parameter just saved, to say so.
-    saved: Option<String>,
-}
-
-pub async fn namespace_page(
-    state: &AppState,
-    ctx: &Ctx,
-    name: &str,
-    reveal: bool,
-    msg: Option<(&str, &str)>,
-    extra: Option<Markup>,
-) -> Result<Markup, WebError> {
-    let t = |s| ctx.t(s);
-    let ns = state.catalog.namespace(name).await?;
-    let params = state
-        .catalog
-        .params(&Scope::Namespace(ns.name.clone()))
-        .await?;
-    let admin = ctx.can(Role::Admin);
-    Ok(page(
-        ctx,
-        &format!("{} · {}", t("Namespace"), ns.name.as_str()),
-        html! {
-            @if let Some((kind, text)) = msg { (notice(kind, text)) }
-            @if let Some(extra) = extra { (extra) }
-            section.card {
-                h2 { (t("Settings")) }
-                @if admin {
-                    form method="post" action={"/namespaces/" (ns.name.as_str())} #namespace-settings {
-                        (ctx.csrf())
-                        div.grid {
-                            label { (t("Kubernetes namespace")) input name="k8s_namespace" value=(ns.k8s_namespace.as_str()) required; }
-                            label { (t("Cluster API URL")) input name="api_root_url" value=(ns.api_root_url.as_str()) required; }
-                        }
-                        label { (t("Token")) " " span.muted { (tenantry_core::secret::MASK) }
-                            input name="token" type="password" autocomplete="off" placeholder=(t("Leave empty to keep the current token")); }
-                        label { (t("CA certificate (PEM)")) textarea name="ca_bundle" rows="4" { (ns.ca_bundle.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default()) } }
-                        button type="submit" { (t("Save")) }
-                    }
-                } @else {
-                    dl {
-                        dt { (t("Kubernetes namespace")) } dd { (ns.k8s_namespace.as_str()) }
-                        dt { (t("Cluster API URL")) } dd { code { (ns.api_root_url.as_str()) } }
-                        dt { (t("Token")) } dd { (tenantry_core::secret::MASK) }
-                        dt { (t("CA certificate (PEM)")) } dd { (if ns.ca_bundle.is_some() { "PEM" } else { t("none: the system's trusted CAs") }) }
-                    }
-                }
-            }
-            h2 { (t("Parameters")) }
-            @if admin {
-                p { @if reveal { a href={"/namespaces/" (ns.name.as_str())} { (t("Hide secrets")) } } @else { a href={"/namespaces/" (ns.name.as_str()) "?reveal=1"} { (t("Reveal secrets")) } } }
-            }
-            (crate::params::section(ctx, ns.name.as_str(), &params, reveal))
-        },
-    ))
-}
-
-async fn namespace(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(name): Path<String>,
-    Query(q): Query<RevealQuery>,
-) -> Result<Markup, WebError> {
-    let reveal = q.reveal.is_some();
-    if reveal {
-        caller.require(Role::Admin)?;
-        state
-            .audit(
-                &caller.name,
-                &info.address,
-                "reveal secrets",
-                &name,
-                "namespace parameters",
-            )
-            .await;
-    }
-    let ctx = Ctx::new(&info, caller);
-    let saved = q.saved.map(|p| format!("{} {p}", ctx.t("Saved:")));
-    namespace_page(
-        &state,
-        &ctx,
-        &name,
-        reveal,
-        saved.as_deref().map(|m| ("ok", m)),
-        None,
-    )
-    .await
-}
-
-async fn update_namespace(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    Path(name): Path<String>,
-    form: FormData,
-) -> Result<Response, WebError> {
-    let patch = NamespacePatch {
-        k8s_namespace: Some(form.get("k8s_namespace").to_owned()),
-        api_root_url: Some(form.get("api_root_url").to_owned()),
-        token: Some(form.get("token").to_owned()),
-        ca_bundle: Some(form.get("ca_bundle").to_owned()),
-    };
-    let ctx = Ctx::new(&info, caller.clone());
-    match actions::update_namespace(&state, &info, &caller, &name, &patch).await {
-        Ok(_) => Ok(namespace_page(
-            &state,
-            &ctx,
-            &name,
-            false,
-            Some(("ok", ctx.t("Saved."))),
-            None,
-        )
-        .await?
-        .into_response()),
-        Err(e @ (WebError::Forbidden(_) | WebError::NotFound(_) | WebError::Internal(_))) => Err(e),
-        Err(e) => Ok(with_status(
-            namespace_page(
-                &state,
-                &ctx,
-                &name,
-                false,
-                Some(("error", &e.message_in(ctx.lang))),
-                None,
-            )
-            .await?
-            .into_response(),
-            &e,
-        )),
     }
 }
 

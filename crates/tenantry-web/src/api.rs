@@ -4,21 +4,21 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use tenantry_core::Role;
 use tenantry_core::template::Template;
-use tenantry_store::{Scope, StoredValue};
+use tenantry_store::Scope;
 
 use crate::AppState;
 use crate::access::{change_own_password, create_token, token_days};
 use crate::actions::ns_name;
+pub use crate::api_input::{Body, QueryMap};
+use crate::api_input::{flag, int};
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
 use crate::runs::run_json;
@@ -36,9 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route("/runs/{id}", get(get_run))
         .route("/runs/{id}/requests", get(run_requests))
         .route("/runs/{id}/events", get(run_events))
-        .route("/namespaces", get(list_namespaces))
-        .route("/namespaces/{name}", get(get_namespace))
-        .route("/namespaces/{name}/params", get(namespace_params))
         .route("/env", get(env))
         .route("/templates", get(list_templates))
         .route("/templates/{name}", get(get_template).put(put_template))
@@ -47,85 +44,6 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens", get(list_tokens).post(create_api_token))
         .merge(crate::api_clients::routes())
         .merge(crate::api_admin::routes())
-}
-
-/// A JSON body; a problem names the field it is in.
-#[derive(Debug)]
-pub struct Body<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
-    type Rejection = WebError;
-    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let json = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("application/json")
-            });
-        if !json {
-            return Err(WebError::field(
-                "body",
-                "send the body as JSON with `Content-Type: application/json`",
-            ));
-        }
-        let bytes = axum::body::to_bytes(req.into_body(), 2 * 1024 * 1024)
-            .await
-            .map_err(|_| WebError::field("body", "the body is larger than 2 MiB"))?;
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(_)) => {}
-            Ok(_) => return Err(WebError::field("body", "the body must be a JSON object")),
-            Err(e) => {
-                return Err(WebError::field(
-                    "body",
-                    format!("the body is not JSON: {e}"),
-                ));
-            }
-        }
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de).map(Body).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." { "body".to_owned() } else { path };
-            WebError::field(&field, e.into_inner().to_string())
-        })
-    }
-}
-
-/// The query string as a map; it never rejects (bad values are found by the handler).
-#[derive(Debug)]
-pub struct QueryMap(pub HashMap<String, String>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for QueryMap {
-    type Rejection = WebError;
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let q = parts.uri.query().unwrap_or("");
-        Ok(Self(
-            form_urlencoded::parse(q.as_bytes()).into_owned().collect(),
-        ))
-    }
-}
-
-pub(crate) fn int(
-    q: &HashMap<String, String>,
-    name: &str,
-    default: i64,
-    max: i64,
-) -> Result<i64, WebError> {
-    match q.get(name) {
-        None => Ok(default),
-        Some(v) => match v.trim().parse::<i64>() {
-            Ok(n) if (0..=max).contains(&n) => Ok(n),
-            _ => Err(WebError::field(
-                name,
-                format!("expected a whole number from 0 to {max}, got {v:?}"),
-            )),
-        },
-    }
 }
 
 fn run_id(s: &str) -> Result<i64, WebError> {
@@ -189,75 +107,6 @@ async fn run_events(
         .into_response())
 }
 
-pub(crate) fn namespace_json(n: &tenantry_store::Namespace) -> Value {
-    json!({
-        "name": n.name.as_str(),
-        "k8s_namespace": n.k8s_namespace.as_str(),
-        "api_root_url": n.api_root_url.as_str(),
-        "token": tenantry_core::secret::MASK,
-        "ca_bundle": n.ca_bundle.is_some(),
-        "created_at": n.created_at,
-        "updated_at": n.updated_at,
-    })
-}
-
-async fn list_namespaces(
-    State(state): State<AppState>,
-    _c: Caller,
-) -> Result<Json<Value>, WebError> {
-    let list = state.catalog.namespaces().await?;
-    Ok(Json(
-        json!({ "items": list.iter().map(namespace_json).collect::<Vec<_>>() }),
-    ))
-}
-
-async fn get_namespace(
-    State(state): State<AppState>,
-    _c: Caller,
-    Path(name): Path<String>,
-) -> Result<Json<Value>, WebError> {
-    Ok(Json(namespace_json(&state.catalog.namespace(&name).await?)))
-}
-
-fn masked(v: Option<&StoredValue>) -> Value {
-    match v {
-        None => Value::Null,
-        Some(StoredValue::Plain(s)) => json!(s),
-        Some(StoredValue::Secret(_)) => json!(tenantry_core::secret::MASK),
-    }
-}
-
-/// A namespace's parameters as the API shows them (secrets masked).
-pub(crate) async fn namespace_params_json(
-    state: &AppState,
-    name: &str,
-) -> Result<Vec<Value>, WebError> {
-    let ns = state.catalog.namespace(name).await?;
-    let params = state.catalog.params(&Scope::Namespace(ns.name)).await?;
-    Ok(params
-        .iter()
-        .map(|p| {
-            json!({
-                "name": p.def.name.as_str(),
-                "kind": p.def.kind.to_string(),
-                "description": p.def.description,
-                "global": masked(p.global.as_ref()),
-                "namespace": masked(p.namespaced.as_ref()),
-            })
-        })
-        .collect())
-}
-
-async fn namespace_params(
-    State(state): State<AppState>,
-    _c: Caller,
-    Path(name): Path<String>,
-) -> Result<Json<Value>, WebError> {
-    Ok(Json(
-        json!({ "items": namespace_params_json(&state, &name).await? }),
-    ))
-}
-
 async fn env(
     State(state): State<AppState>,
     _c: Caller,
@@ -287,18 +136,6 @@ async fn get_template(
     Ok(Json(json!(
         state.catalog.template(&template_name(&name)?).await?
     )))
-}
-
-/// A `true`/`false` query value; absent is false.
-pub(crate) fn flag(q: &HashMap<String, String>, name: &str) -> Result<bool, WebError> {
-    match q.get(name).map(String::as_str) {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(other) => Err(WebError::field(
-            name,
-            format!("expected true or false, got {other:?}"),
-        )),
-    }
 }
 
 /// Saves a new version; refused with 422 and the problems listed (unknown macros with a

@@ -1,5 +1,5 @@
-//! The API's half of what admins do on the catalog pages: namespaces, their
-//! parameters, env vars, template restore, users and API tokens. Each route calls the
+//! The API's half of what admins do on the catalog pages: namespaces and their
+//! parameters (read and written), env vars, template restore, users and API tokens. Each route calls the
 //! same action (`actions`) as the page, so the two cannot drift apart.
 
 use axum::Json;
@@ -7,23 +7,27 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tenantry_core::Role;
-use tenantry_store::Scope;
+use tenantry_store::{Scope, StoredValue};
 
 use crate::AppState;
 use crate::actions::{self, NamespaceInput, NamespacePatch, ns_name, scope_of};
-use crate::api::{Body, QueryMap, namespace_json, namespace_params_json};
+use crate::api_input::{Body, QueryMap};
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
 use crate::templates::template_name;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/namespaces", post(create_namespace))
-        .route("/namespaces/{name}", patch(update_namespace))
+        .route("/namespaces", get(list_namespaces).post(create_namespace))
+        .route(
+            "/namespaces/{name}",
+            get(get_namespace).patch(update_namespace),
+        )
+        .route("/namespaces/{name}/params", get(namespace_params))
         .route(
             "/namespaces/{name}/params/{param}",
             put(set_param).delete(unset_param),
@@ -32,6 +36,75 @@ pub fn routes() -> Router<AppState> {
         .route("/templates/{name}/restore", post(restore_template))
         .route("/users/{name}", patch(update_user).delete(delete_user))
         .route("/tokens/{id}", delete(revoke_token))
+}
+
+pub(crate) fn namespace_json(n: &tenantry_store::Namespace) -> Value {
+    json!({
+        "name": n.name.as_str(),
+        "k8s_namespace": n.k8s_namespace.as_str(),
+        "api_root_url": n.api_root_url.as_str(),
+        "token": tenantry_core::secret::MASK,
+        "ca_bundle": n.ca_bundle.is_some(),
+        "created_at": n.created_at,
+        "updated_at": n.updated_at,
+    })
+}
+
+async fn list_namespaces(
+    State(state): State<AppState>,
+    _c: Caller,
+) -> Result<Json<Value>, WebError> {
+    let list = state.catalog.namespaces().await?;
+    Ok(Json(
+        json!({ "items": list.iter().map(namespace_json).collect::<Vec<_>>() }),
+    ))
+}
+
+async fn get_namespace(
+    State(state): State<AppState>,
+    _c: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, WebError> {
+    Ok(Json(namespace_json(&state.catalog.namespace(&name).await?)))
+}
+
+fn masked(v: Option<&StoredValue>) -> Value {
+    match v {
+        None => Value::Null,
+        Some(StoredValue::Plain(s)) => json!(s),
+        Some(StoredValue::Secret(_)) => json!(tenantry_core::secret::MASK),
+    }
+}
+
+/// A namespace's parameters as the API shows them (secrets masked).
+pub(crate) async fn namespace_params_json(
+    state: &AppState,
+    name: &str,
+) -> Result<Vec<Value>, WebError> {
+    let ns = state.catalog.namespace(name).await?;
+    let params = state.catalog.params(&Scope::Namespace(ns.name)).await?;
+    Ok(params
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.def.name.as_str(),
+                "kind": p.def.kind.to_string(),
+                "description": p.def.description,
+                "global": masked(p.global.as_ref()),
+                "namespace": masked(p.namespaced.as_ref()),
+            })
+        })
+        .collect())
+}
+
+async fn namespace_params(
+    State(state): State<AppState>,
+    _c: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, WebError> {
+    Ok(Json(
+        json!({ "items": namespace_params_json(&state, &name).await? }),
+    ))
 }
 
 async fn create_namespace(

@@ -16,10 +16,10 @@ use tenantry_store::ClientFilter;
 
 use crate::AppState;
 use crate::actions::ns_name;
-use crate::api::{Body, QueryMap, flag, int};
+use crate::api_input::{Body, QueryMap, flag, int};
 use crate::auth::{Caller, RequestInfo};
-use crate::clients::client_id;
 use crate::error::WebError;
+use crate::input::client_id;
 use crate::input::{ClientInput, ClientPatch, ContactInput};
 use crate::runs::run_json;
 

@@ -7,17 +7,19 @@
 //! `Origin` is refused outright.
 
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use sha2::{Digest, Sha256};
-use tenantry_core::Role;
 
 use crate::AppState;
+pub use crate::caller::{Caller, RequestInfo, Via};
+pub use crate::cookies::cookie;
 use crate::error::WebError;
+pub use crate::hashing::constant_time_eq;
 use crate::i18n::Lang;
+use crate::respond;
 
 /// The session cookie's name; with `--secure-cookies` it carries the `__Host-` prefix
 /// (the browser then keeps it only if it is Secure, host-only and for the whole site).
@@ -38,8 +40,7 @@ pub fn pre_cookie(secure: bool) -> &'static str {
     }
 }
 
-pub const IDLE_TIMEOUT_S: i64 = 30 * 60;
-pub const ABSOLUTE_TIMEOUT_S: i64 = 8 * 60 * 60;
+pub use crate::caller::{ABSOLUTE_TIMEOUT_S, IDLE_TIMEOUT_S};
 
 pub use crate::hashing::hash_password;
 
@@ -65,18 +66,6 @@ pub fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// The value of cookie `name`.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Secure when served over TLS.
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> String {
     let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
@@ -97,73 +86,6 @@ impl AppState {
     pub fn pre_cookie(&self) -> &'static str {
         pre_cookie(self.config.secure_cookies)
     }
-}
-
-#[derive(Debug, Clone)]
-pub enum Via {
-    Session { id_hash: String, csrf: String },
-    Token { id: i64 },
-}
-
-/// The authenticated caller of a request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// Who, as the audit log names them (`token:NAME` for an API token).
-    pub name: String,
-    /// The user acting: the session's, or the token's owner.
-    pub user: String,
-    pub role: Role,
-    pub via: Via,
-}
-
-impl Caller {
-    pub fn require(&self, role: Role) -> Result<(), WebError> {
-        if self.role >= role {
-            Ok(())
-        } else {
-            Err(WebError::Forbidden(role))
-        }
-    }
-
-    /// Whether the session or token this caller came with still holds: not ended,
-    /// expired or revoked, the user still there (long-lived streams check it as they go).
-    pub async fn still_valid(&self, state: &AppState) -> bool {
-        let now = unix_now();
-        match &self.via {
-            Via::Session { id_hash, .. } => match state.catalog.session(id_hash).await {
-                Ok(Some(s)) => {
-                    now - s.last_seen_at <= IDLE_TIMEOUT_S
-                        && now - s.created_at <= ABSOLUTE_TIMEOUT_S
-                }
-                _ => false,
-            },
-            Via::Token { id } => state
-                .catalog
-                .api_token_is_live(*id, now)
-                .await
-                .unwrap_or(false),
-        }
-    }
-
-    pub fn csrf(&self) -> &str {
-        match &self.via {
-            Via::Session { csrf, .. } => csrf,
-            Via::Token { .. } => "",
-        }
-    }
-
-    pub fn can(&self, role: Role) -> bool {
-        self.role >= role
-    }
-}
-
-/// Everything the middleware learnt about a request: language, caller, address.
-#[derive(Debug, Clone)]
-pub struct RequestInfo {
-    pub lang: Lang,
-    pub caller: Option<Caller>,
-    pub address: String,
-    pub is_api: bool,
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -282,17 +204,17 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
     if let Err(e) = right_host(&state, &parts.headers) {
-        return e.into_response_for(is_api, lang);
+        return respond::error(e, is_api, lang);
     }
     let caller = match resolve_caller(&state, &parts.headers).await {
         Ok(c) => c,
-        Err(e) => return e.into_response_for(is_api, lang),
+        Err(e) => return respond::error(e, is_api, lang),
     };
     let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     let mut body = body;
     if unsafe_method {
         if !same_origin(&state, &parts.headers) {
-            return WebError::Csrf.into_response_for(is_api, lang);
+            return respond::error(WebError::Csrf, is_api, lang);
         }
         // Sessions check their own token; the login and setup forms (no session yet)
         // check the random value of their pre-login cookie. Bearer calls carry no
@@ -319,8 +241,8 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
                 Ok(b) => b,
                 Err(_) => {
-                    return WebError::field("body", "the request body is larger than 2 MiB")
-                        .into_response_for(is_api, lang);
+                    let e = WebError::field("body", "the request body is larger than 2 MiB");
+                    return respond::error(e, is_api, lang);
                 }
             };
             let given = header_token.or_else(|| form_field(&bytes, "_csrf"));
@@ -328,7 +250,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
                 !expected.is_empty() && constant_time_eq(expected.as_bytes(), g.as_bytes())
             });
             if !ok {
-                return WebError::Csrf.into_response_for(is_api, lang);
+                return respond::error(WebError::Csrf, is_api, lang);
             }
             body = Body::from(bytes);
         }
@@ -343,7 +265,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     let mut resp = next.run(req).await;
     if is_api && resp.status() == axum::http::StatusCode::METHOD_NOT_ALLOWED {
         let allow = resp.headers().get(header::ALLOW).cloned();
-        resp = WebError::MethodNotAllowed.into_response_for(true, lang);
+        resp = respond::error(WebError::MethodNotAllowed, true, lang);
         if let Some(a) = allow {
             resp.headers_mut().insert(header::ALLOW, a);
         }
@@ -364,67 +286,4 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         }
     }
     resp
-}
-
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for RequestInfo {
-    type Rejection = WebError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<RequestInfo>()
-            .cloned()
-            .ok_or_else(|| WebError::Internal("request info missing".into()))
-    }
-}
-
-/// Rejection when nobody is logged in: the login page for a browser, 401 for the API.
-#[derive(Debug)]
-pub struct LoginRequired {
-    is_api: bool,
-    lang: Lang,
-    next: String,
-}
-
-impl IntoResponse for LoginRequired {
-    fn into_response(self) -> Response {
-        if self.is_api {
-            WebError::Unauthenticated.into_response_for(true, self.lang)
-        } else {
-            let next: String = self
-                .next
-                .bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect();
-            Redirect::to(&format!("/login?next={next}")).into_response()
-        }
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = LoginRequired;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let info = parts.extensions.get::<RequestInfo>();
-        match info.and_then(|i| i.caller.clone()) {
-            Some(c) => Ok(c),
-            None => Err(LoginRequired {
-                is_api: info.is_none_or(|i| i.is_api),
-                lang: info.map_or(Lang::En, |i| i.lang),
-                next: if parts.method == Method::GET {
-                    parts.uri.path().to_owned()
-                } else {
-                    "/".to_owned()
-                },
-            }),
-        }
-    }
 }

@@ -9,9 +9,9 @@ use tenantry_store::{Client, EnvStatus, RunRecord};
 
 use crate::AppState;
 use crate::auth::{Caller, RequestInfo};
-use crate::clients::client_id;
 use crate::error::WebError;
 use crate::html::{Ctx, env_badge, notice, page, status_badge, took, when, with_status};
+use crate::input::client_id;
 
 /// A contact person's inputs, with `note` (a problem of one of them) shown beside it.
 pub fn contact_fields(

@@ -36,9 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/clients/{id}/restore", post(restore))
 }
 
-pub fn client_id(s: &str) -> Result<ClientId, WebError> {
-    ClientId::parse(s).map_err(|e| WebError::NotFound(e.to_string()))
-}
+pub use crate::input::client_id;
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
@@ -135,9 +133,7 @@ fn contact_summary(ctx: &Ctx, c: &Client) -> Markup {
     }
 }
 
-pub fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
+pub use crate::html::urlencode;
 
 async fn new_client_page(
     state: &AppState,

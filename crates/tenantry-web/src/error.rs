@@ -137,22 +137,33 @@ impl WebError {
         }
     }
 
-    pub fn into_response_for(self, is_api: bool, lang: Lang) -> Response {
-        self.into_response_as(is_api, lang, None)
+    /// The JSON answer of the API: `{"error", "field", …}` with the status and, for
+    /// the answers that ask to come back later, `Retry-After`.
+    pub fn api_response(&self) -> Response {
+        let mut body = json!({ "error": self.public_message() });
+        if let Self::Field { field, message } = self {
+            body["field"] = json!(field);
+            body["error"] = json!(message);
+        }
+        if let Self::Input { field, problem } = self {
+            body["field"] = json!(field);
+            body["error"] = json!(problem.to_string());
+        }
+        if let Self::TemplateProblems(found) = self {
+            body["problems"] = found.iter().map(problem_json).collect();
+        }
+        if let Self::RunActive { run, .. } = self {
+            body["run"] = json!(run);
+        }
+        if let Self::UnknownParam { suggestion, .. } = self {
+            body["field"] = json!("name");
+            body["suggestion"] = json!(suggestion);
+        }
+        self.with_retry_after((self.status(), Json(body)).into_response())
     }
 
-    /// The answer for `caller`: an error page keeps their navigation.
-    pub fn into_response_as(
-        self,
-        is_api: bool,
-        lang: Lang,
-        caller: Option<&crate::auth::Caller>,
-    ) -> Response {
-        if let Self::Internal(detail) = &self {
-            tracing::error!("request failed: {detail}");
-        }
-        let status = self.status();
-        let mut r = self.render(is_api, lang, status, caller);
+    /// `r` with `Retry-After` when this error asks to come back later.
+    pub fn with_retry_after(&self, mut r: Response) -> Response {
         if let Some(s) = self.retry_after()
             && let Ok(v) = s.to_string().parse()
         {
@@ -161,45 +172,11 @@ impl WebError {
         r
     }
 
-    fn render(
-        &self,
-        is_api: bool,
-        lang: Lang,
-        status: StatusCode,
-        caller: Option<&crate::auth::Caller>,
-    ) -> Response {
-        if is_api {
-            let mut body = json!({ "error": self.public_message() });
-            if let Self::Field { field, message } = self {
-                body["field"] = json!(field);
-                body["error"] = json!(message);
-            }
-            if let Self::Input { field, problem } = self {
-                body["field"] = json!(field);
-                body["error"] = json!(problem.to_string());
-            }
-            if let Self::TemplateProblems(found) = self {
-                body["problems"] = found.iter().map(problem_json).collect();
-            }
-            if let Self::RunActive { run, .. } = self {
-                body["run"] = json!(run);
-            }
-            if let Self::UnknownParam { suggestion, .. } = self {
-                body["field"] = json!("name");
-                body["suggestion"] = json!(suggestion);
-            }
-            (status, Json(body)).into_response()
-        } else {
-            let msg = self.message_in(lang);
-            let run = match self {
-                Self::RunActive { run, .. } => Some(*run),
-                _ => None,
-            };
-            (
-                status,
-                crate::html::error_page(lang, status, &msg, caller, run),
-            )
-                .into_response()
+    /// The run in the way, for a page to link to.
+    pub fn run_in_the_way(&self) -> Option<i64> {
+        match self {
+            Self::RunActive { run, .. } => Some(*run),
+            _ => None,
         }
     }
 }

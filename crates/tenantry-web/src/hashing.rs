@@ -162,13 +162,18 @@ fn verify_with_pool(password: &str, phc: &str, pool: &Mutex<Vec<Vec<Block>>>) ->
     let ok = Argon2::new(algorithm, version, p)
         .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut blocks)
         .is_ok()
-        && crate::auth::constant_time_eq(&out, expected.as_bytes());
+        && constant_time_eq(&out, expected.as_bytes());
     if blocks_needed == params().block_count()
         && let Ok(mut g) = pool.lock()
     {
         g.push(blocks);
     }
     ok
+}
+
+/// Equal bytes, compared in constant time.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 use tenantry_core::Role;
 
-use crate::auth::{Caller, RequestInfo};
+use crate::caller::{Caller, RequestInfo};
 use crate::i18n::Lang;
 
 /// What a page needs to know about the request.
@@ -294,6 +294,10 @@ pub fn human_duration(ms: u64) -> String {
         60..3600 => format!("{} min {} s", s / 60, s % 60),
         _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
     }
+}
+
+pub fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 pub fn millis(ms: u64) -> String {

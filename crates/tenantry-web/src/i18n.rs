@@ -26,7 +26,7 @@ impl Lang {
 
     /// The `lang` cookie if set, else the first of `Accept-Language` we speak, else English.
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        if let Some(l) = crate::auth::cookie(headers, "lang").and_then(|v| Self::parse(&v)) {
+        if let Some(l) = crate::cookies::cookie(headers, "lang").and_then(|v| Self::parse(&v)) {
             return l;
         }
         let accept = headers

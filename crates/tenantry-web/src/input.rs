@@ -281,3 +281,8 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for FormData {
         Ok(Self(crate::auth::form_urlencoded_pairs(&bytes)))
     }
 }
+
+/// A client id from a path; one that cannot be is a page that does not exist.
+pub fn client_id(s: &str) -> Result<tenantry_core::ClientId, WebError> {
+    tenantry_core::ClientId::parse(s).map_err(|e| WebError::NotFound(e.to_string()))
+}

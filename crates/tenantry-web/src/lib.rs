@@ -12,9 +12,12 @@ mod admin;
 pub mod api;
 mod api_admin;
 mod api_clients;
+mod api_input;
 pub mod auth;
+mod caller;
 mod card;
 mod clients;
+mod cookies;
 pub mod error;
 mod forms;
 mod hashing;
@@ -27,6 +30,7 @@ mod login_pages;
 mod messages;
 mod openapi;
 mod params;
+mod respond;
 mod runs;
 mod templates;
 
@@ -403,7 +407,7 @@ async fn render_errors(
         && let Some(e) = rendered.0.lock().ok().and_then(|mut g| g.take())
     {
         let headers = std::mem::take(r.headers_mut());
-        let mut out = e.into_response_as(is_api, lang, caller.as_ref());
+        let mut out = respond::error_as(e, is_api, lang, caller.as_ref());
         for (k, v) in &headers {
             if k == header::SET_COOKIE {
                 out.headers_mut().append(k, v.clone());
@@ -432,6 +436,7 @@ pub fn router(state: AppState) -> Router {
         .merge(clients::routes())
         .merge(lifecycle::routes())
         .merge(admin::routes())
+        .merge(params::routes())
         .merge(templates::routes())
         .merge(access::routes())
         .merge(runs::routes())
@@ -450,8 +455,8 @@ pub fn router(state: AppState) -> Router {
 
 async fn not_found(req: axum::extract::Request) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
-    WebError::NotFound(format!("no page {}", req.uri().path()))
-        .into_response_for(is_api, i18n::Lang::from_headers(req.headers()))
+    let e = WebError::NotFound(format!("no page {}", req.uri().path()));
+    respond::error(e, is_api, i18n::Lang::from_headers(req.headers()))
 }
 
 async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
@@ -488,4 +493,68 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+#[cfg(test)]
+mod structure {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// The modules of this crate and the ones each names (`crate::x`), the crate root
+    /// aside.
+    fn imports() -> BTreeMap<String, BTreeSet<String>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut out = BTreeMap::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if name == "lib" || path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let used: BTreeSet<String> = text
+                .match_indices("crate::")
+                .map(|(i, _)| {
+                    text[i + 7..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                        .collect::<String>()
+                })
+                .filter(|m| !m.is_empty() && *m != name)
+                .collect();
+            out.insert(name, used);
+        }
+        out
+    }
+
+    /// Modules import one way: no module reaches itself through the ones it names.
+    #[test]
+    fn no_module_imports_itself_through_others() {
+        let graph = imports();
+        for start in graph.keys() {
+            let mut stack: Vec<(String, Vec<String>)> = vec![(start.clone(), vec![start.clone()])];
+            let mut seen = BTreeSet::new();
+            while let Some((m, path)) = stack.pop() {
+                for next in graph.get(&m).into_iter().flatten() {
+                    if next == start {
+                        panic!("a module cycle: {} -> {start}", path.join(" -> "));
+                    }
+                    if graph.contains_key(next) && seen.insert(next.clone()) {
+                        let mut p = path.clone();
+                        p.push(next.clone());
+                        stack.push((next.clone(), p));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_source_file_is_past_600_lines() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+            assert!(lines <= 600, "{} has {lines} lines", path.display());
+        }
+    }
 }

@@ -1,21 +1,24 @@
-//! A namespace's parameters on its page: every known parameter with its description and
-//! kind in the page's language, edited in place per row; a new one only after the admin
-//! confirms it is not a typo of a known one; the audit log keeps the old value beside
-//! the new (masked for secrets).
+//! A namespace's page: its settings, and its parameters — every known parameter with
+//! its description and kind in the page's language, edited in place per row; a new one
+//! only after the admin confirms it is not a typo of a known one; the audit log keeps
+//! the old value beside the new (masked for secrets).
 
-use axum::extract::{Path, State};
+use axum::Router;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use maud::{Markup, html};
 use secrecy::ExposeSecret;
+use serde::Deserialize;
 use tenantry_core::{ParamKind, Role};
 use tenantry_store::{ParamEntry, Scope, StoredValue};
 
 use crate::AppState;
 use crate::actions;
-use crate::admin::{namespace_page, ns_name};
+use crate::actions::{NamespacePatch, ns_name};
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
-use crate::html::{Ctx, with_status};
+use crate::html::{Ctx, notice, page, with_status};
 use crate::i18n::Lang;
 use crate::input::FormData;
 
@@ -165,6 +168,147 @@ fn confirm_new(ctx: &Ctx, ns: &str, form: &FormData, suggestion: Option<&str>) -
     }
 }
 
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/namespaces/{name}", get(namespace).post(update_namespace))
+        .route("/namespaces/{name}/params", post(set_param))
+}
+
+#[derive(Debug, Deserialize)]
+struct RevealQuery {
+    reveal: Option<String>,
+    /// The parameter just saved, to say so.
+    saved: Option<String>,
+}
+
+pub async fn namespace_page(
+    state: &AppState,
+    ctx: &Ctx,
+    name: &str,
+    reveal: bool,
+    msg: Option<(&str, &str)>,
+    extra: Option<Markup>,
+) -> Result<Markup, WebError> {
+    let t = |s| ctx.t(s);
+    let ns = state.catalog.namespace(name).await?;
+    let params = state
+        .catalog
+        .params(&Scope::Namespace(ns.name.clone()))
+        .await?;
+    let admin = ctx.can(Role::Admin);
+    Ok(page(
+        ctx,
+        &format!("{} · {}", t("Namespace"), ns.name.as_str()),
+        html! {
+            @if let Some((kind, text)) = msg { (notice(kind, text)) }
+            @if let Some(extra) = extra { (extra) }
+            section.card {
+                h2 { (t("Settings")) }
+                @if admin {
+                    form method="post" action={"/namespaces/" (ns.name.as_str())} #namespace-settings {
+                        (ctx.csrf())
+                        div.grid {
+                            label { (t("Kubernetes namespace")) input name="k8s_namespace" value=(ns.k8s_namespace.as_str()) required; }
+                            label { (t("Cluster API URL")) input name="api_root_url" value=(ns.api_root_url.as_str()) required; }
+                        }
+                        label { (t("Token")) " " span.muted { (tenantry_core::secret::MASK) }
+                            input name="token" type="password" autocomplete="off" placeholder=(t("Leave empty to keep the current token")); }
+                        label { (t("CA certificate (PEM)")) textarea name="ca_bundle" rows="4" { (ns.ca_bundle.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default()) } }
+                        button type="submit" { (t("Save")) }
+                    }
+                } @else {
+                    dl {
+                        dt { (t("Kubernetes namespace")) } dd { (ns.k8s_namespace.as_str()) }
+                        dt { (t("Cluster API URL")) } dd { code { (ns.api_root_url.as_str()) } }
+                        dt { (t("Token")) } dd { (tenantry_core::secret::MASK) }
+                        dt { (t("CA certificate (PEM)")) } dd { (if ns.ca_bundle.is_some() { "PEM" } else { t("none: the system's trusted CAs") }) }
+                    }
+                }
+            }
+            h2 { (t("Parameters")) }
+            @if admin {
+                p { @if reveal { a href={"/namespaces/" (ns.name.as_str())} { (t("Hide secrets")) } } @else { a href={"/namespaces/" (ns.name.as_str()) "?reveal=1"} { (t("Reveal secrets")) } } }
+            }
+            (crate::params::section(ctx, ns.name.as_str(), &params, reveal))
+        },
+    ))
+}
+
+async fn namespace(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(q): Query<RevealQuery>,
+) -> Result<Markup, WebError> {
+    let reveal = q.reveal.is_some();
+    if reveal {
+        caller.require(Role::Admin)?;
+        state
+            .audit(
+                &caller.name,
+                &info.address,
+                "reveal secrets",
+                &name,
+                "namespace parameters",
+            )
+            .await;
+    }
+    let ctx = Ctx::new(&info, caller);
+    let saved = q.saved.map(|p| format!("{} {p}", ctx.t("Saved:")));
+    namespace_page(
+        &state,
+        &ctx,
+        &name,
+        reveal,
+        saved.as_deref().map(|m| ("ok", m)),
+        None,
+    )
+    .await
+}
+
+async fn update_namespace(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(name): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let patch = NamespacePatch {
+        k8s_namespace: Some(form.get("k8s_namespace").to_owned()),
+        api_root_url: Some(form.get("api_root_url").to_owned()),
+        token: Some(form.get("token").to_owned()),
+        ca_bundle: Some(form.get("ca_bundle").to_owned()),
+    };
+    let ctx = Ctx::new(&info, caller.clone());
+    match actions::update_namespace(&state, &info, &caller, &name, &patch).await {
+        Ok(_) => Ok(namespace_page(
+            &state,
+            &ctx,
+            &name,
+            false,
+            Some(("ok", ctx.t("Saved."))),
+            None,
+        )
+        .await?
+        .into_response()),
+        Err(e @ (WebError::Forbidden(_) | WebError::NotFound(_) | WebError::Internal(_))) => Err(e),
+        Err(e) => Ok(with_status(
+            namespace_page(
+                &state,
+                &ctx,
+                &name,
+                false,
+                Some(("error", &e.message_in(ctx.lang))),
+                None,
+            )
+            .await?
+            .into_response(),
+            &e,
+        )),
+    }
+}
+
 pub async fn set_param(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -195,7 +339,7 @@ pub async fn set_param(
     match result {
         Ok(()) => Ok(Redirect::to(&format!(
             "/namespaces/{name}?saved={}",
-            crate::clients::urlencode(param.trim())
+            crate::html::urlencode(param.trim())
         ))
         .into_response()),
         Err(WebError::UnknownParam { suggestion, .. }) => {
