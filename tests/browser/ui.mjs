@@ -2,7 +2,9 @@
 // log in, create a client with two contact persons, deploy it to kubesim and watch it
 // come up, redeploy a new image and roll back from the revisions panel (its diff shown),
 // decommission from the danger zone with the typed confirmation, then break the image
-// and see the reason on the run page; switch to Russian.
+// and see the reason on the run page; a form with a mistake keeps what was typed and
+// says what is wrong beside the field; the whole body of a request sent; a template
+// typo refused with a suggestion; the same in Russian.
 // Screenshots go to $TENANTRY_SHOTS. Started by crates/tenantry/tests/browser.rs.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
@@ -51,8 +53,18 @@ try {
   await phones.nth(0).fill("8 (916) 111-22-33");
   await emails.nth(0).fill("anna@browser.example");
   await names.nth(1).fill("Boris Green");
-  await emails.nth(1).fill("boris@browser.example");
+  await emails.nth(1).fill("boris,green@browser.example");
   await shot("02-new-client");
+  await page.click('#new-client button[type="submit"]');
+  step("a wrong e-mail: what was typed stays, the problem is said beside the field");
+  const beside = page.locator('fieldset.contact:nth-of-type(2) span.field-error[data-for="contact_emails"]');
+  await beside.waitFor();
+  expect((await beside.textContent()).includes("contains a comma"), "the problem beside the e-mail: " + await beside.textContent());
+  expect(await names.nth(0).inputValue() === "Анна Петрова" && await names.nth(1).inputValue() === "Boris Green", "the names kept");
+  expect(await page.locator('textarea[name="phones"]').inputValue() === "+7 495 765-43-21", "the phone kept");
+  expect((await page.textContent("p.error")).startsWith("Contact person 2, e-mail 1:"), "the field named as the form names it");
+  await shot("02b-new-client-error");
+  await emails.nth(1).fill("boris@browser.example");
   await page.click('#new-client button[type="submit"]');
   await page.waitForURL(/\/clients\/C\d+$/);
   const contacts = await page
@@ -72,6 +84,11 @@ try {
   await page.waitForSelector("table.requests tbody tr");
   const done = await page.locator("#steps tbody tr .badge.done").count();
   expect(done === 8, `8 steps done, saw ${done}`);
+  step("expand the whole body of the Deployment the run sent");
+  const sent = page.locator('table.requests tr', { has: page.locator('td.path', { hasText: /deployments$/ }) }).first();
+  await sent.locator("details.body > summary").click();
+  const body = JSON.parse(await sent.locator("pre.body").textContent());
+  expect(typeof body.spec.template.spec.containers[0].image === "string", "the image sent, in the whole body");
   await shot("05-run-succeeded");
   await page.click("#run dd a");
   await page.waitForURL(/\/clients\/C\d+$/);
@@ -140,12 +157,42 @@ try {
   expect(/ImagePull|ErrImagePull/.test(reason) && reason.includes("registry.local/lms/backend:missing"), "the reason names the image: " + reason);
   await shot("06-run-failed");
 
+  step("a template with an unknown macro is refused with a suggestion");
+  await page.goto(url + "/templates/service");
+  const editor = page.locator('#template-editor textarea[name="content"]');
+  const original = await editor.inputValue();
+  await editor.fill(original.replace("{{client-id | lower}}", "{{clinet-id | lower}}"));
+  await page.fill('#template-editor input[name="note"]', "a typo on purpose");
+  await page.click('#template-editor button[value="save"]');
+  await page.waitForSelector("ul.problems li");
+  expect((await page.textContent("ul.problems li")).includes("did you mean {{client-id}}?"), "the suggestion");
+  expect((await editor.inputValue()).includes("clinet-id"), "the text kept");
+  await shot("06b-template-refused");
+
   step("switch to Russian");
   await page.goto(url + "/clients");
   await page.click('a[hreflang="ru"]');
   await page.waitForSelector("h1");
   expect((await page.textContent("h1")) === "Клиенты", "a Russian heading");
   await shot("07-clients-ru");
+
+  step("in Russian: a wrong e-mail on the card, then the template typo");
+  await page.goto(card);
+  await page.click("#add-contact >> xpath=.. >> summary");
+  await page.fill('#add-contact input[name="contact_name"]', "Вера Иванова");
+  await page.fill('#add-contact input[name="contact_emails"]', "vera,ivanova@browser.example");
+  await page.click('#add-contact button[type="submit"]');
+  const besideRu = page.locator('#add-contact span.field-error[data-for="contact_emails"]');
+  await besideRu.waitFor();
+  expect((await besideRu.textContent()).includes("содержит запятую"), "the problem in Russian: " + await besideRu.textContent());
+  expect(await page.locator('#add-contact input[name="contact_name"]').inputValue() === "Вера Иванова", "the name kept");
+  await shot("07b-contact-error-ru");
+  await page.goto(url + "/templates/service");
+  await editor.fill(original.replace("{{client-id | lower}}", "{{clinet-id | lower}}"));
+  await page.click('#template-editor button[value="save"]');
+  await page.waitForSelector("ul.problems li");
+  expect((await page.textContent("ul.problems li")).includes("возможно, имелся в виду {{client-id}}?"), "the suggestion in Russian");
+  await shot("07c-template-refused-ru");
 
   expect(problems.length === 0, "no console errors or CSP violations: " + problems.join("; "));
   console.log("ok");

@@ -288,7 +288,7 @@ pub fn runs_table(ctx: &Ctx, runs: &[RunRecord], with_client: bool) -> Markup {
                             td { (r.namespace) }
                             td { (status_badge(ctx.lang, r.status.as_str())) }
                             td { (when(&r.started_at)) }
-                            td { @if let Some(f) = &r.finished_at { (when(f)) " · " (took(&r.started_at, f).unwrap_or_default()) } }
+                            td { @if let Some(f) = &r.finished_at { (when(f)) " · " (took(ctx.lang, &r.started_at, f).unwrap_or_default()) } }
                             td.reason { (first_line(r.reason.as_deref().unwrap_or(""))) }
                         }
                     }

@@ -276,23 +276,27 @@ pub fn when(iso: &str) -> Markup {
 
 /// How long from `start` to `end` (both RFC 3339), for people: "850 ms", "3.2 s",
 /// "2 min 5 s", "1 h 4 min".
-pub fn took(start: &str, end: &str) -> Option<String> {
+pub fn took(lang: Lang, start: &str, end: &str) -> Option<String> {
     use time::format_description::well_known::Rfc3339;
     let (a, b) = (
         time::OffsetDateTime::parse(start, &Rfc3339).ok()?,
         time::OffsetDateTime::parse(end, &Rfc3339).ok()?,
     );
     let ms = u64::try_from((b - a).whole_milliseconds()).ok()?;
-    Some(human_duration(ms))
+    Some(human_duration(lang, ms))
 }
 
 /// Milliseconds for people.
-pub fn human_duration(ms: u64) -> String {
+pub fn human_duration(lang: Lang, ms: u64) -> String {
     let s = ms / 1000;
+    let (h, min, sec) = match lang {
+        Lang::En => ("h", "min", "s"),
+        Lang::Ru => ("ч", "мин", "с"),
+    };
     match s {
-        0..60 => millis(ms),
-        60..3600 => format!("{} min {} s", s / 60, s % 60),
-        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        0..60 => millis(lang, ms),
+        60..3600 => format!("{} {min} {} {sec}", s / 60, s % 60),
+        _ => format!("{} {h} {} {min}", s / 3600, s % 3600 / 60),
     }
 }
 
@@ -300,11 +304,12 @@ pub fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-pub fn millis(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else {
-        format!("{:.1} s", ms as f64 / 1000.0)
+pub fn millis(lang: Lang, ms: u64) -> String {
+    match (lang, ms < 1000) {
+        (Lang::En, true) => format!("{ms} ms"),
+        (Lang::Ru, true) => format!("{ms} мс"),
+        (Lang::En, false) => format!("{:.1} s", ms as f64 / 1000.0),
+        (Lang::Ru, false) => format!("{:.1} с", ms as f64 / 1000.0).replace('.', ","),
     }
 }
 
@@ -336,11 +341,13 @@ mod tests {
         );
         assert_eq!(when("not a time").into_string(), "not a time");
         assert_eq!(
-            took("2026-11-30T14:00:05.5Z", "2026-11-30T14:02:10.5Z").as_deref(),
+            took(Lang::En, "2026-11-30T14:00:05.5Z", "2026-11-30T14:02:10.5Z").as_deref(),
             Some("2 min 5 s")
         );
-        assert_eq!(human_duration(850), "850 ms");
-        assert_eq!(human_duration(3_200), "3.2 s");
-        assert_eq!(human_duration(3_840_000), "1 h 4 min");
+        assert_eq!(human_duration(Lang::En, 850), "850 ms");
+        assert_eq!(human_duration(Lang::En, 3_200), "3.2 s");
+        assert_eq!(human_duration(Lang::Ru, 3_200), "3,2 с");
+        assert_eq!(human_duration(Lang::En, 3_840_000), "1 h 4 min");
+        assert_eq!(human_duration(Lang::Ru, 125_000), "2 мин 5 с");
     }
 }

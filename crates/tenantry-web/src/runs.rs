@@ -77,7 +77,7 @@ async fn show(
                 dt { (t("Namespace")) } dd { (run.namespace) }
                 dt { (t("Status")) } dd #run-status { (status_badge(ctx.lang, run.status.as_str())) }
                 dt { (t("Started")) } dd { (when(&run.started_at)) }
-                dt { (t("Finished")) } dd #run-finished { @if let Some(f) = &run.finished_at { (when(f)) " · " (took(&run.started_at, f).unwrap_or_default()) } }
+                dt { (t("Finished")) } dd #run-finished { @if let Some(f) = &run.finished_at { (when(f)) " · " (took(ctx.lang, &run.started_at, f).unwrap_or_default()) } }
             }
             div #run-reason hidden[run.reason.is_none()] {
                 h2 { (t("Reason")) }
@@ -94,7 +94,7 @@ async fn show(
                     tr data-template=(name) {
                         td { (name) }
                         td.status { (status_badge(ctx.lang, s["status"].as_str().unwrap_or(""))) }
-                        td.elapsed { (millis(s["elapsed_ms"].as_u64().unwrap_or(0))) }
+                        td.elapsed { (millis(ctx.lang, s["elapsed_ms"].as_u64().unwrap_or(0))) }
                         td.detail { pre { (crate::messages::step_of_report(ctx.lang, s)) } }
                     }
                 }
@@ -115,7 +115,7 @@ async fn show(
                 @for r in &requests {
                     tr {
                         td { (r.seq) } td { (r.method) } td.path { (r.path) } td { (r.status) }
-                        td { (r.duration_ms) " ms" } td { (body_cell(&r.excerpt)) }
+                        td { (millis(ctx.lang, u64::try_from(r.duration_ms).unwrap_or(0))) } td { (body_cell(&r.excerpt)) }
                     }
                 }
             }
