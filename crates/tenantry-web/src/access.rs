@@ -321,8 +321,8 @@ pub async fn change_own_password(
     new: &str,
 ) -> Result<(), WebError> {
     if !matches!(caller.via, auth::Via::Session { .. }) {
-        return Err(WebError::Conflict(
-            "an API token cannot change its owner's password; log in".into(),
+        return Err(WebError::conflict(
+            "an API token cannot change its owner's password; log in",
         ));
     }
     let now = auth::unix_now();

@@ -264,7 +264,7 @@ pub async fn unset_param(
         ParamName::parse(param.trim()).map_err(|e| WebError::field("name", e.to_string()))?;
     let entries = state.catalog.params(scope).await?;
     let Some(old) = entries.iter().find(|p| p.def.name == param) else {
-        return Err(WebError::NotFound(format!("no parameter {param}")));
+        return Err(WebError::not_found(format!("no parameter {param}")));
     };
     let before = match scope {
         Scope::Global => old.global.as_ref(),
@@ -321,7 +321,7 @@ pub async fn unset_env(
     let name =
         EnvVarName::parse(name.trim()).map_err(|e| WebError::field("name", e.to_string()))?;
     if !state.catalog.unset_env(scope, &name).await? {
-        return Err(WebError::NotFound(format!(
+        return Err(WebError::not_found(format!(
             "no env var {} {}",
             name.as_str(),
             match scope {
@@ -395,9 +395,10 @@ pub async fn delete_user(
 ) -> Result<(), WebError> {
     caller.require(Role::Admin)?;
     if name == caller.user {
-        return Err(WebError::Conflict(
-            "you cannot delete yourself; ask another admin".into(),
-        ));
+        return Err(WebError::conflict(crate::error::Msg::both(
+            "you cannot delete yourself; ask another admin",
+            "удалить самого себя нельзя; попросите другого администратора",
+        )));
     }
     state.catalog.delete_user(name).await?;
     state
@@ -418,7 +419,7 @@ pub async fn revoke_token(
         .revoke_api_token(id, crate::auth::unix_now())
         .await?
     {
-        return Err(WebError::NotFound(format!("no live API token #{id}")));
+        return Err(WebError::not_found(format!("no live API token #{id}")));
     }
     state
         .audit(

@@ -48,7 +48,7 @@ pub fn routes() -> Router<AppState> {
 
 fn run_id(s: &str) -> Result<i64, WebError> {
     s.parse::<i64>()
-        .map_err(|_| WebError::NotFound(format!("no run {s:?}; run ids are numbers")))
+        .map_err(|_| WebError::not_found(format!("no run {s:?}; run ids are numbers")))
 }
 
 async fn me(caller: Caller) -> Json<Value> {

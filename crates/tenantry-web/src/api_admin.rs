@@ -268,7 +268,7 @@ async fn revoke_token(
 ) -> Result<StatusCode, WebError> {
     let id: i64 = id
         .parse()
-        .map_err(|_| WebError::NotFound(format!("no API token {id:?}")))?;
+        .map_err(|_| WebError::not_found(format!("no API token {id:?}")))?;
     actions::revoke_token(&state, &info, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

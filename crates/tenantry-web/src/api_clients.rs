@@ -190,7 +190,7 @@ async fn add_contact(
 
 fn contact_id(s: &str) -> Result<i64, WebError> {
     s.parse::<i64>()
-        .map_err(|_| WebError::NotFound(format!("no contact {s:?}; contact ids are numbers")))
+        .map_err(|_| WebError::not_found(format!("no contact {s:?}; contact ids are numbers")))
 }
 
 async fn update_contact(
@@ -208,7 +208,7 @@ async fn update_contact(
         .contacts
         .iter()
         .find(|c| c.id == contact)
-        .ok_or_else(|| WebError::NotFound(format!("client {id} has no contact #{contact}")))?;
+        .ok_or_else(|| WebError::not_found(format!("client {id} has no contact #{contact}")))?;
     let u = k.update_from(prev, "body")?;
     let c = state.catalog.update_contact(id, contact, &u).await?;
     state

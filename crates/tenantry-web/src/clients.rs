@@ -332,7 +332,7 @@ async fn update_contact(
         .contacts
         .iter()
         .find(|k| k.id == contact)
-        .ok_or_else(|| WebError::NotFound(format!("client {id} has no contact #{contact}")))?;
+        .ok_or_else(|| WebError::not_found(format!("client {id} has no contact #{contact}")))?;
     let input = form.contacts().into_iter().next().unwrap_or_default();
     match input.update_from(k, "contact") {
         Ok(u) => {

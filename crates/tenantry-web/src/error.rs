@@ -12,10 +12,12 @@ use tenantry_store::StoreError;
 
 use crate::i18n::Lang;
 
+pub use crate::messages::Msg;
+
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Msg),
     #[error("this needs the {0} role")]
     Forbidden(Role),
     #[error("log in first, or send an API token as `Authorization: Bearer …`")]
@@ -44,7 +46,7 @@ pub enum WebError {
         problem: crate::forms::InputProblem,
     },
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Msg),
     /// A parameter no one defined, set without saying it is meant to be new.
     #[error("{message}")]
     UnknownParam {
@@ -56,7 +58,7 @@ pub enum WebError {
     #[error("{message}")]
     RunActive { run: i64, message: String },
     #[error("{0}")]
-    Unprocessable(String),
+    Unprocessable(Msg),
     /// A template that would be saved with problems (unknown macros, a broken order, …).
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     TemplateProblems(Vec<tenantry_core::template_check::Found>),
@@ -65,6 +67,18 @@ pub enum WebError {
 }
 
 impl WebError {
+    pub fn not_found(m: impl Into<Msg>) -> Self {
+        Self::NotFound(m.into())
+    }
+
+    pub fn conflict(m: impl Into<Msg>) -> Self {
+        Self::Conflict(m.into())
+    }
+
+    pub fn unprocessable(m: impl Into<Msg>) -> Self {
+        Self::Unprocessable(m.into())
+    }
+
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         Self::Field {
             field: field.to_owned(),
@@ -123,6 +137,9 @@ impl WebError {
                 .replace("{url}", url),
             Self::MethodNotAllowed => lang.t("This address does not take that method.").to_owned(),
             Self::Input { field, problem } => crate::forms::message(lang, field, problem),
+            Self::NotFound(m) | Self::Conflict(m) | Self::Unprocessable(m) => {
+                m.in_lang(lang).to_owned()
+            }
             Self::TemplateProblems(found) => found
                 .iter()
                 .map(|f| crate::messages::found(lang, f))
@@ -229,7 +246,11 @@ impl IntoResponse for WebError {
 impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
         use StoreError as S;
-        match e {
+        let msg = || Msg {
+            ru: crate::messages::store_error_ru(&e),
+            en: crate::messages::store_error_en(&e),
+        };
+        match &e {
             S::ClientNotFound(_)
             | S::ContactNotFound { .. }
             | S::NamespaceNotFound(_)
@@ -237,24 +258,25 @@ impl From<StoreError> for WebError {
             | S::TemplateNotFound(_)
             | S::TemplateVersionNotFound { .. }
             | S::RunNotFound(_)
-            | S::UserNotFound(_) => Self::NotFound(e.to_string()),
+            | S::UserNotFound(_) => Self::NotFound(msg()),
             S::ClientArchived(_)
             | S::EnvironmentsExist { .. }
             | S::NamespaceExists(_)
             | S::ParamExists(_)
-            | S::UserExists(_) => Self::Conflict(e.to_string()),
+            | S::UserExists(_) => Self::Conflict(msg()),
             S::RunActive { run, .. } => Self::RunActive {
-                run,
+                run: *run,
                 message: e.to_string(),
             },
-            S::ParamNotSettable { .. } => Self::Unprocessable(e.to_string()),
+            S::ParamNotSettable { .. } | S::SecretInName { .. } => Self::Unprocessable(msg()),
             S::TokenRequired { .. } => Self::field("token", e.to_string()),
-            S::SecretInName { .. } => Self::Unprocessable(e.to_string()),
-            S::TooLarge(l) => Self::Input {
-                field: l.field().to_owned(),
-                problem: crate::forms::InputProblem::Limit(l),
+            _ => match e {
+                S::TooLarge(l) => Self::Input {
+                    field: l.field().to_owned(),
+                    problem: crate::forms::InputProblem::Limit(l),
+                },
+                other => Self::Internal(format!("{other:#}: {}", source_chain(&other))),
             },
-            other => Self::Internal(format!("{other:#}: {}", source_chain(&other))),
         }
     }
 }
@@ -273,11 +295,21 @@ impl From<DeployError> for WebError {
     fn from(e: DeployError) -> Self {
         match e {
             DeployError::Store(s) | DeployError::Plan(PlanError::Store(s)) => s.into(),
-            DeployError::Plan(p @ PlanError::Archived(_)) => Self::Conflict(p.to_string()),
-            DeployError::Plan(p) => Self::Unprocessable(p.to_string()),
-            DeployError::Refused(why) => Self::Conflict(why),
-            DeployError::Kube(k) => Self::Unprocessable(format!(
-                "cannot connect to the namespace's cluster: {k}; check the namespace's settings"
+            DeployError::Plan(PlanError::Archived(id)) => Self::Conflict(Msg::both(
+                format!("client {id} is archived: restore it before building its environment"),
+                format!(
+                    "клиент {id} в архиве: восстановите его, прежде чем разворачивать окружение"
+                ),
+            )),
+            DeployError::Plan(p) => Self::Unprocessable(crate::messages::plan_error(&p)),
+            DeployError::Refused(why) => Self::Conflict(why.into()),
+            DeployError::Kube(k) => Self::Unprocessable(Msg::both(
+                format!(
+                    "cannot connect to the namespace's cluster: {k}; check the namespace's settings"
+                ),
+                format!(
+                    "нет связи с кластером пространства: {k}; проверьте настройки пространства"
+                ),
             )),
         }
     }

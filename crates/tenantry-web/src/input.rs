@@ -284,5 +284,5 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for FormData {
 
 /// A client id from a path; one that cannot be is a page that does not exist.
 pub fn client_id(s: &str) -> Result<tenantry_core::ClientId, WebError> {
-    tenantry_core::ClientId::parse(s).map_err(|e| WebError::NotFound(e.to_string()))
+    tenantry_core::ClientId::parse(s).map_err(|e| WebError::not_found(e.to_string()))
 }

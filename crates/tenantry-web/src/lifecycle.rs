@@ -148,7 +148,7 @@ pub(crate) async fn start(
     op: Operation,
 ) -> Result<Response, WebError> {
     caller.require(Role::Operator)?;
-    let id = ClientId::parse(id).map_err(|e| WebError::NotFound(e.to_string()))?;
+    let id = ClientId::parse(id).map_err(|e| WebError::not_found(e.to_string()))?;
     let ns = form.get("namespace");
     let run = state.start_operation(id, ns, op).await?;
     state

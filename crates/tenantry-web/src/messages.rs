@@ -3,7 +3,8 @@
 
 use tenantry_core::template::OrderError;
 use tenantry_core::template_check::{Found, TemplateProblem};
-use tenantry_engine::{Applied, Recreate, Said, Waited};
+use tenantry_engine::{Applied, PlanError, Recreate, Said, Waited};
+use tenantry_store::StoreError;
 
 use crate::i18n::Lang;
 
@@ -85,6 +86,119 @@ pub fn found(lang: Lang, f: &Found) -> String {
         f.template,
         template_problem(lang, &f.problem)
     )
+}
+
+/// A message in English, and in Russian when one is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Msg {
+    pub en: String,
+    pub ru: Option<String>,
+}
+
+impl Msg {
+    pub fn both(en: impl Into<String>, ru: impl Into<String>) -> Self {
+        Self {
+            en: en.into(),
+            ru: Some(ru.into()),
+        }
+    }
+
+    pub fn in_lang(&self, lang: Lang) -> &str {
+        match (lang, &self.ru) {
+            (Lang::Ru, Some(ru)) => ru,
+            _ => &self.en,
+        }
+    }
+}
+
+impl From<String> for Msg {
+    fn from(en: String) -> Self {
+        Self { en, ru: None }
+    }
+}
+
+impl From<&str> for Msg {
+    fn from(en: &str) -> Self {
+        en.to_owned().into()
+    }
+}
+
+impl std::fmt::Display for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.en)
+    }
+}
+
+/// A catalog error in English as the web UI says it (no CLI commands in it).
+pub fn store_error_en(e: &StoreError) -> String {
+    use StoreError as S;
+    match e {
+        S::NamespaceExists(n) => format!("namespace {n} already exists; open it to change it"),
+        S::EnvironmentsExist { client, namespaces } => format!(
+            "client {client} still has an environment in {}; decommission it first (the danger zone on the client card)",
+            namespaces.join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// A catalog error in Russian, for the errors people meet in the UI.
+pub fn store_error_ru(e: &StoreError) -> Option<String> {
+    use StoreError as S;
+    Some(match e {
+        S::ClientNotFound(id) => format!("клиента {id} нет"),
+        S::ContactNotFound { client, contact } => {
+            format!("у клиента {client} нет контакта №{contact}")
+        }
+        S::ClientArchived(id) => format!("клиент {id} в архиве; восстановите его, чтобы изменить"),
+        S::NamespaceNotFound(n) => format!("пространства «{n}» нет"),
+        S::NamespaceExists(n) => format!("пространство {n} уже есть; откройте его, чтобы изменить"),
+        S::ParamNotFound(n) => format!("параметра «{n}» нет"),
+        S::ParamExists(n) => format!("параметр {n} уже есть"),
+        S::ParamNotSettable { name, .. } => {
+            format!("значение параметра {name} задаёт не оператор: его создаёт tenantry")
+        }
+        S::TemplateNotFound(n) => format!("шаблона «{n}» нет"),
+        S::TemplateVersionNotFound { name, version } => {
+            format!("у шаблона {name} нет версии {version}")
+        }
+        S::UserExists(n) => format!("пользователь {n} уже есть"),
+        S::UserNotFound(n) => format!("пользователя «{n}» нет"),
+        S::RunNotFound(n) => format!("запуска {n} нет"),
+        S::EnvironmentsExist { client, namespaces } => format!(
+            "у клиента {client} ещё есть окружение в {}; сначала выведите его из эксплуатации (опасная зона на карточке клиента)",
+            namespaces.join(", ")
+        ),
+        S::SecretInName { template, .. } => format!(
+            "шаблон {template} вставляет секрет в путь, имя или метку: там его увидит каждый, кто видит запуск"
+        ),
+        _ => return None,
+    })
+}
+
+/// Why a plan does not render, in both languages.
+pub fn plan_error(p: &PlanError) -> Msg {
+    match p {
+        PlanError::Render {
+            client,
+            namespace,
+            problems,
+        } => Msg::both(
+            format!(
+                "the plan for {client} in {namespace} does not render, nothing was sent: {}; set the missing values on the namespace's page",
+                problems.join("; ")
+            ),
+            format!(
+                "план для {client} в {namespace} не собирается, ничего не отправлено: {}; задайте недостающие значения на странице пространства",
+                problems.join("; ")
+            ),
+        ),
+        PlanError::Order(e) => Msg::both(
+            format!("the templates cannot be ordered: {e}"),
+            format!("шаблоны нельзя упорядочить: {e}"),
+        ),
+        other => other.to_string().into(),
+    }
 }
 
 /// Seconds with one decimal, as `lang` writes them.

@@ -28,7 +28,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 pub fn template_name(s: &str) -> Result<TemplateName, WebError> {
-    TemplateName::parse(s).map_err(|e| WebError::NotFound(e.to_string()))
+    TemplateName::parse(s).map_err(|e| WebError::not_found(e.to_string()))
 }
 
 async fn templates(

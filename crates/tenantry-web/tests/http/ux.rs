@@ -41,6 +41,34 @@ async fn error_pages_keep_the_navigation_and_their_titles_are_russian() {
     assert_eq!(status, 404);
     assert!(page.contains("<nav>"), "the navigation stays: {page}");
     assert!(page.contains("<h1>Не найдено</h1>"), "{page}");
+    assert!(
+        page.contains("клиента C999 нет"),
+        "the catalog's error in Russian: {page}"
+    );
+    // A plan that does not render: said in Russian, without CLI commands.
+    admin
+        .api(
+            reqwest::Method::POST,
+            "/clients",
+            Some(json!({"organisation": "Acme"})),
+        )
+        .await;
+    admin
+        .post(
+            "/namespaces/demo/params",
+            &[("name", "public-dns"), ("unset", "1")],
+        )
+        .await;
+    let (status, page) = admin
+        .post_ru("/clients/C1/deploy", &[("namespace", "demo")])
+        .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("план для C1 в demo не собирается, ничего не отправлено")
+            && page.contains("{{public-dns}}")
+            && !page.contains("tenantry param set"),
+        "{page}"
+    );
 
     // A namespace that exists already: the form again, with what was typed, 409.
     let (status, page) = admin
