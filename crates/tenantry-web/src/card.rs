@@ -50,7 +50,7 @@ impl FieldNote {
             }),
             WebError::Field { field, message } => Some(Self {
                 input: crate::forms::place_of(field).input,
-                message: message.clone(),
+                message: message.in_lang(lang).to_owned(),
             }),
             _ => None,
         }

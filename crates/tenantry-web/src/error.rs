@@ -37,7 +37,7 @@ pub enum WebError {
     #[error("this address does not take that method")]
     MethodNotAllowed,
     #[error("{field}: {message}")]
-    Field { field: String, message: String },
+    Field { field: String, message: Msg },
     /// A value the domain refuses, typed so a page can say it in its language and show
     /// it beside its field.
     #[error("{field}: {problem}")]
@@ -79,7 +79,7 @@ impl WebError {
         Self::Unprocessable(m.into())
     }
 
-    pub fn field(field: &str, message: impl Into<String>) -> Self {
+    pub fn field(field: &str, message: impl Into<Msg>) -> Self {
         Self::Field {
             field: field.to_owned(),
             message: message.into(),
@@ -137,6 +137,15 @@ impl WebError {
                 .replace("{url}", url),
             Self::MethodNotAllowed => lang.t("This address does not take that method.").to_owned(),
             Self::Input { field, problem } => crate::forms::message(lang, field, problem),
+            Self::Field { field, message } => {
+                let place = crate::forms::place_of(field);
+                if place.input.is_empty() {
+                    message.in_lang(lang).to_owned()
+                } else {
+                    let label = crate::forms::label(lang, &place, field.starts_with("contacts["));
+                    format!("{label}: {}", message.in_lang(lang))
+                }
+            }
             Self::NotFound(m) | Self::Conflict(m) | Self::Unprocessable(m) => {
                 m.in_lang(lang).to_owned()
             }
@@ -160,7 +169,7 @@ impl WebError {
         let mut body = json!({ "error": self.public_message() });
         if let Self::Field { field, message } = self {
             body["field"] = json!(field);
-            body["error"] = json!(message);
+            body["error"] = json!(message.en);
         }
         if let Self::Input { field, problem } = self {
             body["field"] = json!(field);

@@ -70,7 +70,9 @@ pub fn place_of(path: &str) -> Place {
         (_, "phones") => "phones",
         (_, "emails") => "emails",
         (_, "contacts") => "contacts",
-        _ => "organisation",
+        (_, "organisation") => "organisation",
+        // A field of another form: named by its message alone.
+        _ => "",
     };
     Place { block, input, item }
 }

@@ -76,6 +76,13 @@ impl Lang {
 
 /// Every phrase with its Russian. The English text is the key.
 pub const PHRASES: &[(&str, &str)] = &[
+    // Template history notes tenantry writes.
+    ("default", "по умолчанию"),
+    ("imported", "импортирован"),
+    ("reset to the default", "возвращён к исходному"),
+    ("saved through the API", "сохранён через API"),
+    ("enabled", "включён"),
+    ("disabled", "выключен"),
     // Audit log actions, as recorded.
     ("add contact", "добавить контакт"),
     ("archive client", "архивировать клиента"),

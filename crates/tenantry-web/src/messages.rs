@@ -176,6 +176,73 @@ pub fn store_error_ru(e: &StoreError) -> Option<String> {
     })
 }
 
+/// What serde_json says is wrong, in Russian when it is one of the usual mistakes.
+fn json_problem_ru(p: &str) -> Option<String> {
+    // `x` pairs become «x».
+    let code = |s: &str| {
+        let mut open = false;
+        s.chars()
+            .map(|c| match c {
+                '`' => {
+                    open = !open;
+                    if open { '«' } else { '»' }
+                }
+                c => c,
+            })
+            .collect::<String>()
+    };
+    let ru = if let Some(rest) = p.strip_prefix("expected ") {
+        format!("ожидалось {}", code(rest).replace(" or ", " или "))
+    } else if let Some(rest) = p.strip_prefix("EOF while parsing ") {
+        let what = match rest {
+            "an object" => "объекта",
+            "a list" => "списка",
+            "a string" => "строки",
+            "a value" => "значения",
+            _ => return None,
+        };
+        format!("текст кончился посреди {what}")
+    } else if p == "trailing comma" {
+        "лишняя запятая".into()
+    } else if p == "key must be a string" {
+        "ключ должен быть строкой в кавычках".into()
+    } else if p == "trailing characters" {
+        "лишние символы после конца JSON".into()
+    } else if let Some(rest) = p.strip_prefix("unknown field ") {
+        format!("неизвестное поле {}", code(rest)).replace("expected one of", "ожидается одно из")
+    } else if let Some(rest) = p.strip_prefix("missing field ") {
+        format!("нет поля {}", code(rest))
+    } else if let Some(rest) = p.strip_prefix("unknown variant ") {
+        format!("неизвестное значение {}", code(rest))
+            .replace("expected one of", "ожидается одно из")
+    } else {
+        return None;
+    };
+    Some(ru)
+}
+
+/// What is wrong with a template's text, in both languages.
+pub fn template_error(e: &tenantry_core::template::TemplateError) -> Msg {
+    use tenantry_core::template::TemplateError as T;
+    match e {
+        T::Json(j) => Msg {
+            en: e.to_string(),
+            ru: json_problem_ru(&j.problem)
+                .map(|p| format!("строка {}, столбец {}: {p}", j.line, j.column)),
+        },
+        T::Invalid(_) => e.to_string().into(),
+    }
+}
+
+/// A note of a template version: the ones tenantry writes said in `lang`, the ones
+/// people wrote as they are.
+pub fn history_note(lang: Lang, note: &str) -> String {
+    match (lang, note.strip_prefix("restored version ")) {
+        (Lang::Ru, Some(v)) => format!("восстановлена версия {v}"),
+        _ => lang.t_any(note).to_owned(),
+    }
+}
+
 /// Why a plan does not render, in both languages.
 pub fn plan_error(p: &PlanError) -> Msg {
     match p {
@@ -282,6 +349,23 @@ pub fn step_of_report(lang: Lang, s: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_mistakes_read_in_russian() {
+        let e = tenantry_core::template::Template::parse(
+            "{\n  \"name\": \"a\"\n  \"method\": \"GET\"\n}",
+        )
+        .unwrap_err();
+        let m = template_error(&e);
+        assert_eq!(
+            m.in_lang(Lang::Ru),
+            "строка 3, столбец 3: ожидалось «,» или «}»"
+        );
+        assert!(
+            m.in_lang(Lang::En)
+                .starts_with("line 3, column 3: expected")
+        );
+    }
 
     #[test]
     fn a_step_says_what_happened_in_russian() {

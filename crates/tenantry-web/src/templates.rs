@@ -192,7 +192,7 @@ async fn template_page(
                 h2 { (t("History")) }
                 @for (i, v) in history.iter().enumerate() {
                     details data-version=(v.version) {
-                        summary { (t("Version")) " " (v.version) " · " (when(&v.created_at)) " · " (v.created_by) @if !v.note.is_empty() { " · " q.note { (v.note) } } }
+                        summary { (t("Version")) " " (v.version) " · " (when(&v.created_at)) " · " (v.created_by) @if !v.note.is_empty() { " · " q.note { (crate::messages::history_note(ctx.lang, &v.note)) } } }
                         @match history.get(i + 1) {
                             Some(before) => {
                                 p { (t("Changes from version")) " " (before.version) }
@@ -260,7 +260,7 @@ async fn save_template(
         }
         Ok(t) => t,
         Err(e) => {
-            let e = WebError::field("content", e.to_string());
+            let e = WebError::field("content", crate::messages::template_error(&e));
             return refused(&state, &ctx, &name, e, ed()).await;
         }
     };
