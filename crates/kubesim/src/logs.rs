@@ -16,9 +16,40 @@ struct Line {
     text: String,
 }
 
+/// A pod's log: every line, and where each instance of its container began (a restart
+/// starts a new one), so `previous` reads the one before.
+#[derive(Debug, Default)]
+struct PodLog {
+    lines: Vec<Line>,
+    /// The line each instance after the first began at.
+    starts: Vec<usize>,
+    /// The current instance has ended (crashed, waiting to be restarted).
+    ended: bool,
+}
+
+impl PodLog {
+    fn current_start(&self) -> usize {
+        self.starts.last().copied().unwrap_or(0)
+    }
+
+    /// The lines of the last instance that ended, if one has.
+    fn previous(&self) -> Option<&[Line]> {
+        let cur = self.current_start();
+        if self.ended {
+            return Some(&self.lines[cur..]);
+        }
+        let prev = match self.starts.len() {
+            0 => return None,
+            1 => 0,
+            n => self.starts[n - 2],
+        };
+        Some(&self.lines[prev..cur])
+    }
+}
+
 /// Every pod's log, by (namespace, pod).
 #[derive(Debug, Default)]
-pub struct Logs(Mutex<HashMap<(String, String), Vec<Line>>>);
+pub struct Logs(Mutex<HashMap<(String, String), PodLog>>);
 
 /// What a log request asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,7 +98,7 @@ impl Query {
 }
 
 impl Logs {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Vec<Line>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), PodLog>> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -78,51 +109,86 @@ impl Logs {
         self.lock()
             .entry((ns.to_owned(), pod.to_owned()))
             .or_default()
+            .lines
             .push(Line {
                 at: time::OffsetDateTime::now_utc(),
                 text: text.to_owned(),
             });
     }
 
+    /// The pod's container ended (crashed): its log stays current until it restarts,
+    /// and is then the previous one.
+    pub fn ended(&self, ns: &str, pod: &str) {
+        self.lock()
+            .entry((ns.to_owned(), pod.to_owned()))
+            .or_default()
+            .ended = true;
+    }
+
+    /// The pod's container started again: a new instance, with a log of its own.
+    pub fn restarted(&self, ns: &str, pod: &str) {
+        let mut logs = self.lock();
+        let log = logs.entry((ns.to_owned(), pod.to_owned())).or_default();
+        if log.ended {
+            log.starts.push(log.lines.len());
+            log.ended = false;
+        }
+    }
+
+    /// The log of the instance before the current one (`previous=true`), shaped by
+    /// `query`; `None` when no instance has ended yet.
+    pub fn read_previous(&self, ns: &str, pod: &str, query: &Query) -> Option<String> {
+        let logs = self.lock();
+        let lines = logs.get(&(ns.to_owned(), pod.to_owned()))?.previous()?;
+        Some(shape(lines, true, query))
+    }
+
     /// How many lines a pod's log has: where a follow goes on from.
     pub fn len(&self, ns: &str, pod: &str) -> usize {
         self.lock()
             .get(&(ns.to_owned(), pod.to_owned()))
-            .map_or(0, Vec::len)
+            .map_or(0, |l| l.lines.len())
     }
 
     /// The log as text, from line `from` on, as `query` shapes it (tail, since, stamps;
     /// the byte limit is the caller's, as it spans a whole follow).
     pub fn read(&self, ns: &str, pod: &str, from: usize, query: &Query) -> String {
         let logs = self.lock();
-        let lines = logs
-            .get(&(ns.to_owned(), pod.to_owned()))
-            .map_or(&[][..], Vec::as_slice);
-        let lines = lines.get(from..).unwrap_or(&[]);
-        let since = query
-            .since_seconds
-            .map(|s| time::OffsetDateTime::now_utc() - time::Duration::seconds(s));
-        let kept: Vec<&Line> = lines
-            .iter()
-            .filter(|l| since.is_none_or(|t| l.at >= t))
-            .collect();
-        let kept = match query.tail_lines {
-            Some(t) if from == 0 => &kept[kept.len().saturating_sub(t)..],
-            _ => &kept[..],
+        let Some(log) = logs.get(&(ns.to_owned(), pod.to_owned())) else {
+            return String::new();
         };
-        kept.iter()
-            .map(|l| {
-                if query.timestamps {
-                    let at =
-                        l.at.format(&time::format_description::well_known::Rfc3339)
-                            .unwrap_or_default();
-                    format!("{at} {}\n", l.text)
-                } else {
-                    format!("{}\n", l.text)
-                }
-            })
-            .collect()
+        // The current instance's lines: a restart starts a log of its own.
+        let start = from.max(log.current_start());
+        let lines = log.lines.get(start..).unwrap_or(&[]);
+        shape(lines, from <= log.current_start(), query)
     }
+}
+
+/// Lines as text: since, tail (on a first read), timestamps.
+fn shape(lines: &[Line], first_read: bool, query: &Query) -> String {
+    let since = query
+        .since_seconds
+        .map(|s| time::OffsetDateTime::now_utc() - time::Duration::seconds(s));
+    let kept: Vec<&Line> = lines
+        .iter()
+        .filter(|l| since.is_none_or(|t| l.at >= t))
+        .collect();
+    let kept = match query.tail_lines {
+        Some(t) if first_read => &kept[kept.len().saturating_sub(t)..],
+        _ => &kept[..],
+    };
+    kept.iter()
+        .map(|l| {
+            if query.timestamps {
+                let at =
+                    l.at.format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default();
+                format!("{at} {}\n", l.text)
+            } else {
+                format!("{}\n", l.text)
+            }
+        })
+        .collect()
 }
 
 /// The container a log request reads: the one named, or the pod's only one. The
@@ -173,6 +239,37 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_restart_starts_a_new_log_and_previous_reads_the_one_before() {
+        let logs = Logs::default();
+        let q = Query::default();
+        logs.append("ns", "p", "first run");
+        assert_eq!(logs.read_previous("ns", "p", &q), None, "nothing has ended");
+        logs.append("ns", "p", "panic");
+        logs.ended("ns", "p");
+        // Waiting to restart: the crashed instance is both current and previous.
+        assert_eq!(logs.read("ns", "p", 0, &q), "first run\npanic\n");
+        assert_eq!(
+            logs.read_previous("ns", "p", &q).as_deref(),
+            Some("first run\npanic\n")
+        );
+        logs.restarted("ns", "p");
+        logs.append("ns", "p", "second run");
+        assert_eq!(logs.read("ns", "p", 0, &q), "second run\n");
+        assert_eq!(
+            logs.read_previous("ns", "p", &q).as_deref(),
+            Some("first run\npanic\n")
+        );
+        logs.append("ns", "p", "panic again");
+        logs.ended("ns", "p");
+        logs.restarted("ns", "p");
+        assert_eq!(
+            logs.read_previous("ns", "p", &q).as_deref(),
+            Some("second run\npanic again\n")
+        );
+        assert_eq!(logs.read("ns", "p", 0, &q), "");
+    }
 
     #[test]
     fn tail_timestamps_and_limits_shape_the_log() {

@@ -91,6 +91,30 @@ async fn a_crashing_image_loops_with_rising_restarts_and_a_log_line() {
             .contains("panic: kubesim: image registry.test/crash:1 crashes"),
         "{log}"
     );
+    // `previous` reads the instance that crashed last, as `kubectl logs --previous` does.
+    let (code, previous) = api.get(&format!("{PODS}/p/log?previous=true")).await;
+    assert_eq!(code, 200, "{previous}");
+    assert_eq!(
+        previous.as_str().unwrap().matches("panic: kubesim").count(),
+        1,
+        "one instance's log, not all of them: {previous}"
+    );
+    // A pod that never restarted has no previous log.
+    api.post(PODS, &pod("calm", "registry.test/app:1", json!({})))
+        .await;
+    api.wait_for(&format!("{PODS}/calm"), "running", |p| {
+        container_state(p).0 == "running"
+    })
+    .await;
+    let (code, err) = api.get(&format!("{PODS}/calm/log?previous=true")).await;
+    assert_eq!(code, 400, "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("previous terminated container \"c\" in pod \"calm\" not found"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

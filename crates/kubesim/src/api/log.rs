@@ -4,6 +4,12 @@
 use super::*;
 use crate::logs::{Query, container, limit};
 
+fn first_container(pod: &Value) -> Option<String> {
+    pod.pointer("/spec/containers/0/name")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
 pub(super) async fn pod_log(
     sim: &Arc<Shared>,
     ns: &str,
@@ -17,6 +23,19 @@ pub(super) async fn pod_log(
     if !first {
         // Only the first container is simulated: the others have written nothing.
         return Ok((StatusCode::OK, text_plain, String::new()).into_response());
+    }
+    if query_bool(q, "previous") {
+        let Some(text) = sim.logs.read_previous(ns, name, &query) else {
+            let c = q.get("container").map_or_else(
+                || first_container(&pod).unwrap_or_default(),
+                String::to_owned,
+            );
+            return Err(ApiError::bad_request(format!(
+                "previous terminated container \"{c}\" in pod \"{name}\" not found"
+            )));
+        };
+        let text = limit(&text, query.limit_bytes).to_owned();
+        return Ok((StatusCode::OK, text_plain, text).into_response());
     }
     let text = sim.logs.read(ns, name, 0, &query);
     if !query.follow {

@@ -299,6 +299,10 @@ pub(super) fn kubelet(sim: &Shared, state: &mut State, tick: Instant) {
                     ),
                 )
             } else {
+                if sim_state.running_since.is_none() && sim_state.restarts > 0 {
+                    // Started again after a crash: a new instance, with a log of its own.
+                    sim.logs.restarted(&ns, &name);
+                }
                 let since = *sim_state.running_since.get_or_insert_with(Instant::now);
                 if sim_state.restarts == 0 || since.elapsed() < t.tick * 2 {
                     say_once(
@@ -362,6 +366,7 @@ pub(super) fn kubelet(sim: &Shared, state: &mut State, tick: Instant) {
                             "panic: kubesim: image {image} crashes on start (scenario crash_image)"
                         ),
                     );
+                    sim.logs.ended(&ns, &name);
                     sim_state.restarts += 1;
                     sim_state.running_since = None;
                     sim_state.backoff_until =
