@@ -681,3 +681,106 @@ async fn boolean_query_values_are_read_as_the_api_server_reads_them() {
     assert!(text.contains("\"type\":\"ADDED\""), "{text}");
     assert!(!text.contains("NamespaceList"), "{text}");
 }
+
+/// The Events a namespace holds about `kind`/`name`: (reason, message, component).
+async fn controller_events(api: &Api, kind: &str, name: &str) -> Vec<(String, String, String)> {
+    let sel = format!("involvedObject.kind%3D{kind},involvedObject.name%3D{name}");
+    let (_, evs) = api
+        .get(&format!(
+            "/api/v1/namespaces/default/events?fieldSelector={sel}"
+        ))
+        .await;
+    evs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                s(e, "/reason").to_owned(),
+                s(e, "/message").to_owned(),
+                s(e, "/source/component").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_controllers_write_the_events_kubectl_describe_shows() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    let dep = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "w"}},
+                 "template": {"metadata": {"labels": {"app": "w"}}, "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}}});
+    api.post("/apis/apps/v1/namespaces/default/deployments", &dep)
+        .await;
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox", "command": ["true"]}]}}}});
+    api.post("/apis/batch/v1/namespaces/default/jobs", &job)
+        .await;
+    api.wait_for(
+        "/apis/batch/v1/namespaces/default/jobs/once",
+        "complete",
+        |j| j.pointer("/status/succeeded").is_some(),
+    )
+    .await;
+    let d = api
+        .wait_for(
+            "/apis/apps/v1/namespaces/default/deployments/web",
+            "ready",
+            |d| d.pointer("/status/readyReplicas") == Some(&json!(2)),
+        )
+        .await;
+    let _ = d;
+    let (_, rss) = api
+        .get("/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dw")
+        .await;
+    let rs = s(&rss["items"][0], "/metadata/name").to_owned();
+
+    let dep_events = controller_events(&api, "Deployment", "web").await;
+    assert_eq!(
+        dep_events,
+        [(
+            "ScalingReplicaSet".to_owned(),
+            format!("Scaled up replica set {rs} from 0 to 2"),
+            "deployment-controller".to_owned()
+        )]
+    );
+    let rs_events = controller_events(&api, "ReplicaSet", &rs).await;
+    assert_eq!(rs_events.len(), 2, "{rs_events:?}");
+    assert!(
+        rs_events.iter().all(|(r, m, c)| r == "SuccessfulCreate"
+            && m.starts_with(&format!("Created pod: {rs}-"))
+            && c == "replicaset-controller"),
+        "{rs_events:?}"
+    );
+    let job_events = controller_events(&api, "Job", "once").await;
+    let reasons: Vec<&str> = job_events.iter().map(|(r, _, _)| r.as_str()).collect();
+    assert_eq!(reasons, ["SuccessfulCreate", "Completed"], "{job_events:?}");
+
+    // Scaled down by hand: the Deployment says so, the ReplicaSet names the pod it deleted.
+    let mut d = api
+        .get("/apis/apps/v1/namespaces/default/deployments/web")
+        .await
+        .1;
+    d["spec"]["replicas"] = json!(1);
+    api.put("/apis/apps/v1/namespaces/default/deployments/web", &d)
+        .await;
+    api.wait_for(
+        &format!("/apis/apps/v1/namespaces/default/replicasets/{rs}"),
+        "scaled down",
+        |r| r.pointer("/status/replicas") == Some(&json!(1)),
+    )
+    .await;
+    let dep_events = controller_events(&api, "Deployment", "web").await;
+    assert!(
+        dep_events
+            .iter()
+            .any(|(_, m, _)| m == &format!("Scaled down replica set {rs} from 2 to 1")),
+        "{dep_events:?}"
+    );
+    let rs_events = controller_events(&api, "ReplicaSet", &rs).await;
+    assert!(
+        rs_events.iter().any(|(r, _, _)| r == "SuccessfulDelete"),
+        "{rs_events:?}"
+    );
+}

@@ -25,7 +25,8 @@ pub(super) fn deployments(sim: &Shared, state: &mut State) {
         let revision = owned.len() + usize::from(new_rs.is_none());
         let new_rs: Value = match new_rs {
             Some(rs) => {
-                if rs.pointer("/spec/replicas").and_then(Value::as_i64) != Some(replicas) {
+                let had = rs.pointer("/spec/replicas").and_then(Value::as_i64);
+                if had != Some(replicas) {
                     let _ = sim
                         .store
                         .modify(&Key::new(REPLICASETS, &ns, &rs_name), |cur| {
@@ -33,6 +34,7 @@ pub(super) fn deployments(sim: &Shared, state: &mut State) {
                             n["spec"]["replicas"] = json!(replicas);
                             Some(n)
                         });
+                    scaled(sim, state, &d, &rs_name, had.unwrap_or(0), replicas);
                 }
                 (*rs).clone()
             }
@@ -53,7 +55,10 @@ pub(super) fn deployments(sim: &Shared, state: &mut State) {
                 });
                 state.progress.insert(uid.clone(), (-1, Instant::now()));
                 match create_object(sim, REPLICASETS, &ns, rs) {
-                    Ok(v) => v,
+                    Ok(v) => {
+                        scaled(sim, state, &d, &rs_name, 0, replicas);
+                        v
+                    }
                     Err(_) => continue,
                 }
             }
@@ -72,12 +77,14 @@ pub(super) fn deployments(sim: &Shared, state: &mut State) {
                 .and_then(Value::as_i64)
                 .unwrap_or(0);
             if n > 0 && new_ready >= replicas {
-                let key = Key::new(REPLICASETS, &ns, s(old, "/metadata/name"));
+                let old_name = s(old, "/metadata/name");
+                let key = Key::new(REPLICASETS, &ns, old_name);
                 let _ = sim.store.modify(&key, |cur| {
                     let mut c = cur.clone();
                     c["spec"]["replicas"] = json!(0);
                     Some(c)
                 });
+                scaled(sim, state, &d, old_name, n, 0);
             } else {
                 old_replicas += old
                     .pointer("/status/replicas")
@@ -177,4 +184,21 @@ pub(super) fn deployments(sim: &Shared, state: &mut State) {
         }
         set_status(sim, DEPLOYMENTS, &d, status);
     }
+}
+
+/// The Deployment controller's Event for a ReplicaSet it scaled.
+fn scaled(sim: &Shared, state: &mut State, d: &Value, rs: &str, from: i64, to: i64) {
+    let dir = if to >= from { "up" } else { "down" };
+    let msg = format!("Scaled {dir} replica set {rs} from {from} to {to}");
+    object_event(
+        sim,
+        state,
+        d,
+        "Deployment",
+        "apps/v1",
+        "deployment-controller",
+        "Normal",
+        "ScalingReplicaSet",
+        &msg,
+    );
 }

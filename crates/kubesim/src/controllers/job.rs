@@ -60,6 +60,7 @@ pub(super) fn jobs(sim: &Shared, state: &mut State) {
         if succeeded >= completions {
             status["active"] = json!(0);
             status["completionTime"] = json!(t);
+            job_event(sim, state, &job, "Normal", "Completed", "Job completed");
             status["conditions"] = json!([
                 cond(
                     "SuccessCriteriaMet",
@@ -87,6 +88,7 @@ pub(super) fn jobs(sim: &Shared, state: &mut State) {
             for p in &active {
                 let _ = delete_object(sim, PODS, &ns, s(p, "/metadata/name"), false);
             }
+            job_event(sim, state, &job, "Warning", reason, message);
             status["active"] = json!(0);
             status["conditions"] = json!([
                 cond("FailureTarget", reason, message),
@@ -103,8 +105,10 @@ pub(super) fn jobs(sim: &Shared, state: &mut State) {
                                  "ownerReferences": owner_ref("Job", "batch/v1", &job)},
                     "spec": t.get("spec").cloned().unwrap_or(json!({})),
                 });
-                if create_object(sim, PODS, &ns, pod).is_ok() {
+                if let Ok(made) = create_object(sim, PODS, &ns, pod) {
                     status["active"] = json!(1);
+                    let msg = format!("Created pod: {}", s(&made, "/metadata/name"));
+                    job_event(sim, state, &job, "Normal", "SuccessfulCreate", &msg);
                 }
                 let factor = 1u32 << failed.min(3);
                 state.job_backoff.insert(
@@ -120,4 +124,19 @@ pub(super) fn jobs(sim: &Shared, state: &mut State) {
         }
         set_status(sim, JOBS, &job, status);
     }
+}
+
+/// The Job controller's Event about `job`.
+fn job_event(sim: &Shared, state: &mut State, job: &Value, type_: &str, reason: &str, msg: &str) {
+    object_event(
+        sim,
+        state,
+        job,
+        "Job",
+        "batch/v1",
+        "job-controller",
+        type_,
+        reason,
+        msg,
+    );
 }

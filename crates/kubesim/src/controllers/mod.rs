@@ -16,11 +16,13 @@ use crate::sim::{Shared, glob_match};
 use crate::store::Key;
 
 mod deployment;
+mod events;
 mod job;
 mod kubelet;
 mod replicaset;
 
 use deployment::*;
+use events::*;
 use job::*;
 use kubelet::*;
 pub(crate) use replicaset::*;
@@ -33,7 +35,7 @@ pub async fn run(sim: Arc<Shared>) {
     loop {
         let now = tick.tick().await.into_std();
         deployments(&sim, &mut state);
-        replicasets(&sim);
+        replicasets(&sim, &mut state);
         crate::workloads::daemonsets(&sim);
         crate::workloads::statefulsets(&sim);
         jobs(&sim, &mut state);

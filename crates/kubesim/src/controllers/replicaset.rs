@@ -13,7 +13,7 @@ pub(crate) fn pod_ready(p: &Value) -> bool {
 }
 
 /// ReplicaSets and ReplicationControllers: keep `replicas` pods of the template.
-pub(super) fn replicasets(sim: &Shared) {
+pub(super) fn replicasets(sim: &Shared, state: &mut State) {
     let pods = all(sim, PODS);
     for (res, rs) in [REPLICASETS, REPLICATIONCONTROLLERS]
         .into_iter()
@@ -36,10 +36,17 @@ pub(super) fn replicasets(sim: &Shared) {
                              "ownerReferences": owner_ref(res.kind, &res.api_version(), &rs)},
                 "spec": t.get("spec").cloned().unwrap_or(json!({})),
             });
-            let _ = create_object(sim, PODS, &ns, pod);
+            if let Ok(made) = create_object(sim, PODS, &ns, pod) {
+                let msg = format!("Created pod: {}", s(&made, "/metadata/name"));
+                rs_event(sim, state, res, &rs, "SuccessfulCreate", &msg);
+            }
         }
         for extra in mine.iter().skip(usize::try_from(want.max(0)).unwrap_or(0)) {
-            let _ = delete_object(sim, PODS, &ns, s(extra, "/metadata/name"), false);
+            let pod = s(extra, "/metadata/name");
+            if delete_object(sim, PODS, &ns, pod, false).is_ok() {
+                let msg = format!("Deleted pod: {pod}");
+                rs_event(sim, state, res, &rs, "SuccessfulDelete", &msg);
+            }
         }
         let ready = i64::try_from(mine.iter().filter(|p| pod_ready(p)).count()).unwrap_or(0);
         let mut status = json!({"replicas": have.min(want.max(have)), "fullyLabeledReplicas": have,
@@ -52,4 +59,24 @@ pub(super) fn replicasets(sim: &Shared) {
         }
         set_status(sim, res, &rs, status);
     }
+}
+
+/// An Event of the ReplicaSet (or ReplicationController) controller.
+fn rs_event(sim: &Shared, state: &mut State, res: &Resource, rs: &Value, reason: &str, msg: &str) {
+    let component = if res.kind == "ReplicaSet" {
+        "replicaset-controller"
+    } else {
+        "replication-controller"
+    };
+    object_event(
+        sim,
+        state,
+        rs,
+        res.kind,
+        &res.api_version(),
+        component,
+        "Normal",
+        reason,
+        msg,
+    );
 }
