@@ -26,6 +26,8 @@ pub struct Timings {
     /// How long one "second" of a deadline (`progressDeadlineSeconds`,
     /// `activeDeadlineSeconds`) lasts.
     pub deadline_second: Duration,
+    /// How long a minute of CronJob schedules lasts.
+    pub cron_minute: Duration,
 }
 
 impl Default for Timings {
@@ -40,6 +42,7 @@ impl Default for Timings {
             crash_after: Duration::from_millis(800),
             backoff: Duration::from_secs(2),
             deadline_second: Duration::from_secs(1),
+            cron_minute: Duration::from_secs(60),
         }
     }
 }
@@ -57,6 +60,7 @@ impl Timings {
             crash_after: Duration::from_millis(30),
             backoff: Duration::from_millis(50),
             deadline_second: Duration::from_millis(10),
+            cron_minute: Duration::from_millis(100),
         }
     }
 }

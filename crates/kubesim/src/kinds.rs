@@ -121,12 +121,15 @@ pub fn validate(kind: &str, obj: &Value, out: &mut Vec<Cause>) {
         "CronJob" => {
             match obj.pointer("/spec/schedule").and_then(Value::as_str) {
                 None | Some("") => out.push(Cause::required("spec.schedule", "")),
-                Some(s) if !schedule_ok(s) => out.push(Cause::invalid(
-                    "spec.schedule",
-                    s,
-                    &format!("unparseable schedule {s:?}: expected exactly 5 fields"),
-                )),
-                Some(_) => {}
+                Some(s) => {
+                    if let Err(e) = crate::cron::Schedule::parse(s) {
+                        out.push(Cause::invalid(
+                            "spec.schedule",
+                            s,
+                            &format!("unparseable schedule {s:?}: {e}"),
+                        ));
+                    }
+                }
             }
             pod_spec(
                 "spec.jobTemplate.spec.template.spec",
@@ -225,18 +228,6 @@ pub fn validate(kind: &str, obj: &Value, out: &mut Vec<Cause>) {
         }
         _ => {}
     }
-}
-
-/// A cron schedule: five fields, or one of the `@` shorthands.
-fn schedule_ok(s: &str) -> bool {
-    let s = s.trim();
-    if let Some(short) = s.strip_prefix('@') {
-        return matches!(
-            short,
-            "yearly" | "annually" | "monthly" | "weekly" | "daily" | "midnight" | "hourly"
-        );
-    }
-    s.split_whitespace().count() == 5
 }
 
 #[cfg(test)]

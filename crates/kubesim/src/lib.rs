@@ -10,6 +10,7 @@ pub mod api;
 mod authz;
 mod config;
 pub mod controllers;
+mod cron;
 mod defaults;
 mod faults;
 mod immutable;

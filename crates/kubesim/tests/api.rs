@@ -784,3 +784,95 @@ async fn the_controllers_write_the_events_kubectl_describe_shows() {
         "{rs_events:?}"
     );
 }
+
+#[tokio::test]
+async fn a_cronjob_starts_jobs_on_its_schedule_keeps_its_history_and_stops_when_suspended() {
+    // kubesim's schedule clock: a minute lasts 100 ms here.
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    let base = "/apis/batch/v1/namespaces/default";
+    let cj = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "tick"},
+        "spec": {"schedule": "* * * * *", "successfulJobsHistoryLimit": 2,
+                 "jobTemplate": {"metadata": {"labels": {"from": "tick"}}, "spec": {"template": {"spec": {
+                     "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox", "command": ["true"]}]}}}}}});
+    let (code, made) = api.post(&format!("{base}/cronjobs"), &cj).await;
+    assert_eq!(code, 201, "{made}");
+    let uid = s(&made, "/metadata/uid").to_owned();
+    let jobs = || async {
+        api.get(&format!("{base}/jobs?labelSelector=from%3Dtick"))
+            .await
+            .1["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    // Jobs come, one per minute, named after the minute and owned by the CronJob; the
+    // finished ones beyond the history limit go.
+    let mut seen = std::collections::BTreeSet::new();
+    let start = std::time::Instant::now();
+    while seen.len() < 4 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "jobs: {seen:?}"
+        );
+        for j in jobs().await {
+            let name = s(&j, "/metadata/name").to_owned();
+            let minute: i64 = name.strip_prefix("tick-").unwrap().parse().unwrap();
+            assert!(minute > 29_000_000, "a minute since 1970: {name}");
+            assert_eq!(j["metadata"]["ownerReferences"][0]["uid"], json!(uid));
+            seen.insert(name);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let cj = api
+        .wait_for(&format!("{base}/cronjobs/tick"), "scheduled", |c| {
+            c.pointer("/status/lastScheduleTime").is_some()
+                && c.pointer("/status/lastSuccessfulTime").is_some()
+        })
+        .await;
+    let _ = cj;
+    let complete = |js: &[Value]| {
+        js.iter()
+            .filter(|j| j.pointer("/status/succeeded") == Some(&json!(1)))
+            .count()
+    };
+    assert!(
+        complete(&jobs().await) <= 2 + 1,
+        "the history limit keeps 2 (one may be finishing)"
+    );
+    let evs = api
+        .get("/api/v1/namespaces/default/events?fieldSelector=involvedObject.kind%3DCronJob")
+        .await
+        .1;
+    assert!(
+        evs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reason"] == "SuccessfulCreate"
+                && s(e, "/message").starts_with("Created job tick-")),
+        "{evs}"
+    );
+
+    // Suspended: no new Job.
+    let mut c = api.get(&format!("{base}/cronjobs/tick")).await.1;
+    c["spec"]["suspend"] = json!(true);
+    let (code, _) = api.put(&format!("{base}/cronjobs/tick"), &c).await;
+    assert_eq!(code, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let before: std::collections::BTreeSet<String> = jobs()
+        .await
+        .iter()
+        .map(|j| s(j, "/metadata/name").to_owned())
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let after: std::collections::BTreeSet<String> = jobs()
+        .await
+        .iter()
+        .map(|j| s(j, "/metadata/name").to_owned())
+        .collect();
+    assert!(
+        after.is_subset(&before),
+        "no new Job while suspended: {before:?} → {after:?}"
+    );
+}

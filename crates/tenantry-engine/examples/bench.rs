@@ -30,6 +30,7 @@ fn timings() -> Timings {
         crash_after: Duration::from_millis(100),
         backoff: Duration::from_millis(200),
         deadline_second: Duration::from_millis(100),
+        cron_minute: Duration::from_secs(60),
     }
 }
 

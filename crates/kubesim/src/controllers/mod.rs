@@ -10,17 +10,19 @@ use serde_json::{Value, json};
 
 use crate::registry::{create_object, delete_object, now};
 use crate::resources::{
-    self, DEPLOYMENTS, EVENTS, JOBS, PODS, REPLICASETS, REPLICATIONCONTROLLERS, Resource,
+    self, CRONJOBS, DEPLOYMENTS, EVENTS, JOBS, PODS, REPLICASETS, REPLICATIONCONTROLLERS, Resource,
 };
 use crate::sim::{Shared, glob_match};
 use crate::store::Key;
 
+mod cronjob;
 mod deployment;
 mod events;
 mod job;
 mod kubelet;
 mod replicaset;
 
+use cronjob::*;
 use deployment::*;
 use events::*;
 use job::*;
@@ -38,6 +40,7 @@ pub async fn run(sim: Arc<Shared>) {
         replicasets(&sim, &mut state);
         crate::workloads::daemonsets(&sim);
         crate::workloads::statefulsets(&sim);
+        cronjobs(&sim, &mut state);
         jobs(&sim, &mut state);
         kubelet(&sim, &mut state, now);
     }
@@ -53,6 +56,10 @@ struct State {
     job_backoff: HashMap<String, Instant>,
     /// Event dedupe key → event name.
     events: HashMap<String, String>,
+    /// CronJob uid → the last minute of its schedule looked at.
+    cron: HashMap<String, i64>,
+    /// When kubesim's schedule clock started, and the minute it started at.
+    cron_clock: Option<(Instant, i64)>,
 }
 
 #[derive(Debug)]
