@@ -30,7 +30,6 @@ pub mod store;
 pub mod table;
 pub mod tls;
 pub mod validate;
-mod workloads;
 
 pub use sim::{
     Config, FaultConfig, Running, Scenarios, Shared, Timings, router, spawn, spawn_tls, start,

@@ -21,6 +21,7 @@ mod events;
 mod job;
 mod kubelet;
 mod replicaset;
+mod workloads;
 
 use cronjob::*;
 use deployment::*;
@@ -38,8 +39,8 @@ pub async fn run(sim: Arc<Shared>) {
         let now = tick.tick().await.into_std();
         deployments(&sim, &mut state);
         replicasets(&sim, &mut state);
-        crate::workloads::daemonsets(&sim);
-        crate::workloads::statefulsets(&sim);
+        workloads::daemonsets(&sim);
+        workloads::statefulsets(&sim);
         cronjobs(&sim, &mut state);
         jobs(&sim, &mut state);
         kubelet(&sim, &mut state, now);

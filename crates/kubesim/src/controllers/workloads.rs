@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::controllers::{all, owned_by, owner_ref, pod_ready, s, set_status, template_hash};
+use super::{all, owned_by, owner_ref, pod_ready, s, set_status, template_hash};
 use crate::nodes;
 use crate::registry::{create_object, delete_object};
 use crate::resources::{DAEMONSETS, PODS, Resource, STATEFULSETS};
@@ -48,7 +48,7 @@ fn count(n: usize) -> i64 {
 
 /// DaemonSets: one pod on each node; an outdated pod is replaced once all others are ready
 /// (RollingUpdate with maxUnavailable 1).
-pub fn daemonsets(sim: &Shared) {
+pub(super) fn daemonsets(sim: &Shared) {
     let pods = all(sim, PODS);
     for ds in all(sim, DAEMONSETS) {
         let ns = s(&ds, "/metadata/namespace").to_owned();
@@ -92,7 +92,7 @@ pub fn daemonsets(sim: &Shared) {
 /// StatefulSets: pods `<name>-0` … `<name>-(n-1)`, made in order, each once the one
 /// before is ready (OrderedReady), removed from the highest ordinal down, and replaced
 /// from the highest ordinal down when the template changes.
-pub fn statefulsets(sim: &Shared) {
+pub(super) fn statefulsets(sim: &Shared) {
     let pods = all(sim, PODS);
     for sts in all(sim, STATEFULSETS) {
         let ns = s(&sts, "/metadata/namespace").to_owned();
