@@ -58,11 +58,53 @@ pub fn document() -> Value {
             }
         }
     }
+    constrain_parameters(&mut doc);
     doc["components"]["schemas"]["Client"]["properties"]["organisation"] =
         json!({ "type": "string", "description": "the organisation's name, as `name`" });
     doc["components"]["schemas"]["Client"]["properties"]["environments"]["description"] =
         json!("the status of each environment it has had");
     doc
+}
+
+/// The forms the domain accepts for names and ids, on every parameter that carries one,
+/// so a value the document allows is one the server takes.
+fn constrain_parameters(doc: &mut Value) {
+    const NAMESPACE: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
+    const OPTIONAL_NAMESPACE: &str = "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$";
+    const CLIENT: &str = "^C[1-9][0-9]{0,8}$";
+    const MACRO_NAME: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
+    const ENV_NAME: &str = "^[A-Za-z_][A-Za-z0-9_]{0,127}$";
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, ops) in paths.iter_mut() {
+        let Some(ops) = ops.as_object_mut() else {
+            continue;
+        };
+        for op in ops.values_mut() {
+            let Some(params) = op["parameters"].as_array_mut() else {
+                continue;
+            };
+            for p in params {
+                let name = p["name"].as_str().unwrap_or("");
+                let pattern = match (name, p["in"].as_str().unwrap_or("")) {
+                    // Env vars: no namespace, or an empty one, means the global ones.
+                    ("namespace", "query") if path.starts_with("/env") => Some(OPTIONAL_NAMESPACE),
+                    ("namespace", "query") => Some(NAMESPACE),
+                    ("client", "query") => Some(CLIENT),
+                    ("id", "path") if path.starts_with("/clients/") => Some(CLIENT),
+                    ("name", "path") if path.starts_with("/namespaces/") => Some(NAMESPACE),
+                    ("name", "path") if path.starts_with("/templates/") => Some(MACRO_NAME),
+                    ("param", "path") => Some(MACRO_NAME),
+                    ("name", "path") if path.starts_with("/env/") => Some(ENV_NAME),
+                    _ => None,
+                };
+                if let Some(pattern) = pattern {
+                    p["schema"]["pattern"] = json!(pattern);
+                }
+            }
+        }
+    }
 }
 
 /// What admins do on the catalog pages, as API operations (`api_admin`).

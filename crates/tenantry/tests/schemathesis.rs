@@ -78,6 +78,29 @@ fn the_api_matches_its_openapi_document_and_never_fails_with_a_server_error() {
         .current_dir(db.dir())
         .output()
         .expect("schemathesis runs");
+    // Reads take every value the document allows: a well-formed id or name is found
+    // or not (404), never refused as malformed.
+    let positive = Command::new(std::env::var("TENANTRY_TEST_SCHEMATHESIS").unwrap())
+        .args([
+            "run",
+            &format!("{url}/api/v1/openapi.json"),
+            "-H",
+            &format!("Authorization: Bearer {token}"),
+            "--include-method",
+            "GET",
+            "--exclude-path",
+            "/runs/{id}/events",
+            "--checks",
+            "positive_data_acceptance,not_a_server_error,status_code_conformance",
+            "--max-examples",
+            "25",
+            "--seed",
+            "7",
+            "--no-color",
+        ])
+        .current_dir(db.dir())
+        .output()
+        .expect("schemathesis runs");
     let _ = server.kill();
     let _ = server.wait();
     let server_log = log.join().unwrap_or_default();
@@ -87,6 +110,11 @@ fn the_api_matches_its_openapi_document_and_never_fails_with_a_server_error() {
         "schemathesis found problems:\n{stdout}\n{}\nserver log:\n{}",
         String::from_utf8_lossy(&out.stderr),
         server_log.join("\n")
+    );
+    assert!(
+        positive.status.success(),
+        "schemathesis found reads refusing what the document allows:\n{}",
+        String::from_utf8_lossy(&positive.stdout)
     );
     assert!(
         !server_log.iter().any(|l| l.contains("request failed")),
