@@ -18,6 +18,7 @@ use crate::AppState;
 use crate::actions::ns_name;
 use crate::api_input::{Body, QueryMap, flag, int};
 use crate::auth::{Caller, RequestInfo};
+use crate::client_actions;
 use crate::error::WebError;
 use crate::input::client_id;
 use crate::input::{ClientInput, ClientPatch, ContactInput};
@@ -90,18 +91,7 @@ async fn create_client(
     caller: Caller,
     Body(input): Body<ClientInput>,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Operator)?;
-    let new = input.parse()?;
-    let client = state.catalog.create_client(&new).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "create client",
-            &client.id.to_string(),
-            client.name.as_str(),
-        )
-        .await;
+    let client = client_actions::create_client(&state, &info, &caller, &input).await?;
     Ok((
         StatusCode::CREATED,
         Json(client_json(&state, &client).await?),
@@ -148,20 +138,8 @@ async fn patch_client(
     Path(id): Path<String>,
     Body(p): Body<ClientPatch>,
 ) -> Result<Json<Value>, WebError> {
-    caller.require(Role::Operator)?;
     let id = client_id(&id)?;
-    let old = state.catalog.client(id).await?;
-    let u = p.update_from(&old)?;
-    let c = state.catalog.update_client(id, &u).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "update client",
-            &id.to_string(),
-            "",
-        )
-        .await;
+    let c = client_actions::update_client(&state, &info, &caller, id, &p).await?;
     Ok(Json(client_json(&state, &c).await?))
 }
 
@@ -172,19 +150,8 @@ async fn add_contact(
     Path(id): Path<String>,
     Body(k): Body<ContactInput>,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Operator)?;
     let id = client_id(&id)?;
-    let new = k.parse("body")?;
-    let c = state.catalog.add_contact(id, &new).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "add contact",
-            &id.to_string(),
-            c.name.as_str(),
-        )
-        .await;
+    let c = client_actions::add_contact(&state, &info, &caller, id, &k, "body").await?;
     Ok((StatusCode::CREATED, Json(json!(c))).into_response())
 }
 
@@ -200,26 +167,9 @@ async fn update_contact(
     Path((id, contact)): Path<(String, String)>,
     Body(k): Body<ContactInput>,
 ) -> Result<Json<Value>, WebError> {
-    caller.require(Role::Operator)?;
     let id = client_id(&id)?;
     let contact = contact_id(&contact)?;
-    let old = state.catalog.client(id).await?;
-    let prev = old
-        .contacts
-        .iter()
-        .find(|c| c.id == contact)
-        .ok_or_else(|| WebError::not_found(format!("client {id} has no contact #{contact}")))?;
-    let u = k.update_from(prev, "body")?;
-    let c = state.catalog.update_contact(id, contact, &u).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "update contact",
-            &id.to_string(),
-            c.name.as_str(),
-        )
-        .await;
+    let c = client_actions::update_contact(&state, &info, &caller, id, contact, &k, "body").await?;
     Ok(Json(json!(c)))
 }
 
@@ -229,19 +179,9 @@ async fn remove_contact(
     caller: Caller,
     Path((id, contact)): Path<(String, String)>,
 ) -> Result<StatusCode, WebError> {
-    caller.require(Role::Operator)?;
     let id = client_id(&id)?;
     let contact = contact_id(&contact)?;
-    state.catalog.remove_contact(id, contact).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "remove contact",
-            &id.to_string(),
-            &format!("#{contact}"),
-        )
-        .await;
+    client_actions::remove_contact(&state, &info, &caller, id, contact).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -13,6 +13,7 @@ use tenantry_store::{Client, ClientFilter, EnvStatus};
 use crate::AppState;
 use crate::auth::{Caller, RequestInfo};
 use crate::card::{FieldNote, Returned, beside, card, card_with_error, contact_fields, invalid};
+use crate::client_actions;
 use crate::error::WebError;
 use crate::html::{Ctx, env_badge, notice, page, with_status};
 use crate::input::{ClientPatch, FormData, split_emails, split_phones};
@@ -201,25 +202,15 @@ async fn create_client(
     caller: Caller,
     form: FormData,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Operator)?;
     let ctx = Ctx::new(&info, caller.clone());
-    let new = match form.client().parse() {
-        Ok(n) => n,
-        Err(e) => {
+    let client = match client_actions::create_client(&state, &info, &caller, &form.client()).await {
+        Ok(c) => c,
+        Err(e @ (WebError::Input { .. } | WebError::Field { .. })) => {
             let page = new_client_page(&state, &ctx, &form, Some(&e)).await?;
             return Ok(with_status(page.into_response(), &e));
         }
+        Err(e) => return Err(e),
     };
-    let client = state.catalog.create_client(&new).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "create client",
-            &client.id.to_string(),
-            client.name.as_str(),
-        )
-        .await;
     let ns = form.get("deploy");
     if !ns.is_empty() {
         let run = state.start_deploy(client.id, ns).await?;
@@ -244,36 +235,24 @@ async fn update_client(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Operator)?;
     let id = client_id(&id)?;
-    let old = state.catalog.client(id).await?;
     let patch = ClientPatch {
         organisation: Some(form.get("organisation").to_owned()),
         phones: Some(split_phones(form.get("phones"))),
         emails: Some(split_emails(form.get("emails"))),
     };
-    match patch.update_from(&old) {
-        Ok(u) => {
-            state.catalog.update_client(id, &u).await?;
-            state
-                .audit(
-                    &caller.name,
-                    &info.address,
-                    "update client",
-                    &id.to_string(),
-                    "",
-                )
-                .await;
-            Ok(Redirect::to(&format!("/clients/{id}")).into_response())
-        }
-        Err(e) => {
+    match client_actions::update_client(&state, &info, &caller, id, &patch).await {
+        Ok(_) => Ok(Redirect::to(&format!("/clients/{id}")).into_response()),
+        Err(e @ (WebError::Input { .. } | WebError::Field { .. })) => {
             let typed = Returned::Client {
                 organisation: form.get("organisation").to_owned(),
                 phones: form.get("phones").to_owned(),
                 emails: form.get("emails").to_owned(),
             };
+            let old = state.catalog.client(id).await?;
             card_with_error(&state, &info, caller, &old, &e, typed).await
         }
+        Err(e) => Err(e),
     }
 }
 
@@ -284,37 +263,16 @@ async fn add_contact(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Operator)?;
     let id = client_id(&id)?;
-    let old = state.catalog.client(id).await?;
-    let given = form.contacts();
-    let parsed = match given.first() {
-        Some(c) => c.parse("contact"),
-        None => Err(WebError::Input {
-            field: "contact.name".into(),
-            problem: crate::forms::InputProblem::ContactName(
-                tenantry_core::contact::ContactNameError::Empty,
-            ),
-        }),
-    };
-    match parsed {
-        Ok(new) => {
-            state.catalog.add_contact(id, &new).await?;
-            state
-                .audit(
-                    &caller.name,
-                    &info.address,
-                    "add contact",
-                    &id.to_string(),
-                    new.name.as_str(),
-                )
-                .await;
-            Ok(Redirect::to(&format!("/clients/{id}")).into_response())
-        }
-        Err(e) => {
-            let typed = Returned::AddContact(given.into_iter().next().unwrap_or_default());
+    let given = form.contacts().into_iter().next().unwrap_or_default();
+    match client_actions::add_contact(&state, &info, &caller, id, &given, "contact").await {
+        Ok(_) => Ok(Redirect::to(&format!("/clients/{id}")).into_response()),
+        Err(e @ (WebError::Input { .. } | WebError::Field { .. })) => {
+            let old = state.catalog.client(id).await?;
+            let typed = Returned::AddContact(given);
             card_with_error(&state, &info, caller, &old, &e, typed).await
         }
+        Err(e) => Err(e),
     }
 }
 
@@ -325,33 +283,18 @@ async fn update_contact(
     Path((id, contact)): Path<(String, i64)>,
     form: FormData,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Operator)?;
     let id = client_id(&id)?;
-    let old = state.catalog.client(id).await?;
-    let k = old
-        .contacts
-        .iter()
-        .find(|k| k.id == contact)
-        .ok_or_else(|| WebError::not_found(format!("client {id} has no contact #{contact}")))?;
     let input = form.contacts().into_iter().next().unwrap_or_default();
-    match input.update_from(k, "contact") {
-        Ok(u) => {
-            state.catalog.update_contact(id, contact, &u).await?;
-            state
-                .audit(
-                    &caller.name,
-                    &info.address,
-                    "update contact",
-                    &id.to_string(),
-                    &input.name,
-                )
-                .await;
-            Ok(Redirect::to(&format!("/clients/{id}")).into_response())
-        }
-        Err(e) => {
+    match client_actions::update_contact(&state, &info, &caller, id, contact, &input, "contact")
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/clients/{id}")).into_response()),
+        Err(e @ (WebError::Input { .. } | WebError::Field { .. })) => {
+            let old = state.catalog.client(id).await?;
             let typed = Returned::EditContact(contact, input);
             card_with_error(&state, &info, caller, &old, &e, typed).await
         }
+        Err(e) => Err(e),
     }
 }
 
@@ -361,18 +304,8 @@ async fn remove_contact(
     caller: Caller,
     Path((id, contact)): Path<(String, i64)>,
 ) -> Result<Response, WebError> {
-    caller.require(Role::Operator)?;
     let id = client_id(&id)?;
-    state.catalog.remove_contact(id, contact).await?;
-    state
-        .audit(
-            &caller.name,
-            &info.address,
-            "remove contact",
-            &id.to_string(),
-            &format!("#{contact}"),
-        )
-        .await;
+    client_actions::remove_contact(&state, &info, &caller, id, contact).await?;
     Ok(Redirect::to(&format!("/clients/{id}")).into_response())
 }
 

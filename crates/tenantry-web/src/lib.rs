@@ -16,6 +16,7 @@ mod api_input;
 pub mod auth;
 mod caller;
 mod card;
+mod client_actions;
 mod clients;
 mod cookies;
 pub mod error;
