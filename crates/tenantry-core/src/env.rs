@@ -16,7 +16,7 @@ pub struct EnvVarName(String);
 #[error(
     "env var name {0:?} is invalid: use letters, digits and '_', not starting with a digit, e.g. LMS_SERVER_PORT"
 )]
-pub struct EnvVarNameError(String);
+pub struct EnvVarNameError(pub String);
 
 impl EnvVarName {
     pub fn parse(input: &str) -> Result<Self, EnvVarNameError> {

@@ -5,8 +5,6 @@ use std::fmt;
 use serde::Serialize;
 use url::Url;
 
-use crate::names::dns_label_problem;
-
 /// A namespace's name in the catalog (`lms-dev`), also a Kubernetes namespace name:
 /// an RFC 1123 label.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -16,13 +14,13 @@ pub struct NamespaceName(String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("namespace name {input:?} is invalid: {problem} (e.g. lms-dev)")]
 pub struct NamespaceNameError {
-    input: String,
-    problem: String,
+    pub input: String,
+    pub problem: crate::names::LabelProblem,
 }
 
 impl NamespaceName {
     pub fn parse(input: &str) -> Result<Self, NamespaceNameError> {
-        match dns_label_problem(input) {
+        match crate::names::label_problem(input) {
             None => Ok(Self(input.to_owned())),
             Some(problem) => Err(NamespaceNameError {
                 input: input.to_owned(),

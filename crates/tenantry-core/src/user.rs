@@ -60,20 +60,41 @@ pub struct UserName(String);
 #[error("user name {given:?} is not valid: {problem}")]
 pub struct UserNameError {
     pub given: String,
-    pub problem: String,
+    pub problem: UserNameProblem,
+}
+
+/// Why a user name is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserNameProblem {
+    Empty,
+    TooLong,
+    Char(char),
+}
+
+impl std::fmt::Display for UserNameProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Empty => f.write_str("it is empty"),
+            Self::TooLong => f.write_str("it is longer than 64 characters"),
+            Self::Char(c) => write!(
+                f,
+                "it contains {c:?}; use letters, digits, '.', '_', '-' or '@'"
+            ),
+        }
+    }
 }
 
 impl UserName {
     pub fn parse(s: &str) -> Result<Self, UserNameError> {
         let t = s.trim();
         let problem = if t.is_empty() {
-            Some("it is empty".to_owned())
+            Some(UserNameProblem::Empty)
         } else if t.chars().count() > 64 {
-            Some("it is longer than 64 characters".to_owned())
+            Some(UserNameProblem::TooLong)
         } else {
             t.chars()
                 .find(|c| !(c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@')))
-                .map(|c| format!("it contains {c:?}; use letters, digits, '.', '_', '-' or '@'"))
+                .map(UserNameProblem::Char)
         };
         match problem {
             Some(problem) => Err(UserNameError {

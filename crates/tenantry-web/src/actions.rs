@@ -15,7 +15,8 @@ use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
 
 pub fn ns_name(field: &str, s: &str) -> Result<NamespaceName, WebError> {
-    NamespaceName::parse(s.trim()).map_err(|e| WebError::field(field, e.to_string()))
+    NamespaceName::parse(s.trim())
+        .map_err(|e| WebError::field(field, crate::messages::namespace_name(&e)))
 }
 
 /// Global when empty, else the namespace named.
@@ -293,8 +294,8 @@ pub async fn set_env(
     value: &str,
 ) -> Result<(), WebError> {
     caller.require(Role::Admin)?;
-    let name =
-        EnvVarName::parse(name.trim()).map_err(|e| WebError::field("name", e.to_string()))?;
+    let name = EnvVarName::parse(name.trim())
+        .map_err(|e| WebError::field("name", crate::messages::env_name(&e)))?;
     let value = tenantry_core::env::EnvValue::parse(value)
         .map_err(|e| WebError::field("value", e.to_string()))?;
     state.catalog.set_env(scope, &name, &value).await?;
@@ -318,8 +319,8 @@ pub async fn unset_env(
     name: &str,
 ) -> Result<(), WebError> {
     caller.require(Role::Admin)?;
-    let name =
-        EnvVarName::parse(name.trim()).map_err(|e| WebError::field("name", e.to_string()))?;
+    let name = EnvVarName::parse(name.trim())
+        .map_err(|e| WebError::field("name", crate::messages::env_name(&e)))?;
     if !state.catalog.unset_env(scope, &name).await? {
         return Err(WebError::not_found(format!(
             "no env var {} {}",

@@ -48,7 +48,7 @@ pub use crate::hashing::hash_password;
 /// name or the product's name (`tenantry_core::password`).
 pub fn check_password(password: &str, user: &str) -> Result<(), WebError> {
     tenantry_core::password::check(password, &[user])
-        .map_err(|e| WebError::field("password", e.to_string()))
+        .map_err(|e| WebError::field("password", crate::messages::password(&e)))
 }
 
 /// 256 random bits as hex.

@@ -277,7 +277,7 @@ impl AppState {
         password: &str,
     ) -> Result<tenantry_store::User, WebError> {
         let name = tenantry_core::UserName::parse(name)
-            .map_err(|e| WebError::field("name", e.to_string()))?;
+            .map_err(|e| WebError::field("name", messages::user_name(&e)))?;
         let role = parse_role(role)?;
         auth::check_password(password, name.as_str())?;
         let hash = self.hasher.hash(password).await?;

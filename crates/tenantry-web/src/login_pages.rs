@@ -196,7 +196,7 @@ async fn setup(
 ) -> Result<Response, WebError> {
     let attempt = async {
         let name = UserName::parse(form.get("name"))
-            .map_err(|e| WebError::field("name", e.to_string()))?;
+            .map_err(|e| WebError::field("name", crate::messages::user_name(&e)))?;
         let password = form.get("password");
         auth::check_password(password, name.as_str())?;
         if !state

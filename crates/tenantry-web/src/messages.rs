@@ -234,6 +234,75 @@ pub fn template_error(e: &tenantry_core::template::TemplateError) -> Msg {
     }
 }
 
+fn label_ru(p: &tenantry_core::names::LabelProblem) -> String {
+    use tenantry_core::names::LabelProblem as L;
+    match p {
+        L::Empty => "оно пустое".into(),
+        L::TooLong(n) => format!("в нём {n} символов, а можно не больше 63"),
+        L::Char(c) => {
+            format!("в нём есть {c:?}; можно только строчные латинские буквы, цифры и «-»")
+        }
+        L::Dash => "оно должно начинаться и кончаться буквой или цифрой".into(),
+    }
+}
+
+/// A namespace name that cannot be, in both languages.
+pub fn namespace_name(e: &tenantry_core::namespace::NamespaceNameError) -> Msg {
+    Msg::both(
+        e.to_string(),
+        format!(
+            "имя пространства «{}» не подходит: {} (например, lms-dev)",
+            e.input,
+            label_ru(&e.problem)
+        ),
+    )
+}
+
+/// A user name that cannot be, in both languages.
+pub fn user_name(e: &tenantry_core::user::UserNameError) -> Msg {
+    use tenantry_core::user::UserNameProblem as P;
+    let ru = match &e.problem {
+        P::Empty => "оно пустое".to_owned(),
+        P::TooLong => "оно длиннее 64 символов".to_owned(),
+        P::Char(c) => format!("в нём есть {c:?}; можно буквы, цифры, «.», «_», «-» и «@»"),
+    };
+    Msg::both(
+        e.to_string(),
+        format!("имя пользователя «{}» не подходит: {ru}", e.given),
+    )
+}
+
+/// An env var name that cannot be, in both languages.
+pub fn env_name(e: &tenantry_core::env::EnvVarNameError) -> Msg {
+    Msg::both(
+        e.to_string(),
+        format!(
+            "имя переменной «{}» не подходит: латинские буквы, цифры и «_», не с цифры, например LMS_SERVER_PORT",
+            e.0
+        ),
+    )
+}
+
+/// Why a password is refused, in both languages.
+pub fn password(p: &tenantry_core::password::PasswordProblem) -> Msg {
+    use tenantry_core::password::{MAX_LENGTH, MIN_LENGTH, PasswordProblem as P};
+    let ru = match p {
+        P::TooShort => format!("пароль короче {MIN_LENGTH} символов; выберите подлиннее"),
+        P::TooLong => format!("пароль длиннее {MAX_LENGTH} символов; выберите покороче"),
+        P::Common => {
+            "это один из самых распространённых паролей; выберите такой, какого нет ни у кого"
+                .to_owned()
+        }
+        P::TooFewDistinct => {
+            "пароль повторяет несколько символов; используйте больше разных".to_owned()
+        }
+        P::ContainsContext(w) => format!(
+            "пароль содержит «{w}»; не составляйте его из имени пользователя или названия продукта"
+        ),
+    };
+    Msg::both(p.to_string(), ru)
+}
+
 /// A note of a template version: the ones tenantry writes said in `lang`, the ones
 /// people wrote as they are.
 pub fn history_note(lang: Lang, note: &str) -> String {
@@ -349,6 +418,23 @@ pub fn step_of_report(lang: Lang, s: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_and_passwords_are_refused_in_russian() {
+        let e = tenantry_core::NamespaceName::parse("LMS_dev").unwrap_err();
+        assert_eq!(
+            namespace_name(&e).in_lang(Lang::Ru),
+            "имя пространства «LMS_dev» не подходит: в нём есть 'L'; можно только строчные латинские буквы, цифры и «-» (например, lms-dev)"
+        );
+        let p = tenantry_core::password::check("1234567890", &["anna"]).unwrap_err();
+        assert!(password(&p).in_lang(Lang::Ru).contains("распространённых"));
+        let e = tenantry_core::UserName::parse("an na").unwrap_err();
+        assert!(
+            user_name(&e)
+                .in_lang(Lang::Ru)
+                .starts_with("имя пользователя «an na» не подходит")
+        );
+    }
 
     #[test]
     fn json_mistakes_read_in_russian() {
