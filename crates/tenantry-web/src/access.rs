@@ -11,7 +11,7 @@ use tenantry_core::Role;
 
 use crate::AppState;
 use crate::auth::{self, Caller, RequestInfo};
-use crate::error::WebError;
+use crate::error::{Msg, WebError};
 use crate::html::{Ctx, notice, page, when, with_status};
 use crate::input::FormData;
 
@@ -243,7 +243,10 @@ pub async fn create_token(
     if name.is_empty() || name.chars().count() > 100 {
         return Err(WebError::field(
             "name",
-            "give the token a name of 1 to 100 characters, saying what uses it",
+            Msg::both(
+                "give the token a name of 1 to 100 characters, saying what uses it",
+                "дайте токену имя от 1 до 100 символов: что им пользуется",
+            ),
         ));
     }
     let (owner, _) = state
@@ -254,9 +257,15 @@ pub async fn create_token(
     if role > owner.role {
         return Err(WebError::field(
             "role",
-            format!(
-                "a token cannot have more rights than its owner, who is {}",
-                owner.role
+            Msg::both(
+                format!(
+                    "a token cannot have more rights than its owner, who is {}",
+                    owner.role
+                ),
+                format!(
+                    "у токена не может быть больше прав, чем у владельца ({})",
+                    crate::i18n::Lang::Ru.t_any(owner.role.as_str())
+                ),
             ),
         ));
     }
@@ -321,9 +330,10 @@ pub async fn change_own_password(
     new: &str,
 ) -> Result<(), WebError> {
     if !matches!(caller.via, auth::Via::Session { .. }) {
-        return Err(WebError::conflict(
+        return Err(WebError::conflict(Msg::both(
             "an API token cannot change its owner's password; log in",
-        ));
+            "API-токен не может сменить пароль владельца; войдите в систему",
+        )));
     }
     let now = auth::unix_now();
     let (user, hash) = state
@@ -345,7 +355,10 @@ pub async fn change_own_password(
             .catalog
             .record_login_failure(user.name.as_str(), address, now)
             .await?;
-        return Err(WebError::field("current", "the current password is wrong"));
+        return Err(WebError::field(
+            "current",
+            Msg::both("the current password is wrong", "текущий пароль неверен"),
+        ));
     }
     auth::check_password(new, user.name.as_str()).map_err(|e| match e {
         WebError::Field { message, .. } => WebError::field("new", message),
@@ -354,7 +367,10 @@ pub async fn change_own_password(
     if new == current {
         return Err(WebError::field(
             "new",
-            "the new password is the current one",
+            Msg::both(
+                "the new password is the current one",
+                "новый пароль совпадает с текущим",
+            ),
         ));
     }
     let new_hash = state.hasher.hash(new).await?;

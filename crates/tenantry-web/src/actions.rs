@@ -73,7 +73,10 @@ pub async fn create_namespace(
     if token.is_empty() {
         return Err(WebError::field(
             "token",
-            "the cluster token is empty; paste the bearer token of the cluster's service account",
+            crate::error::Msg::both(
+                "the cluster token is empty; paste the bearer token of the cluster's service account",
+                "токен кластера пуст; вставьте bearer-токен служебной учётной записи кластера",
+            ),
         ));
     }
     let new = NewNamespace {

@@ -303,7 +303,10 @@ impl AppState {
         if note.chars().count() > max {
             return Err(WebError::field(
                 "note",
-                format!("a comment has at most {max} characters"),
+                error::Msg::both(
+                    format!("a comment has at most {max} characters"),
+                    format!("комментарий — не больше {max} символов"),
+                ),
             ));
         }
         let problems = self

@@ -133,7 +133,14 @@ pub(crate) fn confirmed(id: &str, typed: &str) -> Result<(), WebError> {
     } else {
         Err(WebError::field(
             "confirm",
-            format!("type the client id to confirm ({id}): a decommission deletes the environment"),
+            crate::error::Msg::both(
+                format!(
+                    "type the client id to confirm ({id}): a decommission deletes the environment"
+                ),
+                format!(
+                    "для подтверждения введите идентификатор клиента ({id}): вывод из эксплуатации удаляет окружение"
+                ),
+            ),
         ))
     }
 }
