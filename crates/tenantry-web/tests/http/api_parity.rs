@@ -305,3 +305,60 @@ async fn the_catalog_actions_of_the_pages_work_through_the_api() {
         .await;
     assert_eq!(found["total"], 1, "{found}");
 }
+
+/// The routes the API serves and the operations its document describes are the same
+/// set: a route without a description, or a description without a route, fails.
+#[tokio::test]
+async fn the_document_describes_exactly_the_routes_served() {
+    let db = TestDb::sqlite();
+    let srv = server(&db).await;
+    let doc: Value = http()
+        .get(format!("{}/api/v1/openapi.json", srv.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            if method != "parameters" {
+                documented.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    let mut served = std::collections::BTreeSet::new();
+    for src in [
+        include_str!("../../src/api.rs"),
+        include_str!("../../src/api_clients.rs"),
+        include_str!("../../src/api_admin.rs"),
+    ] {
+        for r in src.split(".route(").skip(1) {
+            let path = r
+                .trim_start()
+                .trim_start_matches('"')
+                .split('"')
+                .next()
+                .unwrap();
+            let call = r.split(")\n").next().unwrap_or(r);
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let called = call.match_indices(&format!("{method}(")).any(|(i, _)| {
+                    i == 0 || !call[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                });
+                if called {
+                    served.insert(format!("{} {path}", method.to_uppercase()));
+                }
+            }
+        }
+    }
+    // The document itself is served, not described.
+    served.remove("GET /openapi.json");
+    assert!(!served.is_empty());
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        undocumented.is_empty() && unserved.is_empty(),
+        "served but not documented: {undocumented:?}; documented but not served: {unserved:?}"
+    );
+}
