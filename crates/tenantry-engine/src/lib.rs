@@ -25,4 +25,4 @@ pub use plan::{
     render_teardown, rsa_format,
 };
 pub use pods::{PodState, pod_states, pods_of_run};
-pub use step::{Applied, Recreate, Said, StepReport, StepStatus, Verdict, Waited};
+pub use step::{Applied, Explained, Recreate, Said, StepReport, StepStatus, Verdict, Waited};

@@ -247,10 +247,51 @@ pub enum Said {
     NotRun,
     /// Stopped waiting: another step failed.
     Stopped,
-    /// Why it failed, as the engine and the cluster put it.
+    /// Why it failed, as the engine and the cluster put it; typed when the health
+    /// rules named a failed object.
     Failed {
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        explained: Option<Explained>,
     },
+}
+
+/// A failed object as the health rules judged it, with what explains it: how long
+/// after the step began, the last lines of its log, its Warning Events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explained {
+    /// `Pod lms-dev/lms-deployment-c1-…`.
+    pub object: String,
+    /// The cluster's reason, e.g. `ImagePullBackOff`.
+    pub reason: String,
+    /// The cluster's message.
+    pub message: String,
+    pub after_secs: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_tail: Option<String>,
+    /// (reason, message) of each Warning Event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<(String, String)>,
+}
+
+impl std::fmt::Display for Explained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.object, self.reason)?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        write!(f, " (after {:.1}s)", self.after_secs)?;
+        if let Some(log) = &self.log_tail {
+            write!(f, "\nlast log lines:\n{log}")?;
+        }
+        if !self.warnings.is_empty() {
+            f.write_str("\nevents:")?;
+            for (r, m) in &self.warnings {
+                write!(f, "\n  {r}: {m}")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Display for Said {
@@ -261,7 +302,7 @@ impl std::fmt::Display for Said {
             Self::Waited(w) => write!(f, "{w}"),
             Self::NotRun => f.write_str("not run: an earlier step failed"),
             Self::Stopped => f.write_str("stopped: another step failed"),
-            Self::Failed { reason } => f.write_str(reason),
+            Self::Failed { reason, .. } => f.write_str(reason),
         }
     }
 }

@@ -77,7 +77,7 @@ function follow(run) {
     const reason = document.getElementById("run-reason");
     if (r.reason) {
       reason.hidden = false;
-      reason.querySelector("pre").textContent = r.reason;
+      reason.querySelector("pre").textContent = r.reason_shown || r.reason;
     }
     const body = document.querySelector("#steps tbody");
     for (const s of r.steps || []) {

@@ -3,7 +3,7 @@
 
 use tenantry_core::template::OrderError;
 use tenantry_core::template_check::{Found, TemplateProblem};
-use tenantry_engine::{Applied, PlanError, Recreate, Said, Waited};
+use tenantry_engine::{Applied, Explained, PlanError, Recreate, Said, Waited};
 use tenantry_store::StoreError;
 
 use crate::i18n::Lang;
@@ -390,6 +390,48 @@ fn waited(lang: Lang, w: &Waited) -> String {
     }
 }
 
+/// A failed object explained, framed in `lang` (what the cluster said stays as it is).
+pub fn explained(lang: Lang, e: &Explained) -> String {
+    if lang == Lang::En {
+        return e.to_string();
+    }
+    let mut out = format!("{}: {}", e.object, e.reason);
+    if !e.message.is_empty() {
+        out.push_str(&format!(": {}", e.message));
+    }
+    out.push_str(&format!(" (через {})", secs(lang, e.after_secs)));
+    if let Some(log) = &e.log_tail {
+        out.push_str(&format!("\nпоследние строки лога:\n{log}"));
+    }
+    if !e.warnings.is_empty() {
+        out.push_str("\nсобытия:");
+        for (r, m) in &e.warnings {
+            out.push_str(&format!("\n  {r}: {m}"));
+        }
+    }
+    out
+}
+
+/// A run's reason in `lang`: the failed step's typed explanation when the reason is
+/// what that step said, else as recorded.
+pub fn run_reason(lang: Lang, reason: &str, steps: &[serde_json::Value]) -> String {
+    for s in steps {
+        if let Ok(said) = serde_json::from_value::<Vec<Said>>(s["said"].clone()) {
+            for p in &said {
+                if let Said::Failed {
+                    reason: r,
+                    explained: Some(e),
+                } = p
+                    && reason.contains(r.as_str())
+                {
+                    return reason.replace(r.as_str(), &explained(lang, e));
+                }
+            }
+        }
+    }
+    reason.to_owned()
+}
+
 /// What a step reports, in `lang`.
 pub fn step(lang: Lang, said: &[Said]) -> String {
     said.iter()
@@ -400,7 +442,13 @@ pub fn step(lang: Lang, said: &[Said]) -> String {
             (_, Said::Waited(w)) => waited(lang, w),
             (_, Said::NotRun) => "не запускался: предыдущий шаг завершился ошибкой".into(),
             (_, Said::Stopped) => "остановлен: другой шаг завершился ошибкой".into(),
-            (_, Said::Failed { reason }) => reason.clone(),
+            (
+                _,
+                Said::Failed {
+                    explained: Some(e), ..
+                },
+            ) => explained(lang, e),
+            (_, Said::Failed { reason, .. }) => reason.clone(),
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -434,6 +482,33 @@ mod tests {
                 .in_lang(Lang::Ru)
                 .starts_with("имя пользователя «an na» не подходит")
         );
+    }
+
+    #[test]
+    fn a_failure_is_framed_in_russian_and_the_cluster_s_words_kept() {
+        let e = Explained {
+            object: "Pod lms-dev/lms-c1-abc".into(),
+            reason: "ImagePullBackOff".into(),
+            message: "Back-off pulling image \"x:1\"".into(),
+            after_secs: 2.5,
+            log_tail: None,
+            warnings: vec![("Failed".into(), "Failed to pull image".into())],
+        };
+        let said = [Said::Failed {
+            reason: e.to_string(),
+            explained: Some(e.clone()),
+        }];
+        assert_eq!(
+            step(Lang::Ru, &said),
+            "Pod lms-dev/lms-c1-abc: ImagePullBackOff: Back-off pulling image \"x:1\" (через 2,5 с)\nсобытия:\n  Failed: Failed to pull image"
+        );
+        let steps = [serde_json::json!({ "said": said })];
+        let reason = format!("deployment: {e}");
+        assert!(
+            run_reason(Lang::Ru, &reason, &steps).starts_with("deployment: Pod lms-dev/lms-c1-abc")
+        );
+        assert!(run_reason(Lang::Ru, &reason, &steps).contains("(через 2,5 с)"));
+        assert_eq!(run_reason(Lang::En, &reason, &steps), reason);
     }
 
     #[test]

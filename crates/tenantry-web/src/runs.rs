@@ -81,7 +81,7 @@ async fn show(
             }
             div #run-reason hidden[run.reason.is_none()] {
                 h2 { (t("Reason")) }
-                pre.reason role="alert" { (run.reason.as_deref().unwrap_or("")) }
+                pre.reason role="alert" { (crate::messages::run_reason(ctx.lang, run.reason.as_deref().unwrap_or(""), &steps)) }
             }
         }
         h2 { (t("Steps")) }
@@ -211,6 +211,11 @@ pub async fn events(
                     for st in steps {
                         st["shown"] = json!(crate::messages::step_of_report(info.lang, st));
                     }
+                }
+                if let Some(reason) = run.reason.as_deref() {
+                    let steps = steps_of(&run.report);
+                    data["reason_shown"] =
+                        json!(crate::messages::run_reason(info.lang, reason, &steps));
                 }
                 data["requests"] = json!(state.catalog.run_request_count(id).await.unwrap_or(0));
                 // The pods, as the cluster has them, every 2 s (a slow cluster is skipped).

@@ -879,6 +879,13 @@ async fn a_failing_image_is_reported_on_the_run_and_a_second_deploy_is_refused_w
     );
     let (_, page) = admin.get(&format!("/runs/{}", run["id"])).await;
     assert!(page.contains("ImagePull"), "the run page names the cause");
+    // In Russian the framing is Russian, the cluster's words as they are.
+    let (_, page) = admin.get_ru(&format!("/runs/{}", run["id"])).await;
+    let reason = page.split("class=\"reason\"").nth(1).unwrap_or("");
+    assert!(
+        reason.contains("ImagePull") && reason.contains("(через ") && !reason.contains("(after "),
+        "{reason}"
+    );
     // A render problem is answered at once, nothing started.
     admin
         .post(

@@ -10,27 +10,69 @@ use tenantry_kube::{ListSpec, ObjectRef, Op};
 
 use super::Ctx;
 use super::watch::name_of;
+use crate::step::Explained;
 
 fn pod_ref(ns: &str, pod: &str) -> ObjectRef {
     ObjectRef::new(format!("api/v1/namespaces/{ns}/pods"), pod)
 }
 
+/// Why a wait failed: a failed object explained, or the engine's words.
+#[derive(Debug, Clone)]
+pub(crate) enum Reason {
+    Explained(Explained),
+    Text(String),
+}
+
+impl Reason {
+    pub(crate) fn explained(&self) -> Option<Explained> {
+        match self {
+            Self::Explained(e) => Some(e.clone()),
+            Self::Text(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Explained(e) => write!(f, "{e}"),
+            Self::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl From<String> for Reason {
+    fn from(t: String) -> Self {
+        Self::Text(t)
+    }
+}
+
+fn explained(f: &Failure, since: Instant) -> Explained {
+    Explained {
+        object: f.object.clone(),
+        reason: f.reason.clone(),
+        message: f.message.clone(),
+        after_secs: since.elapsed().as_secs_f64(),
+        log_tail: None,
+        warnings: Vec::new(),
+    }
+}
+
 /// The failure, with the log tail or the Events it points at.
-pub(crate) async fn explain(ctx: &Ctx<'_>, ns: &str, f: &Failure, since: Instant) -> String {
-    let mut out = format!("{f} (after {:.1}s)", since.elapsed().as_secs_f64());
+pub(crate) async fn explain(ctx: &Ctx<'_>, ns: &str, f: &Failure, since: Instant) -> Reason {
+    let mut out = explained(f, since);
     if let Some(pod) = &f.log_of
         && let Ok(log) = ctx.cluster.pod_log_tail(&pod_ref(ns, pod), 10).await
         && !log.trim().is_empty()
     {
-        out.push_str("\nlast log lines:\n");
-        out.push_str(log.trim_end());
+        out.log_tail = Some(log.trim_end().to_owned());
     }
     if let Some(pod) = &f.events_of
         && let Some(events) = pod_events(ctx, ns, pod).await
     {
-        out.push_str(&warnings_text(&events));
+        out.warnings = warnings(&events);
     }
-    out
+    Reason::Explained(out)
 }
 
 /// A pod's Events (`None` when they cannot be read).
@@ -41,24 +83,18 @@ async fn pod_events(ctx: &Ctx<'_>, ns: &str, pod: &str) -> Option<Vec<Value>> {
     Some(answer["items"].as_array().cloned().unwrap_or_default())
 }
 
-/// The Warning Events, one per line under an `events:` heading; empty when none.
-fn warnings_text(events: &[Value]) -> String {
-    let lines: Vec<String> = events
+/// The Warning Events' reasons and messages.
+fn warnings(events: &[Value]) -> Vec<(String, String)> {
+    events
         .iter()
         .filter(|e| e["type"] == "Warning")
         .map(|e| {
-            format!(
-                "  {}: {}",
-                e["reason"].as_str().unwrap_or(""),
-                e["message"].as_str().unwrap_or("")
+            (
+                e["reason"].as_str().unwrap_or("").to_owned(),
+                e["message"].as_str().unwrap_or("").to_owned(),
             )
         })
-        .collect();
-    if lines.is_empty() {
-        String::new()
-    } else {
-        format!("\nevents:\n{}", lines.join("\n"))
-    }
+        .collect()
 }
 
 /// The first pod that the health rules say has failed, explained.
@@ -68,7 +104,7 @@ pub(crate) async fn pods_verdict(
     pods: &[&Value],
     since: Instant,
     skip_finished: bool,
-) -> Option<String> {
+) -> Option<Reason> {
     for p in pods {
         let phase = p
             .pointer("/status/phase")
@@ -99,11 +135,9 @@ pub(crate) async fn pods_verdict(
                 .into_iter()
                 .filter(|e| e["message"].as_str() != Some(f.message.as_str()))
                 .collect();
-            return Some(format!(
-                "{f} (after {:.1}s){}",
-                since.elapsed().as_secs_f64(),
-                warnings_text(&others)
-            ));
+            let mut out = explained(&f, since);
+            out.warnings = warnings(&others);
+            return Some(Reason::Explained(out));
         }
     }
     None
@@ -116,7 +150,7 @@ pub(crate) async fn explain_stuck(
     f: Failure,
     pods: &[&Value],
     since: Instant,
-) -> String {
+) -> Reason {
     let stuck = pods
         .iter()
         .find_map(|p| match pod_health(p, since.elapsed(), &ctx.opts.rules) {

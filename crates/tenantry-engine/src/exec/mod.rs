@@ -293,6 +293,7 @@ async fn run_waves(
                     StepStatus::Failed,
                     vec![Said::Failed {
                         reason: reason.clone(),
+                        explained: None,
                     }],
                     since,
                 ),
@@ -338,9 +339,10 @@ async fn run_waves(
                     Err(reason) => (
                         StepStatus::Failed,
                         vec![Said::Failed {
-                            reason: reason.clone(),
+                            reason: reason.to_string(),
+                            explained: reason.explained(),
                         }],
-                        Err(reason),
+                        Err(reason.to_string()),
                     ),
                 };
                 reports.set(&s.template, status, said, since);

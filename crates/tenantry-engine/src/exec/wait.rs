@@ -12,6 +12,7 @@ use tenantry_core::health::{
 use tenantry_kube::{ListSpec, Op};
 
 use super::Ctx;
+use super::evidence::Reason;
 use super::evidence::{explain, explain_stuck, pods_verdict};
 use super::waiters::{Waiter, selector};
 use super::watch::{Watched, name_of};
@@ -37,7 +38,7 @@ pub(crate) async fn wait(
     waiter: Option<&mut Waiter>,
     applied: &Applied,
     seen: &mut Vec<Value>,
-) -> Result<Option<Waited>, String> {
+) -> Result<Option<Waited>, Reason> {
     // A changed Deployment's current ReplicaSet (its `pod-template-hash`), once needed.
     let mut current: Option<String> = None;
     match (step.until, waiter) {
@@ -45,7 +46,7 @@ pub(crate) async fn wait(
         (Until::JobComplete, Some(w)) => loop {
             let (job, pods) = w.state()?;
             let Some(job) = job else {
-                return Err(vanished(step, w));
+                return Err(vanished(step, w).into());
             };
             // A re-created Job's name is its predecessor's, whose pods may not be gone yet:
             // only this Job's pods (by its uid) count.
@@ -77,7 +78,7 @@ pub(crate) async fn wait(
         (Until::RolloutReady, Some(w)) => loop {
             let (dep, pods) = w.state()?;
             let Some(dep) = dep else {
-                return Err(vanished(step, w));
+                return Err(vanished(step, w).into());
             };
             let pods: Vec<&Value> = pods.iter().filter(|p| !is_terminating(p)).collect();
             let pods = if applied.is_new() {
@@ -104,7 +105,7 @@ pub(crate) async fn wait(
         (Until::ScaledTo(replicas), Some(w)) => loop {
             let (dep, pods) = w.state()?;
             let Some(dep) = dep else {
-                return Err(vanished(step, w));
+                return Err(vanished(step, w).into());
             };
             let pods: Vec<&Value> = pods.iter().filter(|p| !is_terminating(p)).collect();
             *seen = pods.iter().map(|p| (*p).clone()).collect();
@@ -143,7 +144,8 @@ pub(crate) async fn wait(
         (Until::JobComplete | Until::RolloutReady | Until::ScaledTo(_), None) => Err(format!(
             "{}: the template waits for an object, but its body has no metadata.name",
             step.template
-        )),
+        )
+        .into()),
         (Until::PodsReady, _) => {
             let ns = step.namespace();
             let list = pods_of_path(&step.path);

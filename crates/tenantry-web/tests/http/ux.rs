@@ -5,7 +5,7 @@ use super::*;
 
 impl Session {
     /// GET in Russian.
-    async fn get_ru(&self, path: &str) -> (u16, String) {
+    pub(crate) async fn get_ru(&self, path: &str) -> (u16, String) {
         let r = self
             .http
             .get(format!("{}{path}", self.url))
@@ -16,7 +16,7 @@ impl Session {
         (r.status().as_u16(), r.text().await.unwrap())
     }
 
-    async fn post_ru(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    pub(crate) async fn post_ru(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
         let mut fields = vec![("_csrf", self.csrf.as_str())];
         fields.extend_from_slice(form);
         let r = self
