@@ -154,11 +154,24 @@ impl WebError {
                 .map(|f| crate::messages::found(lang, f))
                 .collect::<Vec<_>>()
                 .join("; "),
-            Self::Forbidden(_) => format!(
-                "{} ({})",
-                lang.t("Your role does not allow this."),
-                self.public_message()
-            ),
+            Self::Forbidden(role) => match lang {
+                Lang::En => format!(
+                    "{} ({})",
+                    lang.t("Your role does not allow this."),
+                    self.public_message()
+                ),
+                Lang::Ru => format!(
+                    "{} (нужна роль «{}»)",
+                    lang.t("Your role does not allow this."),
+                    lang.t_any(role.as_str())
+                ),
+            },
+            Self::Csrf => lang
+                .t("The form was not sent from this page's session, or came from another site; reload the page and try again.")
+                .to_owned(),
+            Self::Internal(_) => lang
+                .t("The server failed; the details are in its log.")
+                .to_owned(),
             other => other.public_message(),
         }
     }

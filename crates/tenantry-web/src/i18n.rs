@@ -76,6 +76,14 @@ impl Lang {
 
 /// Every phrase with its Russian. The English text is the key.
 pub const PHRASES: &[(&str, &str)] = &[
+    (
+        "The form was not sent from this page's session, or came from another site; reload the page and try again.",
+        "Форма отправлена не из сессии этой страницы или с другого сайта; обновите страницу и повторите.",
+    ),
+    (
+        "The server failed; the details are in its log.",
+        "Сбой на сервере; подробности в его журнале.",
+    ),
     // Template history notes tenantry writes.
     ("default", "по умолчанию"),
     ("imported", "импортирован"),

@@ -459,7 +459,11 @@ pub fn router(state: AppState) -> Router {
 
 async fn not_found(req: axum::extract::Request) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
-    let e = WebError::not_found(format!("no page {}", req.uri().path()));
+    let path = req.uri().path();
+    let e = WebError::not_found(error::Msg::both(
+        format!("no page {path}"),
+        format!("страницы {path} нет"),
+    ));
     respond::error(e, is_api, i18n::Lang::from_headers(req.headers()))
 }
 
