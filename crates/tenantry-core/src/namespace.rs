@@ -58,32 +58,54 @@ pub struct ApiRootUrl(String);
     "API root URL {input:?} {problem}; expected e.g. https://rancher.example/k8s/clusters/c-m4hlh/"
 )]
 pub struct ApiRootUrlError {
-    input: String,
-    problem: String,
+    pub input: String,
+    pub problem: UrlProblem,
+}
+
+/// What is wrong with an API root URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlProblem {
+    NotAUrl(String),
+    Scheme,
+    NoHost,
+    Credentials,
+    QueryOrFragment,
+}
+
+impl fmt::Display for UrlProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotAUrl(e) => write!(f, "is not a URL ({e})"),
+            Self::Scheme => {
+                f.write_str("must start with https:// (or http:// for a local test cluster)")
+            }
+            Self::NoHost => f.write_str("has no host"),
+            Self::Credentials => {
+                f.write_str("must not carry a user or password; the token is given separately")
+            }
+            Self::QueryOrFragment => f.write_str("must not have a query (?…) or fragment (#…)"),
+        }
+    }
 }
 
 impl ApiRootUrl {
     pub fn parse(input: &str) -> Result<Self, ApiRootUrlError> {
-        let err = |problem: &str| ApiRootUrlError {
+        let err = |problem: UrlProblem| ApiRootUrlError {
             input: input.to_owned(),
-            problem: problem.to_owned(),
+            problem,
         };
-        let url = Url::parse(input.trim()).map_err(|e| err(&format!("is not a URL ({e})")))?;
+        let url = Url::parse(input.trim()).map_err(|e| err(UrlProblem::NotAUrl(e.to_string())))?;
         if !matches!(url.scheme(), "https" | "http") {
-            return Err(err(
-                "must start with https:// (or http:// for a local test cluster)",
-            ));
+            return Err(err(UrlProblem::Scheme));
         }
         if url.host_str().is_none_or(str::is_empty) {
-            return Err(err("has no host"));
+            return Err(err(UrlProblem::NoHost));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(err(
-                "must not carry a user or password; the token is given separately",
-            ));
+            return Err(err(UrlProblem::Credentials));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(err("must not have a query (?…) or fragment (#…)"));
+            return Err(err(UrlProblem::QueryOrFragment));
         }
         let text = url.as_str().trim_end_matches('/').to_owned();
         Ok(Self(text))

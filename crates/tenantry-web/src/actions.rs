@@ -46,7 +46,8 @@ fn ca_of(s: Option<&str>) -> Result<Option<CaBundle>, WebError> {
 }
 
 fn api_url(s: &str) -> Result<ApiRootUrl, WebError> {
-    ApiRootUrl::parse(s.trim()).map_err(|e| WebError::field("api_root_url", e.to_string()))
+    ApiRootUrl::parse(s.trim())
+        .map_err(|e| WebError::field("api_root_url", crate::messages::api_url(&e)))
 }
 
 /// A new namespace as a form or a JSON body gives it.

@@ -258,6 +258,27 @@ pub fn namespace_name(e: &tenantry_core::namespace::NamespaceNameError) -> Msg {
     )
 }
 
+/// An API root URL that cannot be, in both languages.
+pub fn api_url(e: &tenantry_core::namespace::ApiRootUrlError) -> Msg {
+    use tenantry_core::namespace::UrlProblem as U;
+    let ru = match &e.problem {
+        U::NotAUrl(why) => format!("не является адресом ({why})"),
+        U::Scheme => "должен начинаться с https:// (или http:// для тестового кластера)".into(),
+        U::NoHost => "без имени хоста".into(),
+        U::Credentials => {
+            "не должен содержать пользователя или пароль: токен задаётся отдельно".into()
+        }
+        U::QueryOrFragment => "не должен содержать запрос (?…) или фрагмент (#…)".into(),
+    };
+    Msg::both(
+        e.to_string(),
+        format!(
+            "адрес API «{}» {ru}; ожидается, например, https://rancher.example/k8s/clusters/c-m4hlh/",
+            e.input
+        ),
+    )
+}
+
 /// A user name that cannot be, in both languages.
 pub fn user_name(e: &tenantry_core::user::UserNameError) -> Msg {
     use tenantry_core::user::UserNameProblem as P;
