@@ -32,6 +32,21 @@ function expect(cond, what) {
   if (!cond) throw new Error("expected " + what);
 }
 
+// The catalogue's English phrases; a page in Russian must show none of them. What is
+// data (names, code, text boxes, request bodies) is left out.
+const english = JSON.parse(process.env.TENANTRY_ENGLISH || "[]");
+const data = new Set(["admin", "operator", "viewer", "secret", "service", "deployment", "configmap", "ingress", "default"]);
+async function noEnglish(where) {
+  const text = await page.evaluate(() => {
+    const clone = document.body.cloneNode(true);
+    for (const e of clone.querySelectorAll("code, textarea, pre.body, pre.preview, option, script, .user, .reason")) e.remove();
+    return clone.innerText;
+  });
+  const found = english.filter((p) => !data.has(p) && new RegExp("(^|[^\\p{L}\\p{N}])" + p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "($|[^\\p{L}\\p{N}])", "u").test(text));
+  const context = found.map((p) => { const i = text.indexOf(p); return text.slice(Math.max(0, i - 60), i + p.length + 60); });
+  expect(found.length === 0, `no English on ${where} in Russian, found ${JSON.stringify(found)} in ${JSON.stringify(context)}`);
+}
+
 try {
   step("log in");
   await page.goto(url + "/clients");
@@ -148,7 +163,7 @@ try {
   await page.locator('#params tr[data-param="docker-image"] button:not([name="unset"])').click();
   await page.waitForURL(/\/namespaces\/demo\?saved=docker-image$/);
   await page.goto(url + "/clients/new");
-  await page.fill('input[name="organisation"]', "Failing Image Ltd");
+  await page.fill('input[name="organisation"]', "ООО «Битый образ»");
   await page.selectOption('select[name="deploy"]', "demo");
   await page.click('#new-client button[type="submit"]');
   await page.waitForURL(/\/runs\/\d+$/);
@@ -175,6 +190,7 @@ try {
   await page.waitForSelector("h1");
   expect((await page.textContent("h1")) === "Клиенты", "a Russian heading");
   await shot("07-clients-ru");
+  await noEnglish("the clients list");
 
   step("in Russian: a wrong e-mail on the card, then the template typo");
   await page.goto(card);
@@ -187,12 +203,24 @@ try {
   expect((await besideRu.textContent()).includes("содержит запятую"), "the problem in Russian: " + await besideRu.textContent());
   expect(await page.locator('#add-contact input[name="contact_name"]').inputValue() === "Вера Иванова", "the name kept");
   await shot("07b-contact-error-ru");
+  await noEnglish("the client card with an error");
   await page.goto(url + "/templates/service");
   await editor.fill(original.replace("{{client-id | lower}}", "{{clinet-id | lower}}"));
   await page.click('#template-editor button[value="save"]');
   await page.waitForSelector("ul.problems li");
   expect((await page.textContent("ul.problems li")).includes("возможно, имелся в виду {{client-id}}?"), "the suggestion in Russian");
   await shot("07c-template-refused-ru");
+  await noEnglish("the template editor");
+  for (const path of ["/runs", "/namespaces/demo", "/env", "/templates", "/audit", "/users", "/tokens"]) {
+    await page.goto(url + path);
+    await noEnglish(path);
+  }
+  const runs = page.locator("#runs a[href^='/runs/'], table a[href^='/runs/']");
+  if (await runs.count() > 0) {
+    await runs.first().click();
+    await page.waitForURL(/\/runs\/\d+$/);
+    await noEnglish("a run page");
+  }
 
   expect(problems.length === 0, "no console errors or CSP violations: " + problems.join("; "));
   console.log("ok");

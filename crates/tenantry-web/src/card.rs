@@ -176,7 +176,7 @@ pub async fn card(
                             None => (status_badge(ctx.lang, "none")),
                         }
                     }
-                    @if let Some(reason) = last.and_then(|r| r.reason.as_deref()) { p.reason { (first_line(reason)) } }
+                    @if let Some(r) = last.filter(|r| r.reason.is_some()) { p.reason { (first_line(&reason_in(ctx, r))) } }
                     @if operator {
                         form method="post" action={"/clients/" (c.id) "/deploy"} data-confirm=(t("Deploy this client now?")) {
                             (ctx.csrf())
@@ -266,6 +266,12 @@ pub async fn card_with_error(
     Ok(with_status(page.into_response(), e))
 }
 
+/// A run's reason in the page's language (the framing; the cluster's words as they are).
+fn reason_in(ctx: &Ctx, r: &RunRecord) -> String {
+    let steps = r.report.as_array().cloned().unwrap_or_default();
+    crate::messages::run_reason(ctx.lang, r.reason.as_deref().unwrap_or(""), &steps)
+}
+
 pub fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
@@ -289,7 +295,7 @@ pub fn runs_table(ctx: &Ctx, runs: &[RunRecord], with_client: bool) -> Markup {
                             td { (status_badge(ctx.lang, r.status.as_str())) }
                             td { (when(&r.started_at)) }
                             td { @if let Some(f) = &r.finished_at { (when(f)) " · " (took(ctx.lang, &r.started_at, f).unwrap_or_default()) } }
-                            td.reason { (first_line(r.reason.as_deref().unwrap_or(""))) }
+                            td.reason { (first_line(&reason_in(ctx, r))) }
                         }
                     }
                 }

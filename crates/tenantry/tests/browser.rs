@@ -22,12 +22,20 @@ fn an_operator_creates_deploys_rolls_back_decommissions_and_sees_a_failure_named
     let catalog = tempfile::tempdir().unwrap();
     let demo = Demo::start(catalog.path());
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-shots");
+    // The catalogue's English phrases (those that read differently in Russian): none
+    // may show on a page in Russian.
+    let english: Vec<&str> = tenantry_web::i18n::PHRASES
+        .iter()
+        .filter(|(en, ru)| en != ru && en.chars().filter(char::is_ascii_alphabetic).count() > 3)
+        .map(|(en, _)| *en)
+        .collect();
     let out = Command::new("node")
         .arg(PathBuf::from(&dir).join("ui.mjs"))
         .current_dir(&dir)
         .env("TENANTRY_URL", &demo.url)
         .env("TENANTRY_PASSWORD", &demo.password)
         .env("TENANTRY_SHOTS", &shots)
+        .env("TENANTRY_ENGLISH", serde_json::to_string(&english).unwrap())
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
