@@ -252,6 +252,16 @@ impl Session {
             .unwrap()
     }
 
+    /// Creates client "Acme" through the API; returns the answer.
+    async fn acme(&self) -> (u16, Value) {
+        self.api(
+            reqwest::Method::POST,
+            "/clients",
+            Some(json!({"organisation": "Acme"})),
+        )
+        .await
+    }
+
     async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut r = self
             .http
@@ -463,13 +473,7 @@ async fn roles_limit_what_each_user_can_do() {
     let operator = login(&srv.url, "operator").await;
     let admin = login(&srv.url, "admin").await;
 
-    let (status, client) = operator
-        .api(
-            reqwest::Method::POST,
-            "/clients",
-            Some(json!({"organisation": "Acme"})),
-        )
-        .await;
+    let (status, client) = operator.acme().await;
     assert_eq!(status, 201, "{client}");
     let id = client["id"].as_str().unwrap().to_owned();
 
@@ -830,13 +834,7 @@ async fn a_failing_image_is_reported_on_the_run_and_a_second_deploy_is_refused_w
         )
         .await;
     assert!(r.status().is_redirection());
-    let (_, c) = admin
-        .api(
-            reqwest::Method::POST,
-            "/clients",
-            Some(json!({"organisation": "Acme"})),
-        )
-        .await;
+    let (_, c) = admin.acme().await;
     let id = c["id"].as_str().unwrap();
     let (status, run) = admin
         .api(
@@ -952,13 +950,7 @@ async fn the_template_editor_shows_json_errors_by_line_and_keeps_history() {
         "a diff against older versions"
     );
     // Preview for a client, secrets masked.
-    admin
-        .api(
-            reqwest::Method::POST,
-            "/clients",
-            Some(json!({"organisation": "Acme"})),
-        )
-        .await;
+    admin.acme().await;
     let (_, html) = admin
         .get("/templates/secret?client=C1&namespace=demo")
         .await;
@@ -1046,13 +1038,7 @@ async fn two_instances_on_postgresql_share_sessions_and_the_one_run_rule() {
         http: http(),
     };
     assert_eq!(b.get("/clients").await.0, 200);
-    let (_, c) = a
-        .api(
-            reqwest::Method::POST,
-            "/clients",
-            Some(json!({"organisation": "Acme"})),
-        )
-        .await;
+    let (_, c) = a.acme().await;
     let id = c["id"].as_str().unwrap();
     let path = format!("/clients/{id}/deploy");
     let body = json!({"namespace": "demo"});
@@ -1077,13 +1063,7 @@ async fn every_page_answers_each_role_as_its_rights_say() {
     let db = TestDb::sqlite();
     let srv = server(&db).await;
     let admin = login(&srv.url, "admin").await;
-    admin
-        .api(
-            reqwest::Method::POST,
-            "/clients",
-            Some(json!({"organisation": "Acme"})),
-        )
-        .await;
+    admin.acme().await;
     let (_, run) = admin
         .api(
             reqwest::Method::POST,
@@ -1209,13 +1189,7 @@ async fn the_api_suspends_resumes_rolls_back_and_decommissions_an_environment() 
     let srv = server(&db).await;
     let op = login(&srv.url, "operator").await;
     let viewer = login(&srv.url, "viewer").await;
-    let (_, c) = op
-        .api(
-            reqwest::Method::POST,
-            "/clients",
-            Some(json!({"organisation": "Acme"})),
-        )
-        .await;
+    let (_, c) = op.acme().await;
     let id = c["id"].as_str().unwrap().to_owned();
     let ns = json!({"namespace": "demo"});
     let run_of = |op: &'static str| format!("/clients/{id}/{op}");
@@ -1357,13 +1331,7 @@ async fn the_client_card_suspends_rolls_back_and_decommissions_with_a_typed_conf
     let db = TestDb::sqlite();
     let srv = server(&db).await;
     let op = login(&srv.url, "operator").await;
-    let (_, c) = op
-        .api(
-            reqwest::Method::POST,
-            "/clients",
-            Some(json!({"organisation": "Acme"})),
-        )
-        .await;
+    let (_, c) = op.acme().await;
     let id = c["id"].as_str().unwrap().to_owned();
     let card = format!("/clients/{id}");
     // Nothing deployed yet: no suspend, no danger zone.

@@ -286,9 +286,7 @@ async fn the_catalog_actions_of_the_pages_work_through_the_api() {
     }
 
     // The client object says organisation as its input does, and how its environments are.
-    let (_, c) = admin
-        .api(M::POST, "/clients", Some(json!({"organisation": "Acme"})))
-        .await;
+    let (_, c) = admin.acme().await;
     assert_eq!(c["organisation"], "Acme");
     let (_, list) = admin.api(M::GET, "/clients", None).await;
     assert!(list["items"][0]["environments"].is_array(), "{list}");

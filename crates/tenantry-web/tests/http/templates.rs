@@ -151,13 +151,7 @@ async fn the_editor_previews_unsaved_text_for_a_client_and_shows_versions_side_b
     let db = TestDb::sqlite();
     let srv = server(&db).await;
     let admin = login(&srv.url, "admin").await;
-    admin
-        .api(
-            reqwest::Method::POST,
-            "/clients",
-            Some(json!({"organisation": "Acme"})),
-        )
-        .await;
+    admin.acme().await;
     let edited =
         serde_json::to_string_pretty(&service_with_type(&admin, "NodePort").await).unwrap();
     let (_, before) = admin

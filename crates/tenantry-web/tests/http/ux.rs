@@ -46,13 +46,7 @@ async fn error_pages_keep_the_navigation_and_their_titles_are_russian() {
         "the catalog's error in Russian: {page}"
     );
     // A plan that does not render: said in Russian, without CLI commands.
-    admin
-        .api(
-            reqwest::Method::POST,
-            "/clients",
-            Some(json!({"organisation": "Acme"})),
-        )
-        .await;
+    admin.acme().await;
     admin
         .post(
             "/namespaces/demo/params",
@@ -98,13 +92,7 @@ async fn empty_states_are_words_and_unsetting_an_env_var_asks_first() {
     let db = TestDb::sqlite();
     let srv = server(&db).await;
     let admin = login(&srv.url, "admin").await;
-    admin
-        .api(
-            reqwest::Method::POST,
-            "/clients",
-            Some(json!({"organisation": "Acme"})),
-        )
-        .await;
+    admin.acme().await;
     let (_, card) = admin.get_ru("/clients/C1").await;
     assert!(card.contains("Контактов пока нет."), "{card}");
     assert!(card.contains("Запусков пока нет."), "{card}");
@@ -122,12 +110,7 @@ async fn a_contact_form_with_a_mistake_keeps_what_was_typed_and_says_what_is_wro
     let db = TestDb::sqlite();
     let srv = server(&db).await;
     let op = login(&srv.url, "operator").await;
-    op.api(
-        reqwest::Method::POST,
-        "/clients",
-        Some(json!({"organisation": "Acme"})),
-    )
-    .await;
+    op.acme().await;
     let (status, page) = op
         .post_ru(
             "/clients/C1/contacts",
