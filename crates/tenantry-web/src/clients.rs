@@ -241,19 +241,13 @@ async fn update_client(
         phones: Some(split_phones(form.get("phones"))),
         emails: Some(split_emails(form.get("emails"))),
     };
-    match client_actions::update_client(&state, &info, &caller, id, &patch).await {
-        Ok(_) => Ok(Redirect::to(&format!("/clients/{id}")).into_response()),
-        Err(e @ (WebError::Input { .. } | WebError::Field { .. })) => {
-            let typed = Returned::Client {
-                organisation: form.get("organisation").to_owned(),
-                phones: form.get("phones").to_owned(),
-                emails: form.get("emails").to_owned(),
-            };
-            let old = state.catalog.client(id).await?;
-            card_with_error(&state, &info, caller, &old, &e, typed).await
-        }
-        Err(e) => Err(e),
-    }
+    let done = client_actions::update_client(&state, &info, &caller, id, &patch).await;
+    let typed = Returned::Client {
+        organisation: form.get("organisation").to_owned(),
+        phones: form.get("phones").to_owned(),
+        emails: form.get("emails").to_owned(),
+    };
+    back_to_card(&state, &info, caller, id, done, typed).await
 }
 
 async fn add_contact(
@@ -265,12 +259,25 @@ async fn add_contact(
 ) -> Result<Response, WebError> {
     let id = client_id(&id)?;
     let given = form.contacts().into_iter().next().unwrap_or_default();
-    match client_actions::add_contact(&state, &info, &caller, id, &given, "contact").await {
+    let done = client_actions::add_contact(&state, &info, &caller, id, &given, "contact").await;
+    back_to_card(&state, &info, caller, id, done, Returned::AddContact(given)).await
+}
+
+/// The card again: at once when the change was made, with the form as it was typed and
+/// its problem when it was refused.
+async fn back_to_card<T>(
+    state: &AppState,
+    info: &RequestInfo,
+    caller: Caller,
+    id: tenantry_core::ClientId,
+    done: Result<T, WebError>,
+    typed: Returned,
+) -> Result<Response, WebError> {
+    match done {
         Ok(_) => Ok(Redirect::to(&format!("/clients/{id}")).into_response()),
         Err(e @ (WebError::Input { .. } | WebError::Field { .. })) => {
             let old = state.catalog.client(id).await?;
-            let typed = Returned::AddContact(given);
-            card_with_error(&state, &info, caller, &old, &e, typed).await
+            card_with_error(state, info, caller, &old, &e, typed).await
         }
         Err(e) => Err(e),
     }
@@ -285,17 +292,18 @@ async fn update_contact(
 ) -> Result<Response, WebError> {
     let id = client_id(&id)?;
     let input = form.contacts().into_iter().next().unwrap_or_default();
-    match client_actions::update_contact(&state, &info, &caller, id, contact, &input, "contact")
-        .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/clients/{id}")).into_response()),
-        Err(e @ (WebError::Input { .. } | WebError::Field { .. })) => {
-            let old = state.catalog.client(id).await?;
-            let typed = Returned::EditContact(contact, input);
-            card_with_error(&state, &info, caller, &old, &e, typed).await
-        }
-        Err(e) => Err(e),
-    }
+    let done =
+        client_actions::update_contact(&state, &info, &caller, id, contact, &input, "contact")
+            .await;
+    back_to_card(
+        &state,
+        &info,
+        caller,
+        id,
+        done,
+        Returned::EditContact(contact, input),
+    )
+    .await
 }
 
 async fn remove_contact(
