@@ -50,7 +50,42 @@ pub enum Segment<'a> {
 pub struct MacroSyntaxError {
     /// Byte offset of the `{{` that starts the faulty macro.
     pub offset: usize,
-    pub problem: String,
+    pub problem: MacroProblem,
+}
+
+/// What is wrong with a macro.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MacroProblem {
+    /// `{{` without `}}`.
+    Unclosed,
+    /// What is between the braces is no parameter name.
+    BadName {
+        inner: String,
+    },
+    UnknownFilter {
+        filter: String,
+        inner: String,
+    },
+}
+
+impl fmt::Display for MacroProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unclosed => f.write_str("`{{` is not closed by `}}`"),
+            Self::BadName { inner } => write!(
+                f,
+                "{{{{{inner}}}}} does not name a parameter: names are lower-case letters, digits and dashes, e.g. {{{{client-id}}}}"
+            ),
+            Self::UnknownFilter { filter, inner } => {
+                let known: Vec<_> = Filter::ALL.iter().map(|f| f.name()).collect();
+                write!(
+                    f,
+                    "unknown filter {filter:?} in {{{{{inner}}}}}; known filters: {}",
+                    known.join(", ")
+                )
+            }
+        }
+    }
 }
 
 impl fmt::Display for MacroSyntaxError {
@@ -87,7 +122,7 @@ pub fn parse(text: &str) -> Result<Vec<Segment<'_>>, MacroSyntaxError> {
         let Some(len) = text[inner_start..].find("}}") else {
             return Err(MacroSyntaxError {
                 offset: start,
-                problem: "`{{` is not closed by `}}`".into(),
+                problem: MacroProblem::Unclosed,
             });
         };
         let inner = &text[inner_start..inner_start + len];
@@ -101,22 +136,21 @@ pub fn parse(text: &str) -> Result<Vec<Segment<'_>>, MacroSyntaxError> {
 }
 
 fn parse_inner(inner: &str, offset: usize) -> Result<MacroRef, MacroSyntaxError> {
-    let err = |problem: String| MacroSyntaxError { offset, problem };
+    let err = |problem: MacroProblem| MacroSyntaxError { offset, problem };
     let mut parts = inner.split('|').map(str::trim);
     let name = parts.next().unwrap_or_default();
     if !is_macro_name(name) {
-        return Err(err(format!(
-            "{{{{{inner}}}}} does not name a parameter: names are lower-case letters, digits and dashes, e.g. {{{{client-id}}}}"
-        )));
+        return Err(err(MacroProblem::BadName {
+            inner: inner.to_owned(),
+        }));
     }
     let filters = parts
         .map(|f| {
             Filter::parse(f).ok_or_else(|| {
-                let known: Vec<_> = Filter::ALL.iter().map(|f| f.name()).collect();
-                err(format!(
-                    "unknown filter {f:?} in {{{{{inner}}}}}; known filters: {}",
-                    known.join(", ")
-                ))
+                err(MacroProblem::UnknownFilter {
+                    filter: f.to_owned(),
+                    inner: inner.to_owned(),
+                })
             })
         })
         .collect::<Result<_, _>>()?;
@@ -173,7 +207,11 @@ mod tests {
         for (text, offset, want) in cases {
             let e = parse(text).unwrap_err();
             assert_eq!(e.offset, offset, "{text}");
-            assert!(e.problem.contains(want), "{text}: {}", e.problem);
+            assert!(
+                e.problem.to_string().contains(want),
+                "{text}: {}",
+                e.problem
+            );
         }
     }
 }

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::macros::{self, is_macro_name};
+use crate::macros::{self, MacroSyntaxError, is_macro_name};
 use crate::render::JsonSyntaxError;
 
 /// A template's name: lower-case letters, digits and dashes, e.g. `clickhouse-setup`.
@@ -162,7 +162,48 @@ pub enum TemplateError {
     #[error("{0}")]
     Json(JsonSyntaxError),
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Invalid),
+}
+
+/// A template that parses as JSON but cannot be one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    /// The path is absolute or empty.
+    PathNotRelative(String),
+    PathMacro(MacroSyntaxError),
+    NeedsBody(Method),
+    TakesNoBody(Method),
+    /// Macros that do not parse, by where in the body.
+    BodyMacros(Vec<(String, MacroSyntaxError)>),
+    /// `env_at` points at no object in the body.
+    EnvAt(String),
+    AfterItself(TemplateName),
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::PathNotRelative(p) => write!(
+                f,
+                "path {p:?} must be relative to the API root, e.g. api/v1/namespaces/{{{{namespace-id}}}}/configmaps"
+            ),
+            Self::PathMacro(e) => write!(f, "path: {e}"),
+            Self::NeedsBody(m) => write!(f, "a {m} request needs a \"body\""),
+            Self::TakesNoBody(m) => write!(f, "a {m} request takes no \"body\""),
+            Self::BodyMacros(errors) => {
+                let parts: Vec<String> = errors
+                    .iter()
+                    .map(|(at, e)| format!("body at {at}: {e}"))
+                    .collect();
+                f.write_str(&parts.join("; "))
+            }
+            Self::EnvAt(at) => write!(
+                f,
+                "\"env_at\": {at:?} does not point at an object in the body"
+            ),
+            Self::AfterItself(n) => write!(f, "template {n} cannot come after itself"),
+        }
+    }
 }
 
 impl Template {
@@ -190,42 +231,37 @@ impl Template {
     }
 
     fn check(&self) -> Result<(), TemplateError> {
-        let bad = |s: String| Err(TemplateError::Invalid(s));
+        let bad = |i: Invalid| Err(TemplateError::Invalid(i));
         if self.path.contains("://") || self.path.trim().is_empty() {
-            return bad(format!(
-                "path {:?} must be relative to the API root, e.g. api/v1/namespaces/{{{{namespace-id}}}}/configmaps",
-                self.path
-            ));
+            return bad(Invalid::PathNotRelative(self.path.clone()));
         }
         if let Err(e) = macros::parse(&self.path) {
-            return bad(format!("path: {e}"));
+            return bad(Invalid::PathMacro(e));
         }
         match (&self.body, self.method.needs_body()) {
-            (None, true) => return bad(format!("a {} request needs a \"body\"", self.method)),
-            (Some(_), false) => return bad(format!("a {} request takes no \"body\"", self.method)),
+            (None, true) => return bad(Invalid::NeedsBody(self.method)),
+            (Some(_), false) => return bad(Invalid::TakesNoBody(self.method)),
             _ => {}
         }
         if let Some(body) = &self.body {
             let mut errors = Vec::new();
             visit_strings(body, &mut String::new(), &mut |at, s| {
                 if let Err(e) = macros::parse(s) {
-                    errors.push(format!("body at {at}: {e}"));
+                    errors.push((at.to_owned(), e));
                 }
             });
             if !errors.is_empty() {
-                return bad(errors.join("; "));
+                return bad(Invalid::BodyMacros(errors));
             }
         }
         if let Some(at) = &self.env_at {
             let target = self.body.as_ref().and_then(|b| b.pointer(at));
             if !target.is_some_and(Value::is_object) {
-                return bad(format!(
-                    "\"env_at\": {at:?} does not point at an object in the body"
-                ));
+                return bad(Invalid::EnvAt(at.clone()));
             }
         }
         if self.after.contains(&self.name) {
-            return bad(format!("template {} cannot come after itself", self.name));
+            return bad(Invalid::AfterItself(self.name.clone()));
         }
         Ok(())
     }

@@ -300,8 +300,16 @@ pub async fn set_env(
     caller.require(Role::Admin)?;
     let name = EnvVarName::parse(name.trim())
         .map_err(|e| WebError::field("name", crate::messages::env_name(&e)))?;
-    let value = tenantry_core::env::EnvValue::parse(value)
-        .map_err(|e| WebError::field("value", e.to_string()))?;
+    let value = tenantry_core::env::EnvValue::parse(value).map_err(|e| match &e {
+        tenantry_core::env::EnvValueError::Syntax(m) => WebError::field(
+            "value",
+            crate::error::Msg::both(e.to_string(), crate::messages::macro_ru(m)),
+        ),
+        tenantry_core::env::EnvValueError::TooLong(l) => WebError::Input {
+            field: "value".into(),
+            problem: crate::forms::InputProblem::Limit(l.clone()),
+        },
+    })?;
     state.catalog.set_env(scope, &name, &value).await?;
     state
         .audit(

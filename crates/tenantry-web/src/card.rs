@@ -269,7 +269,7 @@ pub async fn card_with_error(
 /// A run's reason in the page's language (the framing; the cluster's words as they are).
 fn reason_in(ctx: &Ctx, r: &RunRecord) -> String {
     let steps = r.report.as_array().cloned().unwrap_or_default();
-    crate::messages::run_reason(ctx.lang, r.reason.as_deref().unwrap_or(""), &steps)
+    crate::reports::run_reason(ctx.lang, r.reason.as_deref().unwrap_or(""), &steps)
 }
 
 pub fn first_line(s: &str) -> &str {

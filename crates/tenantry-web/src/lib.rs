@@ -31,6 +31,7 @@ mod login_pages;
 mod messages;
 mod openapi;
 mod params;
+mod reports;
 mod respond;
 mod runs;
 mod templates;

@@ -3,7 +3,7 @@
 
 use tenantry_core::template::OrderError;
 use tenantry_core::template_check::{Found, TemplateProblem};
-use tenantry_engine::{Applied, Explained, PlanError, Recreate, Said, Waited};
+use tenantry_engine::PlanError;
 use tenantry_store::StoreError;
 
 use crate::i18n::Lang;
@@ -221,6 +221,40 @@ fn json_problem_ru(p: &str) -> Option<String> {
     Some(ru)
 }
 
+/// A macro that does not parse, in Russian.
+pub fn macro_ru(e: &tenantry_core::macros::MacroSyntaxError) -> String {
+    use tenantry_core::macros::MacroProblem as P;
+    let what = match &e.problem {
+        P::Unclosed => "«{{» не закрыт «}}»".to_owned(),
+        P::BadName { inner } => format!(
+            "{{{{{inner}}}}} не называет параметр: имена — строчные латинские буквы, цифры и дефисы, например {{{{client-id}}}}"
+        ),
+        P::UnknownFilter { filter, inner } => format!(
+            "неизвестный фильтр «{filter}» в {{{{{inner}}}}}; есть фильтры: lower, upper, base64"
+        ),
+    };
+    format!("макрос на символе {}: {what}", e.offset + 1)
+}
+
+fn invalid_ru(i: &tenantry_core::template::Invalid) -> String {
+    use tenantry_core::template::Invalid as I;
+    match i {
+        I::PathNotRelative(p) => format!(
+            "путь «{p}» должен быть относительным к корню API, например api/v1/namespaces/{{{{namespace-id}}}}/configmaps"
+        ),
+        I::PathMacro(e) => format!("путь: {}", macro_ru(e)),
+        I::NeedsBody(m) => format!("запросу {m} нужно «body»"),
+        I::TakesNoBody(m) => format!("у запроса {m} не бывает «body»"),
+        I::BodyMacros(errors) => errors
+            .iter()
+            .map(|(at, e)| format!("тело, {at}: {}", macro_ru(e)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        I::EnvAt(at) => format!("«env_at»: {at:?} не указывает на объект в теле"),
+        I::AfterItself(n) => format!("шаблон {n} не может идти после самого себя"),
+    }
+}
+
 /// What is wrong with a template's text, in both languages.
 pub fn template_error(e: &tenantry_core::template::TemplateError) -> Msg {
     use tenantry_core::template::TemplateError as T;
@@ -230,7 +264,7 @@ pub fn template_error(e: &tenantry_core::template::TemplateError) -> Msg {
             ru: json_problem_ru(&j.problem)
                 .map(|p| format!("строка {}, столбец {}: {p}", j.line, j.column)),
         },
-        T::Invalid(_) => e.to_string().into(),
+        T::Invalid(i) => Msg::both(e.to_string(), invalid_ru(i)),
     }
 }
 
@@ -358,132 +392,6 @@ pub fn plan_error(p: &PlanError) -> Msg {
     }
 }
 
-/// Seconds with one decimal, as `lang` writes them.
-fn secs(lang: Lang, s: f64) -> String {
-    match lang {
-        Lang::En => format!("{s:.1}s"),
-        Lang::Ru => format!("{s:.1} с").replace('.', ","),
-    }
-}
-
-fn applied(lang: Lang, a: &Applied) -> String {
-    if lang == Lang::En {
-        return a.to_string();
-    }
-    match a {
-        Applied::Created => "создан".into(),
-        Applied::Unchanged => "без изменений".into(),
-        Applied::Updated(fields) if !fields.is_empty() => {
-            let mut shown: Vec<&str> = fields.iter().take(3).map(String::as_str).collect();
-            if fields.len() > 3 {
-                shown.push("…");
-            }
-            format!("обновлён ({})", shown.join(", "))
-        }
-        Applied::Updated(_) => "обновлён".into(),
-        Applied::Recreated(Recreate::Changed) => "пересоздан (изменился)".into(),
-        Applied::Recreated(Recreate::PreviousFailed) => {
-            "пересоздан (предыдущий завершился ошибкой)".into()
-        }
-        Applied::Read => "прочитан".into(),
-        Applied::Sent => "отправлен".into(),
-        Applied::Scaled(from, to) => format!("реплик было {from}, стало {to}"),
-        Applied::Deleted => "удалён".into(),
-        Applied::AlreadyGone => "уже удалён".into(),
-        Applied::LeftAlone(labels) => {
-            format!("не тронут: не принадлежит tenantry (метки: {labels})")
-        }
-    }
-}
-
-fn waited(lang: Lang, w: &Waited) -> String {
-    if lang == Lang::En {
-        return w.to_string();
-    }
-    match w {
-        Waited::JobComplete { secs: s } => format!("Job выполнен за {}", secs(lang, *s)),
-        Waited::RolledOut { secs: s } => format!("развёрнут за {}", secs(lang, *s)),
-        Waited::ScaledReady { pods, secs: s } => {
-            format!("подов готово: {pods}, за {}", secs(lang, *s))
-        }
-        Waited::Gone { secs: s } => format!("удалён за {}", secs(lang, *s)),
-        Waited::PodsReady { pods } => format!("подов запущено и готово: {pods}"),
-    }
-}
-
-/// A failed object explained, framed in `lang` (what the cluster said stays as it is).
-pub fn explained(lang: Lang, e: &Explained) -> String {
-    if lang == Lang::En {
-        return e.to_string();
-    }
-    let mut out = format!("{}: {}", e.object, e.reason);
-    if !e.message.is_empty() {
-        out.push_str(&format!(": {}", e.message));
-    }
-    out.push_str(&format!(" (через {})", secs(lang, e.after_secs)));
-    if let Some(log) = &e.log_tail {
-        out.push_str(&format!("\nпоследние строки лога:\n{log}"));
-    }
-    if !e.warnings.is_empty() {
-        out.push_str("\nсобытия:");
-        for (r, m) in &e.warnings {
-            out.push_str(&format!("\n  {r}: {m}"));
-        }
-    }
-    out
-}
-
-/// A run's reason in `lang`: the failed step's typed explanation when the reason is
-/// what that step said, else as recorded.
-pub fn run_reason(lang: Lang, reason: &str, steps: &[serde_json::Value]) -> String {
-    for s in steps {
-        if let Ok(said) = serde_json::from_value::<Vec<Said>>(s["said"].clone()) {
-            for p in &said {
-                if let Said::Failed {
-                    reason: r,
-                    explained: Some(e),
-                } = p
-                    && reason.contains(r.as_str())
-                {
-                    return reason.replace(r.as_str(), &explained(lang, e));
-                }
-            }
-        }
-    }
-    reason.to_owned()
-}
-
-/// What a step reports, in `lang`.
-pub fn step(lang: Lang, said: &[Said]) -> String {
-    said.iter()
-        .map(|p| match (lang, p) {
-            (Lang::En, p) => p.to_string(),
-            (_, Said::Applied(a)) => applied(lang, a),
-            (_, Said::Waiting) => "ожидание".into(),
-            (_, Said::Waited(w)) => waited(lang, w),
-            (_, Said::NotRun) => "не запускался: предыдущий шаг завершился ошибкой".into(),
-            (_, Said::Stopped) => "остановлен: другой шаг завершился ошибкой".into(),
-            (
-                _,
-                Said::Failed {
-                    explained: Some(e), ..
-                },
-            ) => explained(lang, e),
-            (_, Said::Failed { reason, .. }) => reason.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A step of a stored report (JSON) in `lang`: its typed parts when it has them, else
-/// its detail as recorded.
-pub fn step_of_report(lang: Lang, s: &serde_json::Value) -> String {
-    match serde_json::from_value::<Vec<Said>>(s["said"].clone()) {
-        Ok(said) if !said.is_empty() => step(lang, &said),
-        _ => s["detail"].as_str().unwrap_or("").to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,30 +414,15 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_is_framed_in_russian_and_the_cluster_s_words_kept() {
-        let e = Explained {
-            object: "Pod lms-dev/lms-c1-abc".into(),
-            reason: "ImagePullBackOff".into(),
-            message: "Back-off pulling image \"x:1\"".into(),
-            after_secs: 2.5,
-            log_tail: None,
-            warnings: vec![("Failed".into(), "Failed to pull image".into())],
-        };
-        let said = [Said::Failed {
-            reason: e.to_string(),
-            explained: Some(e.clone()),
-        }];
+    fn a_template_that_cannot_be_reads_in_russian() {
+        let e = tenantry_core::template::Template::parse(
+            r#"{"name": "x", "method": "POST", "path": "api/v1/{{namespace-id}}/configmaps", "body": {"a": "{{Client}}"}}"#,
+        )
+        .unwrap_err();
         assert_eq!(
-            step(Lang::Ru, &said),
-            "Pod lms-dev/lms-c1-abc: ImagePullBackOff: Back-off pulling image \"x:1\" (через 2,5 с)\nсобытия:\n  Failed: Failed to pull image"
+            template_error(&e).in_lang(Lang::Ru),
+            "тело, /a: макрос на символе 1: {{Client}} не называет параметр: имена — строчные латинские буквы, цифры и дефисы, например {{client-id}}"
         );
-        let steps = [serde_json::json!({ "said": said })];
-        let reason = format!("deployment: {e}");
-        assert!(
-            run_reason(Lang::Ru, &reason, &steps).starts_with("deployment: Pod lms-dev/lms-c1-abc")
-        );
-        assert!(run_reason(Lang::Ru, &reason, &steps).contains("(через 2,5 с)"));
-        assert_eq!(run_reason(Lang::En, &reason, &steps), reason);
     }
 
     #[test]
@@ -546,29 +439,6 @@ mod tests {
         assert!(
             m.in_lang(Lang::En)
                 .starts_with("line 3, column 3: expected")
-        );
-    }
-
-    #[test]
-    fn a_step_says_what_happened_in_russian() {
-        let said = [
-            Said::Applied(Applied::Created),
-            Said::Waited(Waited::JobComplete { secs: 3.24 }),
-        ];
-        assert_eq!(step(Lang::En, &said), "created, Job complete in 3.2s");
-        assert_eq!(step(Lang::Ru, &said), "создан, Job выполнен за 3,2 с");
-        assert_eq!(
-            step(Lang::Ru, &[Said::NotRun]),
-            "не запускался: предыдущий шаг завершился ошибкой"
-        );
-        let stored = serde_json::json!({ "detail": "x", "said": said });
-        assert_eq!(
-            step_of_report(Lang::Ru, &stored),
-            "создан, Job выполнен за 3,2 с"
-        );
-        assert_eq!(
-            step_of_report(Lang::Ru, &serde_json::json!({ "detail": "old" })),
-            "old"
         );
     }
 

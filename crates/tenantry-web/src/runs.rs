@@ -81,7 +81,7 @@ async fn show(
             }
             div #run-reason hidden[run.reason.is_none()] {
                 h2 { (t("Reason")) }
-                pre.reason role="alert" { (crate::messages::run_reason(ctx.lang, run.reason.as_deref().unwrap_or(""), &steps)) }
+                pre.reason role="alert" { (crate::reports::run_reason(ctx.lang, run.reason.as_deref().unwrap_or(""), &steps)) }
             }
         }
         h2 { (t("Steps")) }
@@ -95,7 +95,7 @@ async fn show(
                         td { (name) }
                         td.status { (status_badge(ctx.lang, s["status"].as_str().unwrap_or(""))) }
                         td.elapsed { (millis(ctx.lang, s["elapsed_ms"].as_u64().unwrap_or(0))) }
-                        td.detail { pre { (crate::messages::step_of_report(ctx.lang, s)) } }
+                        td.detail { pre { (crate::reports::step_of_report(ctx.lang, s)) } }
                     }
                 }
             }
@@ -209,13 +209,13 @@ pub async fn events(
                 // Each step also as the page's language says it.
                 if let Some(steps) = data["steps"].as_array_mut() {
                     for st in steps {
-                        st["shown"] = json!(crate::messages::step_of_report(info.lang, st));
+                        st["shown"] = json!(crate::reports::step_of_report(info.lang, st));
                     }
                 }
                 if let Some(reason) = run.reason.as_deref() {
                     let steps = steps_of(&run.report);
                     data["reason_shown"] =
-                        json!(crate::messages::run_reason(info.lang, reason, &steps));
+                        json!(crate::reports::run_reason(info.lang, reason, &steps));
                 }
                 data["requests"] = json!(state.catalog.run_request_count(id).await.unwrap_or(0));
                 // The pods, as the cluster has them, every 2 s (a slow cluster is skipped).
