@@ -742,7 +742,7 @@ fn kill_midway(cli: &common::Cli, args: &[&str], midway: impl Fn() -> bool) {
 }
 
 #[test]
-fn resume_rollback_and_decommission_killed_midway_finish_when_run_again() {
+fn suspend_resume_rollback_and_decommission_killed_midway_finish_when_run_again() {
     // The new image's pods take 3 s more to become ready: time to kill a resume.
     let (mut sim, port) = start_sim(&["--slow-ready", "*lms:2=3000"]);
     let db = tenantry_testkit::TestDb::sqlite();
@@ -796,9 +796,40 @@ fn resume_rollback_and_decommission_killed_midway_finish_when_run_again() {
         );
     };
 
-    // A suspend is one scale request and a look at the Deployment's status (terminating
-    // pods do not count): too short to kill midway reliably. It is resumed below.
+    // Settled: the rollout complete (every replica updated and available, none besides)
+    // and so for a second, so only pods that stay are held below.
+    let settled = || {
+        let d = dep();
+        let st = &d["status"];
+        st["observedGeneration"] == d["metadata"]["generation"]
+            && st["replicas"] == 1
+            && st["updatedReplicas"] == 1
+            && st["availableReplicas"] == 1
+            && pods() == 1
+    };
+    let settle = || {
+        let start = Instant::now();
+        let mut calm = 0;
+        while calm < 10 {
+            calm = if settled() { calm + 1 } else { 0 };
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "not settled: {:?} and {}",
+                lms_pods(),
+                dep()["status"]
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+
+    // Suspend: killed once scaled to zero, while its pod is held terminating; run again,
+    // it finishes, and the replicas to bring back are still the ones before it.
+    settle();
     let suspend = ["suspend", "C1", "-n", "default"];
+    let held = lms_pods();
+    held.iter().for_each(|p| hold(p, true));
+    kill_midway(&cli, &suspend, || dep()["spec"]["replicas"] == 0);
+    held.iter().for_each(|p| hold(p, false));
     again(&suspend);
     assert_eq!(dep()["spec"]["replicas"].as_i64(), Some(0));
 
@@ -831,31 +862,9 @@ fn resume_rollback_and_decommission_killed_midway_finish_when_run_again() {
         dep()
     );
 
-    // Decommission: killed once the Ingress is gone, while the pod is held.
-    // The rollback's old pods may still be going away: hold only the one that stays, once
-    // the rollout is complete (every replica updated and available, none besides) and
-    // has stayed so for a second.
-    let settled = || {
-        let d = dep();
-        let st = &d["status"];
-        st["observedGeneration"] == d["metadata"]["generation"]
-            && st["replicas"] == 1
-            && st["updatedReplicas"] == 1
-            && st["availableReplicas"] == 1
-            && pods() == 1
-    };
-    let start = Instant::now();
-    let mut calm = 0;
-    while calm < 10 {
-        calm = if settled() { calm + 1 } else { 0 };
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the rollback left {:?} and {}",
-            lms_pods(),
-            dep()["status"]
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // Decommission: killed once the Ingress is gone, while the pod is held. The
+    // rollback's old pods may still be going away: hold only the one that stays.
+    settle();
     let decommission = ["decommission", "C1", "-n", "default", "--yes"];
     let ingresses = || {
         get("/apis/networking.k8s.io/v1/namespaces/default/ingresses")["items"]
@@ -884,7 +893,7 @@ fn resume_rollback_and_decommission_killed_midway_finish_when_run_again() {
             )
         })
         .collect();
-    for kind in ["resume", "rollback", "decommission"] {
+    for kind in ["suspend", "resume", "rollback", "decommission"] {
         let of: Vec<&str> = seen
             .iter()
             .filter(|(k, _)| k == kind)
