@@ -15,7 +15,7 @@ pub struct ParamName(String);
 #[error(
     "parameter name {0:?} is invalid: use lower-case letters, digits and dashes, e.g. clickhouse-host"
 )]
-pub struct ParamNameError(String);
+pub struct ParamNameError(pub String);
 
 impl ParamName {
     pub fn parse(input: &str) -> Result<Self, ParamNameError> {

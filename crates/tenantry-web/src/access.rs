@@ -226,7 +226,8 @@ async fn tokens(
 
 /// Days of life from a form field or JSON (empty: the default).
 pub fn token_days(s: &str) -> Result<i64, WebError> {
-    tenantry_core::user::token_days(s).map_err(|e| WebError::field("expires_days", e))
+    tenantry_core::user::token_days(s)
+        .map_err(|e| WebError::field("expires_days", crate::messages::token_days(s, e)))
 }
 
 /// Makes an API token owned by the caller's user; the secret is returned once and only

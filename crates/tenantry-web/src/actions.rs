@@ -218,8 +218,8 @@ pub async fn set_param(
     create: bool,
 ) -> Result<ParamSet, WebError> {
     caller.require(Role::Admin)?;
-    let param =
-        ParamName::parse(param.trim()).map_err(|e| WebError::field("name", e.to_string()))?;
+    let param = ParamName::parse(param.trim())
+        .map_err(|e| WebError::field("name", crate::messages::param_name(&e)))?;
     let entries = state.catalog.params(scope).await?;
     let old = entries.iter().find(|p| p.def.name == param);
     if old.is_none() && !create {
@@ -265,8 +265,8 @@ pub async fn unset_param(
     param: &str,
 ) -> Result<(), WebError> {
     caller.require(Role::Admin)?;
-    let param =
-        ParamName::parse(param.trim()).map_err(|e| WebError::field("name", e.to_string()))?;
+    let param = ParamName::parse(param.trim())
+        .map_err(|e| WebError::field("name", crate::messages::param_name(&e)))?;
     let entries = state.catalog.params(scope).await?;
     let Some(old) = entries.iter().find(|p| p.def.name == param) else {
         return Err(WebError::not_found(format!("no parameter {param}")));

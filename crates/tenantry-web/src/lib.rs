@@ -53,7 +53,7 @@ pub use error::WebError;
 /// A role from a form field or JSON; a problem names the field.
 pub fn parse_role(s: &str) -> Result<tenantry_core::Role, WebError> {
     s.parse()
-        .map_err(|e: tenantry_core::user::RoleError| WebError::field("role", e.to_string()))
+        .map_err(|e: tenantry_core::user::RoleError| WebError::field("role", messages::role(&e)))
 }
 
 /// The address people reach the server at (`--public-url`): requests for another

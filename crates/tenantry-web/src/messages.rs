@@ -327,6 +327,36 @@ pub fn user_name(e: &tenantry_core::user::UserNameError) -> Msg {
     )
 }
 
+/// A parameter name that cannot be, in both languages.
+pub fn param_name(e: &tenantry_core::param::ParamNameError) -> Msg {
+    Msg::both(
+        e.to_string(),
+        format!(
+            "имя параметра «{}» не подходит: строчные латинские буквы, цифры и дефисы, например clickhouse-host",
+            e.0
+        ),
+    )
+}
+
+/// A role that is none of the three, in both languages.
+pub fn role(e: &tenantry_core::user::RoleError) -> Msg {
+    Msg::both(
+        e.to_string(),
+        format!("роли «{}» нет; есть viewer, operator и admin", e.0),
+    )
+}
+
+/// A token life that cannot be, in both languages.
+pub fn token_days(given: &str, en: String) -> Msg {
+    Msg::both(
+        en,
+        format!(
+            "«{given}» — не срок жизни токена в днях от 1 до {}, например 90d",
+            tenantry_core::user::TOKEN_DAYS_MAX
+        ),
+    )
+}
+
 /// An env var name that cannot be, in both languages.
 pub fn env_name(e: &tenantry_core::env::EnvVarNameError) -> Msg {
     Msg::both(
