@@ -754,8 +754,10 @@ async fn the_controllers_write_the_events_kubectl_describe_shows() {
         "{rs_events:?}"
     );
     let job_events = controller_events(&api, "Job", "once").await;
-    let reasons: Vec<&str> = job_events.iter().map(|(r, _, _)| r.as_str()).collect();
-    assert_eq!(reasons, ["SuccessfulCreate", "Completed"], "{job_events:?}");
+    // A list is in name order (names carry a random suffix), not in time order.
+    let mut reasons: Vec<&str> = job_events.iter().map(|(r, _, _)| r.as_str()).collect();
+    reasons.sort_unstable();
+    assert_eq!(reasons, ["Completed", "SuccessfulCreate"], "{job_events:?}");
 
     // Scaled down by hand: the Deployment says so, the ReplicaSet names the pod it deleted.
     let mut d = api
