@@ -441,3 +441,47 @@ async fn a_preview_generates_nothing_and_a_run_keeps_the_pods_it_left() {
     let again = tenantry_engine::pods_of_run(&cat.run(out.run).await.unwrap()).unwrap();
     assert_eq!(again, left);
 }
+
+/// A container that crashed and was restarted has written nothing yet: the log that
+/// explains the crash is the instance before, and that is what the engine reads.
+#[tokio::test]
+async fn the_log_tail_of_a_restarted_container_is_its_crash() {
+    let sim = cluster(|c| {
+        c.scenarios.crash_image = vec!["*crash*".into()];
+        // Restarted at once, then running long enough to be read.
+        c.timings.crash_after = Duration::from_millis(1500);
+        c.timings.backoff = Duration::from_millis(1);
+    })
+    .await;
+    let kube = Cluster::connect(
+        &ApiRootUrl::parse(&sim.url()).unwrap(),
+        &secrecy::SecretString::from(TOKEN),
+        None,
+    )
+    .unwrap();
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "image": "registry.test/crash:1"}]}});
+    kube.call(Op::Create {
+        collection: "api/v1/namespaces/lms-dev/pods",
+        body: &pod,
+    })
+    .await
+    .unwrap();
+    let p = ObjectRef::new("api/v1/namespaces/lms-dev/pods", "p");
+    // Wait for the restart: running again, one restart behind it.
+    let start = Instant::now();
+    loop {
+        let v = kube.call(Op::Get(&p)).await.unwrap();
+        let st = &v["status"]["containerStatuses"][0];
+        if st["restartCount"].as_i64() >= Some(1) && st["state"]["running"].is_object() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{v}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let tail = kube.pod_log_tail(&p, 10).await.unwrap();
+    assert!(
+        tail.contains("panic: kubesim: image registry.test/crash:1 crashes"),
+        "{tail:?}"
+    );
+}

@@ -278,18 +278,28 @@ impl Cluster {
             .boxed())
     }
 
-    /// A pod's log, the last `lines` lines.
+    /// A pod's log, the last `lines` lines: of the instance before when the current one
+    /// has written nothing yet (a container restarted after a crash).
     pub async fn pod_log_tail(&self, pod: &ObjectRef, lines: u32) -> Result<String, KubeError> {
-        match self
-            .call(Op::Log {
-                pod,
-                tail_lines: lines,
-            })
-            .await?
-        {
-            Value::String(s) => Ok(s),
-            other => Ok(other.to_string()),
+        let read = |previous| async move {
+            match self
+                .call(Op::Log {
+                    pod,
+                    tail_lines: lines,
+                    previous,
+                })
+                .await?
+            {
+                Value::String(s) => Ok(s),
+                other => Ok(other.to_string()),
+            }
+        };
+        let current: String = read(false).await?;
+        if !current.trim().is_empty() {
+            return Ok(current);
         }
+        // A restarted container has written nothing yet: its crash is the instance before.
+        Ok(read(true).await.unwrap_or(current))
     }
 }
 

@@ -212,6 +212,9 @@ pub enum Op<'a> {
     Log {
         pod: &'a ObjectRef,
         tail_lines: u32,
+        /// The instance before the current one (`previous=true`): a restarted
+        /// container's crash.
+        previous: bool,
     },
     /// A template's own request, as it is written.
     Raw {
@@ -308,10 +311,18 @@ impl Op<'_> {
                     &Patch::Merge(json!({"spec": {"replicas": replicas}})),
                 )
                 .map_err(build_error)?,
-            Self::Log { pod, tail_lines } => {
-                http::Request::get(format!("/{}/log?tailLines={tail_lines}", pod.path()))
-                    .body(Vec::new())
-                    .map_err(|e| build_error(kube::core::request::Error::BuildRequest(e)))?
+            Self::Log {
+                pod,
+                tail_lines,
+                previous,
+            } => {
+                let previous = if previous { "&previous=true" } else { "" };
+                http::Request::get(format!(
+                    "/{}/log?tailLines={tail_lines}{previous}",
+                    pod.path()
+                ))
+                .body(Vec::new())
+                .map_err(|e| build_error(kube::core::request::Error::BuildRequest(e)))?
             }
             Self::Raw { method, path, body } => {
                 let mut b = http::Request::builder()
