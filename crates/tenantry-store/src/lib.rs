@@ -3,6 +3,7 @@
 //! sealed under a master key kept outside the database.
 
 mod audit;
+mod client_search;
 mod client_secrets;
 mod clients;
 pub mod crypto;
@@ -20,10 +21,9 @@ mod throttle;
 mod users;
 
 pub use audit::{AUDIT_LONG_MAX, AUDIT_SHORT_MAX, AuditEntry, NewAudit};
+pub use client_search::ClientFilter;
 pub use client_secrets::ClientSecret;
-pub use clients::{
-    Client, ClientFilter, ClientUpdate, Contact, ContactUpdate, NewClient, NewContact,
-};
+pub use clients::{Client, ClientUpdate, Contact, ContactUpdate, NewClient, NewContact};
 pub use crypto::{KeyError, KeySource};
 pub use db::{Backend, Catalog, OpenOptions, Opened, redact_url};
 pub use env::{EnvEntry, EnvSource};

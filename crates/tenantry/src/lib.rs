@@ -3,5 +3,6 @@
 
 mod args;
 pub mod cli;
+mod cli_catalog;
 mod commands;
 mod output;
