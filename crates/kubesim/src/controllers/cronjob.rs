@@ -146,7 +146,7 @@ pub(super) fn cronjobs(sim: &Shared, state: &mut State) {
 
 /// The CronJob controller's Event about `cj`.
 fn cron_event(sim: &Shared, state: &mut State, cj: &Value, type_: &str, reason: &str, msg: &str) {
-    object_event(
+    controller_event(
         sim,
         state,
         cj,

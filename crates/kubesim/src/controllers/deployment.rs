@@ -190,7 +190,7 @@ pub(super) fn deployments(sim: &Shared, state: &mut State) {
 fn scaled(sim: &Shared, state: &mut State, d: &Value, rs: &str, from: i64, to: i64) {
     let dir = if to >= from { "up" } else { "down" };
     let msg = format!("Scaled {dir} replica set {rs} from {from} to {to}");
-    object_event(
+    controller_event(
         sim,
         state,
         d,

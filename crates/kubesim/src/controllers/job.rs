@@ -128,7 +128,7 @@ pub(super) fn jobs(sim: &Shared, state: &mut State) {
 
 /// The Job controller's Event about `job`.
 fn job_event(sim: &Shared, state: &mut State, job: &Value, type_: &str, reason: &str, msg: &str) {
-    object_event(
+    controller_event(
         sim,
         state,
         job,

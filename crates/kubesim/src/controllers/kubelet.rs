@@ -4,7 +4,7 @@
 // The controllers share the module's imports and helpers.
 use super::*;
 
-/// Records an Event about a pod, counting repeats as the kubelet does.
+/// Records an Event about a pod from the kubelet of its node, counting repeats.
 pub(super) fn event(
     sim: &Shared,
     state: &mut State,
@@ -13,36 +13,16 @@ pub(super) fn event(
     reason: &str,
     message: &str,
 ) {
-    let ns = s(pod, "/metadata/namespace").to_owned();
-    let pod_name = s(pod, "/metadata/name");
-    let key = format!("{ns}/{pod_name}/{reason}/{message}");
-    let t = now();
-    if let Some(name) = state.events.get(&key) {
-        let _ = sim.store.modify(&Key::new(EVENTS, &ns, name), |cur| {
-            let mut n = cur.clone();
-            n["count"] = json!(cur["count"].as_i64().unwrap_or(1) + 1);
-            n["lastTimestamp"] = json!(t);
-            Some(n)
-        });
-        return;
-    }
-    let name = format!("{pod_name}.{:x}", uuid::Uuid::new_v4().as_u128() as u64);
     let host = match s(pod, "/spec/nodeName") {
         "" => crate::nodes::NAMES[0],
         n => n,
     };
-    let ev = json!({
-        "apiVersion": "v1", "kind": "Event",
-        "metadata": {"name": name, "namespace": ns},
-        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod_name, "namespace": ns,
-                           "uid": s(pod, "/metadata/uid"), "fieldPath": "spec.containers{}"},
-        "reason": reason, "message": message, "type": kind, "count": 1,
-        "source": {"component": "kubelet", "host": host},
-        "firstTimestamp": t, "lastTimestamp": t, "reportingComponent": "kubelet", "reportingInstance": host,
-    });
-    if create_object(sim, EVENTS, &ns, ev).is_ok() {
-        state.events.insert(key, name);
-    }
+    let source = Source {
+        component: "kubelet",
+        host: Some(host),
+        field_path: Some("spec.containers{}"),
+    };
+    object_event(sim, state, pod, "Pod", "v1", &source, kind, reason, message);
 }
 
 pub(super) fn exists(sim: &Shared, res: &Resource, ns: &str, name: &str) -> bool {

@@ -68,7 +68,7 @@ fn rs_event(sim: &Shared, state: &mut State, res: &Resource, rs: &Value, reason:
     } else {
         "replication-controller"
     };
-    object_event(
+    controller_event(
         sim,
         state,
         rs,
