@@ -25,6 +25,9 @@ pub struct Shared {
     /// Container logs by (namespace, pod).
     pub logs: crate::logs::Logs,
     ip: AtomicU32,
+    /// Bumped to end every open watch, as an API server restarting behind a load
+    /// balancer does (the state, in etcd, stays).
+    pub watch_epoch: tokio::sync::watch::Sender<u64>,
 }
 
 impl Shared {
@@ -35,6 +38,7 @@ impl Shared {
             faults: Faults::new(config.faults.clone()),
             logs: crate::logs::Logs::default(),
             ip: AtomicU32::new(10),
+            watch_epoch: tokio::sync::watch::Sender::new(0),
             config,
         });
         for ns in &shared.config.namespaces {
@@ -168,6 +172,12 @@ impl Running {
 
     pub fn set_faults(&self, f: FaultConfig) {
         self.shared.faults.set(f);
+    }
+
+    /// Ends every open watch (the connection closes cleanly); the state stays, so
+    /// clients resume from the last version they saw.
+    pub fn end_watches(&self) {
+        self.shared.watch_epoch.send_modify(|e| *e += 1);
     }
 
     /// Stops as a killed API server would: the listener closes, every open connection

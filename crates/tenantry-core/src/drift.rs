@@ -9,7 +9,7 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 /// One field where the live object differs from the rendered one.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FieldDiff {
     /// Where, as kubectl writes it: `spec.template.spec.containers[0].image`.
     pub path: String,
@@ -30,9 +30,13 @@ const SERVER_FIELDS: &[&str] = &[
     "deletionGracePeriodSeconds",
 ];
 
+/// Top-level maps whose every key is the rendering's.
+const WHOLE_MAPS: &[&str] = &["data", "binaryData"];
+
 /// The fields of `desired` that `live` does not have as rendered. Fields only the live
 /// object has are the server's defaults and are not reported, except in lists, whose
-/// length must match (an env var added by hand is drift).
+/// length must match (an env var added by hand is drift), and in a ConfigMap's or
+/// Secret's data, which is all the rendering's.
 pub fn differences(desired: &Value, live: &Value) -> Vec<FieldDiff> {
     let desired = normalise(desired);
     let mut out = Vec::new();
@@ -86,6 +90,17 @@ fn compare(desired: &Value, live: Option<&Value>, path: &mut String, out: &mut V
             live: None,
         }),
         (Value::Object(d), Some(Value::Object(l))) => {
+            // A ConfigMap's or Secret's data is wholly tenantry's: a key added by hand
+            // (an env var) is drift, and a deploy, which replaces the object, drops it.
+            if WHOLE_MAPS.contains(&path.as_str()) {
+                for (k, lv) in l.iter().filter(|(k, _)| !d.contains_key(*k)) {
+                    out.push(FieldDiff {
+                        path: format!("{path}.{k}"),
+                        desired: Value::Null,
+                        live: Some(lv.clone()),
+                    });
+                }
+            }
             for (k, dv) in d {
                 let server_owned = (path.is_empty() && k == "status")
                     || (path == "metadata" && SERVER_FIELDS.contains(&k.as_str()));
@@ -244,6 +259,15 @@ mod tests {
             &secret,
             &json!({"kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "dw=="}})
         ));
+        // A key added by hand to a Secret's or ConfigMap's data is drift.
+        let added = differences(
+            &secret,
+            &json!({"kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "dg==", "x": "eA=="}}),
+        );
+        assert_eq!(
+            (added[0].path.as_str(), &added[0].desired),
+            ("data.x", &Value::Null)
+        );
         assert_eq!(quantity("500m"), Some(0.5));
         assert_eq!(quantity("2Ki"), Some(2048.0));
         assert_eq!(quantity("1e3"), Some(1000.0));

@@ -7,6 +7,7 @@ pub mod default_templates;
 pub mod defaults;
 pub mod drift;
 pub mod env;
+pub mod fleet;
 pub mod health;
 pub mod limits;
 pub mod macros;

@@ -5,6 +5,7 @@
 
 pub mod deploy;
 mod exec;
+pub mod fleet;
 pub mod history;
 mod lease;
 pub mod ops;

@@ -144,6 +144,27 @@ impl Catalog {
             .collect()
     }
 
+    /// The recorded environments in a namespace: (client, environment).
+    pub async fn environments_in(
+        &self,
+        ns: &str,
+    ) -> Result<Vec<(ClientId, Environment)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT client_number, state, replicas, run_id, updated_at FROM environments WHERE namespace = $1",
+        )
+        .bind(ns)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get(0)?;
+                let id = ClientId::from_number(u64::try_from(n).unwrap_or(0))
+                    .ok_or_else(|| StoreError::Corrupt(format!("client number {n}")))?;
+                Ok((id, env_from(r, 1)?))
+            })
+            .collect()
+    }
+
     /// The status of each environment `client` has had: (namespace, status, latest run).
     pub async fn environment_statuses(
         &self,

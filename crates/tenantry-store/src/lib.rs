@@ -32,6 +32,8 @@ pub use error::StoreError;
 pub use namespaces::{Namespace, NamespaceUpdate, NewNamespace};
 pub use params::{ParamDef, ParamEntry, Scope, StoredValue};
 pub use revisions::Revision;
-pub use runs::{NewRequest, RequestRecord, RunEnd, RunKind, RunObject, RunRecord, RunStatus};
+pub use runs::{
+    NewRequest, RequestRecord, RunBrief, RunEnd, RunKind, RunObject, RunRecord, RunStatus,
+};
 pub use templates::{StoredTemplate, TemplateVersion};
 pub use users::{ApiToken, NewApiToken, SessionRecord, User};

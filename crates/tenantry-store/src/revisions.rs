@@ -75,6 +75,74 @@ impl Catalog {
         Ok(next)
     }
 
+    /// The latest revision of every client in a namespace, manifests opened: what each
+    /// environment should be. Those whose number `known` already has are skipped
+    /// (a cache asks only for what changed); `known` maps a client to a revision number.
+    pub async fn latest_revisions(
+        &self,
+        ns: &str,
+        known: &std::collections::HashMap<ClientId, i64>,
+    ) -> Result<Vec<(ClientId, Revision)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.client_number, r.number, r.run_id, r.created_at, r.image FROM revisions r \
+             WHERE r.namespace = $1 AND r.number = (SELECT MAX(number) FROM revisions m WHERE m.client_number = r.client_number AND m.namespace = r.namespace) \
+             ORDER BY r.client_number",
+        )
+        .bind(ns)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let c: i64 = r.try_get(0)?;
+            let client = ClientId::from_number(u64::try_from(c).unwrap_or(0))
+                .ok_or_else(|| StoreError::Corrupt(format!("client number {c}")))?;
+            let n: i64 = r.try_get(1)?;
+            if known.get(&client) == Some(&n) {
+                continue;
+            }
+            let sealed: Vec<u8> = sqlx::query(
+                "SELECT manifests FROM revisions WHERE client_number = $1 AND namespace = $2 AND number = $3",
+            )
+            .bind(c)
+            .bind(ns)
+            .bind(n)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+            out.push((
+                client,
+                Revision {
+                    number: n,
+                    run: r.try_get(2)?,
+                    created_at: r.try_get(3)?,
+                    image: r.try_get(4)?,
+                    manifests: self.open_manifests(client, ns, n, &sealed)?,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    fn open_manifests(
+        &self,
+        client: ClientId,
+        ns: &str,
+        n: i64,
+        sealed: &[u8],
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        let row = place_row(client, ns, n);
+        let plain = self.cipher.open(
+            Place {
+                table: "revisions",
+                row: &row,
+                field: "manifests",
+            },
+            sealed,
+        )?;
+        serde_json::from_slice(&plain)
+            .map_err(|e| StoreError::Corrupt(format!("revision {n}: {e}")))
+    }
+
     /// A client's revisions in a namespace, oldest first, their manifests opened.
     pub async fn revisions(&self, client: ClientId, ns: &str) -> Result<Vec<Revision>, StoreError> {
         let rows = sqlx::query("SELECT number, run_id, created_at, image, manifests FROM revisions WHERE client_number = $1 AND namespace = $2 ORDER BY number")
@@ -86,22 +154,12 @@ impl Catalog {
             .map(|r| {
                 let n: i64 = r.try_get(0)?;
                 let sealed: Vec<u8> = r.try_get(4)?;
-                let row = place_row(client, ns, n);
-                let plain = self.cipher.open(
-                    Place {
-                        table: "revisions",
-                        row: &row,
-                        field: "manifests",
-                    },
-                    &sealed,
-                )?;
                 Ok(Revision {
                     number: n,
                     run: r.try_get(1)?,
                     created_at: r.try_get(2)?,
                     image: r.try_get(3)?,
-                    manifests: serde_json::from_slice(&plain)
-                        .map_err(|e| StoreError::Corrupt(format!("revision {n}: {e}")))?,
+                    manifests: self.open_manifests(client, ns, n, &sealed)?,
                 })
             })
             .collect()

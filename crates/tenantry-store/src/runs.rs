@@ -191,6 +191,16 @@ fn run_from(r: &AnyRow) -> Result<RunRecord, StoreError> {
     })
 }
 
+/// A run in brief: what lists of many environments show.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunBrief {
+    pub id: i64,
+    pub kind: RunKind,
+    pub status: RunStatus,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+}
+
 fn number(id: ClientId) -> i64 {
     i64::try_from(id.number()).unwrap_or(i64::MAX)
 }
@@ -274,6 +284,52 @@ impl Catalog {
     }
 
     /// The newest run of each (client, namespace) among `clients`.
+    /// The latest run of every client in a namespace, in brief (no reports).
+    pub async fn latest_runs_in(&self, ns: &str) -> Result<Vec<(ClientId, RunBrief)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, client_number, kind, status, started_at, finished_at FROM runs \
+             WHERE id IN (SELECT MAX(id) FROM runs WHERE namespace = $1 GROUP BY client_number)",
+        )
+        .bind(ns)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get(1)?;
+                let client = u64::try_from(n)
+                    .ok()
+                    .and_then(ClientId::from_number)
+                    .ok_or_else(|| StoreError::Corrupt(format!("run of client {n}")))?;
+                Ok((
+                    client,
+                    RunBrief {
+                        id: r.try_get(0)?,
+                        kind: RunKind::parse(&r.try_get::<String, _>(2)?)?,
+                        status: RunStatus::parse(&r.try_get::<String, _>(3)?)?,
+                        started_at: r.try_get(4)?,
+                        finished_at: r.try_get(5)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Runs by kind and status, counted: what `/metrics` reports.
+    pub async fn run_counts(&self) -> Result<Vec<(RunKind, RunStatus, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT kind, status, COUNT(*) FROM runs GROUP BY kind, status")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    RunKind::parse(&r.try_get::<String, _>(0)?)?,
+                    RunStatus::parse(&r.try_get::<String, _>(1)?)?,
+                    r.try_get(2)?,
+                ))
+            })
+            .collect()
+    }
+
     pub async fn latest_runs(&self, clients: &[ClientId]) -> Result<Vec<RunRecord>, StoreError> {
         if clients.is_empty() {
             return Ok(Vec::new());

@@ -82,6 +82,7 @@ pub(super) async fn watch(
     let bookmark_every = sim.config.bookmark_interval;
     let api_version = res.api_version();
     let kind = res.kind;
+    let ended = sim.watch_epoch.subscribe();
     tokio::spawn(async move {
         let passes = |o: &Value| ls.matches(o) && fs.matches(o);
         let in_scope =
@@ -108,6 +109,8 @@ pub(super) async fn watch(
             }
         }
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let mut epoch = ended;
+        epoch.mark_unchanged();
         let mut tick = tokio::time::interval(bookmark_every);
         tick.tick().await;
         loop {
@@ -140,6 +143,7 @@ pub(super) async fn watch(
                 }
                 () = tokio::time::sleep_until(sleep_until) => return,
                 () = tx.closed() => return,
+                _ = epoch.changed() => return,
             }
         }
     });

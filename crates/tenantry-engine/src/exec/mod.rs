@@ -7,7 +7,7 @@ pub(crate) mod apply;
 mod evidence;
 mod wait;
 mod waiters;
-mod watch;
+pub(crate) mod watch;
 
 pub(crate) use waiters::match_labels;
 

@@ -52,7 +52,7 @@ pub(crate) enum Event {
 }
 
 /// A watch from a version the server has not reached: it lost its state.
-fn too_new(e: &KubeError) -> bool {
+pub(crate) fn too_new(e: &KubeError) -> bool {
     matches!(e, KubeError::Api(a) if a.code == 504 && a.message.to_lowercase().contains("too large resource version"))
 }
 
