@@ -153,6 +153,30 @@ pub enum Command {
         #[arg(long)]
         diff: bool,
     },
+    /// The live health and drift of client environments, read from the cluster (one
+    /// list per kind per namespace; no server needed).
+    Status {
+        /// Only this namespace target (default: every one).
+        #[arg(long, short = 'n')]
+        namespace: Option<NamespaceName>,
+        /// Only this client.
+        #[arg(long)]
+        client: Option<ClientId>,
+        /// Only environments that drifted from their last revision.
+        #[arg(long)]
+        drifted: bool,
+    },
+    /// What differs between a client's environment in the cluster and its last
+    /// revision (drift), field by field, secrets masked. Exits as `kubectl diff`: 0 no
+    /// difference, 1 differences, 2 an error.
+    Diff {
+        id: ClientId,
+        #[arg(long, short = 'n')]
+        namespace: NamespaceName,
+        /// Compare with the catalog rendered today instead: what a deploy would change.
+        #[arg(long)]
+        rendered: bool,
+    },
     /// Secrets generated for a client's environment (passwords, keys).
     #[command(subcommand)]
     Secret(SecretCmd),
@@ -328,9 +352,12 @@ pub fn main() -> ExitCode {
             );
         }
     };
+    let is_diff = matches!(cli.command, Command::Diff { .. });
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<UsageError>() => {
+        Err(e) if e.is::<commands::fleet::Differs>() => ExitCode::FAILURE,
+        // `diff` exits as `kubectl diff` does: any error is 2, 1 being "differs".
+        Err(e) if is_diff || e.is::<UsageError>() => {
             fail(format, &e);
             ExitCode::from(2)
         }

@@ -9,7 +9,7 @@ use serde_json::json;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::BIN;
+use common::{BIN, http_get, http_merge_patch, start_sim};
 
 #[test]
 fn tenantry_sim_serves_kubectl_over_tls_and_logs_each_request() {
@@ -108,37 +108,6 @@ fn tenantry_sim_serves_kubectl_over_tls_and_logs_each_request() {
     );
 }
 
-/// Starts `tenantry sim` on a free port with token `t0k` and `extra` flags, and waits
-/// until it accepts connections.
-fn start_sim(extra: &[&str]) -> (std::process::Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(BIN)
-        .args([
-            "sim",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--token",
-            "t0k",
-        ])
-        .args(extra)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "tenantry sim did not start listening"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child, port)
-}
-
 #[test]
 fn deploy_exits_0_when_the_environment_is_up_and_1_with_the_reason_when_not() {
     let (mut sim, port) = start_sim(&[
@@ -231,28 +200,6 @@ fn deploy_exits_0_when_the_environment_is_up_and_1_with_the_reason_when_not() {
     assert!(text.contains("first deploy"), "{text}");
     sim.kill().unwrap();
     sim.wait().unwrap();
-}
-
-/// A plain HTTP GET against the simulator, returning the JSON body.
-fn http_get(port: u16, path: &str, token: &str) -> serde_json::Value {
-    use std::io::Write;
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
-}
-
-/// A JSON merge patch against the simulator, as `kubectl patch --type merge` sends it.
-fn http_merge_patch(port: u16, path: &str, token: &str, patch: &serde_json::Value) {
-    use std::io::Write;
-    let body = patch.to_string();
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/merge-patch+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    assert!(raw.starts_with("HTTP/1.1 200"), "PATCH {path}: {raw}");
 }
 
 #[test]

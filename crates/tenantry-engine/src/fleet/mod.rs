@@ -197,17 +197,78 @@ pub fn pods_shown(view: &EnvView) -> Vec<PodState> {
     view.pods.iter().map(pod_state).collect()
 }
 
+/// What a diff compares the cluster with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Against {
+    /// The last successful deploy's objects: drift.
+    Revision,
+    /// The catalog rendered today: what a deploy would change.
+    Rendering,
+}
+
 /// The client environments of a namespace, read from the cluster once: one list per
 /// kind and one of pods. Environments with neither a revision nor an object are not
 /// listed.
 pub async fn observe(catalog: &Catalog, ns: &str) -> Result<Vec<Observed>, DeployError> {
+    observe_some(catalog, ns, None).await
+}
+
+/// One client's environment read from the cluster now, against its last revision or
+/// today's rendering; `None` when it has neither objects nor a revision.
+pub async fn observe_client(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+    against: Against,
+) -> Result<Option<Observed>, DeployError> {
+    let mut seen = observe_some(catalog, ns, Some(client)).await?;
+    if against == Against::Rendering {
+        let rendered: Vec<Value> = crate::plan::render_preview(catalog, client, ns)
+            .await?
+            .into_iter()
+            .filter(|r| r.method.as_str() == "POST")
+            .filter_map(|r| r.body)
+            .filter(|b| b.get("kind").is_some())
+            .collect();
+        if seen.is_empty() {
+            let view = assess(&rendered, Expectation::Deployed, &[], &[]);
+            seen.push(Observed {
+                row: FleetRow::of(client, ns, &view, None, None),
+                view,
+                live: Vec::new(),
+            });
+        } else {
+            let o = &mut seen[0];
+            let expect = match catalog.environment(client, ns).await? {
+                Some(e) if e.state == EnvState::Suspended => Expectation::Suspended,
+                _ => Expectation::Deployed,
+            };
+            let live = o.live.clone();
+            o.view = assess(&rendered, expect, &live, &o.view.pods);
+            let last_run = o.row.last_run.clone();
+            o.row = FleetRow::of(client, ns, &o.view, None, last_run);
+        }
+    }
+    Ok(seen.pop())
+}
+
+async fn observe_some(
+    catalog: &Catalog,
+    ns: &str,
+    only: Option<ClientId>,
+) -> Result<Vec<Observed>, DeployError> {
     let (namespace, cluster) = connect(catalog, ns).await?;
     let k8s_ns = namespace.k8s_namespace.as_str();
     let mut live: BTreeMap<ClientId, Vec<LiveObject>> = BTreeMap::new();
     let lists = KINDS.iter().map(|(kind, path)| {
         let cluster = &cluster;
         async move {
-            let answer = cluster.call(Op::List(&kind_list(path, k8s_ns))).await?;
+            let list = match only {
+                Some(c) => ListSpec::new(path.replace("{ns}", k8s_ns))
+                    .labels_text(format!("{CLIENT_LABEL}={c}")),
+                None => kind_list(path, k8s_ns),
+            };
+            let answer = cluster.call(Op::List(&list)).await?;
             Ok::<_, DeployError>((*kind, answer))
         }
     });
@@ -230,7 +291,10 @@ pub async fn observe(catalog: &Catalog, ns: &str) -> Result<Vec<Observed>, Deplo
         .map(|p| slim("Pod", p))
         .collect();
     let (desired, states) = desired_in(catalog, ns, &HashMap::new()).await?;
-    let mut desired: BTreeMap<ClientId, Desired> = desired.into_iter().collect();
+    let mut desired: BTreeMap<ClientId, Desired> = desired
+        .into_iter()
+        .filter(|(c, _)| only.is_none_or(|o| o == *c))
+        .collect();
     let runs: HashMap<ClientId, RunBrief> = catalog.latest_runs_in(ns).await?.into_iter().collect();
     let mut clients: Vec<ClientId> = desired.keys().chain(live.keys()).copied().collect();
     clients.sort_unstable();
@@ -249,6 +313,7 @@ pub async fn observe(catalog: &Catalog, ns: &str) -> Result<Vec<Observed>, Deplo
             Observed {
                 row: FleetRow::of(c, ns, &view, Some(&d), runs.get(&c).cloned()),
                 view,
+                live: objects,
             }
         })
         .collect())
@@ -259,6 +324,8 @@ pub async fn observe(catalog: &Catalog, ns: &str) -> Result<Vec<Observed>, Deplo
 pub struct Observed {
     pub row: FleetRow,
     pub view: EnvView,
+    /// The client's objects as read.
+    pub live: Vec<LiveObject>,
 }
 
 /// An observed environment's report, masked with the client's secrets.

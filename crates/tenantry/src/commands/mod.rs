@@ -5,6 +5,7 @@ pub mod client;
 pub mod demo;
 pub mod deploy;
 pub mod env;
+pub mod fleet;
 pub mod namespace;
 pub mod param;
 pub mod render;
@@ -91,6 +92,16 @@ pub async fn dispatch(catalog: &Catalog, command: Command, format: Format) -> an
             namespace,
             diff,
         } => deploy::history(catalog, id, &namespace, diff, format).await,
+        Command::Status {
+            namespace,
+            client,
+            drifted,
+        } => fleet::status(catalog, namespace, client, drifted, format).await,
+        Command::Diff {
+            id,
+            namespace,
+            rendered,
+        } => fleet::diff(catalog, id, &namespace, rendered, format).await,
         Command::User(c) => user::run(catalog, c, format).await,
         Command::Demo(_) | Command::Sim(_) | Command::Serve(_) => {
             unreachable!("demo, sim and serve are run by cli::run")

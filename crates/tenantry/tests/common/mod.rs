@@ -4,8 +4,9 @@
     reason = "each test file uses a different part of the harness"
 )]
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tenantry_testkit::{TEST_MASTER_KEY, TestDb};
@@ -240,4 +241,57 @@ impl Drop for Demo {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `tenantry sim` on a free port with token `t0k` and `extra` flags, and waits
+/// until it accepts connections.
+pub fn start_sim(extra: &[&str]) -> (std::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(BIN)
+        .args([
+            "sim",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--token",
+            "t0k",
+        ])
+        .args(extra)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "tenantry sim did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, port)
+}
+
+/// A plain HTTP GET against the simulator, returning the JSON body.
+pub fn http_get(port: u16, path: &str, token: &str) -> serde_json::Value {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+}
+
+/// A JSON merge patch against the simulator, as `kubectl patch --type merge` sends it.
+pub fn http_merge_patch(port: u16, path: &str, token: &str, patch: &serde_json::Value) {
+    use std::io::Write;
+    let body = patch.to_string();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/merge-patch+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 200"), "PATCH {path}: {raw}");
 }
