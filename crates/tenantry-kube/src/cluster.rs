@@ -152,6 +152,7 @@ impl Cluster {
         loop {
             let started = Instant::now();
             let (path, result) = self.send_once(op).await;
+            crate::counts::record(op.method_static(), crate::counts::answer_class(&result));
             let retry_in = match &result {
                 Err(e) if attempt < self.retry.max_retries => e
                     .retry_after(attempt)
@@ -239,6 +240,7 @@ impl Cluster {
                 .map_err(|e| classify(self.root.as_str(), "WATCH", &path, e))
         }
         .await;
+        crate::counts::record("WATCH", crate::counts::answer_class(&opened));
         let retry_in = match &opened {
             Err(e) if failures < self.retry.max_retries => e.retry_after(failures),
             _ => None,

@@ -8,6 +8,7 @@ mod cluster;
 mod error;
 mod op;
 
+pub mod counts;
 pub use cluster::{Attempt, Change, ChangeStream, Cluster, Recorder, RetryPolicy, WatchError};
 pub use error::{ApiFailure, KubeError};
 pub use kube::core::{Expression, Selector};

@@ -248,6 +248,19 @@ impl Op<'_> {
         }
     }
 
+    /// The method as a static word, for counting (a template's own request's method
+    /// is one of the usual five, or counted as `OTHER`).
+    pub fn method_static(&self) -> &'static str {
+        match self.method().to_ascii_uppercase().as_str() {
+            "GET" => "GET",
+            "POST" => "POST",
+            "PUT" => "PUT",
+            "PATCH" => "PATCH",
+            "DELETE" => "DELETE",
+            _ => "OTHER",
+        }
+    }
+
     /// The HTTP request, its path (below the API root, without a leading slash).
     pub(crate) fn request(&self) -> Result<http::Request<Vec<u8>>, KubeError> {
         let req = |c: &str| Request::new(format!("/{c}"));

@@ -102,6 +102,26 @@ pub(crate) async fn refresh_search(
 }
 
 impl Catalog {
+    /// Every client's organisation name, by id (archived ones too): what lists of
+    /// environments show beside ids, read in one query.
+    pub async fn client_names(
+        &self,
+    ) -> Result<std::collections::HashMap<ClientId, String>, StoreError> {
+        let rows = sqlx::query("SELECT number, name FROM clients")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get(0)?;
+                let id = u64::try_from(n)
+                    .ok()
+                    .and_then(ClientId::from_number)
+                    .ok_or_else(|| StoreError::Corrupt(format!("client number {n}")))?;
+                Ok((id, r.try_get(1)?))
+            })
+            .collect()
+    }
+
     /// Clients in id order, filtered.
     pub async fn list_clients(&self, filter: &ClientFilter) -> Result<Vec<Client>, StoreError> {
         Ok(self.list_clients_page(filter, 0, i64::MAX).await?.0)

@@ -111,8 +111,35 @@ function localTimes(root) {
   }
 }
 
+// The fleet: whenever the server says an environment changed, the page reads itself
+// again (same filters) and swaps in the fresh rows and counts.
+function liveFleet(body) {
+  const source = new EventSource(body.dataset.live);
+  let reading = false;
+  source.addEventListener("changed", async () => {
+    if (reading) return;
+    reading = true;
+    try {
+      const r = await fetch(location.href, { headers: { accept: "text/html" } });
+      if (!r.ok) return;
+      const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+      const fresh = doc.getElementById("fleet-body");
+      if (fresh) {
+        body.replaceChildren(...fresh.childNodes);
+        localTimes(body);
+        body.dataset.updated = String(Date.now());
+      }
+    } finally {
+      reading = false;
+    }
+  });
+  source.addEventListener("error", () => {});
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   localTimes(document);
   const run = document.getElementById("run");
   if (run && run.dataset.status === "running") follow(run);
+  const fleet = document.getElementById("fleet-body");
+  if (fleet && fleet.dataset.live && window.EventSource) liveFleet(fleet);
 });

@@ -68,8 +68,9 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
             (head(title))
             body {
                 header {
-                    a.brand href="/clients" { "tenantry" }
+                    a.brand href="/fleet" { "tenantry" }
                     nav {
+                        a href="/fleet" { (t("Fleet")) }
                         a href="/clients" { (t("Clients")) }
                         a href="/runs" { (t("Runs")) }
                         a href="/namespaces" { (t("Namespaces")) }

@@ -12,6 +12,7 @@ mod admin;
 pub mod api;
 mod api_admin;
 mod api_clients;
+mod api_fleet;
 mod api_input;
 pub mod auth;
 mod caller;
@@ -20,6 +21,10 @@ mod client_actions;
 mod clients;
 mod cookies;
 pub mod error;
+mod fleet;
+mod fleet_env;
+mod fleet_pages;
+mod fleet_words;
 mod forms;
 mod hashing;
 pub mod html;
@@ -29,6 +34,7 @@ mod lifecycle;
 mod login;
 mod login_pages;
 mod messages;
+mod metrics;
 mod openapi;
 mod params;
 mod reports;
@@ -124,6 +130,9 @@ pub struct AppState {
     pub(crate) dummy_hash: String,
     /// Where every password hash is computed, a bounded number at once.
     pub hasher: Arc<hashing::Hasher>,
+    /// The live fleet, started at first use (`serve` starts it at once).
+    fleet: Arc<std::sync::OnceLock<tenantry_engine::fleet::cache::FleetCache>>,
+    pub(crate) run_metrics: metrics::Shared,
 }
 
 impl AppState {
@@ -137,6 +146,18 @@ impl AppState {
             config: Arc::new(config),
             dummy_hash: auth::hash_password(&auth::random_token())?,
             hasher: Arc::new(hasher),
+            fleet: Arc::default(),
+            run_metrics: Arc::default(),
+        })
+    }
+
+    /// The live fleet of every namespace target, its watches started on first use.
+    pub fn fleet(&self) -> &tenantry_engine::fleet::cache::FleetCache {
+        self.fleet.get_or_init(|| {
+            tenantry_engine::fleet::cache::FleetCache::start(
+                self.catalog.clone(),
+                std::time::Duration::from_secs(5),
+            )
         })
     }
 
@@ -158,22 +179,30 @@ impl AppState {
         let opts = self.config.deploy.clone();
         let prepared =
             tenantry_engine::prepare_operation(&self.catalog, client, namespace, op, &opts).await?;
-        Ok(Self::carry_on(prepared, client, opts))
+        Ok(self.carry_on(prepared, client, opts))
     }
 
     /// Runs a prepared deploy in the background; its run's id.
+    /// The fleet is told when it ends, and its duration measured.
     fn carry_on(
+        &self,
         prepared: tenantry_engine::Prepared,
         client: ClientId,
         opts: tenantry_engine::DeployOptions,
     ) -> i64 {
         let run = prepared.run_id();
+        let (fleet, measured) = (self.fleet.clone(), self.run_metrics.clone());
         tokio::spawn(async move {
             match prepared.execute(&opts, &|_| {}).await {
                 Ok(o) => {
+                    let secs = std::time::Duration::from_millis(o.elapsed_ms).as_secs_f64();
+                    measured.observe(o.kind.as_str(), o.status.as_str(), secs);
                     tracing::info!(run, status = %o.status, "{} of {client} in {} ended", o.kind, o.namespace)
                 }
                 Err(e) => tracing::warn!(run, "the run of {client} ended with an error: {e}"),
+            }
+            if let Some(f) = fleet.get() {
+                f.nudge();
             }
         });
         run
@@ -244,7 +273,7 @@ impl AppState {
                     continue;
                 }
             };
-            match prepared.map(|p| Self::carry_on(p, r.client, opts)) {
+            match prepared.map(|p| self.carry_on(p, r.client, opts)) {
                 // A peer took it over first.
                 Err(tenantry_engine::DeployError::Store(
                     tenantry_store::StoreError::RunActive { run, .. },
@@ -445,7 +474,9 @@ pub fn router(state: AppState) -> Router {
         .merge(templates::routes())
         .merge(access::routes())
         .merge(runs::routes())
-        .nest("/api/v1", api::routes())
+        .merge(fleet_pages::routes())
+        .route("/metrics", get(metrics::metrics))
+        .nest("/api/v1", api::routes().merge(api_fleet::routes()))
         .layer(middleware::from_fn(render_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),

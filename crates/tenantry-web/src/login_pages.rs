@@ -21,7 +21,7 @@ use crate::login::safe_next;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/clients") }))
+        .route("/", get(|| async { Redirect::to("/fleet") }))
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/setup", get(setup_form).post(setup))

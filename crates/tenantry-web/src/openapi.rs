@@ -46,8 +46,70 @@ fn query_param(name: &str, kind: &str, description: &str) -> Value {
     json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": kind } })
 }
 
+/// The fleet: live health and drift, and their schemas.
+fn fleet_paths() -> (Value, Value) {
+    let health = json!({ "type": "string", "enum": ["Healthy", "Suspended", "Progressing", "Missing", "Degraded", "Unknown"] });
+    let row = json!({ "type": "object", "required": ["client", "namespace", "health", "reason", "decided_by", "drifted", "out_of_sync"], "properties": {
+        "client": { "type": "string", "pattern": "^C[1-9][0-9]*$" },
+        "namespace": { "type": "string" },
+        "health": health,
+        "reason": { "type": "string", "description": "why, naming the object that decides; empty when healthy" },
+        "decided_by": { "type": "string" },
+        "drifted": { "type": "boolean", "description": "an object differs from the last revision, is missing, or was added with the client's label" },
+        "out_of_sync": { "type": "integer", "minimum": 0 },
+        "revision": { "type": "integer", "nullable": true },
+        "image": { "type": "string", "nullable": true },
+        "last_run": { "type": "object", "nullable": true, "properties": {
+            "id": { "type": "integer" }, "kind": { "type": "string" }, "status": { "type": "string" },
+            "started_at": { "type": "string" }, "finished_at": { "type": "string", "nullable": true } } }
+    } });
+    let mut env_row = row.clone();
+    env_row["properties"]["organisation"] = json!({ "type": "string" });
+    let mut environment = env_row.clone();
+    environment["properties"]["source"] = json!({ "type": "string", "enum": ["cache", "cluster"] });
+    environment["properties"]["objects"] = json!({ "type": "array", "items": { "type": "object", "required": ["kind", "name", "health", "sync", "diff"], "properties": {
+        "kind": { "type": "string" }, "name": { "type": "string" }, "health": health, "reason": { "type": "string" },
+        "sync": { "type": "string", "enum": ["insync", "drifted", "missing", "extra"] },
+        "diff": { "type": "array", "items": { "type": "object", "required": ["path", "desired"], "properties": {
+            "path": { "type": "string", "description": "as kubectl writes it: spec.template.spec.containers[0].image" },
+            "desired": { "description": "as rendered (null: should not be there); secrets masked" },
+            "live": { "description": "as in the cluster (null: absent); secrets masked", "nullable": true } } } }
+    } } });
+    environment["properties"]["pods"] = json!({ "type": "array", "items": { "type": "object" } });
+    let fleet = json!({ "type": "object", "required": ["counts", "matched", "page", "per_page", "rows", "namespaces"], "properties": {
+        "counts": { "type": "object", "properties": { "total": { "type": "integer" }, "by_health": { "type": "object", "additionalProperties": { "type": "integer" } }, "drifted": { "type": "integer" } } },
+        "matched": { "type": "integer" }, "page": { "type": "integer" }, "per_page": { "type": "integer" },
+        "rows": { "type": "array", "items": env_row },
+        "namespaces": { "type": "array", "items": { "type": "object", "properties": {
+            "namespace": { "type": "string" }, "synced": { "type": "boolean" }, "objects": { "type": "integer" }, "pods": { "type": "integer" }, "error": { "type": "string", "nullable": true } } } }
+    } });
+    let paths = json!({
+        "/fleet": { "get": op("Every client environment's live health and drift (from the server's watches), with counts; filtered and paged as the fleet page", "200", r("Fleet"), json!([
+            { "name": "health", "in": "query", "schema": { "type": "string", "enum": ["healthy", "progressing", "degraded", "suspended", "missing", "unknown"] } },
+            { "name": "drifted", "in": "query", "schema": { "type": "string", "enum": ["true", "false"] } },
+            query_param("namespace", "string", "only this namespace target"),
+            query_param("q", "string", "a client's id, organisation, contact, phone or e-mail"),
+            { "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 100000 } }
+        ]), None) },
+        "/clients/{id}/environments/{ns}": { "get": op("One environment: its objects with health and field-level drift against the last revision (secrets masked), its pods", "200", r("Environment"), json!([
+            { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^C[1-9][0-9]*$" } },
+            path_param("ns", "namespace")
+        ]), None) }
+    });
+    (paths, json!({ "Fleet": fleet, "Environment": environment }))
+}
+
 pub fn document() -> Value {
     let mut doc = base();
+    let (fleet, schemas) = fleet_paths();
+    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), fleet) {
+        paths.extend(more);
+    }
+    if let (Some(all), Value::Object(more)) =
+        (doc["components"]["schemas"].as_object_mut(), schemas)
+    {
+        all.extend(more);
+    }
     if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), admin_paths()) {
         for (path, ops) in more {
             match paths.get_mut(&path).and_then(Value::as_object_mut) {
@@ -96,6 +158,7 @@ fn constrain_parameters(doc: &mut Value) {
                     ("name", "path") if path.starts_with("/namespaces/") => Some(NAMESPACE),
                     ("name", "path") if path.starts_with("/templates/") => Some(MACRO_NAME),
                     ("param", "path") => Some(MACRO_NAME),
+                    ("ns", "path") => Some(NAMESPACE),
                     ("name", "path") if path.starts_with("/env/") => Some(ENV_NAME),
                     _ => None,
                 };

@@ -129,7 +129,7 @@ async fn show(
     Ok(page(&ctx, &format!("{} {}", t("Run"), run.id), body))
 }
 
-fn pods_table(ctx: &Ctx, list: &[tenantry_engine::PodState]) -> Markup {
+pub(crate) fn pods_table(ctx: &Ctx, list: &[tenantry_engine::PodState]) -> Markup {
     let t = |s| ctx.t(s);
     html! {
         table #pods {

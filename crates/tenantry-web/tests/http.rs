@@ -13,6 +13,8 @@ use tenantry_web::{AppState, Config};
 
 #[path = "http/api_parity.rs"]
 mod api_parity;
+#[path = "http/fleet.rs"]
+mod fleet;
 #[path = "http/security.rs"]
 mod security;
 #[path = "http/templates.rs"]

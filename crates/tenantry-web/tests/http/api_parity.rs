@@ -331,6 +331,7 @@ async fn the_document_describes_exactly_the_routes_served() {
         include_str!("../../src/api.rs"),
         include_str!("../../src/api_clients.rs"),
         include_str!("../../src/api_admin.rs"),
+        include_str!("../../src/api_fleet.rs"),
     ] {
         for r in src.split(".route(").skip(1) {
             let path = r
