@@ -140,6 +140,37 @@ try {
   const image3 = await panel.locator('tr[data-revision="3"] td.path').textContent();
   expect(image3.includes("backend:demo"), "revision 3 runs the first image again, saw " + image3);
 
+  step("drift made by hand shows on the fleet page with its diff, and Sync clears it");
+  const patched = await fetch(`${process.env.TENANTRY_SIM_URL}/apis/apps/v1/namespaces/demo/deployments/lms-deployment-${id.toLowerCase()}`, {
+    method: "PATCH",
+    headers: { authorization: "Bearer " + process.env.TENANTRY_SIM_TOKEN, "content-type": "application/merge-patch+json" },
+    body: JSON.stringify({ spec: { replicas: 2 } }),
+  });
+  expect(patched.ok, "kubesim took the hand edit, answered " + patched.status);
+  await page.goto(url + "/");
+  await page.waitForURL(/\/fleet$/);
+  // Live: the row turns drifted without a reload if the page was there first.
+  await page.waitForSelector(`#fleet tr[data-client="${id}"][data-drifted="true"]`, { timeout: 30000 });
+  await page.check('form.filters input[name="drifted"]');
+  await page.click('form.filters button[type="submit"]');
+  await page.waitForURL(/drifted=true/);
+  expect(await page.locator("#fleet tbody tr").count() === 1, "only the drifted environment is listed");
+  await shot("10-fleet-drifted");
+  await page.click(`#fleet tr[data-client="${id}"] a`);
+  await page.waitForURL(/\/environments\/demo$/);
+  const drift = await page.textContent("#drift");
+  expect(drift.includes("spec.replicas"), "the diff names spec.replicas: " + drift);
+  await shot("11-environment-diff");
+  await page.click("#sync");
+  await runSucceeds();
+  let inSync = false;
+  for (let i = 0; i < 40 && !inSync; i++) {
+    await page.goto(url + `/clients/${id}/environments/demo`);
+    inSync = (await page.locator('#environment[data-drifted="false"]').count()) === 1;
+    if (!inSync) await page.waitForTimeout(250);
+  }
+  expect(inSync, "the environment is in sync after the sync");
+
   step("decommission from the danger zone, confirmed by typing the client id");
   await panel.locator("details.danger-zone > summary").click();
   await panel.locator('details.danger-zone input[name="confirm"]').fill("C999");
@@ -171,6 +202,23 @@ try {
   const reason = await page.textContent("#run-reason pre");
   expect(/ImagePull|ErrImagePull/.test(reason) && reason.includes("registry.local/lms/backend:missing"), "the reason names the image: " + reason);
   await shot("06-run-failed");
+  step("the fleet filtered to degraded shows the failing environment");
+  await page.click("#run dd a");
+  await page.waitForURL(/\/clients\/C\d+$/);
+  const broken = page.url().split("/").pop();
+  let degraded = false;
+  for (let i = 0; i < 40 && !degraded; i++) {
+    await page.goto(url + "/fleet");
+    await page.selectOption('form.filters select[name="health"]', "degraded");
+    await page.click('form.filters button[type="submit"]');
+    await page.waitForURL(/health=degraded/);
+    degraded = (await page.locator(`#fleet tr[data-client="${broken}"][data-health="degraded"]`).count()) === 1;
+    if (!degraded) await page.waitForTimeout(250);
+  }
+  expect(degraded, "the failing environment is listed as degraded");
+  const why = await page.textContent(`#fleet tr[data-client="${broken}"] td.reason`);
+  expect(/ImagePull|ErrImagePull/.test(why), "the fleet says why: " + why);
+  await shot("12-fleet-degraded");
 
   step("a template with an unknown macro is refused with a suggestion");
   await page.goto(url + "/templates/service");
@@ -211,7 +259,7 @@ try {
   expect((await page.textContent("ul.problems li")).includes("возможно, имелся в виду {{client-id}}?"), "the suggestion in Russian");
   await shot("07c-template-refused-ru");
   await noEnglish("the template editor");
-  for (const path of ["/runs", "/namespaces/demo", "/env", "/templates", "/audit", "/users", "/tokens"]) {
+  for (const path of ["/fleet", "/runs", "/namespaces/demo", "/env", "/templates", "/audit", "/users", "/tokens"]) {
     await page.goto(url + path);
     await noEnglish(path);
   }

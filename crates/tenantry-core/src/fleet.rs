@@ -129,6 +129,9 @@ pub enum Expectation {
     Suspended,
     /// Nothing of it should be in the cluster.
     Absent,
+    /// No deploy of it has succeeded and no operation recorded it: there is nothing to
+    /// compare with, so its objects are judged for health only.
+    Unrecorded,
 }
 
 /// Whether a pod is one of the environment's: selected by one of its Deployments'
@@ -220,7 +223,7 @@ pub fn assess(
     pods: &[Value],
 ) -> EnvView {
     let desired: Vec<Value> = match expect {
-        Expectation::Absent => Vec::new(),
+        Expectation::Absent | Expectation::Unrecorded => Vec::new(),
         Expectation::Deployed => desired.to_vec(),
         Expectation::Suspended => desired
             .iter()
@@ -288,7 +291,11 @@ pub fn assess(
             name: o.name().to_owned(),
             health: h.health,
             reason: h.reason.clone(),
-            sync: SyncState::Extra,
+            sync: if expect == Expectation::Unrecorded {
+                SyncState::InSync
+            } else {
+                SyncState::Extra
+            },
             diff: Vec::new(),
         });
         healths.push(h);
@@ -457,6 +464,9 @@ mod tests {
         assert!(v.drifted && v.objects.iter().all(|o| o.sync == SyncState::Extra));
         let v = assess(&rendered(), Expectation::Absent, &[], &[]);
         assert_eq!((v.health, v.drifted), (EnvHealth::Missing, false));
+        // Never deployed successfully: judged for health, with nothing to drift from.
+        let v = assess(&[], Expectation::Unrecorded, &live, &[]);
+        assert_eq!((v.health, v.drifted), (EnvHealth::Suspended, false));
     }
 
     #[test]

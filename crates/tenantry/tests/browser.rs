@@ -29,11 +29,23 @@ fn an_operator_creates_deploys_rolls_back_decommissions_and_sees_a_failure_named
         .filter(|(en, ru)| en != ru && en.chars().filter(char::is_ascii_alphabetic).count() > 3)
         .map(|(en, _)| *en)
         .collect();
+    // The demo cluster's kubeconfig: the browser run edits an object by hand through it.
+    let kubeconfig = std::fs::read_to_string(catalog.path().join("kubeconfig")).unwrap();
+    let field = |key: &str| {
+        kubeconfig
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
     let out = Command::new("node")
         .arg(PathBuf::from(&dir).join("ui.mjs"))
         .current_dir(&dir)
         .env("TENANTRY_URL", &demo.url)
         .env("TENANTRY_PASSWORD", &demo.password)
+        .env("TENANTRY_SIM_URL", field("server:"))
+        .env("TENANTRY_SIM_TOKEN", field("token:"))
         .env("TENANTRY_SHOTS", &shots)
         .env("TENANTRY_ENGLISH", serde_json::to_string(&english).unwrap())
         .output()
@@ -53,6 +65,9 @@ fn an_operator_creates_deploys_rolls_back_decommissions_and_sees_a_failure_named
         "07-clients-ru",
         "08-revisions",
         "09-decommissioned",
+        "10-fleet-drifted",
+        "11-environment-diff",
+        "12-fleet-degraded",
     ] {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
     }

@@ -219,12 +219,13 @@ impl NsCache {
             })
             .collect();
         let desired = self.desired.get(&client);
-        let expect = self
-            .states
-            .get(&client)
-            .copied()
-            .or(desired.map(|d| d.expect))
-            .unwrap_or(Expectation::Absent);
+        // Deployed without a revision read yet: nothing to compare with (yet).
+        let expect = match (self.states.get(&client).copied(), desired) {
+            (Some(Expectation::Absent), _) => Expectation::Absent,
+            (Some(s), Some(_)) => s,
+            (None, Some(d)) => d.expect,
+            (_, None) => Expectation::Unrecorded,
+        };
         if live.is_empty() && desired.is_none() {
             return None;
         }

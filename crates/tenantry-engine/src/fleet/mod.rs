@@ -306,7 +306,7 @@ async fn observe_some(
                 revision: None,
                 image: None,
                 manifests: Vec::new(),
-                expect: states.get(&c).copied().unwrap_or(Expectation::Absent),
+                expect: states.get(&c).copied().unwrap_or(Expectation::Unrecorded),
             });
             let objects = live.remove(&c).unwrap_or_default();
             let view = assess(&d.manifests, d.expect, &objects, &pods);

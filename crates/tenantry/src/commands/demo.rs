@@ -56,6 +56,7 @@ pub async fn run(args: &DemoArgs, _format: Format) -> anyhow::Result<()> {
     let (catalog, _) = Catalog::open(&opts).await?;
     seed(&catalog).await?;
     let url = ApiRootUrl::parse(&sim.url())?;
+    let kubeconfig = write_kubeconfig(&dir, url.as_str(), &sim_token)?;
     catalog
         .update_namespace(
             "demo",
@@ -95,6 +96,10 @@ pub async fn run(args: &DemoArgs, _format: Format) -> anyhow::Result<()> {
     println!("  log in:   admin / {password}");
     println!("  cluster:  kubesim at {} (namespace `demo`)", url.as_str());
     println!("  catalog:  {}", dir.display());
+    println!(
+        "  kubectl:  kubectl --kubeconfig {} get pods (edit objects by hand to see drift on the fleet page)",
+        kubeconfig.display()
+    );
     println!(
         "  try:      open a client, press Deploy, watch the steps; set docker-image of namespace demo to registry.local/lms/backend:missing to see a failure named"
     );
@@ -196,4 +201,27 @@ async fn seed(catalog: &Catalog) -> anyhow::Result<()> {
         })
         .await?;
     Ok(())
+}
+
+/// A kubeconfig for the demo cluster, readable only by its owner (it holds the token).
+fn write_kubeconfig(
+    dir: &std::path::Path,
+    server: &str,
+    token: &str,
+) -> anyhow::Result<std::path::PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join("kubeconfig");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: demo\n  cluster:\n    server: {server}\ncontexts:\n- name: demo\n  context:\n    cluster: demo\n    user: demo\n    namespace: demo\ncurrent-context: demo\nusers:\n- name: demo\n  user:\n    token: {token}\n"
+    );
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(path)
 }
