@@ -170,6 +170,7 @@ try {
     if (!inSync) await page.waitForTimeout(250);
   }
   expect(inSync, "the environment is in sync after the sync");
+  await page.goto(card);
 
   step("decommission from the danger zone, confirmed by typing the client id");
   await panel.locator("details.danger-zone > summary").click();

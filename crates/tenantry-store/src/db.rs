@@ -107,7 +107,7 @@ fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let (m1, m2, m3, m4, m5, m6, m7, m8) = match backend {
+    let (m1, m2, m3, m4, m5, m6, m7, m8, m9) = match backend {
         Backend::Sqlite => (
             include_str!("../migrations/sqlite/0001_catalog.sql"),
             include_str!("../migrations/sqlite/0002_templates_and_client_secrets.sql"),
@@ -117,6 +117,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../migrations/sqlite/0006_inventory_and_revisions.sql"),
             include_str!("../migrations/sqlite/0007_environments.sql"),
             include_str!("../migrations/sqlite/0008_security.sql"),
+            include_str!("../migrations/sqlite/0009_self_heal.sql"),
         ),
         Backend::Postgres => (
             include_str!("../migrations/postgres/0001_catalog.sql"),
@@ -127,6 +128,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../migrations/postgres/0006_inventory_and_revisions.sql"),
             include_str!("../migrations/postgres/0007_environments.sql"),
             include_str!("../migrations/postgres/0008_security.sql"),
+            include_str!("../migrations/postgres/0009_self_heal.sql"),
         ),
     };
     let migration = |version, name, sql: &'static str| {
@@ -147,6 +149,7 @@ fn migrator(backend: Backend) -> Migrator {
         migration(6, "inventory and revisions", m6),
         migration(7, "environments", m7),
         migration(8, "security", m8),
+        migration(9, "self heal", m9),
     ])
 }
 

@@ -17,6 +17,9 @@ pub struct Namespace {
     pub api_root_url: ApiRootUrl,
     pub token: SecretString,
     pub ca_bundle: Option<CaBundle>,
+    /// Drift the server's fleet view finds is corrected by a deploy (rate-limited,
+    /// audited).
+    pub self_heal: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -38,6 +41,7 @@ pub struct NamespaceUpdate {
     pub api_root_url: Option<ApiRootUrl>,
     pub token: Option<SecretString>,
     pub ca_bundle: Option<Option<CaBundle>>,
+    pub self_heal: Option<bool>,
 }
 
 fn token_place(name: &str) -> Place<'_> {
@@ -77,7 +81,7 @@ impl Catalog {
 
     pub async fn namespace(&self, name: &str) -> Result<Namespace, StoreError> {
         let row = sqlx::query(
-            "SELECT name, k8s_namespace, api_root_url, token, ca_bundle, created_at, updated_at FROM namespaces WHERE name = $1",
+            "SELECT name, k8s_namespace, api_root_url, token, ca_bundle, created_at, updated_at, self_heal FROM namespaces WHERE name = $1",
         )
         .bind(name)
         .fetch_optional(&self.pool)
@@ -88,7 +92,7 @@ impl Catalog {
 
     pub async fn namespaces(&self) -> Result<Vec<Namespace>, StoreError> {
         let rows = sqlx::query(
-            "SELECT name, k8s_namespace, api_root_url, token, ca_bundle, created_at, updated_at FROM namespaces ORDER BY name",
+            "SELECT name, k8s_namespace, api_root_url, token, ca_bundle, created_at, updated_at, self_heal FROM namespaces ORDER BY name",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -121,15 +125,17 @@ impl Catalog {
             Some(ca) => ca.as_ref(),
             None => current.ca_bundle.as_ref(),
         };
+        let self_heal = update.self_heal.unwrap_or(current.self_heal);
         sqlx::query(
-            "UPDATE namespaces SET k8s_namespace = $1, api_root_url = $2, token = $3, ca_bundle = $4, updated_at = $5 \
-             WHERE name = $6",
+            "UPDATE namespaces SET k8s_namespace = $1, api_root_url = $2, token = $3, ca_bundle = $4, updated_at = $5, self_heal = $6 \
+             WHERE name = $7",
         )
         .bind(k8s.as_str())
         .bind(url.as_str())
         .bind(self.cipher.seal_str(token_place(name), token))
         .bind(ca.map(|c| c.as_str().to_owned()))
         .bind(now())
+        .bind(i64::from(self_heal))
         .bind(name)
         .execute(&self.pool)
         .await?;
@@ -155,6 +161,7 @@ impl Catalog {
                 .map_err(|e| corrupt(e.to_string()))?,
             created_at: r.try_get(5)?,
             updated_at: r.try_get(6)?,
+            self_heal: r.try_get::<i64, _>(7)? != 0,
         })
     }
 }

@@ -116,6 +116,8 @@ pub struct NamespacePatch {
     pub token: Option<String>,
     #[serde(default)]
     pub ca_bundle: Option<String>,
+    #[serde(default)]
+    pub self_heal: Option<bool>,
 }
 
 pub async fn update_namespace(
@@ -144,15 +146,17 @@ pub async fn update_namespace(
             None => None,
             Some(pem) => Some(ca_of(Some(pem))?),
         },
+        self_heal: patch.self_heal,
     };
     let updated = state
         .catalog
         .update_namespace(ns.name.as_str(), &update)
         .await?;
-    let what = if token.is_some() {
-        "settings and token"
-    } else {
-        "settings"
+    let what = match (token.is_some(), patch.self_heal) {
+        (_, Some(true)) => "settings; self-heal on",
+        (_, Some(false)) => "settings; self-heal off",
+        (true, None) => "settings and token",
+        (false, None) => "settings",
     };
     state
         .audit(

@@ -45,6 +45,7 @@ pub(crate) fn namespace_json(n: &tenantry_store::Namespace) -> Value {
         "api_root_url": n.api_root_url.as_str(),
         "token": tenantry_core::secret::MASK,
         "ca_bundle": n.ca_bundle.is_some(),
+        "self_heal": n.self_heal,
         "created_at": n.created_at,
         "updated_at": n.updated_at,
     })

@@ -77,6 +77,13 @@ impl Lang {
 /// Every phrase with its Russian. The English text is the key.
 pub const PHRASES: &[(&str, &str)] = &[
     // The fleet.
+    (
+        "Self-heal: correct drift by a deploy (at most once per 5 minutes per environment, audited)",
+        "Самовосстановление: устранять расхождения развёртыванием (не чаще раза в 5 минут на окружение, с записью в журнал аудита)",
+    ),
+    ("Self-heal", "Самовосстановление"),
+    ("on", "вкл."),
+    ("off", "выкл."),
     ("All", "Все"),
     (
         "Compared with the last revision, on the fields tenantry sets; secrets masked.",

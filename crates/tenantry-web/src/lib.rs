@@ -15,6 +15,7 @@ mod api_clients;
 mod api_fleet;
 mod api_input;
 pub mod auth;
+mod background;
 mod caller;
 mod card;
 mod client_actions;
@@ -52,7 +53,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tenantry_core::ClientId;
 use tenantry_engine::DeployOptions;
-use tenantry_store::{Catalog, NewAudit, RunKind};
+use tenantry_store::{Catalog, NewAudit};
 
 pub use error::WebError;
 
@@ -108,6 +109,8 @@ pub struct Config {
     pub audit_retention_days: u32,
     /// The most password hashes computed at once (0: one per core).
     pub hash_concurrency: usize,
+    /// Self-heal deploys an environment at most once in this long.
+    pub heal_gap: std::time::Duration,
 }
 
 impl Default for Config {
@@ -118,6 +121,7 @@ impl Default for Config {
             public_url: None,
             audit_retention_days: 365,
             hash_concurrency: 0,
+            heal_gap: std::time::Duration::from_secs(300),
         }
     }
 }
@@ -133,6 +137,7 @@ pub struct AppState {
     /// The live fleet, started at first use (`serve` starts it at once).
     fleet: Arc<std::sync::OnceLock<tenantry_engine::fleet::cache::FleetCache>>,
     pub(crate) run_metrics: metrics::Shared,
+    pub(crate) healed: Arc<background::Healed>,
 }
 
 impl AppState {
@@ -148,6 +153,7 @@ impl AppState {
             hasher: Arc::new(hasher),
             fleet: Arc::default(),
             run_metrics: Arc::default(),
+            healed: Arc::default(),
         })
     }
 
@@ -184,7 +190,7 @@ impl AppState {
 
     /// Runs a prepared deploy in the background; its run's id.
     /// The fleet is told when it ends, and its duration measured.
-    fn carry_on(
+    pub(crate) fn carry_on(
         &self,
         prepared: tenantry_engine::Prepared,
         client: ClientId,
@@ -206,94 +212,6 @@ impl AppState {
             }
         });
         run
-    }
-
-    /// Looks every `every` for runs a crashed peer abandoned, and resumes them: servers
-    /// sharing a catalog take over each other's runs (one wins each, by the database).
-    pub fn sweep_abandoned_runs(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-        let state = self.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                if let Err(e) = state.resume_orphaned_runs().await {
-                    tracing::warn!("cannot look for abandoned runs: {e}");
-                }
-            }
-        })
-    }
-
-    /// Drops audit entries older than the retention now and every hour after.
-    pub fn prune_audit_hourly(&self) -> tokio::task::JoinHandle<()> {
-        let state = self.clone();
-        tokio::spawn(async move {
-            loop {
-                match state
-                    .catalog
-                    .prune_audit(state.config.audit_retention_days)
-                    .await
-                {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(
-                        "dropped {n} audit entries older than {} days",
-                        state.config.audit_retention_days
-                    ),
-                    Err(e) => tracing::warn!("cannot prune the audit log: {e}"),
-                }
-                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
-            }
-        })
-    }
-
-    /// Resumes the runs a crashed process left running (of this host, or unheard for the
-    /// deploy options' `stale_after`).
-    pub async fn resume_orphaned_runs(&self) -> Result<Vec<i64>, WebError> {
-        let mut resumed = Vec::new();
-        let stale_after = self.config.deploy.stale_after;
-        for r in tenantry_engine::orphaned_runs(&self.catalog, stale_after).await? {
-            let opts = self.config.deploy.clone();
-            let (catalog, client, ns) = (&self.catalog, r.client, r.namespace.as_str());
-            // Each kind resumes as itself; a rollback's target was not kept, so it is
-            // marked interrupted for an operator to run again.
-            let prepared = match r.kind {
-                RunKind::Deploy => tenantry_engine::prepare(catalog, client, ns, &opts).await,
-                RunKind::Suspend => {
-                    tenantry_engine::prepare_suspend(catalog, client, ns, &opts).await
-                }
-                RunKind::Resume => {
-                    tenantry_engine::prepare_resume(catalog, client, ns, &opts).await
-                }
-                RunKind::Rollback | RunKind::Decommission => {
-                    let why = format!(
-                        "its process went away; run the {} of {client} in {ns} again",
-                        r.kind
-                    );
-                    if self.catalog.interrupt_run(r.id, &why).await? {
-                        tracing::warn!("run {} ({}) was abandoned: {why}", r.id, r.kind);
-                    }
-                    continue;
-                }
-            };
-            match prepared.map(|p| self.carry_on(p, r.client, opts)) {
-                // A peer took it over first.
-                Err(tenantry_engine::DeployError::Store(
-                    tenantry_store::StoreError::RunActive { run, .. },
-                )) => {
-                    tracing::debug!("run {} was taken over by another server (run {run})", r.id);
-                }
-                Ok(id) => {
-                    tracing::info!(
-                        "resumed the {} of {} in {} (run {} was interrupted) as run {id}",
-                        r.kind,
-                        r.client,
-                        r.namespace,
-                        r.id
-                    );
-                    resumed.push(id);
-                }
-                Err(e) => tracing::warn!("cannot resume run {}: {e}", r.id),
-            }
-        }
-        Ok(resumed)
     }
 
     /// Adds a user, for the Users page and the API alike: the name and role parsed, the

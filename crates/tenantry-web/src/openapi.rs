@@ -183,6 +183,8 @@ fn admin_paths() -> Value {
     });
     let mut new_ns = ns_fields.clone();
     new_ns["name"] = json!({ "type": "string" });
+    let mut ns_fields = ns_fields;
+    ns_fields["self_heal"] = json!({ "type": "boolean", "description": "correct drift automatically (a deploy, at most once per 5 minutes per environment, audited)" });
     json!({
         "/namespaces": {
             "post": op("Create a namespace (admin)", "201", r("Namespace"), json!([]), Some(json!({
@@ -458,6 +460,7 @@ fn base() -> Value {
                 "Namespace": { "type": "object", "required": ["name", "k8s_namespace", "api_root_url", "token"], "properties": {
                     "name": { "type": "string" }, "k8s_namespace": { "type": "string" }, "api_root_url": { "type": "string" },
                     "token": { "type": "string", "description": "always masked" }, "ca_bundle": { "type": "boolean" },
+                    "self_heal": { "type": "boolean" },
                     "created_at": { "type": "string" }, "updated_at": { "type": "string" }
                 } },
                 "Param": { "type": "object", "properties": {

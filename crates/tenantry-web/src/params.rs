@@ -214,6 +214,7 @@ pub async fn namespace_page(
                         label { (t("Token")) " " span.muted { (tenantry_core::secret::MASK) }
                             input name="token" type="password" autocomplete="off" placeholder=(t("Leave empty to keep the current token")); }
                         label { (t("CA certificate (PEM)")) textarea name="ca_bundle" rows="4" { (ns.ca_bundle.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default()) } }
+                        label { input type="checkbox" name="self_heal" value="on" checked[ns.self_heal]; " " (t("Self-heal: correct drift by a deploy (at most once per 5 minutes per environment, audited)")) }
                         button type="submit" { (t("Save")) }
                     }
                 } @else {
@@ -222,6 +223,7 @@ pub async fn namespace_page(
                         dt { (t("Cluster API URL")) } dd { code { (ns.api_root_url.as_str()) } }
                         dt { (t("Token")) } dd { (tenantry_core::secret::MASK) }
                         dt { (t("CA certificate (PEM)")) } dd { (if ns.ca_bundle.is_some() { "PEM" } else { t("none: the system's trusted CAs") }) }
+                        dt { (t("Self-heal")) } dd { (if ns.self_heal { t("on") } else { t("off") }) }
                     }
                 }
             }
@@ -279,6 +281,7 @@ async fn update_namespace(
         api_root_url: Some(form.get("api_root_url").to_owned()),
         token: Some(form.get("token").to_owned()),
         ca_bundle: Some(form.get("ca_bundle").to_owned()),
+        self_heal: Some(form.get("self_heal") == "on"),
     };
     let ctx = Ctx::new(&info, caller.clone());
     match actions::update_namespace(&state, &info, &caller, &name, &patch).await {

@@ -243,7 +243,20 @@ pub enum NamespaceCmd {
         no_ca: bool,
         #[arg(long)]
         k8s_namespace: Option<NamespaceName>,
+        /// Correct drift automatically: a server watching the namespace deploys an
+        /// environment that differs from its last revision (at most once per 5 minutes
+        /// each, audited as `self-heal`).
+        #[arg(long, value_parser = parse_on_off, value_name = "on|off")]
+        self_heal: Option<bool>,
     },
+}
+
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "true" => Ok(true),
+        "off" | "false" => Ok(false),
+        other => Err(format!("expected on or off, got {other:?}")),
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -91,6 +91,19 @@ fn status_and_diff_read_the_cluster_and_diff_exits_as_kubectl_diff() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // Self-heal is a namespace's setting.
+    cli.ok(&["namespace", "edit", "default", "--self-heal", "on"]);
+    assert_eq!(
+        cli.json(&["namespace", "show", "default"])["self_heal"],
+        true
+    );
+    let out = cli.run(&["namespace", "edit", "default", "--self-heal", "maybe"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("expected on or off"),
+        "{}",
+        stderr(&out)
+    );
     // An unknown namespace is an error, not "no drift".
     let out = cli.run(&["diff", "C1", "--namespace", "nowhere"]);
     assert_eq!(out.status.code(), Some(2));

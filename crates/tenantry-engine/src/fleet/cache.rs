@@ -284,13 +284,16 @@ impl NsCache {
     }
 }
 
+/// A namespace's watch tasks and the fingerprint of the target they were started for.
+type Watchers = (u64, Vec<JoinHandle<()>>);
+
 struct Inner {
     catalog: Catalog,
     namespaces: RwLock<BTreeMap<String, NsCache>>,
     changes: broadcast::Sender<FleetChange>,
     nudge: Notify,
     /// Per namespace: what its watches were started with, and the tasks.
-    watchers: Mutex<HashMap<String, (u64, Vec<JoinHandle<()>>)>>,
+    watchers: Mutex<HashMap<String, Watchers>>,
     reconnects: AtomicU64,
     relists: AtomicU64,
     refresh_every: Duration,

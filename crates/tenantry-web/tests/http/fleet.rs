@@ -304,3 +304,77 @@ print(json.dumps(out))
         .is_some()
     );
 }
+
+#[tokio::test]
+async fn self_heal_deploys_a_drifted_environment_once_audited_and_only_where_asked() {
+    let db = TestDb::sqlite();
+    let srv = server(&db).await;
+    let admin = login(&srv.url, "admin").await;
+    let (_, c) = admin.acme().await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let (_, run) = admin
+        .api(
+            reqwest::Method::POST,
+            &format!("/clients/{id}/deploy"),
+            Some(json!({"namespace": "demo"})),
+        )
+        .await;
+    wait_run(&admin, run["id"].as_i64().unwrap()).await;
+    fleet_until(&admin, "", "healthy", |v| {
+        v["rows"][0]["health"] == "Healthy"
+    })
+    .await;
+    let scale = |n: i64| {
+        by_hand(
+            &srv,
+            "apis/apps/v1/namespaces/demo/deployments/lms-deployment-c1",
+            json!({"spec": {"replicas": n}}),
+        )
+    };
+    scale(3).await;
+    fleet_until(&admin, "?drifted=true", "drift seen", |v| v["matched"] == 1).await;
+    // Off by default: drift is shown, not corrected.
+    assert!(srv.state.heal_once().await.unwrap().is_empty());
+
+    let (code, ns) = admin
+        .api(
+            reqwest::Method::PATCH,
+            "/namespaces/demo",
+            Some(json!({"self_heal": true})),
+        )
+        .await;
+    assert_eq!((code, &ns["self_heal"]), (200, &json!(true)), "{ns}");
+    let healed = srv.state.heal_once().await.unwrap();
+    assert_eq!(healed.len(), 1, "one deploy started");
+    assert_eq!(wait_run(&admin, healed[0]).await["status"], "succeeded");
+    fleet_until(&admin, "", "healed", |v| {
+        v["rows"][0]["drifted"] == false && v["rows"][0]["revision"] == 2
+    })
+    .await;
+    let (_, audit) = admin.api(reqwest::Method::GET, "/audit", None).await;
+    let entry = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "self-heal")
+        .unwrap_or_else(|| panic!("no self-heal in {audit}"));
+    assert_eq!(entry["target"], format!("{id} in demo"));
+    assert!(
+        entry["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Deployment lms-deployment-c1 (spec.replicas)"),
+        "{entry}"
+    );
+    // In sync: nothing to do. Drifted again within the gap: left for later, and shown.
+    assert!(srv.state.heal_once().await.unwrap().is_empty());
+    scale(4).await;
+    fleet_until(&admin, "?drifted=true", "drift seen again", |v| {
+        v["matched"] == 1
+    })
+    .await;
+    assert!(
+        srv.state.heal_once().await.unwrap().is_empty(),
+        "rate-limited"
+    );
+}

@@ -77,8 +77,10 @@ pub async fn run(catalog: &Catalog, cmd: NamespaceCmd, format: Format) -> anyhow
             ca_file,
             no_ca,
             k8s_namespace,
+            self_heal,
         } => {
             let update = NamespaceUpdate {
+                self_heal,
                 k8s_namespace,
                 api_root_url: api_root_url.as_deref().map(ApiRootUrl::parse).transpose()?,
                 token: read_token(&token)?,
@@ -133,6 +135,7 @@ fn view(n: &Namespace, reveal: bool) -> serde_json::Value {
         "api_root_url": n.api_root_url,
         "token": mask(&n.token, reveal),
         "ca_bundle": n.ca_bundle,
+        "self_heal": n.self_heal,
         "created_at": n.created_at,
         "updated_at": n.updated_at,
     })
@@ -147,6 +150,7 @@ fn print(n: &Namespace, reveal: bool, format: Format) -> anyhow::Result<()> {
     outln!("api root url   {}", n.api_root_url);
     outln!("token          {}", mask(&n.token, reveal));
     outln!("ca             {}", ca_text(n));
+    outln!("self-heal      {}", if n.self_heal { "on" } else { "off" });
     outln!("updated        {}", n.updated_at);
     Ok(())
 }

@@ -60,10 +60,16 @@ pub async fn serve(
             resumed.len()
         );
     }
+    // The fleet's watches start now, so the first page finds them synced; self-heal
+    // looks for drift in the namespaces that ask for it every 10 s.
+    state.fleet();
+    let healer = state.self_heal_every(std::time::Duration::from_secs(10));
     eprintln!("tenantry: serving the web UI at {url} and the API at {url}/api/v1");
-    tenantry_web::serve(listener, state, async {
+    let served = tenantry_web::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
-    .context("the web server failed")
+    .context("the web server failed");
+    healer.abort();
+    served
 }
