@@ -35,7 +35,7 @@ function expect(cond, what) {
 // The catalogue's English phrases; a page in Russian must show none of them. What is
 // data (names, code, text boxes, request bodies) is left out.
 const english = JSON.parse(process.env.TENANTRY_ENGLISH || "[]");
-const data = new Set(["admin", "operator", "viewer", "secret", "service", "deployment", "configmap", "ingress", "default"]);
+const data = new Set(["admin", "operator", "viewer", "secret", "service", "deployment", "configmap", "ingress", "default", "missing"]);
 async function noEnglish(where) {
   const text = await page.evaluate(() => {
     const clone = document.body.cloneNode(true);

@@ -111,14 +111,7 @@ impl Catalog {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| {
-                let n: i64 = r.try_get(0)?;
-                let id = u64::try_from(n)
-                    .ok()
-                    .and_then(ClientId::from_number)
-                    .ok_or_else(|| StoreError::Corrupt(format!("client number {n}")))?;
-                Ok((id, r.try_get(1)?))
-            })
+            .map(|r| Ok((crate::db::client_at(r, 0)?, r.try_get(1)?)))
             .collect()
     }
 

@@ -165,6 +165,20 @@ fn describe_connect_error(e: &sqlx::Error) -> String {
     }
 }
 
+/// The client whose number is in column `at` of a row; a number no client can have is
+/// a corrupt catalog.
+pub(crate) fn client_at(
+    r: &sqlx::any::AnyRow,
+    at: usize,
+) -> Result<tenantry_core::ClientId, StoreError> {
+    use sqlx::Row;
+    let n: i64 = r.try_get(at)?;
+    u64::try_from(n)
+        .ok()
+        .and_then(tenantry_core::ClientId::from_number)
+        .ok_or_else(|| StoreError::Corrupt(format!("client number {n}")))
+}
+
 pub(crate) fn now() -> String {
     OffsetDateTime::now_utc()
         .format(&Rfc3339)

@@ -135,12 +135,7 @@ impl Catalog {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| {
-                let n: i64 = r.try_get(0)?;
-                let id = ClientId::from_number(u64::try_from(n).unwrap_or(0))
-                    .ok_or_else(|| StoreError::Corrupt(format!("client number {n}")))?;
-                Ok((id, r.try_get(1)?, env_from(r, 2)?))
-            })
+            .map(|r| Ok((crate::db::client_at(r, 0)?, r.try_get(1)?, env_from(r, 2)?)))
             .collect()
     }
 
@@ -156,12 +151,7 @@ impl Catalog {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                let n: i64 = r.try_get(0)?;
-                let id = ClientId::from_number(u64::try_from(n).unwrap_or(0))
-                    .ok_or_else(|| StoreError::Corrupt(format!("client number {n}")))?;
-                Ok((id, env_from(r, 1)?))
-            })
+            .map(|r| Ok((crate::db::client_at(r, 0)?, env_from(r, 1)?)))
             .collect()
     }
 

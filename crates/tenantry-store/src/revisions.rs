@@ -94,8 +94,7 @@ impl Catalog {
         let mut out = Vec::new();
         for r in &rows {
             let c: i64 = r.try_get(0)?;
-            let client = ClientId::from_number(u64::try_from(c).unwrap_or(0))
-                .ok_or_else(|| StoreError::Corrupt(format!("client number {c}")))?;
+            let client = crate::db::client_at(r, 0)?;
             let n: i64 = r.try_get(1)?;
             if known.get(&client) == Some(&n) {
                 continue;

@@ -295,13 +295,8 @@ impl Catalog {
         .await?;
         rows.iter()
             .map(|r| {
-                let n: i64 = r.try_get(1)?;
-                let client = u64::try_from(n)
-                    .ok()
-                    .and_then(ClientId::from_number)
-                    .ok_or_else(|| StoreError::Corrupt(format!("run of client {n}")))?;
                 Ok((
-                    client,
+                    crate::db::client_at(r, 1)?,
                     RunBrief {
                         id: r.try_get(0)?,
                         kind: RunKind::parse(&r.try_get::<String, _>(2)?)?,

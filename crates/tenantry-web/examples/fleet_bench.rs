@@ -42,7 +42,6 @@ fn percentile(xs: &mut [Duration], p: f64) -> Duration {
 fn objects(i: usize) -> Vec<(&'static str, Value)> {
     let id = format!("c{i}");
     let labels = json!({"app": format!("C{i}-lms"), "app.kubernetes.io/managed-by": "tenantry", "tenantry.io/client": format!("C{i}")});
-    let ns = "api/v1/namespaces/lms-dev";
     let pod_spec = json!({"containers": [{"name": id, "image": "registry.test/lms:1", "ports": [{"containerPort": 8080, "name": "8080tcp"}]}]});
     let job = |kind: &str| {
         json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": format!("{kind}-setup-{id}"), "namespace": "lms-dev", "labels": labels},
@@ -74,7 +73,7 @@ fn objects(i: usize) -> Vec<(&'static str, Value)> {
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": format!("C{i}-lms")}}, "template": {"metadata": {"labels": {"app": format!("C{i}-lms")}}, "spec": pod_spec}}}),
         ),
         (
-            ns,
+            "api/v1/namespaces/lms-dev/pods",
             json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("lms-deployment-{id}-abcde"), "namespace": "lms-dev", "labels": {"app": format!("C{i}-lms")}}, "spec": pod_spec}),
         ),
     ]
