@@ -19,6 +19,9 @@ pub struct PodState {
     pub restarts: u64,
     /// Why a container waits or ended, with the kubelet's message.
     pub reason: String,
+    /// When it was created (RFC 3339): its age. Absent in snapshots stored before.
+    #[serde(default)]
+    pub created: Option<String>,
 }
 
 /// A pod, as a [`PodState`].
@@ -62,6 +65,10 @@ pub fn pod_state(p: &Value) -> PodState {
         ready: format!("{ready}/{total}"),
         restarts,
         reason,
+        created: p
+            .pointer("/metadata/creationTimestamp")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     }
 }
 

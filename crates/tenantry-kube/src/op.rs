@@ -62,6 +62,9 @@ pub struct ListSpec {
     /// A label selector as the API reads it (`a=b,c in (d,e)`).
     pub labels: Option<String>,
     pub fields: Option<String>,
+    /// At most this many objects per answer, the rest after `continue_token`.
+    pub limit: Option<u32>,
+    pub continue_token: Option<String>,
 }
 
 impl ListSpec {
@@ -88,6 +91,14 @@ impl ListSpec {
         self
     }
 
+    /// One page of the list: at most `limit` objects, from `continue_token` (the
+    /// previous page's `metadata.continue`).
+    pub fn page(mut self, limit: u32, continue_token: Option<String>) -> Self {
+        self.limit = Some(limit);
+        self.continue_token = continue_token;
+        self
+    }
+
     /// One object by name.
     pub fn named(collection: impl Into<String>, name: &str) -> Self {
         Self::new(collection).fields(format!("metadata.name={name}"))
@@ -100,6 +111,12 @@ impl ListSpec {
         }
         if let Some(f) = &self.fields {
             lp = lp.fields(f);
+        }
+        if let Some(n) = self.limit {
+            lp = lp.limit(n);
+        }
+        if let Some(c) = &self.continue_token {
+            lp = lp.continue_token(c);
         }
         lp
     }

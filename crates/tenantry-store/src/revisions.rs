@@ -77,11 +77,13 @@ impl Catalog {
 
     /// The latest revision of every client in a namespace, manifests opened: what each
     /// environment should be. Those whose number `known` already has are skipped
-    /// (a cache asks only for what changed); `known` maps a client to a revision number.
+    /// (a cache asks only for what changed; `known` maps a client to a revision
+    /// number), and at most `limit` are opened: ask again, with them known, for more.
     pub async fn latest_revisions(
         &self,
         ns: &str,
         known: &std::collections::HashMap<ClientId, i64>,
+        limit: usize,
     ) -> Result<Vec<(ClientId, Revision)>, StoreError> {
         let rows = sqlx::query(
             "SELECT r.client_number, r.number, r.run_id, r.created_at, r.image FROM revisions r \
@@ -98,6 +100,9 @@ impl Catalog {
             let n: i64 = r.try_get(1)?;
             if known.get(&client) == Some(&n) {
                 continue;
+            }
+            if out.len() == limit {
+                break;
             }
             let sealed: Vec<u8> = sqlx::query(
                 "SELECT manifests FROM revisions WHERE client_number = $1 AND namespace = $2 AND number = $3",

@@ -43,18 +43,26 @@ function showPods(pods) {
     table = document.createElement("table");
     table.id = "pods";
     const i18n = document.getElementById("i18n").dataset;
-    table.innerHTML = "<thead><tr><th></th><th></th><th></th><th></th><th></th></tr></thead><tbody></tbody>";
+    table.innerHTML = "<thead><tr><th></th><th></th><th></th><th></th><th></th><th></th></tr></thead><tbody></tbody>";
     const heads = table.querySelectorAll("th");
-    ["podname", "podstatus", "podready", "podrestarts", "podreason"].forEach((k, i) => { heads[i].textContent = i18n[k] || k; });
+    ["podname", "podstatus", "podready", "podrestarts", "podcreated", "podreason"].forEach((k, i) => { heads[i].textContent = i18n[k] || k; });
     box.replaceChildren(table);
   }
   const body = table.querySelector("tbody");
   body.replaceChildren(...pods.map((p) => {
     const tr = document.createElement("tr");
-    for (const v of [p.name, p.phase, p.ready, String(p.restarts), p.reason]) {
+    for (const v of [p.name, p.phase, p.ready, String(p.restarts), p.created || "—", p.reason]) {
       const td = document.createElement("td");
       td.textContent = v;
       tr.appendChild(td);
+    }
+    const created = tr.children[4];
+    if (p.created) {
+      const t = document.createElement("time");
+      t.setAttribute("datetime", p.created);
+      t.textContent = p.created;
+      created.replaceChildren(t);
+      localTimes(tr);
     }
     tr.dataset.pod = p.name;
     return tr;

@@ -133,13 +133,34 @@ async fn main() {
             .unwrap();
         let mut manifests = Vec::new();
         for (collection, body) in objects(i) {
-            kubesim::registry::create_object(
-                &sim.shared,
-                resource_of(collection),
-                "lms-dev",
-                body.clone(),
-            )
-            .expect("create");
+            let res = resource_of(collection);
+            let name = body["metadata"]["name"].as_str().unwrap().to_owned();
+            kubesim::registry::create_object(&sim.shared, res, "lms-dev", body.clone())
+                .expect("create");
+            // With the controllers off, the status a running environment has.
+            let status = match body["kind"].as_str() {
+                Some("Deployment") => Some(
+                    json!({"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}),
+                ),
+                Some("Job") => Some(
+                    json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}),
+                ),
+                Some("Pod") => Some(
+                    json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+                    "containerStatuses": [{"name": format!("c{i}"), "ready": true, "restartCount": 0, "state": {"running": {}}}]}),
+                ),
+                _ => None,
+            };
+            if let Some(st) = status {
+                sim.shared
+                    .store
+                    .modify(&kubesim::store::Key::new(res, "lms-dev", &name), |cur| {
+                        let mut c = cur.clone();
+                        c["status"] = st.clone();
+                        Some(c)
+                    })
+                    .unwrap();
+            }
             if body["kind"] != "Pod" {
                 manifests.push(
                     serde_json::to_value(RevisionEntry {
@@ -205,8 +226,10 @@ async fn main() {
     let started = Instant::now();
     let fleet = state.fleet().clone();
     loop {
+        // Synced: every list read, every revision loaded, every environment judged.
         let synced = fleet.status().iter().all(|n| n.synced);
-        if synced && fleet.rows().len() == clients {
+        let rows = fleet.rows();
+        if synced && rows.len() == clients && rows.iter().all(|r| r.revision.is_some()) {
             break;
         }
         assert!(started.elapsed() < Duration::from_secs(600), "no sync");
@@ -214,6 +237,7 @@ async fn main() {
     }
     let sync = started.elapsed();
     let (rss_after, _) = rss_mib();
+    let held: usize = fleet.status().iter().map(|n| n.bytes).sum();
     let healthy = fleet
         .rows()
         .iter()
@@ -303,11 +327,15 @@ async fn main() {
             ),
         ),
         (
-            "cache initial sync: start → every environment judged".to_owned(),
+            "cache initial sync: start → every list read, every revision loaded, every environment judged".to_owned(),
             format!("{:.2} s ({healthy} healthy)", sync.as_secs_f64()),
         ),
         (
-            "resident memory added by the cache (RSS after sync − before start)".to_owned(),
+            "what the cache holds: objects, pods and revisions as compact JSON".to_owned(),
+            format!("{:.0} MiB", held as f64 / 1024.0 / 1024.0),
+        ),
+        (
+            "resident memory added by starting the cache (RSS after sync − before: includes in-process kubesim answering the lists and the lists' transient parsing, which the allocator keeps)".to_owned(),
             format!("{:.0} MiB (target < 200 MiB)", rss_after - rss_before),
         ),
         (

@@ -81,7 +81,7 @@ fn fleet_paths() -> (Value, Value) {
         "matched": { "type": "integer" }, "page": { "type": "integer" }, "per_page": { "type": "integer" },
         "rows": { "type": "array", "items": env_row },
         "namespaces": { "type": "array", "items": { "type": "object", "properties": {
-            "namespace": { "type": "string" }, "synced": { "type": "boolean" }, "objects": { "type": "integer" }, "pods": { "type": "integer" }, "error": { "type": "string", "nullable": true } } } }
+            "namespace": { "type": "string" }, "synced": { "type": "boolean" }, "objects": { "type": "integer" }, "pods": { "type": "integer" }, "bytes": { "type": "integer" }, "error": { "type": "string", "nullable": true } } } }
     } });
     let paths = json!({
         "/fleet": { "get": op("Every client environment's live health and drift (from the server's watches), with counts; filtered and paged as the fleet page", "200", r("Fleet"), json!([

@@ -124,7 +124,7 @@ async fn show(
         span #i18n hidden data-running=(t("running")) data-succeeded=(t("succeeded")) data-failed=(t("failed"))
             data-interrupted=(t("interrupted")) data-pending=(t("pending")) data-done=(t("done")) data-skipped=(t("skipped"))
             data-nopods=(t("No pods.")) data-podname=(t("Name")) data-podstatus=(t("Status")) data-podready=(t("Ready"))
-            data-podrestarts=(t("Restarts")) data-podreason=(t("Reason")) {}
+            data-podrestarts=(t("Restarts")) data-podcreated=(t("Created")) data-podreason=(t("Reason")) {}
     };
     Ok(page(&ctx, &format!("{} {}", t("Run"), run.id), body))
 }
@@ -133,9 +133,11 @@ pub(crate) fn pods_table(ctx: &Ctx, list: &[tenantry_engine::PodState]) -> Marku
     let t = |s| ctx.t(s);
     html! {
         table #pods {
-            thead { tr { th { (t("Name")) } th { (t("Status")) } th { (t("Ready")) } th { (t("Restarts")) } th { (t("Reason")) } } }
+            thead { tr { th { (t("Name")) } th { (t("Status")) } th { (t("Ready")) } th { (t("Restarts")) } th { (t("Created")) } th { (t("Reason")) } } }
             tbody { @for p in list { tr {
-                td { code { (p.name) } } td { (p.phase) } td { (p.ready) } td { (p.restarts) } td.reason { (p.reason) }
+                td { code { (p.name) } } td { (p.phase) } td { (p.ready) } td { (p.restarts) }
+                td { @if let Some(c) = &p.created { (when(c)) } @else { "—" } }
+                td.reason { (p.reason) }
             } } }
         }
     }

@@ -26,7 +26,7 @@ use tenantry_store::{Catalog, RunBrief};
 use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 
-use super::{Desired, FleetRow, KINDS, client_of, desired_in, kind_list, pod_list};
+use super::{Desired, FleetRow, KINDS, client_of, kind_list, pod_list, revisions_in, states_in};
 use crate::exec::watch::{too_new, version_of};
 
 /// Which list a watch keeps: one of [`KINDS`] (by index), or the pods.
@@ -52,27 +52,92 @@ pub struct NsStatus {
     pub synced: bool,
     pub objects: usize,
     pub pods: usize,
+    /// The bytes of what is held for it: objects, pods and revisions as compact JSON.
+    pub bytes: usize,
     /// The last failure to list or watch, while it lasts.
     pub error: Option<String>,
 }
 
 #[derive(Default)]
 struct NsCache {
-    /// (kind index, name) → (client, slim object).
-    objects: HashMap<(usize, String), (ClientId, Value)>,
+    /// (kind index, name) → (client, slim object as compact JSON).
+    objects: HashMap<(usize, String), (ClientId, Held)>,
     by_client: HashMap<ClientId, BTreeSet<(usize, String)>>,
-    pods: HashMap<String, Value>,
+    pods: HashMap<String, Held>,
     /// `key=value` of each pod label → pod names.
     pod_index: HashMap<String, BTreeSet<String>>,
-    desired: HashMap<ClientId, Desired>,
+    /// The first `key=value` of each Deployment's selector → its clients: whose views a
+    /// pod's change touches.
+    selectors: HashMap<String, BTreeSet<ClientId>>,
+    desired: HashMap<ClientId, HeldDesired>,
     states: HashMap<ClientId, Expectation>,
     runs: HashMap<ClientId, RunBrief>,
-    views: HashMap<ClientId, Arc<EnvView>>,
+    /// Each environment's verdict; the full view is judged again when asked for.
+    views: HashMap<ClientId, Summary>,
     dirty: HashSet<ClientId>,
-    /// Every view is stale (after a list of pods).
+    /// Every view is stale (after a list).
     all_dirty: bool,
     synced: BTreeSet<Source>,
     error: Option<String>,
+}
+
+/// An object kept as compact JSON text: a fraction of a parsed tree's memory, parsed
+/// again when its environment is judged.
+type Held = Box<str>;
+
+fn hold(v: &Value) -> Held {
+    serde_json::to_string(v)
+        .unwrap_or_default()
+        .into_boxed_str()
+}
+
+fn open(h: &str) -> Value {
+    serde_json::from_str(h).unwrap_or(Value::Null)
+}
+
+/// What an environment should be, held compactly.
+struct HeldDesired {
+    revision: Option<i64>,
+    image: Option<String>,
+    /// The rendered objects, a JSON array.
+    manifests: Held,
+    expect: Expectation,
+}
+
+impl From<Desired> for HeldDesired {
+    fn from(d: Desired) -> Self {
+        Self {
+            revision: d.revision,
+            image: d.image,
+            manifests: hold(&Value::Array(d.manifests)),
+            expect: d.expect,
+        }
+    }
+}
+
+/// An environment's verdict, as rows show it.
+struct Summary {
+    health: tenantry_core::health::EnvHealth,
+    reason: String,
+    decided_by: String,
+    drifted: bool,
+    out_of_sync: usize,
+}
+
+impl Summary {
+    fn of(v: &EnvView) -> Self {
+        Self {
+            health: v.health,
+            reason: v.reason.clone(),
+            decided_by: v.decided_by.clone(),
+            drifted: v.drifted,
+            out_of_sync: v
+                .objects
+                .iter()
+                .filter(|o| o.sync != tenantry_core::fleet::SyncState::InSync)
+                .count(),
+        }
+    }
 }
 
 fn labels(v: &Value) -> impl Iterator<Item = String> + '_ {
@@ -90,7 +155,37 @@ fn name(v: &Value) -> String {
         .to_owned()
 }
 
+/// The first `key=value` of a Deployment's `matchLabels`: how its pods are found.
+fn selector_key(dep: &Value) -> Option<String> {
+    dep.pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .and_then(|m| m.iter().next())
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+}
+
+fn kind_index(kind: &str) -> usize {
+    KINDS
+        .iter()
+        .position(|(k, _)| *k == kind)
+        .unwrap_or(usize::MAX)
+}
+
 impl NsCache {
+    /// Marks stale the views of the clients a pod may belong to.
+    fn touch_pod(&mut self, pod: &Value) {
+        let job = kind_index("Job");
+        for l in labels(pod) {
+            if let Some(clients) = self.selectors.get(&l) {
+                self.dirty.extend(clients.iter().copied());
+            }
+            if let Some(j) = l.strip_prefix("job-name=")
+                && let Some((c, _)) = self.objects.get(&(job, j.to_owned()))
+            {
+                self.dirty.insert(*c);
+            }
+        }
+    }
+
     fn index_pod(&mut self, pod: &Value, add: bool) {
         let n = name(pod);
         for l in labels(pod) {
@@ -107,33 +202,49 @@ impl NsCache {
     }
 
     fn remove_object(&mut self, kind: usize, n: &str) {
-        if let Some((c, _)) = self.objects.remove(&(kind, n.to_owned())) {
+        if let Some((c, old)) = self.objects.remove(&(kind, n.to_owned())) {
             if let Some(set) = self.by_client.get_mut(&c) {
                 set.remove(&(kind, n.to_owned()));
+            }
+            if kind == kind_index("Deployment")
+                && let Some(key) = selector_key(&open(&old))
+                && let Some(set) = self.selectors.get_mut(&key)
+            {
+                set.remove(&c);
+                if set.is_empty() {
+                    self.selectors.remove(&key);
+                }
             }
             self.dirty.insert(c);
         }
     }
 
-    /// An object as a watch or list says it is now; `None` for a pod: its client is
-    /// found when views are judged.
+    /// An object as a watch or list says it is now. A pod's change marks stale only
+    /// the views of the clients whose Deployments or Jobs select it.
     fn upsert(&mut self, source: Source, obj: &Value) {
         let n = name(obj);
         match source {
             Source::Pods => {
                 if let Some(old) = self.pods.remove(&n) {
+                    let old = open(&old);
                     self.index_pod(&old, false);
+                    self.touch_pod(&old);
                 }
                 let s = slim("Pod", obj);
                 self.index_pod(&s, true);
-                self.pods.insert(n, s);
-                self.all_dirty = true;
+                self.touch_pod(&s);
+                self.pods.insert(n, hold(&s));
             }
             Source::Kind(k) => {
                 self.remove_object(k, &n);
                 if let Some(c) = client_of(obj) {
+                    if KINDS[k].0 == "Deployment"
+                        && let Some(key) = selector_key(obj)
+                    {
+                        self.selectors.entry(key).or_default().insert(c);
+                    }
                     self.objects
-                        .insert((k, n.clone()), (c, slim(KINDS[k].0, obj)));
+                        .insert((k, n.clone()), (c, hold(&slim(KINDS[k].0, obj))));
                     self.by_client.entry(c).or_default().insert((k, n));
                     self.dirty.insert(c);
                 }
@@ -146,15 +257,16 @@ impl NsCache {
         match source {
             Source::Pods => {
                 if let Some(old) = self.pods.remove(&n) {
+                    let old = open(&old);
                     self.index_pod(&old, false);
-                    self.all_dirty = true;
+                    self.touch_pod(&old);
                 }
             }
             Source::Kind(k) => self.remove_object(k, &n),
         }
     }
 
-    fn replace(&mut self, source: Source, items: &[Value]) {
+    fn replace(&mut self, source: Source, items: &[Held]) {
         match source {
             Source::Pods => {
                 self.pods.clear();
@@ -173,7 +285,7 @@ impl NsCache {
             }
         }
         for o in items {
-            self.upsert(source, o);
+            self.upsert(source, &open(o));
         }
         self.synced.insert(source);
         self.all_dirty = true;
@@ -200,7 +312,7 @@ impl NsCache {
         }
         names
             .into_iter()
-            .filter_map(|n| self.pods.get(&n).cloned())
+            .filter_map(|n| self.pods.get(&n).map(|p| open(p)))
             .collect()
     }
 
@@ -214,7 +326,7 @@ impl NsCache {
                 let (_, obj) = self.objects.get(key)?;
                 Some(LiveObject {
                     kind: KINDS[key.0].0.to_owned(),
-                    object: obj.clone(),
+                    object: open(obj),
                 })
             })
             .collect();
@@ -230,8 +342,11 @@ impl NsCache {
             return None;
         }
         let pods = self.candidate_pods(&live);
-        let manifests = desired.map_or(&[][..], |d| &d.manifests[..]);
-        Some(assess(manifests, expect, &live, &pods))
+        let manifests = match desired.map(|d| open(&d.manifests)) {
+            Some(Value::Array(m)) => m,
+            _ => Vec::new(),
+        };
+        Some(assess(&manifests, expect, &live, &pods))
     }
 
     fn clients(&self) -> BTreeSet<ClientId> {
@@ -261,7 +376,7 @@ impl NsCache {
         for c in stale {
             match self.judge(c) {
                 Some(v) => {
-                    self.views.insert(c, Arc::new(v));
+                    self.views.insert(c, Summary::of(&v));
                 }
                 None => {
                     self.views.remove(&c);
@@ -274,13 +389,19 @@ impl NsCache {
 
     fn row(&self, client: ClientId, ns: &str) -> Option<FleetRow> {
         let v = self.views.get(&client)?;
-        Some(FleetRow::of(
+        let d = self.desired.get(&client);
+        Some(FleetRow {
             client,
-            ns,
-            v,
-            self.desired.get(&client),
-            self.runs.get(&client).cloned(),
-        ))
+            namespace: ns.to_owned(),
+            health: v.health,
+            reason: v.reason.clone(),
+            decided_by: v.decided_by.clone(),
+            drifted: v.drifted,
+            out_of_sync: v.out_of_sync,
+            revision: d.and_then(|d| d.revision),
+            image: d.and_then(|d| d.image.clone()),
+            last_run: self.runs.get(&client).cloned(),
+        })
     }
 }
 
@@ -403,7 +524,8 @@ impl FleetCache {
             .read()
             .unwrap_or_else(|e| e.into_inner());
         let c = map.get(ns)?;
-        Some((c.row(client, ns)?, c.views.get(&client)?.clone()))
+        let view = c.judge(client)?;
+        Some((c.row(client, ns)?, Arc::new(view)))
     }
 
     pub fn status(&self) -> Vec<NsStatus> {
@@ -418,6 +540,9 @@ impl FleetCache {
                 synced: c.synced.len() == KINDS.len() + 1,
                 objects: c.objects.len(),
                 pods: c.pods.len(),
+                bytes: c.objects.values().map(|(_, h)| h.len()).sum::<usize>()
+                    + c.pods.values().map(|h| h.len()).sum::<usize>()
+                    + c.desired.values().map(|d| d.manifests.len()).sum::<usize>(),
                 error: c.error.clone(),
             })
             .collect()
@@ -526,7 +651,23 @@ async fn supervise(inner: &Arc<Inner>) -> Result<(), crate::deploy::DeployError>
                 })
                 .unwrap_or_default()
         };
-        let (fresh, states) = desired_in(&inner.catalog, ns, &known).await?;
+        let states = states_in(&inner.catalog, ns).await?;
+        // Revisions are opened a batch at a time and held compactly at once, so ten
+        // thousand of them never sit parsed in memory together.
+        let mut known = known;
+        let mut fresh = Vec::new();
+        loop {
+            let batch = revisions_in(&inner.catalog, ns, &known, REVISIONS_PER_BATCH).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for (client, d) in batch {
+                if let Some(n) = d.revision {
+                    known.insert(client, n);
+                }
+                fresh.push((client, HeldDesired::from(d)));
+            }
+        }
         let runs: HashMap<ClientId, RunBrief> = inner
             .catalog
             .latest_runs_in(ns)
@@ -591,6 +732,48 @@ fn backoff(failures: u32) -> Duration {
     Duration::from_millis(250u64.saturating_mul(1 << failures.min(7))).min(Duration::from_secs(30))
 }
 
+/// Revisions opened at a time when the cache reads what environments should be.
+const REVISIONS_PER_BATCH: usize = 500;
+
+/// Objects per page of a list: a namespace of ten thousand environments is never one
+/// answer held whole in memory.
+const PAGE: u32 = 500;
+
+/// The whole list, page by page, each object slimmed and held as it comes (never the
+/// whole list parsed at once); and the version of
+/// the list (its first page's: the snapshot the pages continue).
+async fn list_in_pages(
+    cluster: &Cluster,
+    list: &ListSpec,
+    source: Source,
+) -> Result<(Vec<Held>, String), tenantry_kube::KubeError> {
+    let kind = match source {
+        Source::Kind(k) => KINDS[k].0,
+        Source::Pods => "Pod",
+    };
+    let (mut items, mut version, mut next) = (Vec::new(), None, None);
+    loop {
+        let page = list.clone().page(PAGE, next.take());
+        let answer = cluster.call(Op::List(&page)).await?;
+        version.get_or_insert_with(|| version_of(&answer));
+        items.extend(
+            answer["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|o| hold(&slim(kind, o))),
+        );
+        match answer
+            .pointer("/metadata/continue")
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty())
+        {
+            Some(c) => next = Some(c.to_owned()),
+            None => return Ok((items, version.unwrap_or_default())),
+        }
+    }
+}
+
 /// Keeps one list current: list, watch from its version, resume, list again on 410.
 async fn follow(
     inner: std::sync::Weak<Inner>,
@@ -602,7 +785,7 @@ async fn follow(
     let mut failures = 0u32;
     let mut listed_before = false;
     'list: loop {
-        let answer = match cluster.call(Op::List(&list)).await {
+        let (items, mut version) = match list_in_pages(&cluster, &list, source).await {
             Ok(a) => a,
             Err(e) => {
                 let Some(i) = inner.upgrade() else { return };
@@ -613,14 +796,12 @@ async fn follow(
                 continue;
             }
         };
-        let mut version = version_of(&answer);
         {
             let Some(i) = inner.upgrade() else { return };
             if listed_before {
                 i.relists.fetch_add(1, Ordering::Relaxed);
             }
             listed_before = true;
-            let items = answer["items"].as_array().cloned().unwrap_or_default();
             i.with_ns(&ns, |c| {
                 c.replace(source, &items);
                 c.error = None;

@@ -69,15 +69,12 @@ pub fn client_of(obj: &Value) -> Option<ClientId> {
         .ok()
 }
 
-/// What every environment of `ns` should be: its latest revision's objects, its
-/// recorded state. `known` skips revisions already held (client → number); the
-/// second value is every client's state, read afresh.
-pub async fn desired_in(
+/// Every recorded environment's state in `ns`, as an expectation.
+pub async fn states_in(
     catalog: &Catalog,
     ns: &str,
-    known: &HashMap<ClientId, i64>,
-) -> Result<(Vec<(ClientId, Desired)>, HashMap<ClientId, Expectation>), DeployError> {
-    let states: HashMap<ClientId, Expectation> = catalog
+) -> Result<HashMap<ClientId, Expectation>, DeployError> {
+    Ok(catalog
         .environments_in(ns)
         .await?
         .into_iter()
@@ -89,9 +86,20 @@ pub async fn desired_in(
             };
             (c, x)
         })
-        .collect();
-    let revisions = catalog.latest_revisions(ns, known).await?;
-    let desired = revisions
+        .collect())
+}
+
+/// The latest revisions of `ns` that `known` (client → revision number) does not hold,
+/// at most `limit` of them, as what each environment should be (expected deployed:
+/// [`states_in`] says otherwise).
+pub async fn revisions_in(
+    catalog: &Catalog,
+    ns: &str,
+    known: &HashMap<ClientId, i64>,
+    limit: usize,
+) -> Result<Vec<(ClientId, Desired)>, DeployError> {
+    let revisions = catalog.latest_revisions(ns, known, limit).await?;
+    Ok(revisions
         .into_iter()
         .map(|(c, r)| {
             let manifests = r
@@ -107,11 +115,26 @@ pub async fn desired_in(
                     revision: Some(r.number),
                     image: Some(r.image),
                     manifests,
-                    expect: states.get(&c).copied().unwrap_or(Expectation::Deployed),
+                    expect: Expectation::Deployed,
                 },
             )
         })
-        .collect();
+        .collect())
+}
+
+/// What every environment of `ns` should be: its latest revision's objects and its
+/// recorded state; the second value is every client's state.
+pub async fn desired_in(
+    catalog: &Catalog,
+    ns: &str,
+) -> Result<(Vec<(ClientId, Desired)>, HashMap<ClientId, Expectation>), DeployError> {
+    let states = states_in(catalog, ns).await?;
+    let mut desired = revisions_in(catalog, ns, &HashMap::new(), usize::MAX).await?;
+    for (c, d) in &mut desired {
+        if let Some(s) = states.get(c) {
+            d.expect = *s;
+        }
+    }
     Ok((desired, states))
 }
 
@@ -290,7 +313,7 @@ async fn observe_some(
         .flatten()
         .map(|p| slim("Pod", p))
         .collect();
-    let (desired, states) = desired_in(catalog, ns, &HashMap::new()).await?;
+    let (desired, states) = desired_in(catalog, ns).await?;
     let mut desired: BTreeMap<ClientId, Desired> = desired
         .into_iter()
         .filter(|(c, _)| only.is_none_or(|o| o == *c))
