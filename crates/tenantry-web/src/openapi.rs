@@ -151,7 +151,10 @@ fn constrain_parameters(doc: &mut Value) {
                 let name = p["name"].as_str().unwrap_or("");
                 let pattern = match (name, p["in"].as_str().unwrap_or("")) {
                     // Env vars: no namespace, or an empty one, means the global ones.
-                    ("namespace", "query") if path.starts_with("/env") => Some(OPTIONAL_NAMESPACE),
+                    // The fleet: empty is every namespace, as the page's "all".
+                    ("namespace", "query") if path.starts_with("/env") || path == "/fleet" => {
+                        Some(OPTIONAL_NAMESPACE)
+                    }
                     ("namespace", "query") => Some(NAMESPACE),
                     ("client", "query") => Some(CLIENT),
                     ("id", "path") if path.starts_with("/clients/") => Some(CLIENT),
