@@ -53,6 +53,17 @@ pub fn reason_shown(lang: Lang, reason: &str) -> String {
         ),
         (" ready, ", " готово, "),
         (" updated", " обновлено"),
+        (": not complete yet", ": ещё не завершён"),
+        (" pod(s), ", " под(ов), "),
+        (", scaling to ", ", масштабируется до "),
+        (": container ", ": контейнер "),
+        (" waiting (", " ожидает ("),
+        (": not ready (", ": не готов ("),
+        ("restarted ", "перезапущен "),
+        (
+            " time(s), last exit code ",
+            " раз(а), последний код выхода ",
+        ),
     ];
     FRAMES
         .iter()
@@ -70,4 +81,33 @@ pub fn sync_word(lang: Lang, s: SyncState) -> &'static str {
 
 pub fn sync_badge(lang: Lang, s: SyncState) -> Markup {
     html! { span class={"badge sync " (s.as_str())} { (sync_word(lang, s)) } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rules_framing_is_said_in_russian_and_the_clusters_words_kept() {
+        let said = reason_shown(
+            Lang::Ru,
+            "new version failing, previous version still serving (1 available): Pod lms-dev/p: CrashLoopBackOff: container c1: restarted 4 time(s), last exit code 1",
+        );
+        assert_eq!(
+            said,
+            "новая версия не запускается, предыдущая ещё работает (1 доступно): Pod lms-dev/p: CrashLoopBackOff: контейнер c1: перезапущен 4 раз(а), последний код выхода 1"
+        );
+        assert_eq!(
+            reason_shown(
+                Lang::Ru,
+                "Pod lms-dev/p: container c1 waiting (ContainerCreating)"
+            ),
+            "Pod lms-dev/p: контейнер c1 ожидает (ContainerCreating)"
+        );
+        assert_eq!(
+            reason_shown(Lang::Ru, "Service lms-service-c1 is not in the cluster"),
+            "Service lms-service-c1 нет в кластере"
+        );
+        assert_eq!(reason_shown(Lang::En, "as it is"), "as it is");
+    }
 }
