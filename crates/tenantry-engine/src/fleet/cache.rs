@@ -201,6 +201,15 @@ impl NsCache {
         }
     }
 
+    /// Drops a pod from the index, marking stale the views that selected it.
+    fn forget_pod(&mut self, n: &str) {
+        if let Some(old) = self.pods.remove(n) {
+            let old = open(&old);
+            self.index_pod(&old, false);
+            self.touch_pod(&old);
+        }
+    }
+
     fn remove_object(&mut self, kind: usize, n: &str) {
         if let Some((c, old)) = self.objects.remove(&(kind, n.to_owned())) {
             if let Some(set) = self.by_client.get_mut(&c) {
@@ -225,11 +234,7 @@ impl NsCache {
         let n = name(obj);
         match source {
             Source::Pods => {
-                if let Some(old) = self.pods.remove(&n) {
-                    let old = open(&old);
-                    self.index_pod(&old, false);
-                    self.touch_pod(&old);
-                }
+                self.forget_pod(&n);
                 let s = slim("Pod", obj);
                 self.index_pod(&s, true);
                 self.touch_pod(&s);
@@ -255,13 +260,7 @@ impl NsCache {
     fn delete(&mut self, source: Source, obj: &Value) {
         let n = name(obj);
         match source {
-            Source::Pods => {
-                if let Some(old) = self.pods.remove(&n) {
-                    let old = open(&old);
-                    self.index_pod(&old, false);
-                    self.touch_pod(&old);
-                }
-            }
+            Source::Pods => self.forget_pod(&n),
             Source::Kind(k) => self.remove_object(k, &n),
         }
     }
