@@ -120,6 +120,13 @@ pub struct EnvView {
     pub pods: Vec<Value>,
 }
 
+impl EnvView {
+    /// The objects not in step with their rendering (drifted, missing or extra).
+    pub fn out_of_sync(&self) -> impl Iterator<Item = &ObjectView> {
+        self.objects.iter().filter(|o| o.sync != SyncState::InSync)
+    }
+}
+
 /// What the environment should be: its last revision's objects, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expectation {

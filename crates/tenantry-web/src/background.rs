@@ -169,9 +169,7 @@ impl AppState {
                 let what: Vec<String> = fleet
                     .environment(row.client, ns)
                     .map(|(_, v)| {
-                        v.objects
-                            .iter()
-                            .filter(|o| o.sync != SyncState::InSync)
+                        v.out_of_sync()
                             .map(|o| match o.sync {
                                 SyncState::Drifted => format!(
                                     "{} {} ({})",

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tenantry_core::default_templates::CLIENT_LABEL;
 use tenantry_core::drift::FieldDiff;
-use tenantry_core::fleet::{EnvView, Expectation, LiveObject, ObjectView, SyncState, assess, slim};
+use tenantry_core::fleet::{EnvView, Expectation, LiveObject, ObjectView, assess, slim};
 use tenantry_core::health::EnvHealth;
 use tenantry_core::{ClientId, Redactor};
 use tenantry_kube::{Expression, ListSpec, Op, Selector};
@@ -178,11 +178,7 @@ impl FleetRow {
             reason: view.reason.clone(),
             decided_by: view.decided_by.clone(),
             drifted: view.drifted,
-            out_of_sync: view
-                .objects
-                .iter()
-                .filter(|o| o.sync != SyncState::InSync)
-                .count(),
+            out_of_sync: view.out_of_sync().count(),
             revision: desired.and_then(|d| d.revision),
             image: desired.and_then(|d| d.image.clone()),
             last_run,

@@ -92,11 +92,7 @@ impl Summary {
             reason: v.reason.clone(),
             decided_by: v.decided_by.clone(),
             drifted: v.drifted,
-            out_of_sync: v
-                .objects
-                .iter()
-                .filter(|o| o.sync != tenantry_core::fleet::SyncState::InSync)
-                .count(),
+            out_of_sync: v.out_of_sync().count(),
         }
     }
 }
