@@ -18,6 +18,16 @@ pub struct FieldDiff {
     pub live: Option<Value>,
 }
 
+/// On a Deployment's pod template: the hash of the env vars and secrets the pods read,
+/// so that a change to them rolls the pods (Kubernetes does not restart pods on a
+/// ConfigMap change).
+pub const CONFIG_HASH: &str = "tenantry.io/config-hash";
+
+/// On an adopted Deployment (not its pod template, which would roll the pods): the
+/// config hash its pods were adopted running with. While the rendered hash is this one
+/// and the pod template has none, the pods run with the rendered config: no drift.
+pub const ADOPTED_CONFIG_HASH: &str = "tenantry.io/adopted-config-hash";
+
 /// Fields the server owns: never compared.
 const SERVER_FIELDS: &[&str] = &[
     "resourceVersion",
@@ -38,7 +48,7 @@ const WHOLE_MAPS: &[&str] = &["data", "binaryData"];
 /// length must match (an env var added by hand is drift), and in a ConfigMap's or
 /// Secret's data, which is all the rendering's.
 pub fn differences(desired: &Value, live: &Value) -> Vec<FieldDiff> {
-    let desired = normalise(desired);
+    let desired = settle_adopted(&normalise(desired), live);
     let mut out = Vec::new();
     compare(&desired, Some(live), &mut String::new(), &mut out);
     out
@@ -47,6 +57,52 @@ pub fn differences(desired: &Value, live: &Value) -> Vec<FieldDiff> {
 /// Whether the live object is as rendered.
 pub fn is_as_rendered(desired: &Value, live: &Value) -> bool {
     differences(desired, live).is_empty()
+}
+
+/// The config hash of the ConfigMaps' and Secrets' data among `objects`, in their order
+/// (FNV-1a of the data written as JSON): what [`CONFIG_HASH`] holds.
+pub fn config_hash<'a>(objects: impl IntoIterator<Item = &'a Value>) -> String {
+    let config: String = objects
+        .into_iter()
+        .filter(|b| matches!(b["kind"].as_str(), Some("ConfigMap" | "Secret")))
+        .map(|b| b["data"].to_string())
+        .collect();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in config.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// `desired` as it is to be written over `live`: without the config hash on its pod
+/// template when `live` was adopted with that hash and its pods have none (writing it
+/// would roll pods whose config has not changed).
+pub fn settle_adopted(desired: &Value, live: &Value) -> Value {
+    let pointer = |v: &'static str| {
+        format!(
+            "/spec/template/metadata/annotations/{}",
+            v.replace('/', "~1")
+        )
+    };
+    let rendered = desired
+        .pointer(&pointer(CONFIG_HASH))
+        .and_then(Value::as_str);
+    let adopted = live
+        .pointer(&format!(
+            "/metadata/annotations/{}",
+            ADOPTED_CONFIG_HASH.replace('/', "~1")
+        ))
+        .and_then(Value::as_str);
+    let mut out = desired.clone();
+    if rendered.is_some()
+        && rendered == adopted
+        && live.pointer(&pointer(CONFIG_HASH)).is_none()
+        && let Some(Value::Object(a)) = out.pointer_mut("/spec/template/metadata/annotations")
+    {
+        a.remove(CONFIG_HASH);
+    }
+    out
 }
 
 /// A Secret's `stringData` as the API server stores it: base64 in `data`.

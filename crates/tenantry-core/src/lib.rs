@@ -1,6 +1,7 @@
 //! Tenantry's domain: clients, contacts, namespaces, parameters, env vars and the
 //! macro syntax they share. Pure types and rules; nothing here does IO.
 
+pub mod adopt;
 pub mod client;
 pub mod contact;
 pub mod default_templates;

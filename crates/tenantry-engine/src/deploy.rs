@@ -21,9 +21,7 @@ use crate::pods::pod_state;
 use crate::record::with_retries;
 use crate::step::{Action, RevisionEntry, Step, StepReport, Until, Verdict};
 
-/// On the pod template: the hash of the env vars and secrets the pods read, so that a
-/// change to them rolls the pods (Kubernetes does not restart pods on a ConfigMap change).
-pub const CONFIG_HASH: &str = "tenantry.io/config-hash";
+pub use tenantry_core::drift::CONFIG_HASH;
 
 /// How an operation ended.
 #[derive(Debug, Clone, Serialize)]
@@ -56,15 +54,6 @@ pub enum DeployError {
     /// The operation does not apply to the environment as it is; the text says why.
     #[error("{0}")]
     Refused(String),
-}
-
-fn hash(v: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in v.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
 }
 
 /// Deploys `client` to namespace `ns`; `progress` hears of every step change.
@@ -250,14 +239,9 @@ fn steps_of(plan: Vec<PlannedRequest>, masked: Vec<PlannedRequest>) -> Vec<Step>
 }
 
 /// Adds to the Deployment's pod template the hash of the ConfigMap and Secret it reads.
-fn with_config_hash(mut plan: Vec<PlannedRequest>) -> Vec<PlannedRequest> {
-    let config: String = plan
-        .iter()
-        .filter_map(|r| r.body.as_ref())
-        .filter(|b| matches!(b["kind"].as_str(), Some("ConfigMap" | "Secret")))
-        .map(|b| b["data"].to_string())
-        .collect();
-    let config_hash = hash(&config);
+pub(crate) fn with_config_hash(mut plan: Vec<PlannedRequest>) -> Vec<PlannedRequest> {
+    let config_hash =
+        tenantry_core::drift::config_hash(plan.iter().filter_map(|r| r.body.as_ref()));
     for body in plan.iter_mut().filter_map(|r| r.body.as_mut()) {
         if body["kind"] == "Deployment" {
             body["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH] = json!(config_hash);

@@ -240,7 +240,8 @@ async fn apply(
     let (mut existing, mut differs) = (existing, differs);
     let mut tries = 0;
     loop {
-        let mut next = body.clone();
+        // An adopted Deployment keeps its pods unless their config or template changed.
+        let mut next = tenantry_core::drift::settle_adopted(body, &existing);
         next["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"].clone();
         match ctx
             .cluster
