@@ -28,6 +28,8 @@ pub struct Shared {
     /// Bumped to end every open watch, as an API server restarting behind a load
     /// balancer does (the state, in etcd, stays).
     pub watch_epoch: tokio::sync::watch::Sender<u64>,
+    /// Requests received, by method (what a test asserts a client did not send).
+    requests: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl Shared {
@@ -39,6 +41,7 @@ impl Shared {
             logs: crate::logs::Logs::default(),
             ip: AtomicU32::new(10),
             watch_epoch: tokio::sync::watch::Sender::new(0),
+            requests: std::sync::Mutex::default(),
             config,
         });
         for ns in &shared.config.namespaces {
@@ -47,6 +50,17 @@ impl Shared {
         }
         crate::nodes::register(&shared);
         shared
+    }
+
+    pub(crate) fn count_request(&self, method: &str) {
+        if let Ok(mut m) = self.requests.lock() {
+            *m.entry(method.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// How many requests of each method the API has received so far.
+    pub fn requests(&self) -> std::collections::BTreeMap<String, u64> {
+        self.requests.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     pub fn authorised(&self, headers: &HeaderMap) -> bool {

@@ -109,6 +109,17 @@ impl Catalog {
             .ok_or_else(|| StoreError::Corrupt(format!("secret {name} vanished after rotation")))
     }
 
+    /// Stores `value` unless the client already has one of that name.
+    pub(crate) async fn keep_secret(
+        &self,
+        client: ClientId,
+        ns: &NamespaceName,
+        name: &ParamName,
+        value: &SecretString,
+    ) -> Result<(), StoreError> {
+        self.store_secret(client, ns, name, value, false).await
+    }
+
     async fn store_secret(
         &self,
         client: ClientId,

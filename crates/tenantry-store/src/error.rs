@@ -18,6 +18,15 @@ pub enum StoreError {
     ContactNotFound { client: ClientId, contact: i64 },
     #[error("client {0} is archived; restore it first to change it")]
     ClientArchived(ClientId),
+    #[error(
+        "the catalog already has other values for {client} in {namespace} than its objects hold: {}; the catalog's would lock the running environment out of its databases or keys. Compare them (`tenantry render {client} --namespace {namespace} --reveal`) and rotate or forget the catalog's before adopting",
+        names.join(", ")
+    )]
+    SecretsDiffer {
+        client: ClientId,
+        namespace: String,
+        names: Vec<String>,
+    },
     #[error("no namespace {0:?}")]
     NamespaceNotFound(String),
     #[error("namespace {0} already exists; change it with `namespace edit`")]

@@ -2,6 +2,7 @@
 //! file by default, PostgreSQL when several instances share one — with every secret
 //! sealed under a master key kept outside the database.
 
+mod adoption;
 mod audit;
 mod client_search;
 mod client_secrets;

@@ -41,12 +41,40 @@ impl Catalog {
         image: &str,
         manifests: &[serde_json::Value],
     ) -> Result<i64, StoreError> {
+        self.insert_revision(client, ns, run, image, manifests, 1)
+            .await
+    }
+
+    /// Stores what an adoption found as revision 0 (the first deploy after it is 1).
+    pub async fn add_adopted_revision(
+        &self,
+        client: ClientId,
+        ns: &str,
+        run: i64,
+        image: &str,
+        manifests: &[serde_json::Value],
+    ) -> Result<i64, StoreError> {
+        self.insert_revision(client, ns, run, image, manifests, 0)
+            .await
+    }
+
+    /// Revision `first` if there is none yet, else the one after the last.
+    async fn insert_revision(
+        &self,
+        client: ClientId,
+        ns: &str,
+        run: i64,
+        image: &str,
+        manifests: &[serde_json::Value],
+        first: i64,
+    ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let next: i64 = sqlx::query(
-            "SELECT COALESCE(MAX(number), 0) + 1 FROM revisions WHERE client_number = $1 AND namespace = $2",
+            "SELECT COALESCE(MAX(number) + 1, $3) FROM revisions WHERE client_number = $1 AND namespace = $2",
         )
         .bind(number(client))
         .bind(ns)
+        .bind(first)
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;

@@ -19,6 +19,8 @@ pub enum RunKind {
     Suspend,
     Resume,
     Rollback,
+    /// An environment built by hand taken under management.
+    Adopt,
 }
 
 impl RunKind {
@@ -29,6 +31,7 @@ impl RunKind {
             Self::Suspend => "suspend",
             Self::Resume => "resume",
             Self::Rollback => "rollback",
+            Self::Adopt => "adopt",
         }
     }
 
@@ -39,6 +42,7 @@ impl RunKind {
             "suspend" => Self::Suspend,
             "resume" => Self::Resume,
             "rollback" => Self::Rollback,
+            "adopt" => Self::Adopt,
             other => return Err(StoreError::Corrupt(format!("a run of kind {other:?}"))),
         })
     }

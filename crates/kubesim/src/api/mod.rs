@@ -101,6 +101,7 @@ pub async fn handle(
 ) -> Response {
     let started = Instant::now();
     let path = uri.path().to_owned();
+    sim.count_request(method.as_str());
     let response = match sim.faults.before(&method, &path).await {
         Some(r) => r,
         None => route(&sim, &method, &uri, &headers, body)
