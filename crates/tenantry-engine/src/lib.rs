@@ -3,6 +3,7 @@
 //! against the cluster and says whether it worked and why not, and the operations on it
 //! (deploy first), with each run's inventory and each environment's revisions.
 
+pub mod adopt;
 pub mod deploy;
 mod exec;
 pub mod fleet;

@@ -4,8 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::Value;
+use tenantry_core::adopt::{Marks, Shape};
 use tenantry_core::manifest::name_problems;
 use tenantry_core::render::{self, Missing, RenderError, Secrets, Values};
 use tenantry_core::template::{Method, Stage, Template, TemplateName, WaitFor, execution_order};
@@ -92,7 +94,15 @@ pub async fn render_plans(
     client: ClientId,
     ns: &str,
 ) -> Result<(Vec<PlannedRequest>, Vec<PlannedRequest>), PlanError> {
-    render_with(catalog, client, ns, Stage::Deploy, Generation::Ensure, None).await
+    render_with(
+        catalog,
+        Subject::Stored(client),
+        ns,
+        Stage::Deploy,
+        Generation::Ensure,
+        None,
+    )
+    .await
 }
 
 /// The teardown plan of a decommission with `--drop-databases` (the templates of stage
@@ -104,7 +114,7 @@ pub async fn render_teardown(
 ) -> Result<(Vec<PlannedRequest>, Vec<PlannedRequest>), PlanError> {
     render_with(
         catalog,
-        client,
+        Subject::Stored(client),
         ns,
         Stage::Decommission,
         Generation::Ensure,
@@ -122,7 +132,7 @@ pub async fn render_preview(
 ) -> Result<Vec<PlannedRequest>, PlanError> {
     Ok(render_with(
         catalog,
-        client,
+        Subject::Stored(client),
         ns,
         Stage::Deploy,
         Generation::Placeholder,
@@ -143,7 +153,7 @@ pub async fn render_draft(
 ) -> Result<Option<PlannedRequest>, PlanError> {
     let (_, masked) = render_with(
         catalog,
-        client,
+        Subject::Stored(client),
         ns,
         draft.stage,
         Generation::Placeholder,
@@ -154,12 +164,79 @@ pub async fn render_draft(
 }
 
 /// What becomes of generated values a client does not have yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Generation {
     /// Made and stored, before anything uses them.
     Ensure,
     /// A placeholder; nothing is stored.
     Placeholder,
+    /// These values (read from the cluster by an adoption), else the stored ones, else a
+    /// placeholder; nothing is stored.
+    Given(BTreeMap<String, SecretString>),
+}
+
+/// Whom a plan is rendered for.
+#[derive(Debug, Clone)]
+enum Subject<'a> {
+    /// A client of the catalog.
+    Stored(ClientId),
+    /// A client an adoption is about to create (or has already).
+    Adopting { id: ClientId, name: &'a str },
+}
+
+/// The plan an adopted environment would get: `given` are the generated values read from
+/// its objects. Changes nothing; the client need not be in the catalog yet (`name` is
+/// then its organisation). Revealed and masked.
+pub async fn render_adopted(
+    catalog: &Catalog,
+    id: ClientId,
+    name: &str,
+    ns: &str,
+    given: BTreeMap<String, SecretString>,
+) -> Result<(Vec<PlannedRequest>, Vec<PlannedRequest>), PlanError> {
+    render_with(
+        catalog,
+        Subject::Adopting { id, name },
+        ns,
+        Stage::Deploy,
+        Generation::Given(given),
+        None,
+    )
+    .await
+}
+
+/// The deploy templates of `ns` as adoption matches them (see
+/// [`tenantry_core::adopt`]): each rendered with marks for values, env vars merged.
+pub async fn adoption_shapes(
+    catalog: &Catalog,
+    ns: &str,
+) -> Result<(Vec<Shape>, Marks), PlanError> {
+    let namespace = catalog.namespace(ns).await?;
+    let templates: Vec<Template> = catalog
+        .templates()
+        .await?
+        .into_iter()
+        .map(|t| t.template)
+        .filter(|t| t.stage == Stage::Deploy)
+        .collect();
+    let ordered = execution_order(&templates).map_err(|e| PlanError::Order(e.to_string()))?;
+    let scope = Scope::Namespace(namespace.name.clone());
+    let generated: BTreeMap<String, Generator> = catalog
+        .params(&scope)
+        .await?
+        .iter()
+        .filter_map(|p| match p.def.kind {
+            ParamKind::Generated(g) => Some((p.def.name.to_string(), g)),
+            _ => None,
+        })
+        .collect();
+    let env: Vec<(String, String)> = catalog
+        .env_vars(&scope)
+        .await?
+        .into_iter()
+        .map(|e| (e.name, e.value))
+        .collect();
+    Ok(tenantry_core::adopt::shapes(&ordered, &env, &generated))
 }
 
 /// Every secret a run of `client` in `ns` could meet: the namespace's token, the secret
@@ -191,16 +268,26 @@ pub const NOT_YET_GENERATED: &str = "(generated at the first deploy)";
 
 async fn render_with(
     catalog: &Catalog,
-    client: ClientId,
+    subject: Subject<'_>,
     ns: &str,
     stage: Stage,
     generation: Generation,
     draft: Option<&Template>,
 ) -> Result<(Vec<PlannedRequest>, Vec<PlannedRequest>), PlanError> {
-    let client = catalog.client(client).await?;
-    if client.archived {
-        return Err(PlanError::Archived(client.id));
-    }
+    let (id, org) = match subject {
+        Subject::Stored(id) => {
+            let client = catalog.client(id).await?;
+            if client.archived {
+                return Err(PlanError::Archived(client.id));
+            }
+            (client.id, client.name.as_str().to_owned())
+        }
+        Subject::Adopting { id, name } => match catalog.client(id).await {
+            Ok(c) => (c.id, c.name.as_str().to_owned()),
+            Err(StoreError::ClientNotFound(_)) => (id, name.to_owned()),
+            Err(e) => return Err(e.into()),
+        },
+    };
     let namespace = catalog.namespace(ns).await?;
     let templates: Vec<Template> = catalog
         .templates()
@@ -223,8 +310,8 @@ async fn render_with(
 
     let mut values = Values::new();
     values
-        .plain("client-id", client.id.to_string())
-        .plain("organisation-name", client.name.as_str())
+        .plain("client-id", id.to_string())
+        .plain("organisation-name", org)
         .plain("namespace-id", namespace.k8s_namespace.as_str())
         .plain("api-root-url", namespace.api_root_url.as_str());
     let mut generators: BTreeMap<&str, Generator> = BTreeMap::new();
@@ -261,7 +348,7 @@ async fn render_with(
         .collect();
     if !in_names.is_empty() {
         return Err(PlanError::Render {
-            client: client.id,
+            client: id,
             namespace: namespace.name.to_string(),
             problems: in_names,
         });
@@ -299,34 +386,41 @@ async fn render_with(
     .unwrap_or_default();
     if !problems.is_empty() {
         return Err(PlanError::Render {
-            client: client.id,
+            client: id,
             namespace: namespace.name.to_string(),
             problems,
         });
     }
 
+    let placeholders = !matches!(generation, Generation::Ensure);
     match generation {
         Generation::Ensure => {
             let generated = catalog
-                .ensure_client_secrets(client.id, &namespace.name, &needed, rsa_format)
+                .ensure_client_secrets(id, &namespace.name, &needed, rsa_format)
                 .await?;
             for s in generated {
                 values.secret(&s.name, s.value);
             }
         }
-        Generation::Placeholder => {
-            let stored = catalog.client_secrets(client.id, &namespace.name).await?;
+        Generation::Placeholder | Generation::Given(_) => {
+            let given = match &generation {
+                Generation::Given(g) => g.clone(),
+                _ => BTreeMap::new(),
+            };
+            let stored = catalog.client_secrets(id, &namespace.name).await?;
             for (n, _) in &needed {
-                let value = stored
-                    .iter()
-                    .find(|s| s.name == n.as_str())
-                    .map_or_else(|| NOT_YET_GENERATED.into(), |s| s.value.clone());
+                let value = given.get(n.as_str()).cloned().unwrap_or_else(|| {
+                    stored
+                        .iter()
+                        .find(|s| s.name == n.as_str())
+                        .map_or_else(|| NOT_YET_GENERATED.into(), |s| s.value.clone())
+                });
                 values.secret(n.as_str(), value);
             }
         }
     }
     let render_error = |problems| PlanError::Render {
-        client: client.id,
+        client: id,
         namespace: namespace.name.to_string(),
         problems,
     };
@@ -341,7 +435,7 @@ async fn render_with(
     // Names are checked on the real values: a masked secret never lands in a name.
     // (A preview's placeholders are not names: they are checked when they are made.)
     let mut problems = Vec::new();
-    for r in planned.iter().filter(|_| generation == Generation::Ensure) {
+    for r in planned.iter().filter(|_| !placeholders) {
         if let Some(body) = &r.body {
             problems.extend(
                 name_problems(body)

@@ -62,8 +62,9 @@ impl AppState {
         for r in tenantry_engine::orphaned_runs(&self.catalog, stale_after).await? {
             let opts = self.config.deploy.clone();
             let (catalog, client, ns) = (&self.catalog, r.client, r.namespace.as_str());
-            // Each kind resumes as itself; a rollback's target was not kept, so it is
-            // marked interrupted for an operator to run again.
+            // Each kind resumes as itself; a rollback's target was not kept, and an
+            // adoption is run again as a whole (it resumes where it stopped), so those
+            // are marked interrupted for an operator to run again.
             let prepared = match r.kind {
                 RunKind::Deploy => tenantry_engine::prepare(catalog, client, ns, &opts).await,
                 RunKind::Suspend => {
@@ -72,7 +73,7 @@ impl AppState {
                 RunKind::Resume => {
                     tenantry_engine::prepare_resume(catalog, client, ns, &opts).await
                 }
-                RunKind::Rollback | RunKind::Decommission => {
+                RunKind::Rollback | RunKind::Decommission | RunKind::Adopt => {
                     let why = format!(
                         "its process went away; run the {} of {client} in {ns} again",
                         r.kind

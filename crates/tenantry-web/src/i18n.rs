@@ -168,6 +168,7 @@ pub const PHRASES: &[(&str, &str)] = &[
     ("disabled", "выключен"),
     // Audit log actions, as recorded.
     ("add contact", "добавить контакт"),
+    ("adopt", "принять под управление"),
     ("archive client", "архивировать клиента"),
     ("change own password", "сменить свой пароль"),
     ("change role", "сменить роль"),

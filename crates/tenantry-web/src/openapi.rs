@@ -449,7 +449,7 @@ fn base() -> Value {
                 } },
                 "Run": { "type": "object", "required": ["id", "kind", "client", "namespace", "status", "steps"], "properties": {
                     "id": { "type": "integer" },
-                    "kind": { "type": "string", "enum": ["deploy", "decommission", "suspend", "resume", "rollback"] },
+                    "kind": { "type": "string", "enum": ["deploy", "decommission", "suspend", "resume", "rollback", "adopt"] },
                     "client": { "type": "string" }, "namespace": { "type": "string" },
                     "status": { "type": "string", "enum": ["running", "succeeded", "failed", "interrupted"] },
                     "reason": { "type": "string", "nullable": true },

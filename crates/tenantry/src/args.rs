@@ -33,6 +33,16 @@ pub fn parse_slow_ready(s: &str) -> Result<(String, u64), String> {
     Ok((pattern.to_owned(), ms))
 }
 
+/// `C42=Acme Ltd`: the organisation name of a client an adoption creates.
+pub fn parse_org(s: &str) -> Result<(tenantry_core::ClientId, tenantry_core::OrgName), String> {
+    let (id, name) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not ID=NAME, e.g. --org 'C42=Acme Ltd'"))?;
+    let id = tenantry_core::ClientId::parse(id).map_err(|e| e.to_string())?;
+    let name = tenantry_core::OrgName::parse(name).map_err(|e| e.to_string())?;
+    Ok((id, name))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

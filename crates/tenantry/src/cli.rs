@@ -177,6 +177,28 @@ pub enum Command {
         #[arg(long)]
         rendered: bool,
     },
+    /// Takes the client environments built by hand in a namespace under management,
+    /// without rebuilding them: finds them by the templates' names, reads their
+    /// passwords, seed and RSA key into the catalog, shows what a first deploy would
+    /// change, then labels the objects as tenantry's and records them as revision 0.
+    /// Without --yes it shows that first and asks.
+    Adopt {
+        #[arg(long, short = 'n')]
+        namespace: NamespaceName,
+        /// Show what would be adopted; store and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Adopt without asking (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Adopt environments that lack objects too; a deploy then creates them.
+        #[arg(long)]
+        partial: bool,
+        /// The organisation of a client the catalog does not have yet, as ID=NAME
+        /// (repeatable; default: a placeholder to fill in later).
+        #[arg(long = "org", value_name = "ID=NAME", value_parser = crate::args::parse_org)]
+        orgs: Vec<(ClientId, tenantry_core::OrgName)>,
+    },
     /// Secrets generated for a client's environment (passwords, keys).
     #[command(subcommand)]
     Secret(SecretCmd),

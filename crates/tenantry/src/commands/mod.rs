@@ -1,6 +1,7 @@
 //! One module per command group; each turns parsed arguments into catalog calls and
 //! prints the result.
 
+pub mod adopt;
 pub mod client;
 pub mod demo;
 pub mod deploy;
@@ -102,6 +103,20 @@ pub async fn dispatch(catalog: &Catalog, command: Command, format: Format) -> an
             namespace,
             rendered,
         } => fleet::diff(catalog, id, &namespace, rendered, format).await,
+        Command::Adopt {
+            namespace,
+            dry_run,
+            yes,
+            partial,
+            orgs,
+        } => {
+            let opts = tenantry_engine::adopt::AdoptOptions {
+                dry_run,
+                partial,
+                names: orgs.into_iter().collect(),
+            };
+            adopt::run(catalog, &namespace, opts, yes, format).await
+        }
         Command::User(c) => user::run(catalog, c, format).await,
         Command::Demo(_) | Command::Sim(_) | Command::Serve(_) => {
             unreachable!("demo, sim and serve are run by cli::run")
