@@ -287,11 +287,47 @@ pub fn http_get(port: u16, path: &str, token: &str) -> serde_json::Value {
 
 /// A JSON merge patch against the simulator, as `kubectl patch --type merge` sends it.
 pub fn http_merge_patch(port: u16, path: &str, token: &str, patch: &serde_json::Value) {
+    http_send(
+        port,
+        "PATCH",
+        path,
+        "application/merge-patch+json",
+        token,
+        patch,
+        "200",
+    );
+}
+
+/// Creates an object in the simulator, as `kubectl create -f` does.
+pub fn http_create(port: u16, collection: &str, token: &str, body: &serde_json::Value) {
+    http_send(
+        port,
+        "POST",
+        collection,
+        "application/json",
+        token,
+        body,
+        "201",
+    );
+}
+
+fn http_send(
+    port: u16,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    token: &str,
+    body: &serde_json::Value,
+    code: &str,
+) {
     use std::io::Write;
-    let body = patch.to_string();
+    let body = body.to_string();
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/merge-patch+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).unwrap();
-    assert!(raw.starts_with("HTTP/1.1 200"), "PATCH {path}: {raw}");
+    assert!(
+        raw.starts_with(&format!("HTTP/1.1 {code}")),
+        "{method} {path}: {raw}"
+    );
 }
