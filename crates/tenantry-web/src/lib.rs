@@ -9,6 +9,7 @@
 mod access;
 mod actions;
 mod admin;
+mod adoption;
 pub mod api;
 mod api_admin;
 mod api_clients;
@@ -38,6 +39,7 @@ mod messages;
 mod metrics;
 mod openapi;
 mod params;
+mod phrases;
 mod reports;
 mod respond;
 mod runs;
@@ -393,6 +395,7 @@ pub fn router(state: AppState) -> Router {
         .merge(access::routes())
         .merge(runs::routes())
         .merge(fleet_pages::routes())
+        .merge(adoption::routes())
         .route("/metrics", get(metrics::metrics))
         .nest("/api/v1", api::routes().merge(api_fleet::routes()))
         .layer(middleware::from_fn(render_errors))

@@ -94,9 +94,44 @@ fn fleet_paths() -> (Value, Value) {
         "/clients/{id}/environments/{ns}": { "get": op("One environment: its objects with health and field-level drift against the last revision (secrets masked), its pods", "200", r("Environment"), json!([
             { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^C[1-9][0-9]*$" } },
             path_param("ns", "namespace")
-        ]), None) }
+        ]), None) },
+        "/namespaces/{name}/adopt": { "post": op("Adopt the environments built by hand in a namespace (operator): found by the templates' names, their generated values read into the catalog, their objects labelled as tenantry's and recorded as revision 0; a dry run changes nothing", "200", r("AdoptReport"), json!([path_param("name", "namespace")]), Some(json!({
+            "type": "object", "additionalProperties": false, "properties": {
+                "dry_run": { "type": "boolean", "description": "report only: nothing stored, no write sent" },
+                "partial": { "type": "boolean", "description": "adopt environments that lack objects too; a deploy then creates them" },
+                "organisations": { "type": "object", "description": "organisation names of clients the catalog does not have yet, by client id", "additionalProperties": { "type": "string", "minLength": 1, "maxLength": 300 } }
+            }
+        }))) }
     });
-    (paths, json!({ "Fleet": fleet, "Environment": environment }))
+    let key = json!({ "type": "object", "required": ["kind", "name"], "properties": { "kind": { "type": "string" }, "name": { "type": "string" } } });
+    let adoption = json!({ "type": "object", "required": ["client", "written", "organisation", "status", "objects", "missing", "values", "not_found", "conflicts", "changes", "restarts_pods"], "properties": {
+        "client": { "type": "string", "pattern": "^C[1-9][0-9]*$" },
+        "written": { "type": "string", "description": "the client id as the cluster writes it" },
+        "organisation": { "type": "string" },
+        "status": { "type": "string", "enum": ["adopted", "would-adopt", "already-managed", "incomplete", "skipped", "failed"] },
+        "reason": { "type": "string" },
+        "objects": { "type": "array", "items": key },
+        "missing": { "type": "array", "items": key },
+        "values": { "type": "array", "description": "generated values read from the objects: where, never what", "items": { "type": "object", "required": ["name", "from"], "properties": { "name": { "type": "string" }, "from": { "type": "string" } } } },
+        "not_found": { "type": "array", "items": { "type": "string" } },
+        "conflicts": { "type": "array", "items": { "type": "string" } },
+        "changes": { "type": "array", "description": "what a first deploy after adoption would change (secrets masked)", "items": { "type": "object", "required": ["kind", "name", "change", "fields"], "properties": {
+            "kind": { "type": "string" }, "name": { "type": "string" }, "change": { "type": "string", "enum": ["create", "update"] },
+            "fields": { "type": "array", "items": { "type": "object", "required": ["path", "desired"], "properties": {
+                "path": { "type": "string" }, "desired": {}, "live": { "nullable": true } } } } } } },
+        "restarts_pods": { "type": "boolean" },
+        "run": { "type": "integer" },
+        "revision": { "type": "integer" }
+    } });
+    let report = json!({ "type": "object", "required": ["namespace", "dry_run", "environments", "unmatched"], "properties": {
+        "namespace": { "type": "string" }, "dry_run": { "type": "boolean" },
+        "environments": { "type": "array", "items": adoption },
+        "unmatched": { "type": "array", "items": key }
+    } });
+    (
+        paths,
+        json!({ "Fleet": fleet, "Environment": environment, "AdoptReport": report }),
+    )
 }
 
 pub fn document() -> Value {

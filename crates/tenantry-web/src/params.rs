@@ -202,6 +202,9 @@ pub async fn namespace_page(
         html! {
             @if let Some((kind, text)) = msg { (notice(kind, text)) }
             @if let Some(extra) = extra { (extra) }
+            @if ctx.can(Role::Operator) {
+                p { a #adopt-link href={"/namespaces/" (ns.name.as_str()) "/adopt"} { (t("Adopt environments built by hand")) } }
+            }
             section.card {
                 h2 { (t("Settings")) }
                 @if admin {

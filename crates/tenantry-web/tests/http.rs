@@ -11,6 +11,8 @@ use tenantry_testkit::{TEST_MASTER_KEY, TestDb};
 use tenantry_web::auth::{hash_password, sha256_hex, unix_now};
 use tenantry_web::{AppState, Config};
 
+#[path = "http/adopt.rs"]
+mod adopt;
 #[path = "http/api_parity.rs"]
 mod api_parity;
 #[path = "http/fleet.rs"]

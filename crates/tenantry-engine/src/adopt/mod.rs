@@ -55,6 +55,25 @@ pub enum AdoptStatus {
     Failed,
 }
 
+/// Why an environment was not adopted, typed (the report's `reason` says it in English).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// Tenantry manages it already.
+    Managed,
+    /// Objects are missing (the report's `missing`); `partial` adopts it.
+    Incomplete,
+    /// Tenantry deployed it before, yet its objects are not labelled as tenantry's.
+    DeployedBefore,
+    /// The client is archived in the catalog.
+    Archived,
+    /// Its plan does not render; the problems as the engine says them.
+    DoesNotRender(String),
+    /// The catalog holds other values for it than its objects (these names).
+    SecretsDiffer(Vec<String>),
+    /// Adopting it failed; the error as the engine and the cluster say it.
+    Failed(String),
+}
+
 /// A generated value found in the cluster: where, never what.
 #[derive(Debug, Clone, Serialize)]
 pub struct ValueFound {
@@ -83,6 +102,9 @@ pub struct EnvAdoption {
     pub status: AdoptStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The same, typed (for pages in other languages).
+    #[serde(skip)]
+    pub why: Option<Why>,
     pub objects: Vec<ObjectKey>,
     pub missing: Vec<ObjectKey>,
     /// The generated values read from its objects (names and places only).
@@ -222,6 +244,7 @@ async fn survey(
         organisation,
         status: AdoptStatus::WouldAdopt,
         reason: None,
+        why: None,
         objects,
         missing: found.missing.clone(),
         values: taken
@@ -253,14 +276,16 @@ async fn survey(
         values,
         plan: Vec::new(),
     };
-    let skip = |out: &mut Surveyed, status, reason: String| {
+    let skip = |out: &mut Surveyed, status, why: Why, reason: String| {
         out.report.status = status;
         out.report.reason = Some(reason);
+        out.report.why = Some(why);
     };
     if recorded && out.found.managed(id) {
         skip(
             &mut out,
             AdoptStatus::AlreadyManaged,
+            Why::Managed,
             format!("tenantry manages {id} in {ns} already"),
         );
         return Ok(out);
@@ -269,6 +294,7 @@ async fn survey(
         skip(
             &mut out,
             AdoptStatus::Skipped,
+            Why::DeployedBefore,
             format!(
                 "tenantry has deployed {id} in {ns} before, yet these objects are not labelled as its own: deploy it (`tenantry deploy {id} --namespace {ns}`) rather than adopt it"
             ),
@@ -279,6 +305,7 @@ async fn survey(
         skip(
             &mut out,
             AdoptStatus::Skipped,
+            Why::Archived,
             format!("client {id} is archived in the catalog: restore it first"),
         );
         return Ok(out);
@@ -291,7 +318,13 @@ async fn survey(
     let (plan, _) = match render_adopted(catalog, id, &out.report.organisation, ns, given).await {
         Ok(p) => p,
         Err(e) => {
-            skip(&mut out, AdoptStatus::Skipped, e.to_string());
+            let text = e.to_string();
+            skip(
+                &mut out,
+                AdoptStatus::Skipped,
+                Why::DoesNotRender(text.clone()),
+                text,
+            );
             return Ok(out);
         }
     };
@@ -308,6 +341,7 @@ async fn survey(
         skip(
             &mut out,
             AdoptStatus::Incomplete,
+            Why::Incomplete,
             format!(
                 "incomplete: {} missing; adopt it with --partial, and a deploy then creates what is missing",
                 names.join(", ")

@@ -14,9 +14,9 @@ use tenantry_core::drift::{ADOPTED_CONFIG_HASH, config_hash};
 use tenantry_core::template::Method;
 use tenantry_core::{ClientId, NamespaceName, OrgName, Redactor};
 use tenantry_kube::Cluster;
-use tenantry_store::{Catalog, EnvState, RunKind};
+use tenantry_store::{Catalog, EnvState, RunKind, StoreError};
 
-use super::{AdoptStatus, Surveyed};
+use super::{AdoptStatus, Surveyed, Why};
 use crate::deploy::{Finished, finish};
 use crate::exec::{DeployOptions, Execution};
 use crate::lease;
@@ -59,14 +59,20 @@ pub(crate) async fn adopt_one(
     opts: &DeployOptions,
 ) {
     let id = s.report.client;
-    match write(catalog, cluster, ns, shapes, s, opts).await {
-        Ok(()) => {}
-        Err(reason) => {
-            s.report.status = AdoptStatus::Failed;
-            s.report.reason = Some(reason);
-        }
+    if let Err((why, text)) = write(catalog, cluster, ns, shapes, s, opts).await {
+        s.report.status = AdoptStatus::Failed;
+        s.report.reason = Some(text);
+        s.report.why = Some(why);
     }
     tracing::info!(client = %id, namespace = ns, status = ?s.report.status, "adoption");
+}
+
+/// A failure, typed and in English.
+type Failure = (Why, String);
+
+fn failed(text: impl ToString) -> Failure {
+    let text = text.to_string();
+    (Why::Failed(text.clone()), text)
 }
 
 async fn write(
@@ -76,22 +82,24 @@ async fn write(
     shapes: &[Shape],
     s: &mut Surveyed,
     opts: &DeployOptions,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let started = Instant::now();
     let id = s.report.client;
-    let namespace = NamespaceName::parse(ns).map_err(|e| e.to_string())?;
-    let org = OrgName::parse(&s.report.organisation).map_err(|e| e.to_string())?;
-    catalog
-        .adopt_client(id, &org)
-        .await
-        .map_err(|e| e.to_string())?;
+    let namespace = NamespaceName::parse(ns).map_err(failed)?;
+    let org = OrgName::parse(&s.report.organisation).map_err(failed)?;
+    catalog.adopt_client(id, &org).await.map_err(failed)?;
     catalog
         .adopt_client_secrets(id, &namespace, &s.values)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match &e {
+            StoreError::SecretsDiffer { names, .. } => {
+                (Why::SecretsDiffer(names.clone()), e.to_string())
+            }
+            _ => failed(e),
+        })?;
     let run = lease::start(catalog, id, ns, RunKind::Adopt, opts.stale_after)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(failed)?;
     s.report.run = Some(run.id);
 
     let hash = live_config_hash(&s.found, &s.plan);
@@ -152,7 +160,7 @@ async fn write(
             after: r.after.clone(),
             body: as_recorded(shape, live, id, h),
         };
-        entries.push(serde_json::to_value(entry).map_err(|e| e.to_string())?);
+        entries.push(serde_json::to_value(entry).map_err(failed)?);
     }
     let redactor = Redactor::new(&s.values.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>());
     let executed = Execution {
@@ -195,17 +203,19 @@ async fn write(
     )
     .await;
     if outcome.status != Verdict::Succeeded {
-        return Err(outcome
-            .reason
-            .unwrap_or_else(|| "the labels could not be set".into()));
+        return Err(failed(
+            outcome
+                .reason
+                .unwrap_or_else(|| "the labels could not be set".into()),
+        ));
     }
     if let Some(why) = outcome.unrecorded {
-        return Err(why);
+        return Err(failed(why));
     }
     let revision = catalog
         .add_adopted_revision(id, ns, run.id, &image, &entries)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(failed)?;
     s.report.revision = Some(revision);
     s.report.status = AdoptStatus::Adopted;
     Ok(())
