@@ -142,6 +142,26 @@ pub async fn render_preview(
     .1)
 }
 
+/// The plan as it would be sent today, secrets revealed, changing nothing (values not
+/// generated yet are placeholders): what the live objects are compared with to say
+/// what a deploy would change. Never shown as it is.
+pub(crate) async fn render_current(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+) -> Result<Vec<PlannedRequest>, PlanError> {
+    Ok(render_with(
+        catalog,
+        Subject::Stored(client),
+        ns,
+        Stage::Deploy,
+        Generation::Placeholder,
+        None,
+    )
+    .await?
+    .0)
+}
+
 /// The request `draft` would send for `client` in `ns` if it were saved, masked and
 /// changing nothing (the template editor's preview of unsaved text). `None` when the
 /// draft is disabled, so it would send nothing.
@@ -249,10 +269,11 @@ pub async fn redactor(
 ) -> Result<tenantry_core::Redactor, PlanError> {
     let namespace = catalog.namespace(ns).await?;
     let mut values = vec![namespace.token.clone()];
-    for p in catalog
-        .params(&Scope::Namespace(namespace.name.clone()))
-        .await?
-    {
+    let scope = match catalog.client(client).await {
+        Ok(_) => Scope::Client(namespace.name.clone(), client),
+        Err(_) => Scope::Namespace(namespace.name.clone()),
+    };
+    for p in catalog.params(&scope).await? {
         if let Some(StoredValue::Secret(s)) = p.effective() {
             values.push(s.clone());
         }
@@ -261,6 +282,42 @@ pub async fn redactor(
         values.push(s.value);
     }
     Ok(tenantry_core::Redactor::new(&values))
+}
+
+/// Where the values of a client's rendering come from: the parameters with a value and
+/// the env vars, by tier (env vars named `env NAME`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Sources {
+    pub client: Vec<String>,
+    pub namespace: Vec<String>,
+    pub global: Vec<String>,
+}
+
+/// Where each value `client`'s rendering in `ns` uses comes from: its own overrides,
+/// the namespace's, or the global ones.
+pub async fn sources(catalog: &Catalog, client: ClientId, ns: &str) -> Result<Sources, PlanError> {
+    let namespace = catalog.namespace(ns).await?;
+    let scope = Scope::Client(namespace.name.clone(), client);
+    let mut out = Sources::default();
+    let mut put = |source, name: String| match source {
+        tenantry_store::ValueSource::Client => out.client.push(name),
+        tenantry_store::ValueSource::Namespace => out.namespace.push(name),
+        tenantry_store::ValueSource::Global => out.global.push(name),
+    };
+    for p in catalog.params(&scope).await? {
+        if let Some(source) = p.source() {
+            put(source, p.def.name.to_string());
+        }
+    }
+    for e in catalog.env_vars(&scope).await? {
+        let source = match e.source {
+            tenantry_store::EnvSource::Client => tenantry_store::ValueSource::Client,
+            tenantry_store::EnvSource::Namespace => tenantry_store::ValueSource::Namespace,
+            tenantry_store::EnvSource::Global => tenantry_store::ValueSource::Global,
+        };
+        put(source, format!("env {}", e.name));
+    }
+    Ok(out)
 }
 
 /// What a value that is not generated yet shows as in a preview.
@@ -274,17 +331,18 @@ async fn render_with(
     generation: Generation,
     draft: Option<&Template>,
 ) -> Result<(Vec<PlannedRequest>, Vec<PlannedRequest>), PlanError> {
-    let (id, org) = match subject {
+    // A client of the catalog sees its own overrides; one being adopted has none yet.
+    let (id, org, known) = match subject {
         Subject::Stored(id) => {
             let client = catalog.client(id).await?;
             if client.archived {
                 return Err(PlanError::Archived(client.id));
             }
-            (client.id, client.name.as_str().to_owned())
+            (client.id, client.name.as_str().to_owned(), true)
         }
         Subject::Adopting { id, name } => match catalog.client(id).await {
-            Ok(c) => (c.id, c.name.as_str().to_owned()),
-            Err(StoreError::ClientNotFound(_)) => (id, name.to_owned()),
+            Ok(c) => (c.id, c.name.as_str().to_owned(), true),
+            Err(StoreError::ClientNotFound(_)) => (id, name.to_owned(), false),
             Err(e) => return Err(e.into()),
         },
     };
@@ -299,7 +357,11 @@ async fn render_with(
         .filter(|t| t.stage == stage)
         .collect();
     let ordered = execution_order(&templates).map_err(|e| PlanError::Order(e.to_string()))?;
-    let scope = Scope::Namespace(namespace.name.clone());
+    let scope = if known {
+        Scope::Client(namespace.name.clone(), id)
+    } else {
+        Scope::Namespace(namespace.name.clone())
+    };
     let params = catalog.params(&scope).await?;
     let uses_env = ordered.iter().any(|t| t.env_at.is_some());
     let env = if uses_env {

@@ -1,6 +1,7 @@
-//! Env vars (R5): an ordered `NAME = value template` list, global and per namespace.
-//! A namespace's entry overrides the global one of the same name in place; its own
-//! extra entries follow the global list.
+//! Env vars (R5): an ordered `NAME = value template` list, global, per namespace and
+//! per client in a namespace. A namespace's entry overrides the global one of the same
+//! name in place, its own extra entries following the global list; a client's entries
+//! do the same over the namespace's list.
 
 use serde::Serialize;
 use sqlx::Row;
@@ -16,6 +17,7 @@ use crate::params::Scope;
 pub enum EnvSource {
     Global,
     Namespace,
+    Client,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -29,10 +31,13 @@ impl Catalog {
     /// The effective list for `scope`, in order.
     pub async fn env_vars(&self, scope: &Scope) -> Result<Vec<EnvEntry>, StoreError> {
         scope.ensure_exists(self).await?;
+        let (ns_key, own_key) = scope.tiers();
         let rows = sqlx::query(
-            "SELECT scope, name, value FROM env_vars WHERE scope = '' OR scope = $1 ORDER BY CASE WHEN scope = '' THEN 0 ELSE 1 END, position",
+            "SELECT scope, name, value FROM env_vars WHERE scope = '' OR scope = $1 OR scope = $2 \
+             ORDER BY CASE WHEN scope = '' THEN 0 WHEN scope = $1 THEN 1 ELSE 2 END, position",
         )
-        .bind(scope.key())
+        .bind(&ns_key)
+        .bind(&own_key)
         .fetch_all(&self.pool)
         .await?;
         let mut out: Vec<EnvEntry> = Vec::with_capacity(rows.len());
@@ -40,20 +45,21 @@ impl Catalog {
             let row_scope: String = r.try_get(0)?;
             let name: String = r.try_get(1)?;
             let value: String = r.try_get(2)?;
-            if row_scope.is_empty() {
-                out.push(EnvEntry {
-                    name,
-                    value,
-                    source: EnvSource::Global,
-                });
-            } else if let Some(e) = out.iter_mut().find(|e| e.name == name) {
+            let source = if row_scope.is_empty() {
+                EnvSource::Global
+            } else if row_scope == ns_key {
+                EnvSource::Namespace
+            } else {
+                EnvSource::Client
+            };
+            if let Some(e) = out.iter_mut().find(|e| e.name == name) {
                 e.value = value;
-                e.source = EnvSource::Namespace;
+                e.source = source;
             } else {
                 out.push(EnvEntry {
                     name,
                     value,
-                    source: EnvSource::Namespace,
+                    source,
                 });
             }
         }

@@ -31,7 +31,7 @@ pub use env::{EnvEntry, EnvSource};
 pub use environments::{EnvState, EnvStatus, Environment};
 pub use error::StoreError;
 pub use namespaces::{Namespace, NamespaceUpdate, NewNamespace};
-pub use params::{ParamDef, ParamEntry, Scope, StoredValue};
+pub use params::{ParamDef, ParamEntry, Scope, StoredValue, ValueSource};
 pub use revisions::Revision;
 pub use runs::{
     NewRequest, RequestRecord, RunBrief, RunEnd, RunKind, RunObject, RunRecord, RunStatus,

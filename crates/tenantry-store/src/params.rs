@@ -4,7 +4,7 @@
 use secrecy::SecretString;
 use serde::Serialize;
 use sqlx::Row;
-use tenantry_core::{NamespaceName, ParamKind, ParamName};
+use tenantry_core::{ClientId, NamespaceName, ParamKind, ParamName};
 
 use crate::crypto::Place;
 use crate::db::{Catalog, now};
@@ -15,21 +15,62 @@ use crate::error::StoreError;
 pub enum Scope {
     Global,
     Namespace(NamespaceName),
+    /// One client's overrides in one namespace: over the namespace's values, which are
+    /// over the global ones.
+    Client(NamespaceName, ClientId),
 }
 
 impl Scope {
-    pub(crate) fn key(&self) -> &str {
+    /// How values of this scope are stored: `''` global, the namespace's name, or
+    /// `namespace/C42` (a namespace name has no `/`).
+    pub(crate) fn key(&self) -> String {
         match self {
-            Self::Global => "",
-            Self::Namespace(n) => n.as_str(),
+            Self::Global => String::new(),
+            Self::Namespace(n) => n.as_str().to_owned(),
+            Self::Client(n, c) => format!("{n}/{c}"),
+        }
+    }
+
+    /// The keys a reading of this scope sees: its namespace's (or none) and its own.
+    pub(crate) fn tiers(&self) -> (String, String) {
+        match self {
+            Self::Global => (String::new(), String::new()),
+            Self::Namespace(n) => (n.as_str().to_owned(), n.as_str().to_owned()),
+            Self::Client(n, _) => (n.as_str().to_owned(), self.key()),
         }
     }
 
     pub(crate) async fn ensure_exists(&self, catalog: &Catalog) -> Result<(), StoreError> {
-        if let Self::Namespace(n) = self {
-            catalog.namespace(n.as_str()).await?;
+        match self {
+            Self::Global => {}
+            Self::Namespace(n) => {
+                catalog.namespace(n.as_str()).await?;
+            }
+            Self::Client(n, c) => {
+                catalog.namespace(n.as_str()).await?;
+                catalog.client(*c).await?;
+            }
         }
         Ok(())
+    }
+}
+
+/// Where a value macros see comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueSource {
+    Global,
+    Namespace,
+    Client,
+}
+
+impl ValueSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Global => "global",
+            Self::Namespace => "namespace",
+            Self::Client => "client",
+        }
     }
 }
 
@@ -55,18 +96,35 @@ pub enum StoredValue {
 }
 
 /// A parameter with its global value and, when a namespace was asked for, that
-/// namespace's own value.
+/// namespace's own value, and when a client in it was, the client's own.
 #[derive(Debug, Clone)]
 pub struct ParamEntry {
     pub def: ParamDef,
     pub global: Option<StoredValue>,
     pub namespaced: Option<StoredValue>,
+    pub client: Option<StoredValue>,
 }
 
 impl ParamEntry {
-    /// The value macros see: the namespace's, else the global one.
+    /// The value macros see: the client's, else the namespace's, else the global one.
     pub fn effective(&self) -> Option<&StoredValue> {
-        self.namespaced.as_ref().or(self.global.as_ref())
+        self.client
+            .as_ref()
+            .or(self.namespaced.as_ref())
+            .or(self.global.as_ref())
+    }
+
+    /// Where [`effective`](Self::effective) comes from.
+    pub fn source(&self) -> Option<ValueSource> {
+        if self.client.is_some() {
+            Some(ValueSource::Client)
+        } else if self.namespaced.is_some() {
+            Some(ValueSource::Namespace)
+        } else if self.global.is_some() {
+            Some(ValueSource::Global)
+        } else {
+            None
+        }
     }
 }
 
@@ -116,10 +174,12 @@ impl Catalog {
     pub async fn params(&self, scope: &Scope) -> Result<Vec<ParamEntry>, StoreError> {
         scope.ensure_exists(self).await?;
         let defs = self.param_defs().await?;
+        let (ns_key, own_key) = scope.tiers();
         let rows = sqlx::query(
-            "SELECT name, scope, plain, sealed FROM param_values WHERE scope = '' OR scope = $1",
+            "SELECT name, scope, plain, sealed FROM param_values WHERE scope = '' OR scope = $1 OR scope = $2",
         )
-        .bind(scope.key())
+        .bind(&ns_key)
+        .bind(&own_key)
         .fetch_all(&self.pool)
         .await?;
         let mut entries: Vec<ParamEntry> = defs
@@ -128,6 +188,7 @@ impl Catalog {
                 def,
                 global: None,
                 namespaced: None,
+                client: None,
             })
             .collect();
         for r in rows {
@@ -145,8 +206,10 @@ impl Catalog {
             if let Some(e) = entries.iter_mut().find(|e| e.def.name.as_str() == name) {
                 if row_scope.is_empty() {
                     e.global = Some(value);
-                } else {
+                } else if row_scope == ns_key {
                     e.namespaced = Some(value);
+                } else {
+                    e.client = Some(value);
                 }
             }
         }
@@ -253,8 +316,9 @@ impl Catalog {
                 .execute(&mut *tx)
                 .await?;
         }
+        let key = scope.key();
         let (plain, sealed) = if sealing {
-            let place = value_place(scope.key(), name.as_str());
+            let place = value_place(&key, name.as_str());
             (None, Some(self.cipher.seal_str(place, value)))
         } else {
             (Some(value.expose_secret().to_owned()), None)
@@ -265,14 +329,14 @@ impl Catalog {
              updated_at = excluded.updated_at",
         )
         .bind(name.as_str())
-        .bind(scope.key())
+        .bind(&key)
         .bind(plain)
         .bind(sealed)
         .bind(now())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        tracing::info!(param = %name, scope = scope.key(), "parameter set");
+        tracing::info!(param = %name, scope = key, "parameter set");
         self.param_def(name.as_str()).await
     }
 

@@ -28,11 +28,13 @@ pub fn scope_of(s: &str) -> Result<Scope, WebError> {
     }
 }
 
-/// The scope as the audit log names it: the namespace, or nothing for global.
-fn scope_label(scope: &Scope) -> &str {
+/// The scope as the audit log names it: the namespace, `namespace/C42` for a client's
+/// override, or nothing for global.
+fn scope_label(scope: &Scope) -> String {
     match scope {
-        Scope::Global => "",
-        Scope::Namespace(n) => n.as_str(),
+        Scope::Global => String::new(),
+        Scope::Namespace(n) => n.as_str().to_owned(),
+        Scope::Client(n, c) => format!("{n}/{c}"),
     }
 }
 
@@ -232,6 +234,7 @@ pub async fn set_param(
     let before = old.and_then(|o| match scope {
         Scope::Global => o.global.as_ref(),
         Scope::Namespace(_) => o.namespaced.as_ref(),
+        Scope::Client(..) => o.client.as_ref(),
     });
     if secret && value.is_empty() && before.is_some() {
         return Ok(ParamSet::Kept);
@@ -278,6 +281,7 @@ pub async fn unset_param(
     let before = match scope {
         Scope::Global => old.global.as_ref(),
         Scope::Namespace(_) => old.namespaced.as_ref(),
+        Scope::Client(..) => old.client.as_ref(),
     };
     let before = shown(before);
     state.catalog.unset_param(&param, scope).await?;
@@ -344,6 +348,7 @@ pub async fn unset_env(
             match scope {
                 Scope::Global => "set globally".to_owned(),
                 Scope::Namespace(n) => format!("set in namespace {}", n.as_str()),
+                Scope::Client(n, c) => format!("set for {c} in namespace {}", n.as_str()),
             }
         )));
     }

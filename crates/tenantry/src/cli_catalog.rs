@@ -261,7 +261,8 @@ fn parse_on_off(s: &str) -> Result<bool, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum ParamCmd {
-    /// Sets a parameter's value, globally or for one namespace.
+    /// Sets a parameter's value, globally, for one namespace, or for one client in it
+    /// (client over namespace over global).
     Set {
         name: ParamName,
         /// The value (or use --stdin, better for secrets).
@@ -273,21 +274,30 @@ pub enum ParamCmd {
         /// Set it for this namespace only.
         #[arg(long, short = 'n')]
         namespace: Option<NamespaceName>,
+        /// Only for this client, in the namespace (an override of the namespace's value).
+        #[arg(long, requires = "namespace")]
+        client: Option<ClientId>,
         /// Keep it encrypted and masked (a plain parameter becomes secret).
         #[arg(long)]
         secret: bool,
     },
-    /// Removes a value, globally or for one namespace.
+    /// Removes a value, globally, for one namespace, or for one client in it.
     Unset {
         name: ParamName,
         #[arg(long, short = 'n')]
         namespace: Option<NamespaceName>,
+        /// Only for this client, in the namespace (an override of the namespace's value).
+        #[arg(long, requires = "namespace")]
+        client: Option<ClientId>,
     },
     /// Lists parameters with the values macros would see.
     List {
         /// Show values as this namespace sees them.
         #[arg(long, short = 'n')]
         namespace: Option<NamespaceName>,
+        /// Show values as this client sees them in the namespace.
+        #[arg(long, requires = "namespace")]
+        client: Option<ClientId>,
         /// Show secret values.
         #[arg(long)]
         reveal: bool,
@@ -311,16 +321,25 @@ pub enum EnvCmd {
         value: String,
         #[arg(long, short = 'n')]
         namespace: Option<NamespaceName>,
+        /// Only for this client, in the namespace (an override of the namespace's value).
+        #[arg(long, requires = "namespace")]
+        client: Option<ClientId>,
     },
-    /// Removes an env var from the global list or a namespace's list.
+    /// Removes an env var from the global list, a namespace's or a client's.
     Unset {
         name: EnvVarName,
         #[arg(long, short = 'n')]
         namespace: Option<NamespaceName>,
+        /// Only for this client, in the namespace (an override of the namespace's value).
+        #[arg(long, requires = "namespace")]
+        client: Option<ClientId>,
     },
-    /// Lists env vars in order, as a namespace would get them.
+    /// Lists env vars in order, as a namespace (or a client in it) would get them.
     List {
         #[arg(long, short = 'n')]
         namespace: Option<NamespaceName>,
+        /// Only for this client, in the namespace (an override of the namespace's value).
+        #[arg(long, requires = "namespace")]
+        client: Option<ClientId>,
     },
 }

@@ -44,6 +44,59 @@ fn status_and_diff_read_the_cluster_and_diff_exits_as_kubectl_diff() {
     let out = diff(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("C1 in default is as revision 1"));
+    // Against today's rendering too (secrets compared as they are, not as masked).
+    let out = diff(&["--rendered"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A pin for C1 alone: the dry run and the diff say where the value comes from.
+    cli.ok(&[
+        "param",
+        "set",
+        "docker-image",
+        "registry.test/lms:canary",
+        "-n",
+        "default",
+        "--client",
+        "C1",
+    ]);
+    let plan = cli.ok(&["render", "C1", "-n", "default"]);
+    assert!(
+        plan.contains("# from C1's own overrides: docker-image"),
+        "{plan}"
+    );
+    assert!(plan.contains("registry.test/lms:canary"), "{plan}");
+    let out = diff(&["--rendered"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("# rendered with C1's own overrides: docker-image"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+  spec.template.spec.containers[0].image: registry.test/lms:1"),
+        "{text}"
+    );
+    let listed = cli.ok(&["param", "list", "-n", "default", "--client", "C1"]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("docker-image") && l.contains("client, default")),
+        "{listed}"
+    );
+    cli.ok(&[
+        "param",
+        "unset",
+        "docker-image",
+        "-n",
+        "default",
+        "--client",
+        "C1",
+    ]);
+    assert_eq!(diff(&["--rendered"]).status.code(), Some(0));
     assert_eq!(cli.json(&["status", "--drifted"]), json!([]));
 
     // An env var edited by hand, and one of the client's secrets put in by hand.

@@ -242,7 +242,8 @@ pub async fn observe_client(
 ) -> Result<Option<Observed>, DeployError> {
     let mut seen = observe_some(catalog, ns, Some(client)).await?;
     if against == Against::Rendering {
-        let rendered: Vec<Value> = crate::plan::render_preview(catalog, client, ns)
+        // Revealed, so that secrets compare as they are; the report masks them.
+        let rendered: Vec<Value> = crate::plan::render_current(catalog, client, ns)
             .await?
             .into_iter()
             .filter(|r| r.method.as_str() == "POST")

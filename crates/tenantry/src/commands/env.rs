@@ -5,7 +5,7 @@ use tenantry_core::env::EnvValue;
 use tenantry_store::{Catalog, EnvSource};
 
 use crate::cli::EnvCmd;
-use crate::commands::scope;
+use crate::commands::{scope, where_};
 use crate::output::{Format, Table, json, outln};
 
 pub async fn run(catalog: &Catalog, cmd: EnvCmd, format: Format) -> anyhow::Result<()> {
@@ -14,32 +14,36 @@ pub async fn run(catalog: &Catalog, cmd: EnvCmd, format: Format) -> anyhow::Resu
             name,
             value,
             namespace,
+            client,
         } => {
             let value = EnvValue::parse(&value)
                 .map_err(|e| anyhow::anyhow!("the value of {name} has a bad {e}"))?;
-            let where_ = namespace
-                .as_ref()
-                .map_or("globally".to_owned(), |n| format!("for {n}"));
-            catalog.set_env(&scope(namespace), &name, &value).await?;
+            let scope = scope(namespace, client);
+            let where_ = where_(&scope);
+            catalog.set_env(&scope, &name, &value).await?;
             match format {
                 Format::Json => json(&json!({ "name": name, "value": value, "set": where_ }))?,
                 Format::Text => outln!("set {name} {where_}"),
             }
         }
-        EnvCmd::Unset { name, namespace } => {
-            let where_ = namespace
-                .as_ref()
-                .map_or("globally".to_owned(), |n| format!("for {n}"));
-            let removed = catalog.unset_env(&scope(namespace), &name).await?;
+        EnvCmd::Unset {
+            name,
+            namespace,
+            client,
+        } => {
+            let scope = scope(namespace, client);
+            let where_ = where_(&scope);
+            let removed = catalog.unset_env(&scope, &name).await?;
             match format {
                 Format::Json => json(&json!({ "name": name, "removed": removed }))?,
                 Format::Text if removed => outln!("unset {name} {where_}"),
                 Format::Text => outln!("{name} is not set {where_}"),
             }
         }
-        EnvCmd::List { namespace } => {
+        EnvCmd::List { namespace, client } => {
             let ns = namespace.as_ref().map(ToString::to_string);
-            let vars = catalog.env_vars(&scope(namespace)).await?;
+            let who = client.map(|c| c.to_string()).unwrap_or_default();
+            let vars = catalog.env_vars(&scope(namespace, client)).await?;
             match format {
                 Format::Json => json(&vars)?,
                 Format::Text => {
@@ -48,6 +52,7 @@ pub async fn run(catalog: &Catalog, cmd: EnvCmd, format: Format) -> anyhow::Resu
                         let from = match v.source {
                             EnvSource::Global => "global".to_owned(),
                             EnvSource::Namespace => ns.clone().unwrap_or_default(),
+                            EnvSource::Client => who.clone(),
                         };
                         t.row(vec![v.name.clone(), v.value.clone(), from]);
                     }

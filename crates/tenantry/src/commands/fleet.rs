@@ -144,6 +144,15 @@ pub async fn diff(
                 outln!("--- {id} in {ns}, {what}");
                 outln!("+++ {id} in {ns}, live");
             }
+            if rendered {
+                let from = tenantry_engine::plan::sources(catalog, id, ns.as_str()).await?;
+                if !from.client.is_empty() {
+                    outln!(
+                        "# rendered with {id}'s own overrides: {}",
+                        from.client.join(", ")
+                    );
+                }
+            }
             for o in report
                 .objects
                 .iter()

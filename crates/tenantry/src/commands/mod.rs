@@ -127,8 +127,24 @@ pub async fn dispatch(catalog: &Catalog, command: Command, format: Format) -> an
 /// How often the lifecycle operations' waits look again between changes.
 const POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
-pub(crate) fn scope(namespace: Option<NamespaceName>) -> Scope {
-    namespace.map_or(Scope::Global, Scope::Namespace)
+pub(crate) fn scope(
+    namespace: Option<NamespaceName>,
+    client: Option<tenantry_core::ClientId>,
+) -> Scope {
+    match (namespace, client) {
+        (Some(n), Some(c)) => Scope::Client(n, c),
+        (Some(n), None) => Scope::Namespace(n),
+        (None, _) => Scope::Global,
+    }
+}
+
+/// Where a value is set, as the CLI says it.
+pub(crate) fn where_(scope: &Scope) -> String {
+    match scope {
+        Scope::Global => "globally".to_owned(),
+        Scope::Namespace(n) => format!("for {n}"),
+        Scope::Client(n, c) => format!("for {c} in {n}"),
+    }
 }
 
 /// Reads a secret from standard input, without its trailing newline.

@@ -3,10 +3,10 @@
 use secrecy::SecretString;
 use serde_json::json;
 use tenantry_core::{Generator, ParamKind, mask};
-use tenantry_store::{Catalog, ParamEntry, StoredValue};
+use tenantry_store::{Catalog, ParamEntry, StoredValue, ValueSource};
 
 use crate::cli::ParamCmd;
-use crate::commands::{read_stdin, scope};
+use crate::commands::{read_stdin, scope, where_};
 use crate::output::{Format, Table, json, outln};
 
 pub async fn run(catalog: &Catalog, cmd: ParamCmd, format: Format) -> anyhow::Result<()> {
@@ -16,17 +16,17 @@ pub async fn run(catalog: &Catalog, cmd: ParamCmd, format: Format) -> anyhow::Re
             value,
             stdin,
             namespace,
+            client,
             secret,
         } => {
             let value = match value {
                 Some(v) if !stdin => v,
                 _ => read_stdin("value")?,
             };
-            let where_ = namespace
-                .as_ref()
-                .map_or("globally".to_owned(), |n| format!("for {n}"));
+            let scope = scope(namespace, client);
+            let where_ = where_(&scope);
             let def = catalog
-                .set_param(&name, &scope(namespace), &SecretString::from(value), secret)
+                .set_param(&name, &scope, &SecretString::from(value), secret)
                 .await?;
             match format {
                 Format::Json => {
@@ -35,19 +35,26 @@ pub async fn run(catalog: &Catalog, cmd: ParamCmd, format: Format) -> anyhow::Re
                 Format::Text => outln!("set {} ({}) {where_}", def.name, def.kind),
             }
         }
-        ParamCmd::Unset { name, namespace } => {
-            let where_ = namespace
-                .as_ref()
-                .map_or("globally".to_owned(), |n| format!("for {n}"));
-            let removed = catalog.unset_param(&name, &scope(namespace)).await?;
+        ParamCmd::Unset {
+            name,
+            namespace,
+            client,
+        } => {
+            let scope = scope(namespace, client);
+            let where_ = where_(&scope);
+            let removed = catalog.unset_param(&name, &scope).await?;
             match format {
                 Format::Json => json(&json!({ "name": name, "removed": removed }))?,
                 Format::Text if removed => outln!("unset {name} {where_}"),
                 Format::Text => outln!("{name} had no value {where_}"),
             }
         }
-        ParamCmd::List { namespace, reveal } => {
-            let entries = catalog.params(&scope(namespace.clone())).await?;
+        ParamCmd::List {
+            namespace,
+            client,
+            reveal,
+        } => {
+            let entries = catalog.params(&scope(namespace.clone(), client)).await?;
             let ns = namespace.as_ref().map(ToString::to_string);
             match format {
                 Format::Json => json(
@@ -99,12 +106,11 @@ pub async fn run(catalog: &Catalog, cmd: ParamCmd, format: Format) -> anyhow::Re
 
 /// The value to show and where it comes from.
 fn shown(e: &ParamEntry, ns: Option<&str>, reveal: bool) -> (Option<String>, Option<String>) {
-    let from = if e.namespaced.is_some() {
-        ns.map(ToOwned::to_owned)
-    } else if e.global.is_some() {
-        Some("global".into())
-    } else {
-        None
+    let from = match e.source() {
+        Some(ValueSource::Client) => Some(format!("client, {}", ns.unwrap_or_default())),
+        Some(ValueSource::Namespace) => ns.map(ToOwned::to_owned),
+        Some(ValueSource::Global) => Some("global".into()),
+        None => None,
     };
     let value = match e.effective() {
         Some(StoredValue::Plain(v)) => Some(v.clone()),

@@ -40,6 +40,17 @@ pub async fn run(
             json(&items)?;
         }
         Format::Text => {
+            let from = tenantry_engine::plan::sources(catalog, id, namespace.as_str()).await?;
+            for (tier, names) in [
+                (format!("{id}'s own overrides"), &from.client),
+                (format!("namespace {namespace}"), &from.namespace),
+                ("global settings".to_owned(), &from.global),
+            ] {
+                if !names.is_empty() {
+                    outln!("# from {tier}: {}", names.join(", "));
+                }
+            }
+            outln!("");
             for (i, r) in plan.iter().enumerate() {
                 let wait = match r.wait {
                     WaitFor::None => String::new(),
