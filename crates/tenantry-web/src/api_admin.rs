@@ -69,7 +69,7 @@ async fn get_namespace(
     Ok(Json(namespace_json(&state.catalog.namespace(&name).await?)))
 }
 
-fn masked(v: Option<&StoredValue>) -> Value {
+pub(crate) fn masked(v: Option<&StoredValue>) -> Value {
     match v {
         None => Value::Null,
         Some(StoredValue::Plain(s)) => json!(s),

@@ -117,6 +117,7 @@ mod tests {
             include_str!("lifecycle.rs"),
             include_str!("access.rs"),
             include_str!("adoption.rs"),
+            include_str!("overrides.rs"),
         ];
         let mut missing = Vec::new();
         for src in sources {

@@ -15,6 +15,7 @@ mod api_admin;
 mod api_clients;
 mod api_fleet;
 mod api_input;
+mod api_overrides;
 pub mod auth;
 mod background;
 mod caller;
@@ -38,6 +39,7 @@ mod login_pages;
 mod messages;
 mod metrics;
 mod openapi;
+mod overrides;
 mod params;
 mod phrases;
 mod reports;
@@ -396,8 +398,14 @@ pub fn router(state: AppState) -> Router {
         .merge(runs::routes())
         .merge(fleet_pages::routes())
         .merge(adoption::routes())
+        .merge(overrides::routes())
         .route("/metrics", get(metrics::metrics))
-        .nest("/api/v1", api::routes().merge(api_fleet::routes()))
+        .nest(
+            "/api/v1",
+            api::routes()
+                .merge(api_fleet::routes())
+                .merge(api_overrides::routes()),
+        )
         .layer(middleware::from_fn(render_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),

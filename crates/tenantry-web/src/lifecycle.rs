@@ -51,6 +51,7 @@ pub fn panel(ctx: &Ctx, client: ClientId, ns: &str, env: &EnvView) -> Markup {
     let deployed = !env.revisions.is_empty() && state != Some(EnvState::Decommissioned);
     let latest = env.revisions.last().map(|r| r.number);
     html! {
+        p { a.overrides href={"/clients/" (client) "/overrides/" (ns)} { (t("This client's own settings here (pinned image, env vars)")) } }
         @if deployed {
             @if state == Some(EnvState::Suspended) {
                 form.inline method="post" action={"/clients/" (client) "/resume"} data-confirm=(t("Resume this environment?")) {

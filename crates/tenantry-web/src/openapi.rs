@@ -134,10 +134,48 @@ fn fleet_paths() -> (Value, Value) {
     )
 }
 
+/// A client's own overrides in a namespace.
+fn override_paths() -> Value {
+    let id =
+        json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } });
+    let ns = path_param("ns", "namespace");
+    let view = json!({ "type": "object", "required": ["client", "namespace", "params", "env"], "properties": {
+        "client": { "type": "string" }, "namespace": { "type": "string" },
+        "params": { "type": "array", "items": { "type": "object", "required": ["name", "kind", "value", "source"], "properties": {
+            "name": { "type": "string" }, "kind": { "type": "string" },
+            "value": { "type": "string", "nullable": true, "description": "the value the client's rendering sees; secrets masked" },
+            "source": { "type": "string", "nullable": true, "description": "client, namespace or global; null: no value" } } } },
+        "env": { "type": "array", "items": { "type": "object", "required": ["name", "value", "source"], "properties": {
+            "name": { "type": "string" }, "value": { "type": "string" },
+            "source": { "type": "string", "enum": ["client", "namespace", "global"] } } } }
+    } });
+    let param = path_param("param", "parameter name");
+    let var = path_param("name", "env var name");
+    json!({
+        "/clients/{id}/overrides/{ns}": {
+            "get": op("Every parameter and env var the client's rendering in a namespace sees, and where each comes from: the client's own override, the namespace, or global", "200", view.clone(), json!([id, ns]), None)
+        },
+        "/clients/{id}/overrides/{ns}/params/{param}": {
+            "put": op("Pin a parameter for this client in the namespace (admin): it wins over the namespace's and the global value", "200", view.clone(), json!([id, ns, param]), Some(json!({
+                "type": "object", "required": ["value"], "additionalProperties": false, "properties": {
+                    "value": { "type": "string" }, "secret": { "type": "boolean" } } }))),
+            "delete": op("Drop the client's own value of a parameter (admin)", "204", json!({}), json!([id, ns, param]), None)
+        },
+        "/clients/{id}/overrides/{ns}/env/{name}": {
+            "put": op("Pin an env var for this client in the namespace (admin)", "200", view, json!([id, ns, var]), Some(json!({
+                "type": "object", "required": ["value"], "additionalProperties": false, "properties": { "value": { "type": "string" } } }))),
+            "delete": op("Drop the client's own value of an env var (admin)", "204", json!({}), json!([id, ns, var]), None)
+        }
+    })
+}
+
 pub fn document() -> Value {
     let mut doc = base();
     let (fleet, schemas) = fleet_paths();
     if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), fleet) {
+        paths.extend(more);
+    }
+    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), override_paths()) {
         paths.extend(more);
     }
     if let (Some(all), Value::Object(more)) =
@@ -198,6 +236,7 @@ fn constrain_parameters(doc: &mut Value) {
                     ("param", "path") => Some(MACRO_NAME),
                     ("ns", "path") => Some(NAMESPACE),
                     ("name", "path") if path.starts_with("/env/") => Some(ENV_NAME),
+                    ("name", "path") if path.contains("/overrides/") => Some(ENV_NAME),
                     _ => None,
                 };
                 if let Some(pattern) = pattern {

@@ -515,4 +515,23 @@ pub const PHRASES: &[(&str, &str)] = &[
         "нет в его объектах: будет создан при первом развёртывании",
     ),
     ("read from", "прочитан из"),
+    // A client's own settings.
+    (
+        "A value set here is this client's alone in this namespace: it wins over the namespace's and the global one. A deploy applies it.",
+        "Значение, заданное здесь, принадлежит только этому клиенту в этом пространстве: оно важнее значения пространства и глобального. Применяется при развёртывании.",
+    ),
+    ("Client card", "Карточка клиента"),
+    ("Drop the pin", "Снять закрепление"),
+    (
+        "Drop this client's own value?",
+        "Убрать собственное значение этого клиента?",
+    ),
+    ("Pin for this client", "Закрепить для клиента"),
+    (
+        "This client's own settings here (pinned image, env vars)",
+        "Собственные настройки клиента здесь (закреплённый образ, переменные)",
+    ),
+    ("own settings", "собственные настройки"),
+    ("the namespace", "пространство"),
+    ("this client", "этот клиент"),
 ];

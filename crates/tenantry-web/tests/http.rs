@@ -17,6 +17,8 @@ mod adopt;
 mod api_parity;
 #[path = "http/fleet.rs"]
 mod fleet;
+#[path = "http/overrides.rs"]
+mod overrides;
 #[path = "http/security.rs"]
 mod security;
 #[path = "http/templates.rs"]

@@ -75,6 +75,31 @@ const UI_TO_API: &[(&str, &str, &str)] = &[
     ("POST /tokens", "post", "/tokens"),
     ("POST /tokens/{id}/revoke", "delete", "/tokens/{id}"),
     ("POST /account/password", "post", "/me/password"),
+    (
+        "POST /namespaces/{name}/adopt",
+        "post",
+        "/namespaces/{name}/adopt",
+    ),
+    (
+        "POST /clients/{id}/overrides/{ns}/params",
+        "put",
+        "/clients/{id}/overrides/{ns}/params/{param}",
+    ),
+    (
+        "POST /clients/{id}/overrides/{ns}/params (unset)",
+        "delete",
+        "/clients/{id}/overrides/{ns}/params/{param}",
+    ),
+    (
+        "POST /clients/{id}/overrides/{ns}/env",
+        "put",
+        "/clients/{id}/overrides/{ns}/env/{name}",
+    ),
+    (
+        "POST /clients/{id}/overrides/{ns}/env/delete",
+        "delete",
+        "/clients/{id}/overrides/{ns}/env/{name}",
+    ),
 ];
 
 #[tokio::test]
@@ -104,6 +129,8 @@ async fn every_ui_action_has_an_api_operation_in_the_document() {
         include_str!("../../src/params.rs"),
         include_str!("../../src/templates.rs"),
         include_str!("../../src/access.rs"),
+        include_str!("../../src/adoption.rs"),
+        include_str!("../../src/overrides.rs"),
     ];
     for src in sources {
         let routes: Vec<&str> = src.split(".route(").skip(1).collect();
@@ -332,6 +359,7 @@ async fn the_document_describes_exactly_the_routes_served() {
         include_str!("../../src/api_clients.rs"),
         include_str!("../../src/api_admin.rs"),
         include_str!("../../src/api_fleet.rs"),
+        include_str!("../../src/api_overrides.rs"),
     ] {
         for r in src.split(".route(").skip(1) {
             let path = r
