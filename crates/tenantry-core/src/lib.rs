@@ -18,6 +18,7 @@ pub mod namespace;
 pub mod param;
 pub mod password;
 pub mod render;
+pub mod rollout;
 pub mod secret;
 pub mod template;
 pub mod template_check;
