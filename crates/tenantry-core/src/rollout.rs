@@ -42,7 +42,9 @@ pub enum ClientState {
     /// Its deploy is under way.
     Running,
     /// Deployed and healthy, at this time (seconds since the epoch).
-    Succeeded { at: u64 },
+    Succeeded {
+        at: u64,
+    },
     Failed,
 }
 
@@ -187,7 +189,9 @@ mod tests {
     use super::*;
 
     fn ids(ns: &[u64]) -> Vec<ClientId> {
-        ns.iter().map(|n| ClientId::from_number(*n).unwrap()).collect()
+        ns.iter()
+            .map(|n| ClientId::from_number(*n).unwrap())
+            .collect()
     }
 
     fn plan(canary: &[u64], rest: &[u64], batch: usize, max_failures: usize) -> Plan {
@@ -232,7 +236,10 @@ mod tests {
             next(&p, &with(&[(7, ok)]), Request::Go, 130),
             Next::Wait { until: Some(160) }
         );
-        assert_eq!(next(&p, &with(&[(7, ok)]), Request::Go, 160), Next::Start(ids(&[1, 2])));
+        assert_eq!(
+            next(&p, &with(&[(7, ok)]), Request::Go, 160),
+            Next::Start(ids(&[1, 2]))
+        );
         // One of the two done: one slot.
         let s = with(&[(7, ok), (1, ok), (2, Running)]);
         assert_eq!(next(&p, &s, Request::Go, 200), Next::Start(ids(&[3])));
@@ -252,7 +259,12 @@ mod tests {
         // Two failed while a third runs: nothing new, wait for it, then halted.
         let s = with(&[(1, Failed), (2, Failed), (3, Running), (4, Running)]);
         assert_eq!(next(&p, &s, Request::Go, 0), Next::Wait { until: None });
-        let s = with(&[(1, Failed), (2, Failed), (3, Succeeded { at: 1 }), (4, Failed)]);
+        let s = with(&[
+            (1, Failed),
+            (2, Failed),
+            (3, Succeeded { at: 1 }),
+            (4, Failed),
+        ]);
         assert_eq!(next(&p, &s, Request::Go, 0), Next::End(Status::Halted));
     }
 

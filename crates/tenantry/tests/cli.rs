@@ -706,6 +706,23 @@ async fn the_demo_serves_the_ui_and_deploys_a_client_to_its_own_kubesim() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(last["status"], "succeeded", "{last}");
+    // C42 was built by hand in the demo cluster: adoption finds it, all of it.
+    let found: serde_json::Value = api(reqwest::Method::POST, "/namespaces/demo/adopt")
+        .json(&serde_json::json!({"dry_run": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let c42 = found["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["client"] == "C42")
+        .unwrap_or_else(|| panic!("{found}"));
+    assert_eq!(c42["status"], "would-adopt", "{found}");
+    assert_eq!(c42["values"].as_array().unwrap().len(), 4, "{found}");
     let old_password = demo.password.clone();
     drop(demo);
 

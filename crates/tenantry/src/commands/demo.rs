@@ -67,6 +67,9 @@ pub async fn run(args: &DemoArgs, _format: Format) -> anyhow::Result<()> {
             },
         )
         .await?;
+    hand_made(&catalog, &sim)
+        .await
+        .context("cannot make the demo's hand-built environment")?;
     let password = auth::random_token()[..20].to_owned();
     let hash = auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
     let admin = UserName::parse("admin")?;
@@ -102,6 +105,9 @@ pub async fn run(args: &DemoArgs, _format: Format) -> anyhow::Result<()> {
     );
     println!(
         "  try:      open a client, press Deploy, watch the steps; set docker-image of namespace demo to registry.local/lms/backend:missing to see a failure named"
+    );
+    println!(
+        "  adopt:    C42 was built by hand before tenantry (no labels): Namespaces → demo → Adopt environments built by hand"
     );
     println!("  stop:     Ctrl-C");
     let state = AppState::new(
@@ -200,6 +206,56 @@ async fn seed(catalog: &Catalog) -> anyhow::Result<()> {
             contacts: vec![],
         })
         .await?;
+    Ok(())
+}
+
+/// An environment built by hand before tenantry, as a team makes them from the
+/// customer's templates: C42's objects without tenantry's labels, with passwords, seed
+/// and key of its own, for the adoption page to find. Not made again once C42 is in the
+/// catalog.
+async fn hand_made(catalog: &Catalog, sim: &kubesim::Running) -> anyhow::Result<()> {
+    use tenantry_core::Generator;
+    use tenantry_core::default_templates::{CLIENT_LABEL, MANAGED_BY};
+    use tenantry_store::generate::{RsaFormat, generate};
+    let id = tenantry_core::ClientId::parse("C42")?;
+    if catalog.client(id).await.is_ok() {
+        return Ok(());
+    }
+    let mut values = std::collections::BTreeMap::new();
+    for (name, g) in [
+        ("postgres-user-password", Generator::Password { length: 24 }),
+        (
+            "clickhouse-user-password",
+            Generator::Password { length: 24 },
+        ),
+        ("keys-secret-seed", Generator::Hex { bytes: 64 }),
+        ("rsa-content", Generator::RsaKey { bits: 2048 }),
+    ] {
+        let v = tokio::task::spawn_blocking(move || generate(g, RsaFormat::default()))
+            .await?
+            .map_err(|e| anyhow::anyhow!(e))?;
+        values.insert(name.to_owned(), v);
+    }
+    let (plan, _) =
+        tenantry_engine::plan::render_adopted(catalog, id, "ООО «Ручная работа»", "demo", values)
+            .await?;
+    for r in plan {
+        let Some(mut body) = r.body else { continue };
+        let kind = body["kind"].as_str().unwrap_or("").to_owned();
+        // Its setup Jobs ran long ago and were cleaned up.
+        let Some(res) = kubesim::resources::by_kind(&kind).filter(|_| kind != "Job") else {
+            continue;
+        };
+        if let Some(labels) = body
+            .pointer_mut("/metadata/labels")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            labels.remove(MANAGED_BY.0);
+            labels.remove(CLIENT_LABEL);
+        }
+        kubesim::registry::create_object(&sim.shared, res, "demo", body)
+            .map_err(|e| anyhow::anyhow!("{kind}: {e:?}"))?;
+    }
     Ok(())
 }
 
