@@ -13,6 +13,7 @@ pub mod ops;
 pub mod plan;
 pub mod pods;
 mod record;
+pub mod rollout;
 pub mod step;
 
 pub use deploy::{CONFIG_HASH, DeployError, Outcome, Prepared, deploy, prepare};

@@ -107,7 +107,7 @@ fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let (m1, m2, m3, m4, m5, m6, m7, m8, m9) = match backend {
+    let (m1, m2, m3, m4, m5, m6, m7, m8, m9, m10) = match backend {
         Backend::Sqlite => (
             include_str!("../migrations/sqlite/0001_catalog.sql"),
             include_str!("../migrations/sqlite/0002_templates_and_client_secrets.sql"),
@@ -118,6 +118,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../migrations/sqlite/0007_environments.sql"),
             include_str!("../migrations/sqlite/0008_security.sql"),
             include_str!("../migrations/sqlite/0009_self_heal.sql"),
+            include_str!("../migrations/sqlite/0010_rollouts.sql"),
         ),
         Backend::Postgres => (
             include_str!("../migrations/postgres/0001_catalog.sql"),
@@ -129,6 +130,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../migrations/postgres/0007_environments.sql"),
             include_str!("../migrations/postgres/0008_security.sql"),
             include_str!("../migrations/postgres/0009_self_heal.sql"),
+            include_str!("../migrations/postgres/0010_rollouts.sql"),
         ),
     };
     let migration = |version, name, sql: &'static str| {
@@ -150,6 +152,7 @@ fn migrator(backend: Backend) -> Migrator {
         migration(7, "environments", m7),
         migration(8, "security", m8),
         migration(9, "self heal", m9),
+        migration(10, "rollouts", m10),
     ])
 }
 

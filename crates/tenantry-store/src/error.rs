@@ -27,6 +27,10 @@ pub enum StoreError {
         namespace: String,
         names: Vec<String>,
     },
+    #[error("no rollout {0}")]
+    RolloutNotFound(i64),
+    #[error("rollout {id} is {status}: it cannot be changed any more")]
+    RolloutOver { id: i64, status: &'static str },
     #[error("no namespace {0:?}")]
     NamespaceNotFound(String),
     #[error("namespace {0} already exists; change it with `namespace edit`")]

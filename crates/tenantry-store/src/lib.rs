@@ -16,6 +16,7 @@ pub mod generate;
 mod namespaces;
 mod params;
 mod revisions;
+mod rollouts;
 mod runs;
 mod templates;
 mod throttle;
@@ -33,6 +34,7 @@ pub use error::StoreError;
 pub use namespaces::{Namespace, NamespaceUpdate, NewNamespace};
 pub use params::{ParamDef, ParamEntry, Scope, StoredValue, ValueSource};
 pub use revisions::Revision;
+pub use rollouts::{RolloutClient, RolloutRecord, unix_now};
 pub use runs::{
     NewRequest, RequestRecord, RunBrief, RunEnd, RunKind, RunObject, RunRecord, RunStatus,
 };

@@ -175,7 +175,14 @@ pub async fn adopt(
 ) -> Result<AdoptReport, DeployError> {
     let (namespace, cluster) = connect(catalog, ns).await?;
     let (shapes, marks) = adoption_shapes(catalog, ns).await?;
-    let live = list_all(&cluster, namespace.k8s_namespace.as_str()).await?;
+    // Asked for by a person waiting on a page: a cluster that does not answer is said
+    // within seconds, not after the minute a deploy's retries may take.
+    let mut reader = cluster.clone();
+    reader.retry = tenantry_kube::RetryPolicy {
+        max_retries: 2,
+        budget: std::time::Duration::from_secs(5),
+    };
+    let live = list_all(&reader, namespace.k8s_namespace.as_str()).await?;
     let discovery = discover(&shapes, &marks, &live);
     let mut environments = Vec::new();
     for (id, found) in discovery.environments {
