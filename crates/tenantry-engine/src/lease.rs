@@ -10,7 +10,7 @@ use tenantry_core::ClientId;
 use tenantry_store::{Catalog, RunKind, RunRecord, StoreError};
 
 /// What this process is called in the runs table: host and pid.
-pub(crate) fn owner() -> String {
+pub fn owner() -> String {
     format!("{}:{}", owner_host(), std::process::id())
 }
 

@@ -18,7 +18,7 @@ pub mod step;
 
 pub use deploy::{CONFIG_HASH, DeployError, Outcome, Prepared, deploy, prepare};
 pub use exec::DeployOptions;
-pub use lease::orphaned_runs;
+pub use lease::{orphaned_runs, owner as lease_owner};
 pub use ops::{
     Decommission, Operation, prepare_decommission, prepare_operation, prepare_resume,
     prepare_rollback, prepare_suspend,

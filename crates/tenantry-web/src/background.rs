@@ -107,6 +107,59 @@ impl AppState {
         Ok(resumed)
     }
 
+    /// Every `every`, drives the rollouts not over yet that no live process drives
+    /// (the claim decides: a holder heard from keeps it; one gone quiet for its lease
+    /// is taken over), each in a task of its own until it ends or another holds it.
+    pub fn drive_rollouts_every(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let driving: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<i64>>> =
+                std::sync::Arc::default();
+            let owner = format!("{}:web", tenantry_engine::lease_owner());
+            loop {
+                match state.catalog.active_rollouts().await {
+                    Ok(ids) => {
+                        for id in ids {
+                            if !driving.lock().is_ok_and(|mut d| d.insert(id)) {
+                                continue;
+                            }
+                            let (state, driving) = (state.clone(), driving.clone());
+                            let opts = tenantry_engine::rollout::DriveOptions {
+                                deploy: state.config.deploy.clone(),
+                                poll: Duration::from_secs(1),
+                                stale_after: state.config.deploy.stale_after,
+                                owner: owner.clone(),
+                            };
+                            tokio::spawn(async move {
+                                match tenantry_engine::rollout::drive(&state.catalog, id, &opts)
+                                    .await
+                                {
+                                    Ok(s) => tracing::info!(
+                                        rollout = id,
+                                        status = s.as_str(),
+                                        "rollout driven"
+                                    ),
+                                    Err(e) => tracing::warn!(
+                                        rollout = id,
+                                        "cannot drive the rollout: {e}"
+                                    ),
+                                }
+                                if let Some(f) = state.fleet.get() {
+                                    f.nudge();
+                                }
+                                if let Ok(mut d) = driving.lock() {
+                                    d.remove(&id);
+                                }
+                            });
+                        }
+                    }
+                    Err(e) => tracing::warn!("cannot read the rollouts: {e}"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+
     /// Every `every`, deploys the drifted environments of namespaces with self-heal
     /// on (see [`heal_once`](Self::heal_once)).
     pub fn self_heal_every(&self, every: Duration) -> tokio::task::JoinHandle<()> {

@@ -199,6 +199,10 @@ pub enum Command {
         #[arg(long = "org", value_name = "ID=NAME", value_parser = crate::args::parse_org)]
         orgs: Vec<(ClientId, tenantry_core::OrgName)>,
     },
+    /// Fleet rollouts: one change to many clients, canary first, in batches, halted on
+    /// failure.
+    #[command(subcommand)]
+    Rollout(RolloutCmd),
     /// Secrets generated for a client's environment (passwords, keys).
     #[command(subcommand)]
     Secret(SecretCmd),
@@ -211,6 +215,75 @@ pub enum Command {
     User(UserCmd),
     /// Tries the product: kubesim, a throw-away catalog and the web UI, until Ctrl-C.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolloutCmd {
+    /// Shows which clients would change and how, asks, stores the rollout and (with
+    /// --wait) carries it out; otherwise a `tenantry serve` sharing the catalog does.
+    /// Prints the rollout's id.
+    Start {
+        #[arg(long, short = 'n')]
+        namespace: NamespaceName,
+        /// These clients (comma-separated).
+        #[arg(long, value_delimiter = ',', conflicts_with_all = ["all", "health"])]
+        clients: Vec<ClientId>,
+        /// Every client deployed in the namespace.
+        #[arg(long)]
+        all: bool,
+        /// Those whose environment has this health now (healthy, degraded, …).
+        #[arg(long)]
+        health: Option<String>,
+        /// The first N changing clients go first; one failing halts the rollout.
+        #[arg(long, conflicts_with = "canary_clients")]
+        canary: Option<usize>,
+        /// These clients go first (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        canary_clients: Vec<ClientId>,
+        /// At most this many deploys at once.
+        #[arg(long, default_value_t = 5)]
+        batch: usize,
+        /// Failures tolerated before the rollout halts.
+        #[arg(long, default_value_t = 0)]
+        max_failures: usize,
+        /// How long the canaries must stay healthy before the others start.
+        #[arg(long, default_value = "0s", value_parser = parse_duration)]
+        soak: std::time::Duration,
+        /// Start without asking (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Carry it out here and wait until it is over (exit 1 unless it succeeded).
+        #[arg(long)]
+        wait: bool,
+    },
+    /// One rollout: its status and each client's.
+    Show {
+        id: i64,
+    },
+    /// Every rollout, newest first.
+    List,
+    /// No new client starts until resumed (running deploys finish).
+    Pause {
+        id: i64,
+    },
+    Resume {
+        id: i64,
+    },
+    /// No new client starts; the rollout ends when the running deploys have.
+    Abort {
+        id: i64,
+    },
+    /// Carries out a rollout that no one is driving (after `start` without --wait, when no
+    /// server runs), until it is over.
+    Drive {
+        id: i64,
+    },
+    /// Rolls every client the rollout deployed back to the revision it had before.
+    Undo {
+        id: i64,
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ pub mod fleet;
 pub mod namespace;
 pub mod param;
 pub mod render;
+pub mod rollout;
 pub mod secret;
 pub mod serve;
 pub mod sim;
@@ -117,6 +118,7 @@ pub async fn dispatch(catalog: &Catalog, command: Command, format: Format) -> an
             };
             adopt::run(catalog, &namespace, opts, yes, format).await
         }
+        Command::Rollout(c) => rollout::run(catalog, c, format).await,
         Command::User(c) => user::run(catalog, c, format).await,
         Command::Demo(_) | Command::Sim(_) | Command::Serve(_) => {
             unreachable!("demo, sim and serve are run by cli::run")

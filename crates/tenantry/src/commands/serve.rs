@@ -64,6 +64,8 @@ pub async fn serve(
     // looks for drift in the namespaces that ask for it every 10 s.
     state.fleet();
     let healer = state.self_heal_every(std::time::Duration::from_secs(10));
+    // Rollouts are state in the catalog: this server drives those no one else does.
+    let rollouts = state.drive_rollouts_every(std::time::Duration::from_secs(2));
     eprintln!("tenantry: serving the web UI at {url} and the API at {url}/api/v1");
     let served = tenantry_web::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
@@ -71,5 +73,6 @@ pub async fn serve(
     .await
     .context("the web server failed");
     healer.abort();
+    rollouts.abort();
     served
 }
