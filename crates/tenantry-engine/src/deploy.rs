@@ -84,6 +84,20 @@ pub(crate) async fn connect(
     Ok((namespace, cluster))
 }
 
+/// The same, for reads a person waits on (a page, `status`, a preview): a cluster that
+/// does not answer is said within seconds, not after the minute a deploy's retries take.
+pub(crate) async fn connect_to_read(
+    catalog: &Catalog,
+    ns: &str,
+) -> Result<(tenantry_store::Namespace, Cluster), DeployError> {
+    let (namespace, mut cluster) = connect(catalog, ns).await?;
+    cluster.retry = tenantry_kube::RetryPolicy {
+        max_retries: 2,
+        budget: std::time::Duration::from_secs(5),
+    };
+    Ok((namespace, cluster))
+}
+
 /// An operation whose steps are known and whose run has started, before anything is
 /// sent. Splitting here lets a server answer "run N started" (or why it could not
 /// start) at once and carry on in the background.

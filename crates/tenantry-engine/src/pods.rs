@@ -7,7 +7,7 @@ use tenantry_core::ClientId;
 use tenantry_kube::{ListSpec, Op, Selector};
 use tenantry_store::Catalog;
 
-use crate::deploy::{DeployError, connect};
+use crate::deploy::{DeployError, connect_to_read};
 
 /// One pod as the run page shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -87,7 +87,7 @@ pub async fn pod_states(
     ns: &str,
 ) -> Result<Vec<PodState>, DeployError> {
     let plan = crate::plan::render_preview(catalog, client, ns).await?;
-    let (namespace, cluster) = connect(catalog, ns).await?;
+    let (namespace, cluster) = connect_to_read(catalog, ns).await?;
     let k8s_ns = namespace.k8s_namespace.as_str();
     let mut out = Vec::new();
     for body in plan.iter().filter_map(|r| r.body.as_ref()) {

@@ -119,8 +119,8 @@ function localTimes(root) {
   }
 }
 
-// The fleet: whenever the server says an environment changed, the page reads itself
-// again (same filters) and swaps in the fresh rows and counts.
+// The fleet (and a rollout's page): whenever the server says something changed, the
+// page reads itself again (same filters) and swaps in the fresh part of the same id.
 function liveFleet(body) {
   const source = new EventSource(body.dataset.live);
   let reading = false;
@@ -131,7 +131,7 @@ function liveFleet(body) {
       const r = await fetch(location.href, { headers: { accept: "text/html" } });
       if (!r.ok) return;
       const doc = new DOMParser().parseFromString(await r.text(), "text/html");
-      const fresh = doc.getElementById("fleet-body");
+      const fresh = doc.getElementById(body.id);
       if (fresh) {
         body.replaceChildren(...fresh.childNodes);
         localTimes(body);
@@ -148,6 +148,8 @@ document.addEventListener("DOMContentLoaded", () => {
   localTimes(document);
   const run = document.getElementById("run");
   if (run && run.dataset.status === "running") follow(run);
-  const fleet = document.getElementById("fleet-body");
-  if (fleet && fleet.dataset.live && window.EventSource) liveFleet(fleet);
+  // The fleet and a rollout: a page part that reads itself again when told.
+  if (window.EventSource) {
+    for (const part of document.querySelectorAll("[data-live]")) liveFleet(part);
+  }
 });

@@ -107,52 +107,41 @@ impl AppState {
         Ok(resumed)
     }
 
-    /// Every `every`, drives the rollouts not over yet that no live process drives
-    /// (the claim decides: a holder heard from keeps it; one gone quiet for its lease
-    /// is taken over), each in a task of its own until it ends or another holds it.
+    /// Drives rollout `id` in a task of its own, unless this process already does,
+    /// until it ends or another process holds it (the claim decides).
+    pub fn drive_rollout(&self, id: i64) {
+        if !self.driving.lock().is_ok_and(|mut d| d.insert(id)) {
+            return;
+        }
+        let state = self.clone();
+        let opts = tenantry_engine::rollout::DriveOptions {
+            deploy: state.config.deploy.clone(),
+            poll: Duration::from_millis(500),
+            stale_after: state.config.deploy.stale_after,
+            owner: format!("{}:web", tenantry_engine::lease_owner()),
+        };
+        tokio::spawn(async move {
+            match tenantry_engine::rollout::drive(&state.catalog, id, &opts).await {
+                Ok(s) => tracing::info!(rollout = id, status = s.as_str(), "rollout driven"),
+                Err(e) => tracing::warn!(rollout = id, "cannot drive the rollout: {e}"),
+            }
+            if let Some(f) = state.fleet.get() {
+                f.nudge();
+            }
+            if let Ok(mut d) = state.driving.lock() {
+                d.remove(&id);
+            }
+        });
+    }
+
+    /// Every `every`, drives the rollouts not over yet that no live process drives (a
+    /// holder gone quiet for its lease is taken over).
     pub fn drive_rollouts_every(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let state = self.clone();
         tokio::spawn(async move {
-            let driving: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<i64>>> =
-                std::sync::Arc::default();
-            let owner = format!("{}:web", tenantry_engine::lease_owner());
             loop {
                 match state.catalog.active_rollouts().await {
-                    Ok(ids) => {
-                        for id in ids {
-                            if !driving.lock().is_ok_and(|mut d| d.insert(id)) {
-                                continue;
-                            }
-                            let (state, driving) = (state.clone(), driving.clone());
-                            let opts = tenantry_engine::rollout::DriveOptions {
-                                deploy: state.config.deploy.clone(),
-                                poll: Duration::from_secs(1),
-                                stale_after: state.config.deploy.stale_after,
-                                owner: owner.clone(),
-                            };
-                            tokio::spawn(async move {
-                                match tenantry_engine::rollout::drive(&state.catalog, id, &opts)
-                                    .await
-                                {
-                                    Ok(s) => tracing::info!(
-                                        rollout = id,
-                                        status = s.as_str(),
-                                        "rollout driven"
-                                    ),
-                                    Err(e) => tracing::warn!(
-                                        rollout = id,
-                                        "cannot drive the rollout: {e}"
-                                    ),
-                                }
-                                if let Some(f) = state.fleet.get() {
-                                    f.nudge();
-                                }
-                                if let Ok(mut d) = driving.lock() {
-                                    d.remove(&id);
-                                }
-                            });
-                        }
-                    }
+                    Ok(ids) => ids.into_iter().for_each(|id| state.drive_rollout(id)),
                     Err(e) => tracing::warn!("cannot read the rollouts: {e}"),
                 }
                 tokio::time::sleep(every).await;

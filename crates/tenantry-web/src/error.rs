@@ -280,8 +280,11 @@ impl From<StoreError> for WebError {
             | S::TemplateNotFound(_)
             | S::TemplateVersionNotFound { .. }
             | S::RunNotFound(_)
+            | S::RolloutNotFound(_)
             | S::UserNotFound(_) => Self::NotFound(msg()),
             S::ClientArchived(_)
+            | S::RolloutOver { .. }
+            | S::SecretsDiffer { .. }
             | S::EnvironmentsExist { .. }
             | S::NamespaceExists(_)
             | S::ParamExists(_)

@@ -73,6 +73,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                         a href="/fleet" { (t("Fleet")) }
                         a href="/clients" { (t("Clients")) }
                         a href="/runs" { (t("Runs")) }
+                        a href="/rollouts" { (t("Rollouts")) }
                         a href="/namespaces" { (t("Namespaces")) }
                         a href="/env" { (t("Env vars")) }
                         a href="/templates" { (t("Templates")) }

@@ -118,6 +118,7 @@ mod tests {
             include_str!("access.rs"),
             include_str!("adoption.rs"),
             include_str!("overrides.rs"),
+            include_str!("rollouts.rs"),
         ];
         let mut missing = Vec::new();
         for src in sources {

@@ -16,6 +16,7 @@ mod api_clients;
 mod api_fleet;
 mod api_input;
 mod api_overrides;
+mod api_rollouts;
 pub mod auth;
 mod background;
 mod caller;
@@ -39,11 +40,14 @@ mod login_pages;
 mod messages;
 mod metrics;
 mod openapi;
+mod openapi_day2;
+mod openapi_parts;
 mod overrides;
 mod params;
 mod phrases;
 mod reports;
 mod respond;
+mod rollouts;
 mod runs;
 mod templates;
 
@@ -142,6 +146,8 @@ pub struct AppState {
     fleet: Arc<std::sync::OnceLock<tenantry_engine::fleet::cache::FleetCache>>,
     pub(crate) run_metrics: metrics::Shared,
     pub(crate) healed: Arc<background::Healed>,
+    /// The rollouts this process is driving.
+    pub(crate) driving: Arc<std::sync::Mutex<std::collections::BTreeSet<i64>>>,
 }
 
 impl AppState {
@@ -158,6 +164,7 @@ impl AppState {
             fleet: Arc::default(),
             run_metrics: Arc::default(),
             healed: Arc::default(),
+            driving: Arc::default(),
         })
     }
 
@@ -399,12 +406,14 @@ pub fn router(state: AppState) -> Router {
         .merge(fleet_pages::routes())
         .merge(adoption::routes())
         .merge(overrides::routes())
+        .merge(rollouts::routes())
         .route("/metrics", get(metrics::metrics))
         .nest(
             "/api/v1",
             api::routes()
                 .merge(api_fleet::routes())
-                .merge(api_overrides::routes()),
+                .merge(api_overrides::routes())
+                .merge(api_rollouts::routes()),
         )
         .layer(middleware::from_fn(render_errors))
         .layer(middleware::from_fn_with_state(

@@ -169,6 +169,24 @@ pub fn store_error_ru(e: &StoreError) -> Option<String> {
             "у клиента {client} ещё есть окружение в {}; сначала выведите его из эксплуатации (опасная зона на карточке клиента)",
             namespaces.join(", ")
         ),
+        S::RolloutNotFound(id) => format!("раскатки {id} нет"),
+        S::RolloutOver { id, status } => format!(
+            "раскатка {id} уже завершена ({}): её нельзя изменить",
+            match *status {
+                "succeeded" => "успешно",
+                "halted" => "остановлена из-за ошибок",
+                "aborted" => "прервана",
+                other => other,
+            }
+        ),
+        S::SecretsDiffer {
+            client,
+            namespace,
+            names,
+        } => format!(
+            "в каталоге для {client} в {namespace} уже другие значения, чем в его объектах: {}; с ними работающее окружение потеряет доступ к своим базам и ключам. Сравните их и смените или удалите значения каталога",
+            names.join(", ")
+        ),
         S::SecretInName { template, .. } => format!(
             "шаблон {template} вставляет секрет в путь, имя или метку: там его увидит каждый, кто видит запуск"
         ),

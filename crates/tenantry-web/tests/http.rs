@@ -19,6 +19,8 @@ mod api_parity;
 mod fleet;
 #[path = "http/overrides.rs"]
 mod overrides;
+#[path = "http/rollouts.rs"]
+mod rollouts;
 #[path = "http/security.rs"]
 mod security;
 #[path = "http/templates.rs"]

@@ -20,7 +20,7 @@ use tenantry_core::{ClientId, OrgName, Redactor};
 use tenantry_kube::{Cluster, ListSpec, Op};
 use tenantry_store::Catalog;
 
-use crate::deploy::{DeployError, connect};
+use crate::deploy::{DeployError, connect, connect_to_read};
 use crate::exec::DeployOptions;
 use crate::fleet::KINDS;
 use crate::history::masked;
@@ -174,14 +174,8 @@ pub async fn adopt(
     run_opts: &DeployOptions,
 ) -> Result<AdoptReport, DeployError> {
     let (namespace, cluster) = connect(catalog, ns).await?;
+    let (_, reader) = connect_to_read(catalog, ns).await?;
     let (shapes, marks) = adoption_shapes(catalog, ns).await?;
-    // Asked for by a person waiting on a page: a cluster that does not answer is said
-    // within seconds, not after the minute a deploy's retries may take.
-    let mut reader = cluster.clone();
-    reader.retry = tenantry_kube::RetryPolicy {
-        max_retries: 2,
-        budget: std::time::Duration::from_secs(5),
-    };
     let live = list_all(&reader, namespace.k8s_namespace.as_str()).await?;
     let discovery = discover(&shapes, &marks, &live);
     let mut environments = Vec::new();

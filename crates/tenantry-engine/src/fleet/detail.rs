@@ -7,7 +7,7 @@ use tenantry_core::Redactor;
 use tenantry_kube::{ListSpec, ObjectRef, Op};
 use tenantry_store::Catalog;
 
-use crate::deploy::{DeployError, connect};
+use crate::deploy::{DeployError, connect_to_read};
 
 /// One Event, as a timeline shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -63,7 +63,7 @@ pub async fn events_of(
     redactor: &Redactor,
     limit: usize,
 ) -> Result<Vec<EventLine>, DeployError> {
-    let (namespace, cluster) = connect(catalog, ns).await?;
+    let (namespace, cluster) = connect_to_read(catalog, ns).await?;
     let k8s_ns = namespace.k8s_namespace.as_str();
     let calls = names.iter().map(|n| {
         let list = ListSpec::new(format!("api/v1/namespaces/{k8s_ns}/events"))
@@ -108,7 +108,7 @@ pub async fn log_tails(
     lines: u32,
     redactor: &Redactor,
 ) -> Result<Vec<LogTail>, DeployError> {
-    let (namespace, cluster) = connect(catalog, ns).await?;
+    let (namespace, cluster) = connect_to_read(catalog, ns).await?;
     let k8s_ns = namespace.k8s_namespace.as_str();
     let calls = pods.iter().map(|p| {
         let cluster = &cluster;

@@ -19,7 +19,7 @@ use tenantry_core::{ClientId, Redactor};
 use tenantry_kube::{Expression, ListSpec, Op, Selector};
 use tenantry_store::{Catalog, EnvState, RunBrief};
 
-use crate::deploy::{DeployError, connect};
+use crate::deploy::{DeployError, connect_to_read};
 use crate::history::masked;
 use crate::pods::{PodState, pod_state};
 use crate::step::RevisionEntry;
@@ -277,7 +277,7 @@ async fn observe_some(
     ns: &str,
     only: Option<ClientId>,
 ) -> Result<Vec<Observed>, DeployError> {
-    let (namespace, cluster) = connect(catalog, ns).await?;
+    let (namespace, cluster) = connect_to_read(catalog, ns).await?;
     let k8s_ns = namespace.k8s_namespace.as_str();
     let mut live: BTreeMap<ClientId, Vec<LiveObject>> = BTreeMap::new();
     let lists = KINDS.iter().map(|(kind, path)| {

@@ -80,6 +80,15 @@ const UI_TO_API: &[(&str, &str, &str)] = &[
         "post",
         "/namespaces/{name}/adopt",
     ),
+    ("POST /rollouts", "post", "/rollouts"),
+    ("POST /rollouts/{id}/pause", "post", "/rollouts/{id}/pause"),
+    (
+        "POST /rollouts/{id}/resume",
+        "post",
+        "/rollouts/{id}/resume",
+    ),
+    ("POST /rollouts/{id}/abort", "post", "/rollouts/{id}/abort"),
+    ("POST /rollouts/{id}/undo", "post", "/rollouts/{id}/undo"),
     (
         "POST /clients/{id}/overrides/{ns}/params",
         "put",
@@ -131,6 +140,7 @@ async fn every_ui_action_has_an_api_operation_in_the_document() {
         include_str!("../../src/access.rs"),
         include_str!("../../src/adoption.rs"),
         include_str!("../../src/overrides.rs"),
+        include_str!("../../src/rollouts.rs"),
     ];
     for src in sources {
         let routes: Vec<&str> = src.split(".route(").skip(1).collect();
@@ -360,6 +370,7 @@ async fn the_document_describes_exactly_the_routes_served() {
         include_str!("../../src/api_admin.rs"),
         include_str!("../../src/api_fleet.rs"),
         include_str!("../../src/api_overrides.rs"),
+        include_str!("../../src/api_rollouts.rs"),
     ] {
         for r in src.split(".route(").skip(1) {
             let path = r

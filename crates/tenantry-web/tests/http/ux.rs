@@ -364,6 +364,7 @@ async fn no_page_shown_in_russian_has_an_english_phrase_of_the_catalogue() {
         "/namespaces".to_owned(),
         "/namespaces/demo".to_owned(),
         "/namespaces/demo/adopt".to_owned(),
+        "/rollouts".to_owned(),
         "/env".to_owned(),
         "/templates".to_owned(),
         "/templates/service?client=C1&namespace=demo".to_owned(),
