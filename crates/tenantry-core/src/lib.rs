@@ -24,6 +24,7 @@ pub mod template;
 pub mod template_check;
 pub mod throttle;
 pub mod user;
+pub mod webhook;
 
 pub use client::{ClientId, OrgName};
 pub use contact::{ContactName, Email, Phone};

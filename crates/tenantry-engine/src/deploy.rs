@@ -451,6 +451,21 @@ pub(crate) async fn finish(catalog: &Catalog, f: Finished<'_>, opts: &DeployOpti
             Err(e) => unrecorded = Some(format!("the revision could not be stored: {e}")),
         }
     }
+    if !succeeded && owned {
+        let data = json!({
+            "run": f.run,
+            "kind": f.kind.as_str(),
+            "client": f.client.to_string(),
+            "namespace": f.namespace,
+            "reason": failure,
+        });
+        if let Err(e) = catalog
+            .notify(tenantry_core::webhook::Event::RunFailed, &data)
+            .await
+        {
+            tracing::warn!("cannot queue the run.failed webhooks of run {}: {e}", f.run);
+        }
+    }
     Outcome {
         run: f.run,
         kind: f.kind,

@@ -14,6 +14,7 @@ use tenantry_core::ClientId;
 use tenantry_core::fleet::{ObjectView, SyncState};
 use tenantry_core::health::EnvHealth;
 use tenantry_core::rollout::{ClientState, Next, Plan, Status, next, shown};
+use tenantry_core::webhook::Event;
 use tenantry_store::{Catalog, EnvState, RunStatus, unix_now};
 
 use crate::deploy::{DeployError, Outcome};
@@ -379,6 +380,21 @@ pub async fn drive(
                 catalog
                     .set_rollout_status(id, end, reason.as_deref())
                     .await?;
+                let event = if end == Status::Halted {
+                    Event::RolloutHalted
+                } else {
+                    Event::RolloutFinished
+                };
+                let data = serde_json::json!({
+                    "rollout": id,
+                    "namespace": r.namespace,
+                    "status": end.as_str(),
+                    "reason": reason,
+                    "failed": failed,
+                });
+                if let Err(e) = catalog.notify(event, &data).await {
+                    tracing::warn!(rollout = id, "cannot queue its webhooks: {e}");
+                }
                 return Ok(end);
             }
         }

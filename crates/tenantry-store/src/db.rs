@@ -107,7 +107,7 @@ fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let (m1, m2, m3, m4, m5, m6, m7, m8, m9, m10) = match backend {
+    let (m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11) = match backend {
         Backend::Sqlite => (
             include_str!("../migrations/sqlite/0001_catalog.sql"),
             include_str!("../migrations/sqlite/0002_templates_and_client_secrets.sql"),
@@ -119,6 +119,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../migrations/sqlite/0008_security.sql"),
             include_str!("../migrations/sqlite/0009_self_heal.sql"),
             include_str!("../migrations/sqlite/0010_rollouts.sql"),
+            include_str!("../migrations/sqlite/0011_webhooks.sql"),
         ),
         Backend::Postgres => (
             include_str!("../migrations/postgres/0001_catalog.sql"),
@@ -131,6 +132,7 @@ fn migrator(backend: Backend) -> Migrator {
             include_str!("../migrations/postgres/0008_security.sql"),
             include_str!("../migrations/postgres/0009_self_heal.sql"),
             include_str!("../migrations/postgres/0010_rollouts.sql"),
+            include_str!("../migrations/postgres/0011_webhooks.sql"),
         ),
     };
     let migration = |version, name, sql: &'static str| {
@@ -153,6 +155,7 @@ fn migrator(backend: Backend) -> Migrator {
         migration(8, "security", m8),
         migration(9, "self heal", m9),
         migration(10, "rollouts", m10),
+        migration(11, "webhooks", m11),
     ])
 }
 

@@ -21,6 +21,7 @@ mod runs;
 mod templates;
 mod throttle;
 mod users;
+mod webhooks;
 
 pub use audit::{AUDIT_LONG_MAX, AUDIT_SHORT_MAX, AuditEntry, NewAudit};
 pub use client_search::ClientFilter;
@@ -40,3 +41,4 @@ pub use runs::{
 };
 pub use templates::{StoredTemplate, TemplateVersion};
 pub use users::{ApiToken, NewApiToken, SessionRecord, User};
+pub use webhooks::{Attempt, Delivery, DueDelivery, Tried, Webhook};

@@ -150,6 +150,6 @@ document.addEventListener("DOMContentLoaded", () => {
   if (run && run.dataset.status === "running") follow(run);
   // The fleet and a rollout: a page part that reads itself again when told.
   if (window.EventSource) {
-    for (const part of document.querySelectorAll("[data-live]")) liveFleet(part);
+    for (const part of document.querySelectorAll('[data-live^="/"]')) liveFleet(part);
   }
 });

@@ -14,6 +14,9 @@ use crate::{AppState, WebError};
 /// most once per [`heal_gap`](crate::Config::heal_gap).
 pub type Healed = std::sync::Mutex<HashMap<(ClientId, String), Instant>>;
 
+/// The environments whose drift the webhooks were told of (until it clears).
+pub type DriftTold = std::sync::Mutex<std::collections::HashSet<(ClientId, String)>>;
+
 /// At most this many self-heal deploys start per namespace in one pass.
 const HEALS_PER_PASS: usize = 5;
 
@@ -159,8 +162,46 @@ impl AppState {
                 if let Err(e) = state.heal_once().await {
                     tracing::warn!("self-heal could not run: {e}");
                 }
+                if let Err(e) = state.tell_drift_once().await {
+                    tracing::warn!("cannot queue the drift webhooks: {e}");
+                }
             }
         })
+    }
+
+    /// Queues `drift.detected` for each environment the fleet newly finds drifted from
+    /// its last revision (not while a run is under way); once its drift clears, a new
+    /// drift is told again. How many were queued.
+    pub async fn tell_drift_once(&self) -> Result<usize, WebError> {
+        let rows = self.fleet().rows();
+        let mut new = Vec::new();
+        if let Ok(mut told) = self.drift_told.lock() {
+            for r in &rows {
+                let key = (r.client, r.namespace.clone());
+                let running = r
+                    .last_run
+                    .as_ref()
+                    .is_some_and(|run| run.status == RunStatus::Running);
+                if !r.drifted || r.revision.is_none() {
+                    told.remove(&key);
+                } else if !running && told.insert(key) {
+                    new.push(r.clone());
+                }
+            }
+        }
+        for r in &new {
+            let data = serde_json::json!({
+                "client": r.client.to_string(),
+                "namespace": r.namespace,
+                "revision": r.revision,
+                "objects_out_of_sync": r.out_of_sync,
+                "reason": format!("{} object(s) out of sync", r.out_of_sync),
+            });
+            self.catalog
+                .notify(tenantry_core::webhook::Event::DriftDetected, &data)
+                .await?;
+        }
+        Ok(new.len())
     }
 
     /// One pass of self-heal: in each namespace with self-heal on, every environment

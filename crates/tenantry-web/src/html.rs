@@ -81,6 +81,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                             a href="/audit" { (t("Audit log")) }
                             a href="/users" { (t("Users")) }
                             a href="/tokens" { (t("API tokens")) }
+                            a href="/webhooks" { (t("Webhooks")) }
                         }
                     }
                     div.who {

@@ -74,7 +74,15 @@ impl Lang {
     }
 }
 
-pub use crate::phrases::PHRASES;
+/// Every phrase with its Russian. The English text is the key.
+pub static PHRASES: std::sync::LazyLock<Vec<(&'static str, &'static str)>> =
+    std::sync::LazyLock::new(|| {
+        crate::phrases::BASE
+            .iter()
+            .chain(crate::phrases_day2::DAY2)
+            .copied()
+            .collect()
+    });
 
 fn ru(text: &str) -> Option<&'static str> {
     static MAP: std::sync::LazyLock<std::collections::HashMap<&'static str, &'static str>> =
@@ -119,6 +127,7 @@ mod tests {
             include_str!("adoption.rs"),
             include_str!("overrides.rs"),
             include_str!("rollouts.rs"),
+            include_str!("webhooks.rs"),
         ];
         let mut missing = Vec::new();
         for src in sources {

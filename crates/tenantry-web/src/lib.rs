@@ -17,6 +17,7 @@ mod api_fleet;
 mod api_input;
 mod api_overrides;
 mod api_rollouts;
+mod api_webhooks;
 pub mod auth;
 mod background;
 mod caller;
@@ -45,11 +46,14 @@ mod openapi_parts;
 mod overrides;
 mod params;
 mod phrases;
+mod phrases_day2;
 mod reports;
 mod respond;
 mod rollouts;
 mod runs;
 mod templates;
+mod webhook_send;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -119,6 +123,8 @@ pub struct Config {
     pub hash_concurrency: usize,
     /// Self-heal deploys an environment at most once in this long.
     pub heal_gap: std::time::Duration,
+    /// A webhook delivery that failed waits this long, doubled at each failure.
+    pub webhook_backoff: std::time::Duration,
 }
 
 impl Default for Config {
@@ -130,6 +136,7 @@ impl Default for Config {
             audit_retention_days: 365,
             hash_concurrency: 0,
             heal_gap: std::time::Duration::from_secs(300),
+            webhook_backoff: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -148,6 +155,7 @@ pub struct AppState {
     pub(crate) healed: Arc<background::Healed>,
     /// The rollouts this process is driving.
     pub(crate) driving: Arc<std::sync::Mutex<std::collections::BTreeSet<i64>>>,
+    pub(crate) drift_told: Arc<background::DriftTold>,
 }
 
 impl AppState {
@@ -165,6 +173,7 @@ impl AppState {
             run_metrics: Arc::default(),
             healed: Arc::default(),
             driving: Arc::default(),
+            drift_told: Arc::default(),
         })
     }
 
@@ -407,13 +416,15 @@ pub fn router(state: AppState) -> Router {
         .merge(adoption::routes())
         .merge(overrides::routes())
         .merge(rollouts::routes())
+        .merge(webhooks::routes())
         .route("/metrics", get(metrics::metrics))
         .nest(
             "/api/v1",
             api::routes()
                 .merge(api_fleet::routes())
                 .merge(api_overrides::routes())
-                .merge(api_rollouts::routes()),
+                .merge(api_rollouts::routes())
+                .merge(api_webhooks::routes()),
         )
         .layer(middleware::from_fn(render_errors))
         .layer(middleware::from_fn_with_state(

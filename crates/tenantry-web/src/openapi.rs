@@ -3,13 +3,15 @@
 
 use serde_json::{Value, json};
 
-use crate::openapi_day2::{fleet_paths, override_paths, rollout_paths};
+use crate::openapi_day2::{fleet_paths, override_paths, rollout_paths, webhook_paths};
 use crate::openapi_parts::{list_of, op, path_param, query_param, r};
 
 pub fn document() -> Value {
     let mut doc = base();
-    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), rollout_paths()) {
-        paths.extend(more);
+    for more in [rollout_paths(), webhook_paths()] {
+        if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), more) {
+            paths.extend(more);
+        }
     }
     let (fleet, schemas) = fleet_paths();
     if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), fleet) {

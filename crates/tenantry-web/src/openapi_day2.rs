@@ -178,3 +178,33 @@ pub(crate) fn rollout_paths() -> Value {
         "/rollouts/{id}/undo": { "post": op("Roll every client a finished rollout deployed back to its revision before (operator); runs in the background", "202", json!({}), json!([id]), None) }
     })
 }
+
+/// Outgoing webhooks.
+pub(crate) fn webhook_paths() -> Value {
+    let id = path_param("id", "webhook id");
+    let hook = json!({ "type": "object", "required": ["id", "url", "events", "format", "signed"], "properties": {
+        "id": { "type": "integer" }, "url": { "type": "string" },
+        "events": { "type": "array", "items": { "type": "string" } },
+        "format": { "type": "string", "enum": ["json", "slack"] }, "signed": { "type": "boolean" },
+        "created_by": { "type": "string" }, "created_at": { "type": "string" } } });
+    let delivery = json!({ "type": "object", "required": ["id", "webhook", "event", "status", "attempts"], "properties": {
+        "id": { "type": "integer" }, "webhook": { "type": "integer" }, "event": { "type": "string" },
+        "status": { "type": "string", "enum": ["pending", "delivered", "failed"] },
+        "attempts": { "type": "array", "items": { "type": "object", "properties": {
+            "n": { "type": "integer" }, "at": { "type": "string" },
+            "code": { "type": "integer", "nullable": true }, "error": { "type": "string", "nullable": true } } } },
+        "created_at": { "type": "string" } } });
+    json!({
+        "/webhooks": {
+            "get": op("Outgoing webhooks (admin); secrets never shown", "200", list_of(hook.clone()), json!([]), None),
+            "post": op("Add a webhook (admin): its address, the events it is told of (run.failed, rollout.halted, rollout.finished, drift.detected), json or slack, and a secret to sign bodies with (HMAC-SHA256 in X-Tenantry-Signature)", "201", hook, json!([]), Some(json!({
+                "type": "object", "required": ["url", "events"], "additionalProperties": false, "properties": {
+                    "url": { "type": "string", "description": "http:// or https://" },
+                    "events": { "type": "array", "minItems": 1, "items": { "type": "string", "enum": ["run.failed", "rollout.halted", "rollout.finished", "drift.detected"] } },
+                    "format": { "type": "string", "enum": ["json", "slack"] },
+                    "secret": { "type": "string" } } })))
+        },
+        "/webhooks/{id}": { "delete": op("Remove a webhook and its delivery log (admin)", "204", json!({}), json!([id.clone()]), None) },
+        "/webhooks/{id}/deliveries": { "get": op("A webhook's latest deliveries, each attempt with its answer (admin)", "200", list_of(delivery), json!([id]), None) }
+    })
+}

@@ -27,6 +27,8 @@ mod security;
 mod templates;
 #[path = "http/ux.rs"]
 mod ux;
+#[path = "http/webhooks.rs"]
+mod webhooks;
 
 const PASSWORD: &str = "correct horse battery";
 

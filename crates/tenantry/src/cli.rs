@@ -203,6 +203,9 @@ pub enum Command {
     /// failure.
     #[command(subcommand)]
     Rollout(RolloutCmd),
+    /// Outgoing webhooks: who is told of failed runs, rollouts and drift.
+    #[command(subcommand)]
+    Webhook(WebhookCmd),
     /// Secrets generated for a client's environment (passwords, keys).
     #[command(subcommand)]
     Secret(SecretCmd),
@@ -215,6 +218,36 @@ pub enum Command {
     User(UserCmd),
     /// Tries the product: kubesim, a throw-away catalog and the web UI, until Ctrl-C.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCmd {
+    /// Tells URL of these events (sent by `tenantry serve`): a JSON body, or Slack's
+    /// text with --format slack; with --secret-stdin each body is signed
+    /// (HMAC-SHA256 in X-Tenantry-Signature: sha256=…).
+    Add {
+        url: String,
+        /// run.failed, rollout.halted, rollout.finished, drift.detected (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        events: Vec<String>,
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Read the signing secret from standard input.
+        #[arg(long)]
+        secret_stdin: bool,
+    },
+    List,
+    /// Removes a webhook and its delivery log.
+    Remove {
+        id: i64,
+    },
+    /// The latest deliveries, each attempt with its answer.
+    Deliveries {
+        #[arg(long)]
+        webhook: Option<i64>,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -26,6 +26,33 @@ fn a_new_image_rolls_out_canary_first_and_is_undone() {
         "-n",
         "default",
     ]);
+    // A webhook told of finished rollouts (sent by a server; queued here).
+    let out = cli.run(&["webhook", "add", "ftp://x", "--events", "run.failed"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = cli.run(&[
+        "webhook",
+        "add",
+        "http://127.0.0.1:9/hook",
+        "--events",
+        "run.fail",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("run.failed, rollout.halted"),
+        "{}",
+        stderr(&out)
+    );
+    cli.ok(&[
+        "webhook",
+        "add",
+        "http://127.0.0.1:9/hook",
+        "--events",
+        "rollout.finished,rollout.halted",
+    ]);
+    assert_eq!(
+        cli.json(&["webhook", "list"])[0]["events"],
+        json!(["rollout.finished", "rollout.halted"])
+    );
 
     let out = cli.run(&["rollout", "start", "-n", "default", "--yes"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -73,6 +100,12 @@ fn a_new_image_rolls_out_canary_first_and_is_undone() {
         "{shown}"
     );
     assert_eq!(cli.json(&["rollout", "list"]).as_array().unwrap().len(), 1);
+    let queued = cli.json(&["webhook", "deliveries"]);
+    assert_eq!(queued[0]["event"], "rollout.finished", "{queued}");
+    assert_eq!(
+        queued[0]["status"], "pending",
+        "no server sent it: {queued}"
+    );
     let out = cli.run(&["rollout", "pause", "1"]);
     assert_ne!(out.status.code(), Some(0));
     assert!(

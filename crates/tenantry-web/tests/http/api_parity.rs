@@ -81,6 +81,8 @@ const UI_TO_API: &[(&str, &str, &str)] = &[
         "/namespaces/{name}/adopt",
     ),
     ("POST /rollouts", "post", "/rollouts"),
+    ("POST /webhooks", "post", "/webhooks"),
+    ("POST /webhooks/{id}/delete", "delete", "/webhooks/{id}"),
     ("POST /rollouts/{id}/pause", "post", "/rollouts/{id}/pause"),
     (
         "POST /rollouts/{id}/resume",
@@ -141,6 +143,7 @@ async fn every_ui_action_has_an_api_operation_in_the_document() {
         include_str!("../../src/adoption.rs"),
         include_str!("../../src/overrides.rs"),
         include_str!("../../src/rollouts.rs"),
+        include_str!("../../src/webhooks.rs"),
     ];
     for src in sources {
         let routes: Vec<&str> = src.split(".route(").skip(1).collect();
@@ -371,6 +374,7 @@ async fn the_document_describes_exactly_the_routes_served() {
         include_str!("../../src/api_fleet.rs"),
         include_str!("../../src/api_overrides.rs"),
         include_str!("../../src/api_rollouts.rs"),
+        include_str!("../../src/api_webhooks.rs"),
     ] {
         for r in src.split(".route(").skip(1) {
             let path = r

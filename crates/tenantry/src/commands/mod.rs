@@ -16,6 +16,7 @@ pub mod serve;
 pub mod sim;
 pub mod template;
 pub mod user;
+pub mod webhook;
 
 use std::io::Read;
 
@@ -119,6 +120,7 @@ pub async fn dispatch(catalog: &Catalog, command: Command, format: Format) -> an
             adopt::run(catalog, &namespace, opts, yes, format).await
         }
         Command::Rollout(c) => rollout::run(catalog, c, format).await,
+        Command::Webhook(c) => webhook::run(catalog, c, format).await,
         Command::User(c) => user::run(catalog, c, format).await,
         Command::Demo(_) | Command::Sim(_) | Command::Serve(_) => {
             unreachable!("demo, sim and serve are run by cli::run")

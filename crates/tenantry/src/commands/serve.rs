@@ -66,6 +66,8 @@ pub async fn serve(
     let healer = state.self_heal_every(std::time::Duration::from_secs(10));
     // Rollouts are state in the catalog: this server drives those no one else does.
     let rollouts = state.drive_rollouts_every(std::time::Duration::from_secs(2));
+    // Webhook deliveries queued by any process sharing the catalog.
+    let webhooks = state.deliver_webhooks_every(std::time::Duration::from_secs(1));
     eprintln!("tenantry: serving the web UI at {url} and the API at {url}/api/v1");
     let served = tenantry_web::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
@@ -74,5 +76,6 @@ pub async fn serve(
     .context("the web server failed");
     healer.abort();
     rollouts.abort();
+    webhooks.abort();
     served
 }

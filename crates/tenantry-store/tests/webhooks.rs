@@ -1,0 +1,109 @@
+//! Webhooks in the catalog, on SQLite and on PostgreSQL alike: an event becomes one
+//! delivery per webhook that wants it, one sender claims it, every attempt is kept,
+//! a failure waits, a success or the last try ends it.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use tenantry_core::webhook::{Event, Format};
+use tenantry_store::{Catalog, KeySource, OpenOptions, Tried, unix_now};
+use tenantry_testkit::{TEST_MASTER_KEY, TestDb};
+
+async fn open(db: &TestDb) -> Catalog {
+    let opts = OpenOptions {
+        database_url: db.url.clone(),
+        key: KeySource::Hex(SecretString::from(TEST_MASTER_KEY)),
+        max_connections: 4,
+    };
+    Catalog::open(&opts).await.unwrap().0
+}
+
+#[tokio::test]
+async fn events_are_queued_claimed_once_and_every_attempt_is_kept() {
+    for db in TestDb::all("webhooks").await {
+        let cat = open(&db).await;
+        let secret = SecretString::from("s3cret");
+        let a = cat
+            .add_webhook(
+                "http://127.0.0.1:1/a",
+                &[Event::RunFailed, Event::RolloutHalted],
+                Format::Json,
+                Some(&secret),
+                "admin",
+            )
+            .await
+            .unwrap();
+        let b = cat
+            .add_webhook(
+                "http://127.0.0.1:1/b",
+                &[Event::DriftDetected],
+                Format::Slack,
+                None,
+                "admin",
+            )
+            .await
+            .unwrap();
+        let hooks = cat.webhooks().await.unwrap();
+        assert_eq!(hooks.len(), 2, "{:?}", db.kind);
+        assert!(hooks[0].signed && !hooks[1].signed);
+        assert_eq!(hooks[0].events, ["run.failed", "rollout.halted"]);
+
+        assert_eq!(
+            cat.notify(Event::RunFailed, &json!({"run": 1}))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            cat.notify(Event::RolloutFinished, &json!({}))
+                .await
+                .unwrap(),
+            0
+        );
+        let due = cat.claim_deliveries("one", 10, 30).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].secret.as_ref().unwrap().expose_secret(), "s3cret");
+        assert!(
+            due[0].body.contains("\"event\":\"run.failed\""),
+            "{}",
+            due[0].body
+        );
+        assert!(
+            cat.claim_deliveries("two", 10, 30)
+                .await
+                .unwrap()
+                .is_empty(),
+            "claimed once"
+        );
+
+        let id = due[0].id;
+        cat.record_delivery(
+            id,
+            &Tried::Failed {
+                code: Some(500),
+                error: "HTTP 500".into(),
+                next_at: Some(unix_now() + 3600),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            cat.claim_deliveries("two", 10, 30)
+                .await
+                .unwrap()
+                .is_empty(),
+            "waits"
+        );
+        cat.record_delivery(id, &Tried::Delivered { code: 200 })
+            .await
+            .unwrap();
+        let log = cat.deliveries(Some(a), 10).await.unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].status, "delivered");
+        let codes: Vec<Option<i64>> = log[0].attempts.iter().map(|t| t.code).collect();
+        assert_eq!(codes, [Some(500), Some(200)]);
+        assert!(cat.deliveries(Some(b), 10).await.unwrap().is_empty());
+
+        assert!(cat.remove_webhook(a).await.unwrap());
+        assert!(cat.deliveries(None, 10).await.unwrap().is_empty());
+    }
+}

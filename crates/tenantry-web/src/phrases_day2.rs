@@ -1,0 +1,188 @@
+//! The phrase catalogue, continued: the operations after day one (adoption, a client's
+//! own settings, rollouts, webhooks).
+
+pub(crate) const DAY2: &[(&str, &str)] = &[
+    // Adoption.
+    ("(absent)", "(нет)"),
+    ("(its pods would restart)", "(его поды перезапустятся)"),
+    (
+        "A first deploy would change nothing.",
+        "Первое развёртывание ничего не изменит.",
+    ),
+    (
+        "A first deploy would change:",
+        "Первое развёртывание изменит:",
+    ),
+    ("Adopt", "Принять"),
+    (
+        "Adopt environments built by hand",
+        "Принять окружения, созданные вручную",
+    ),
+    (
+        "Adopt these environments?",
+        "Принять эти окружения под управление?",
+    ),
+    ("Adopted", "Принято"),
+    ("Adopting it failed:", "Принять не удалось:"),
+    ("After a deploy", "После развёртывания"),
+    ("Back to the namespace", "Назад к пространству"),
+    (
+        "Environments built by hand with the team's templates, found by their objects' names. Adopting one stores its client, passwords, seed and RSA key in the catalog as they are, labels its objects as tenantry's (no pod restarts) and records them as revision 0; nothing is rebuilt.",
+        "Окружения, созданные вручную по шаблонам команды, найденные по именам их объектов. Принятие сохраняет в каталоге клиента, пароли, seed и RSA-ключ такими, как они есть, помечает объекты как объекты tenantry (поды не перезапускаются) и записывает их как ревизию 0; ничего не пересоздаётся.",
+    ),
+    ("Its plan does not render:", "Его план не отрисовывается:"),
+    (
+        "Missing; adopt it with “also incomplete ones”, and a deploy then creates them:",
+        "Отсутствуют объекты; примите его с отметкой «и неполные», и развёртывание затем создаст их:",
+    ),
+    (
+        "No environment built by hand was found in this namespace.",
+        "В этом пространстве не найдено окружений, созданных вручную.",
+    ),
+    ("Now", "Сейчас"),
+    (
+        "Objects that matched no environment",
+        "Объекты, не относящиеся ни к одному окружению",
+    ),
+    (
+        "Tenantry deployed it before, yet its objects are not labelled as tenantry's: deploy it instead.",
+        "Tenantry уже разворачивал его, но его объекты не помечены как объекты tenantry: разверните его вместо принятия.",
+    ),
+    ("Tenantry manages it already.", "Tenantry уже управляет им."),
+    (
+        "The catalog already has other values for it than its objects hold (they would lock the running environment out); rotate or forget the catalog's first:",
+        "В каталоге для него уже есть другие значения, чем в его объектах (с ними работающее окружение потеряет доступ); сначала смените или удалите значения каталога:",
+    ),
+    (
+        "The client is archived: restore it first.",
+        "Клиент в архиве: сначала восстановите его.",
+    ),
+    ("The environment", "Окружение"),
+    ("The run", "Запуск"),
+    ("adopted in run", "принято запуском"),
+    ("as revision", "ревизия"),
+    ("already managed", "уже под управлением"),
+    (
+        "also incomplete ones (a deploy then creates what they lack)",
+        "и неполные (развёртывание затем создаст недостающее)",
+    ),
+    ("can be adopted", "можно принять"),
+    ("created (missing now)", "будет создан (сейчас отсутствует)"),
+    (
+        "differs in two places; the running environment's value is kept:",
+        "различается в двух местах; сохраняется значение работающего окружения:",
+    ),
+    ("in the cluster:", "в кластере:"),
+    ("incomplete", "неполное"),
+    ("not adopted", "не принято"),
+    (
+        "not in its objects: generated at the first deploy",
+        "нет в его объектах: будет создан при первом развёртывании",
+    ),
+    ("read from", "прочитан из"),
+    // A client's own settings.
+    (
+        "A value set here is this client's alone in this namespace: it wins over the namespace's and the global one. A deploy applies it.",
+        "Значение, заданное здесь, принадлежит только этому клиенту в этом пространстве: оно важнее значения пространства и глобального. Применяется при развёртывании.",
+    ),
+    ("Client card", "Карточка клиента"),
+    ("Drop the pin", "Снять закрепление"),
+    (
+        "Drop this client's own value?",
+        "Убрать собственное значение этого клиента?",
+    ),
+    ("Pin for this client", "Закрепить для клиента"),
+    (
+        "This client's own settings here (pinned image, env vars)",
+        "Собственные настройки клиента здесь (закреплённый образ, переменные)",
+    ),
+    ("own settings", "собственные настройки"),
+    ("the namespace", "пространство"),
+    ("this client", "этот клиент"),
+    // Rollouts.
+    ("Abort", "Прервать"),
+    (
+        "Abort this rollout? Running deploys finish; no new one starts.",
+        "Прервать раскатку? Идущие развёртывания завершатся, новые не начнутся.",
+    ),
+    ("At most at once", "Не больше одновременно"),
+    ("Back to the rollouts", "Назад к раскаткам"),
+    ("By", "Кто"),
+    ("Canaries first: how many", "Сначала канарейки: сколько"),
+    ("Canary", "Канарейка"),
+    ("Clients that change", "Изменятся клиентов"),
+    ("Failures tolerated", "Допустимо ошибок"),
+    ("No rollout yet.", "Раскаток пока не было."),
+    (
+        "One change (a new image, an env var, a fixed template) to many clients: the canaries first, then a few at a time; it halts when more fail than you allow. Set the change first (the namespace's parameters, a template), then plan.",
+        "Одно изменение (новый образ, переменная, исправленный шаблон) для многих клиентов: сначала канарейки, затем по нескольку; раскатка останавливается, когда ошибок больше допустимого. Сначала внесите изменение (параметры пространства, шаблон), затем спланируйте.",
+    ),
+    ("Pause", "Приостановить"),
+    (
+        "Pause this rollout? Running deploys finish.",
+        "Приостановить раскатку? Идущие развёртывания завершатся.",
+    ),
+    ("Plan a rollout", "Спланировать раскатку"),
+    ("Resume this rollout?", "Возобновить раскатку?"),
+    (
+        "Roll every client of this rollout back?",
+        "Откатить всех клиентов этой раскатки?",
+    ),
+    ("Rollout", "Раскатка"),
+    ("Rollouts", "Раскатки"),
+    ("Show what would change", "Показать, что изменится"),
+    (
+        "Soak after the canaries, seconds",
+        "Выдержка после канареек, секунд",
+    ),
+    ("Start the rollout", "Начать раскатку"),
+    (
+        "Undo: every client back to its revision before",
+        "Отменить: вернуть всем клиентам прежнюю ревизию",
+    ),
+    ("What the rollout would change", "Что изменит раскатка"),
+    ("Which clients", "Какие клиенты"),
+    ("aborted", "прервана"),
+    ("at most at once", "не больше одновременно"),
+    ("canaries", "канарейки"),
+    ("every client deployed there", "все развёрнутые там клиенты"),
+    ("failures tolerated", "допустимо ошибок"),
+    ("halted", "остановлена"),
+    ("in progress", "идёт"),
+    (
+        "its last deploy did not end healthy: deployed again",
+        "прошлое развёртывание не закончилось исправно: развернуть заново",
+    ),
+    ("or which (instead)", "или какие (вместо числа)"),
+    ("paused", "приостановлена"),
+    ("these clients:", "эти клиенты:"),
+    ("those now", "те, что сейчас"),
+    ("up to date", "актуален"),
+    ("up to date, skipped", "актуальны, пропущены"),
+    ("waiting", "ожидает"),
+    ("yes", "да"),
+    // Webhooks.
+    ("Add a webhook", "Добавить вебхук"),
+    ("Address", "Адрес"),
+    ("Attempts", "Попытки"),
+    ("Deliveries", "Доставки"),
+    ("Event", "Событие"),
+    ("Format", "Формат"),
+    ("No webhook yet.", "Вебхуков пока нет."),
+    ("Nothing sent yet.", "Пока ничего не отправлено."),
+    (
+        "Remove this webhook and its delivery log?",
+        "Удалить этот вебхук и журнал его доставок?",
+    ),
+    (
+        "Secret to sign with (optional)",
+        "Секрет для подписи (необязательно)",
+    ),
+    ("Signed", "Подписан"),
+    (
+        "Tenantry tells these addresses of what happened: a JSON body (or Slack's text), signed with HMAC-SHA256 of the body under the webhook's secret in X-Tenantry-Signature, tried again with growing waits when it is not taken.",
+        "Tenantry сообщает на эти адреса о том, что произошло: тело JSON (или текст для Slack), подписанное HMAC-SHA256 тела секретом вебхука в X-Tenantry-Signature; если доставка не принята, она повторяется с растущими паузами.",
+    ),
+    ("Webhook", "Вебхук"),
+    ("Webhooks", "Вебхуки"),
+];
