@@ -231,7 +231,7 @@ pub struct DriveOptions {
 /// a deploy that ended is a success or a failure; one that a crash interrupted and a
 /// server resumed is followed to the run that resumed it; a client claimed by a holder
 /// that died before its run began is pending again (nothing was sent for it).
-async fn refresh(catalog: &Catalog, id: i64) -> Result<(), RolloutError> {
+async fn refresh(catalog: &Catalog, id: i64, opts: &DeployOptions) -> Result<(), RolloutError> {
     let r = catalog.rollout(id).await?;
     for c in r.clients.iter().filter(|c| c.state == ClientState::Running) {
         let Some(run) = c.run else {
@@ -242,6 +242,11 @@ async fn refresh(catalog: &Catalog, id: i64) -> Result<(), RolloutError> {
         };
         let rec = catalog.run(run).await?;
         match rec.status {
+            // Its process died mid-deploy (a crash, kill -9): deploy it again, taking
+            // the run over (the same plan; what was applied stays applied).
+            RunStatus::Running if crate::lease::abandoned(&rec, opts.stale_after).is_some() => {
+                relaunch(catalog, id, &r.namespace, c.client, opts).await?;
+            }
             RunStatus::Running => {}
             RunStatus::Succeeded => {
                 let at = u64::try_from(unix_now()).unwrap_or(0);
@@ -308,6 +313,17 @@ async fn launch(
     if !catalog.start_rollout_client(id, client).await? {
         return Ok(());
     }
+    relaunch(catalog, id, ns, client, opts).await
+}
+
+/// Starts (or takes over) the deploy of a client already marked running.
+async fn relaunch(
+    catalog: &Catalog,
+    id: i64,
+    ns: &str,
+    client: ClientId,
+    opts: &DeployOptions,
+) -> Result<(), RolloutError> {
     match prepare_operation(catalog, client, ns, Operation::Deploy, opts).await {
         Ok(prepared) => {
             let run = prepared.run_id();
@@ -345,7 +361,7 @@ pub async fn drive(
         if !catalog.claim_rollout(id, &opts.owner, stale).await? {
             return Ok(catalog.rollout(id).await?.status);
         }
-        refresh(catalog, id).await?;
+        refresh(catalog, id, &opts.deploy).await?;
         let r = catalog.rollout(id).await?;
         let now = u64::try_from(unix_now()).unwrap_or(0);
         let step = next(&r.plan, &r.states(), r.request, now);

@@ -244,3 +244,51 @@ async fn pause_holds_resume_goes_on_abort_ends_and_a_quiet_holder_is_taken_over(
         assert_eq!(deploys(&cat, n).await, 3, "C{n}");
     }
 }
+
+#[tokio::test]
+async fn a_deploy_whose_process_died_is_taken_over_and_each_client_succeeds_once() {
+    let db = TestDb::sqlite();
+    let (_sim, cat) = fleet(&db).await;
+    set_image(&cat, "registry.test/lms:2").await;
+    let p = preview(&cat, "lms-dev", &options(Canary::None, 2, 0))
+        .await
+        .unwrap();
+    let r = start(&cat, &p, "test").await.unwrap();
+    // A holder on this host, killed (-9) after it had started C1's deploy: its claim
+    // and its run are left behind.
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
+    let dead = format!("{host}:{}", u32::MAX - 7);
+    assert!(cat.claim_rollout(r, &dead, 1).await.unwrap());
+    assert!(cat.start_rollout_client(r, id(1)).await.unwrap());
+    let run = cat
+        .start_run(id(1), "lms-dev", tenantry_store::RunKind::Deploy, &dead)
+        .await
+        .unwrap();
+    cat.set_rollout_client(r, id(1), ClientState::Running, Some(run.id), None)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        drive(&cat, r, &driver("peer")).await.unwrap(),
+        Status::Succeeded
+    );
+    assert_eq!(
+        cat.run(run.id).await.unwrap().status.as_str(),
+        "interrupted"
+    );
+    for n in 1..=5 {
+        let succeeded = cat
+            .runs(Some(id(n)), 100)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|x| x.kind.as_str() == "deploy" && x.status.as_str() == "succeeded")
+            .count();
+        assert_eq!(
+            succeeded, 2,
+            "C{n}: the first deploy and the rollout's, once"
+        );
+    }
+}
