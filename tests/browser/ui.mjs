@@ -4,7 +4,8 @@
 // decommission from the danger zone with the typed confirmation, then break the image
 // and see the reason on the run page; a form with a mistake keeps what was typed and
 // says what is wrong beside the field; the whole body of a request sent; a template
-// typo refused with a suggestion; the same in Russian.
+// typo refused with a suggestion; a rollout whose canary fails on a bad image halts
+// before touching anyone else, and undo brings the canary back; the same in Russian.
 // Screenshots go to $TENANTRY_SHOTS. Started by crates/tenantry/tests/browser.rs.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
@@ -221,6 +222,49 @@ try {
   expect(/ImagePull|ErrImagePull/.test(why), "the fleet says why: " + why);
   await shot("12-fleet-degraded");
 
+  step("a rollout: the canary fails on a bad image, the rollout halts, undo brings it back");
+  await page.goto(url + "/namespaces/demo");
+  await imageRow.locator('input[name="value"]').fill("registry.local/lms/backend:demo");
+  await imageRow.locator('button:not([name="unset"])').click();
+  await page.waitForURL(/saved=docker-image$/);
+  for (const c of ["C1", "C2"]) {
+    await page.goto(url + "/clients/" + c);
+    await page.locator('section.panel[data-namespace="demo"] form[action$="/deploy"] button').click();
+    await runSucceeds();
+  }
+  await page.goto(url + "/namespaces/demo");
+  await imageRow.locator('input[name="value"]').fill("registry.local/lms/backend:missing");
+  await imageRow.locator('button:not([name="unset"])').click();
+  await page.waitForURL(/saved=docker-image$/);
+  await page.goto(url + "/rollouts");
+  await page.check('#rollout-form input[name="select"][value="all"]');
+  await page.fill('#rollout-form input[name="canary"]', "0");
+  await page.fill('#rollout-form input[name="canary_clients"]', "C2");
+  await page.fill('#rollout-form input[name="batch"]', "1");
+  await page.click('#rollout-form button[type="submit"]');
+  await page.waitForSelector("#rollout-plan");
+  expect((await page.textContent("table.diff")).includes("backend:missing"), "the preview shows the new image");
+  await shot("13-rollout-preview");
+  await page.click('#rollout-confirm button[type="submit"]');
+  await page.waitForURL(/\/rollouts\/\d+$/);
+  await page.waitForSelector('#rollout-status[data-status="halted"]', { timeout: 90000 });
+  expect(await page.locator('#rollout-clients tr[data-client="C2"][data-state="failed"]').count() === 1, "the canary failed");
+  expect(await page.locator('#rollout-clients tr[data-client="C1"][data-state="pending"]').count() === 1, "no other client was touched");
+  await shot("14-rollout-halted");
+  await page.click('form[action$="/undo"] button');
+  await page.waitForURL(/\/rollouts\/\d+$/);
+  let undone = false;
+  for (let i = 0; i < 120 && !undone; i++) {
+    await page.goto(url + "/clients/C2");
+    undone = (await page.locator('section.panel[data-namespace="demo"] tr[data-revision="2"]').count()) === 1;
+    if (!undone) await page.waitForTimeout(250);
+  }
+  expect(undone, "undo made C2's revision 2");
+  await page.locator('section.panel[data-namespace="demo"] details.history > summary').click();
+  const back = await page.locator('section.panel[data-namespace="demo"] tr[data-revision="2"] td.path').textContent();
+  expect(back.includes("backend:demo"), "C2 runs its image before the rollout again, saw " + back);
+  await shot("15-rollout-undone");
+
   step("a template with an unknown macro is refused with a suggestion");
   await page.goto(url + "/templates/service");
   const editor = page.locator('#template-editor textarea[name="content"]');
@@ -260,7 +304,7 @@ try {
   expect((await page.textContent("ul.problems li")).includes("возможно, имелся в виду {{client-id}}?"), "the suggestion in Russian");
   await shot("07c-template-refused-ru");
   await noEnglish("the template editor");
-  for (const path of ["/fleet", "/runs", "/namespaces/demo", "/env", "/templates", "/audit", "/users", "/tokens"]) {
+  for (const path of ["/fleet", "/runs", "/namespaces/demo", "/env", "/templates", "/audit", "/users", "/tokens", "/rollouts", "/rollouts/1", "/webhooks"]) {
     await page.goto(url + path);
     await noEnglish(path);
   }
