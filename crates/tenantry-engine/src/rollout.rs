@@ -244,7 +244,10 @@ async fn refresh(catalog: &Catalog, id: i64, opts: &DeployOptions) -> Result<(),
         match rec.status {
             // Its process died mid-deploy (a crash, kill -9): deploy it again, taking
             // the run over (the same plan; what was applied stays applied).
-            RunStatus::Running if crate::lease::abandoned(&rec, opts.stale_after).is_some() => {
+            RunStatus::Running
+                if rec.owner != crate::lease::owner()
+                    && crate::lease::abandoned(&rec, opts.stale_after).is_some() =>
+            {
                 relaunch(catalog, id, &r.namespace, c.client, opts).await?;
             }
             RunStatus::Running => {}
@@ -339,6 +342,13 @@ async fn relaunch(
                     );
                 }
             });
+        }
+        // Its deploy is alive after all (a peer resumed it, or its holder was only
+        // slow): follow that run rather than call the client failed.
+        Err(DeployError::Store(tenantry_store::StoreError::RunActive { run, .. })) => {
+            catalog
+                .set_rollout_client(id, client, ClientState::Running, Some(run), None)
+                .await?;
         }
         Err(e) => {
             catalog

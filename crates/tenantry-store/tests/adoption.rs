@@ -3,30 +3,12 @@
 //! cluster (never over other ones), revision 0 before the deploys' 1, 2, …
 
 use secrecy::{ExposeSecret, SecretString};
-use tenantry_core::{ApiRootUrl, ClientId, NamespaceName, OrgName, ParamName};
-use tenantry_store::{
-    Catalog, KeySource, NewClient, NewNamespace, OpenOptions, RunKind, StoreError,
-};
-use tenantry_testkit::{TEST_MASTER_KEY, TestDb};
+use tenantry_core::{ClientId, NamespaceName, OrgName, ParamName};
+use tenantry_store::{NewClient, RunKind, StoreError};
+use tenantry_testkit::TestDb;
 
-async fn open(db: &TestDb) -> Catalog {
-    let opts = OpenOptions {
-        database_url: db.url.clone(),
-        key: KeySource::Hex(SecretString::from(TEST_MASTER_KEY)),
-        max_connections: 4,
-    };
-    let cat = Catalog::open(&opts).await.unwrap().0;
-    cat.add_namespace(&NewNamespace {
-        name: NamespaceName::parse("lms-dev").unwrap(),
-        k8s_namespace: None,
-        api_root_url: ApiRootUrl::parse("https://127.0.0.1:6443/").unwrap(),
-        token: SecretString::from("t"),
-        ca_bundle: None,
-    })
-    .await
-    .unwrap();
-    cat
-}
+mod common;
+use common::catalog;
 
 fn id(s: &str) -> ClientId {
     ClientId::parse(s).unwrap()
@@ -35,7 +17,7 @@ fn id(s: &str) -> ClientId {
 #[tokio::test]
 async fn an_adopted_client_keeps_its_id_values_and_comes_first_in_its_history() {
     for db in TestDb::all("adoption").await {
-        let cat = open(&db).await;
+        let cat = catalog(&db, &[]).await;
         let ns = NamespaceName::parse("lms-dev").unwrap();
         let org = OrgName::parse("ООО Ромашка").unwrap();
         let c42 = cat.adopt_client(id("C42"), &org).await.unwrap();

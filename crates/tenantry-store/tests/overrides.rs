@@ -4,41 +4,12 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use tenantry_core::env::EnvValue;
-use tenantry_core::{ApiRootUrl, ClientId, EnvVarName, NamespaceName, OrgName, ParamName};
-use tenantry_store::{
-    Catalog, EnvSource, KeySource, NewClient, NewNamespace, OpenOptions, Scope, StoreError,
-    StoredValue, ValueSource,
-};
-use tenantry_testkit::{TEST_MASTER_KEY, TestDb};
+use tenantry_core::{ClientId, EnvVarName, NamespaceName, ParamName};
+use tenantry_store::{EnvSource, Scope, StoreError, StoredValue, ValueSource};
+use tenantry_testkit::TestDb;
 
-async fn open(db: &TestDb) -> Catalog {
-    let opts = OpenOptions {
-        database_url: db.url.clone(),
-        key: KeySource::Hex(SecretString::from(TEST_MASTER_KEY)),
-        max_connections: 4,
-    };
-    let cat = Catalog::open(&opts).await.unwrap().0;
-    cat.add_namespace(&NewNamespace {
-        name: NamespaceName::parse("lms-dev").unwrap(),
-        k8s_namespace: None,
-        api_root_url: ApiRootUrl::parse("https://127.0.0.1:6443/").unwrap(),
-        token: SecretString::from("t"),
-        ca_bundle: None,
-    })
-    .await
-    .unwrap();
-    for name in ["Acme", "Beta"] {
-        cat.create_client(&NewClient {
-            name: OrgName::parse(name).unwrap(),
-            phones: vec![],
-            emails: vec![],
-            contacts: vec![],
-        })
-        .await
-        .unwrap();
-    }
-    cat
-}
+mod common;
+use common::catalog;
 
 fn value(e: Option<&StoredValue>) -> Option<String> {
     match e? {
@@ -50,7 +21,7 @@ fn value(e: Option<&StoredValue>) -> Option<String> {
 #[tokio::test]
 async fn a_client_override_wins_over_the_namespace_and_the_global_value() {
     for db in TestDb::all("overrides").await {
-        let cat = open(&db).await;
+        let cat = catalog(&db, &["Acme", "Beta"]).await;
         let dev = NamespaceName::parse("lms-dev").unwrap();
         let (c1, c2) = (
             ClientId::parse("C1").unwrap(),

@@ -2,47 +2,18 @@
 //! time (a quiet one is taken over), a client starts once, a rollout over cannot be
 //! changed.
 
-use secrecy::SecretString;
+use tenantry_core::ClientId;
 use tenantry_core::rollout::{ClientState, Plan, Request, Status};
-use tenantry_core::{ApiRootUrl, ClientId, NamespaceName, OrgName};
-use tenantry_store::{
-    Catalog, KeySource, NewClient, NewNamespace, OpenOptions, RunKind, StoreError,
-};
-use tenantry_testkit::{TEST_MASTER_KEY, TestDb};
+use tenantry_store::{RunKind, StoreError};
+use tenantry_testkit::TestDb;
 
-async fn open(db: &TestDb) -> Catalog {
-    let opts = OpenOptions {
-        database_url: db.url.clone(),
-        key: KeySource::Hex(SecretString::from(TEST_MASTER_KEY)),
-        max_connections: 4,
-    };
-    let cat = Catalog::open(&opts).await.unwrap().0;
-    cat.add_namespace(&NewNamespace {
-        name: NamespaceName::parse("lms-dev").unwrap(),
-        k8s_namespace: None,
-        api_root_url: ApiRootUrl::parse("https://127.0.0.1:6443/").unwrap(),
-        token: SecretString::from("t"),
-        ca_bundle: None,
-    })
-    .await
-    .unwrap();
-    for n in ["A", "B", "C"] {
-        cat.create_client(&NewClient {
-            name: OrgName::parse(n).unwrap(),
-            phones: vec![],
-            emails: vec![],
-            contacts: vec![],
-        })
-        .await
-        .unwrap();
-    }
-    cat
-}
+mod common;
+use common::catalog;
 
 #[tokio::test]
 async fn one_holder_drives_a_client_starts_once_and_a_rollout_over_is_final() {
     for db in TestDb::all("rollouts").await {
-        let cat = open(&db).await;
+        let cat = catalog(&db, &["A", "B", "C"]).await;
         let c = |n| ClientId::from_number(n).unwrap();
         let plan = Plan {
             canary: vec![c(2)],
