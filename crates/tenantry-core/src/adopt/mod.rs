@@ -67,7 +67,8 @@ impl Found {
     }
 }
 
-fn is_ours(o: &Value, client: ClientId) -> bool {
+/// Whether `o` carries tenantry's labels for `client`.
+pub fn is_ours(o: &Value, client: ClientId) -> bool {
     let labels = o.pointer("/metadata/labels");
     let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
     label(MANAGED_BY.0) == Some(MANAGED_BY.1) && label(CLIENT_LABEL) == Some(&client.to_string())

@@ -22,8 +22,7 @@ use tenantry_store::Catalog;
 
 use crate::deploy::{DeployError, connect, connect_to_read};
 use crate::exec::DeployOptions;
-use crate::fleet::KINDS;
-use crate::history::masked;
+use crate::fleet::{KINDS, masked_diff};
 use crate::plan::{PlannedRequest, adoption_shapes, render_adopted};
 
 /// What to adopt and how.
@@ -376,12 +375,10 @@ fn changes(plan: &[PlannedRequest], s: &Surveyed, id: ClientId) -> Vec<ObjectCha
             continue;
         };
         let after = write::as_owned(live, id, (kind == "Deployment").then_some(hash.as_str()));
-        let mut fields = differences(body, &after);
-        for f in &mut fields {
-            let secret = kind == "Secret" && f.path.starts_with("data");
-            f.desired = hide(&f.desired, secret, &redactor);
-            f.live = f.live.as_ref().map(|v| hide(v, secret, &redactor));
-        }
+        let fields: Vec<FieldDiff> = differences(body, &after)
+            .iter()
+            .map(|f| masked_diff(kind, f, &redactor))
+            .collect();
         if !fields.is_empty() {
             out.push(ObjectChange {
                 kind: kind.to_owned(),
@@ -392,13 +389,4 @@ fn changes(plan: &[PlannedRequest], s: &Surveyed, id: ClientId) -> Vec<ObjectCha
         }
     }
     out
-}
-
-/// A value as a report may show it: a Secret's data never, other secrets masked.
-fn hide(v: &Value, secret_data: bool, redactor: &Redactor) -> Value {
-    if secret_data {
-        Value::String(tenantry_core::secret::MASK.to_owned())
-    } else {
-        masked(v, redactor)
-    }
 }

@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use tenantry_core::adopt::{Found, Shape, as_recorded, ownership_patch};
+use tenantry_core::adopt::{Found, Shape, as_recorded, is_ours, ownership_patch};
 use tenantry_core::default_templates::{CLIENT_LABEL, MANAGED_BY};
 use tenantry_core::drift::{ADOPTED_CONFIG_HASH, config_hash};
 use tenantry_core::template::Method;
@@ -40,13 +40,6 @@ pub(crate) fn as_owned(live: &Value, client: ClientId, hash: Option<&str>) -> Va
         o["metadata"]["annotations"][ADOPTED_CONFIG_HASH] = json!(h);
     }
     o
-}
-
-fn is_ours(o: &Value, client: ClientId) -> bool {
-    o.pointer("/metadata/labels").is_some_and(|l| {
-        l.get(MANAGED_BY.0).and_then(Value::as_str) == Some(MANAGED_BY.1)
-            && l.get(CLIENT_LABEL).and_then(Value::as_str) == Some(&client.to_string())
-    })
 }
 
 /// Adopts one surveyed environment; its report says how it went.

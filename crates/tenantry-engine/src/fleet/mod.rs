@@ -191,24 +191,31 @@ impl FleetRow {
 pub fn masked_objects(view: &EnvView, redactor: &Redactor) -> Vec<ObjectView> {
     let mut objects = view.objects.clone();
     for o in &mut objects {
-        let secret = o.kind == "Secret";
         for d in &mut o.diff {
-            let hide = |v: &Value| {
-                if secret && (d.path.starts_with("data") || d.path.starts_with("stringData")) {
-                    Value::String(tenantry_core::secret::MASK.to_owned())
-                } else {
-                    masked(v, redactor)
-                }
-            };
-            *d = FieldDiff {
-                path: d.path.clone(),
-                desired: hide(&d.desired),
-                live: d.live.as_ref().map(hide),
-            };
+            *d = masked_diff(&o.kind, d, redactor);
         }
         o.reason = redactor.text(&o.reason);
     }
     objects
+}
+
+/// One field's difference of an object of `kind` as it may be shown: a Secret's data
+/// never, every known secret value masked.
+pub fn masked_diff(kind: &str, d: &FieldDiff, redactor: &Redactor) -> FieldDiff {
+    let secret =
+        kind == "Secret" && (d.path.starts_with("data") || d.path.starts_with("stringData"));
+    let hide = |v: &Value| {
+        if secret {
+            Value::String(tenantry_core::secret::MASK.to_owned())
+        } else {
+            masked(v, redactor)
+        }
+    };
+    FieldDiff {
+        path: d.path.clone(),
+        desired: hide(&d.desired),
+        live: d.live.as_ref().map(hide),
+    }
 }
 
 /// The pods of a view, as lists show them.
