@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tenantry_core::ClientId;
 use tenantry_core::template::{Method, TemplateName};
 use tenantry_kube::{Cluster, KubeError, ObjectRef};
-use tenantry_store::{Catalog, EnvState, RunEnd, RunKind, RunObject, StoreError};
+use tenantry_store::{Catalog, EnvState, Finish, RunEnd, RunKind, RunObject, Settled, StoreError};
 
 use crate::exec::{DeployOptions, Executed, Execution};
 use crate::lease;
@@ -415,9 +415,23 @@ pub(crate) async fn finish(catalog: &Catalog, f: Finished<'_>, opts: &DeployOpti
         report: &report,
         objects: &objects,
         pods: &pods,
+        // A revision is what a run that still owned its lease deployed; stored with
+        // its verdict.
+        settled: f.state.map(|(state, replicas)| Settled {
+            client: f.client,
+            namespace: f.namespace,
+            state,
+            replicas,
+            revision: f.revision,
+        }),
     };
+    let mut revision = None;
     let owned = match with_retries(opts.finish_budget, || catalog.finish_run(f.run, &end)).await {
-        Ok(owned) => owned,
+        Ok(Finish::Stored { revision: r }) => {
+            revision = r;
+            true
+        }
+        Ok(Finish::NotOwned) => false,
         Err(e) => {
             unrecorded = Some(format!(
                 "the catalog could not store the verdict of run {} within {:.0?}: {e}",
@@ -426,31 +440,6 @@ pub(crate) async fn finish(catalog: &Catalog, f: Finished<'_>, opts: &DeployOpti
             false
         }
     };
-    if succeeded
-        && owned
-        && let Some((state, replicas)) = f.state
-        && let Err(e) = with_retries(opts.finish_budget, || {
-            catalog.set_environment(f.client, f.namespace, state, replicas, f.run)
-        })
-        .await
-    {
-        unrecorded = Some(format!("the environment's state could not be stored: {e}"));
-    }
-    // A revision is what a run that still owned its lease deployed.
-    let mut revision = None;
-    if succeeded
-        && owned
-        && let Some((image, manifests)) = f.revision
-    {
-        match with_retries(opts.finish_budget, || {
-            catalog.add_revision(f.client, f.namespace, f.run, image, manifests)
-        })
-        .await
-        {
-            Ok(n) => revision = Some(n),
-            Err(e) => unrecorded = Some(format!("the revision could not be stored: {e}")),
-        }
-    }
     if !succeeded && owned {
         let data = json!({
             "run": f.run,

@@ -202,20 +202,33 @@ impl Catalog {
         replicas: i64,
         run: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO environments (client_number, namespace, state, replicas, run_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (client_number, namespace) DO UPDATE SET state = $3, replicas = $4, run_id = $5, updated_at = $6",
-        )
-        .bind(number(client))
-        .bind(ns)
-        .bind(state.as_str())
-        .bind(replicas)
-        .bind(run)
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        set_environment_in(&mut conn, client, ns, state, replicas, run).await
     }
+}
+
+/// [`Catalog::set_environment`] on the caller's connection (or transaction).
+pub(crate) async fn set_environment_in(
+    conn: &mut sqlx::AnyConnection,
+    client: ClientId,
+    ns: &str,
+    state: EnvState,
+    replicas: i64,
+    run: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO environments (client_number, namespace, state, replicas, run_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (client_number, namespace) DO UPDATE SET state = $3, replicas = $4, run_id = $5, updated_at = $6",
+    )
+    .bind(number(client))
+    .bind(ns)
+    .bind(state.as_str())
+    .bind(replicas)
+    .bind(run)
+    .bind(now())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

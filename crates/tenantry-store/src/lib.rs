@@ -37,7 +37,8 @@ pub use params::{ParamDef, ParamEntry, Scope, StoredValue, ValueSource};
 pub use revisions::Revision;
 pub use rollouts::{RolloutClient, RolloutRecord, unix_now};
 pub use runs::{
-    NewRequest, RequestRecord, RunBrief, RunEnd, RunKind, RunObject, RunRecord, RunStatus,
+    Finish, NewRequest, RequestRecord, RunBrief, RunEnd, RunKind, RunObject, RunRecord, RunStatus,
+    Settled,
 };
 pub use templates::{StoredTemplate, TemplateVersion};
 pub use users::{ApiToken, NewApiToken, SessionRecord, User};

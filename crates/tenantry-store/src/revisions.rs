@@ -68,7 +68,26 @@ impl Catalog {
         manifests: &[serde_json::Value],
         first: i64,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
+        let next = self
+            .insert_revision_in(&mut tx, client, ns, run, image, manifests, first)
+            .await?;
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    /// [`Self::insert_revision`] inside the caller's transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn insert_revision_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        client: ClientId,
+        ns: &str,
+        run: i64,
+        image: &str,
+        manifests: &[serde_json::Value],
+        first: i64,
+    ) -> Result<i64, StoreError> {
         let next: i64 = sqlx::query(
             "SELECT COALESCE(MAX(number) + 1, $3) FROM revisions WHERE client_number = $1 AND namespace = $2",
         )
@@ -99,7 +118,6 @@ impl Catalog {
             .bind(sealed)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
         Ok(next)
     }
 
@@ -173,6 +191,31 @@ impl Catalog {
         )?;
         serde_json::from_slice(&plain)
             .map_err(|e| StoreError::Corrupt(format!("revision {n}: {e}")))
+    }
+
+    /// A client's latest revision in a namespace, its manifests opened.
+    pub async fn latest_revision(
+        &self,
+        client: ClientId,
+        ns: &str,
+    ) -> Result<Option<Revision>, StoreError> {
+        let Some(r) = sqlx::query("SELECT number, run_id, created_at, image, manifests FROM revisions WHERE client_number = $1 AND namespace = $2 ORDER BY number DESC LIMIT 1")
+            .bind(number(client))
+            .bind(ns)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let n: i64 = r.try_get(0)?;
+        let sealed: Vec<u8> = r.try_get(4)?;
+        Ok(Some(Revision {
+            number: n,
+            run: r.try_get(1)?,
+            created_at: r.try_get(2)?,
+            image: r.try_get(3)?,
+            manifests: self.open_manifests(client, ns, n, &sealed)?,
+        }))
     }
 
     /// A client's revisions in a namespace, oldest first, their manifests opened.

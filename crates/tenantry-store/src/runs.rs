@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use tenantry_core::ClientId;
 
 use crate::db::{Catalog, now};
+use crate::environments::EnvState;
 use crate::error::StoreError;
 
 /// What a run does to a client's environment.
@@ -113,6 +114,29 @@ pub struct RunEnd<'a> {
     pub objects: &'a [RunObject],
     /// The environment's pods as the run left them.
     pub pods: &'a serde_json::Value,
+    /// On success, what the environment is now: stored with the verdict, so that no
+    /// one sees a run succeeded whose revision or state is not there yet.
+    pub settled: Option<Settled<'a>>,
+}
+
+/// What a successful run left its environment as.
+#[derive(Debug, Clone, Copy)]
+pub struct Settled<'a> {
+    pub client: ClientId,
+    pub namespace: &'a str,
+    pub state: EnvState,
+    pub replicas: i64,
+    /// The image and rendered manifests to store as the next revision, if any.
+    pub revision: Option<(&'a str, &'a [serde_json::Value])>,
+}
+
+/// What [`Catalog::finish_run`] stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    /// Another process took the run over: nothing was stored.
+    NotOwned,
+    /// The verdict, with the revision's number when one was stored.
+    Stored { revision: Option<i64> },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -412,10 +436,11 @@ impl Catalog {
         Ok(())
     }
 
-    /// Stores how a run ended, what it touched and the pods it left, in one
-    /// transaction. A run another process took over stays interrupted: `false` then.
-    pub async fn finish_run(&self, id: i64, end: &RunEnd<'_>) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+    /// Stores how a run ended, what it touched, the pods it left and (on success) the
+    /// environment's state and revision, in one transaction. A run another process
+    /// took over stays interrupted: nothing is stored then.
+    pub async fn finish_run(&self, id: i64, end: &RunEnd<'_>) -> Result<Finish, StoreError> {
+        let mut tx = self.begin().await?;
         let now = now();
         let done = sqlx::query("UPDATE runs SET status = $1, reason = $2, report = $3, finished_at = $4, heartbeat_at = $4, pods = $5 WHERE id = $6 AND status = 'running'")
             .bind(if end.succeeded { "succeeded" } else { "failed" })
@@ -427,7 +452,7 @@ impl Catalog {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Ok(false);
+            return Ok(Finish::NotOwned);
         }
         for (seq, o) in end.objects.iter().enumerate() {
             sqlx::query("INSERT INTO run_objects (run_id, seq, kind, namespace, name, uid, resource_version, action) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
@@ -442,8 +467,34 @@ impl Catalog {
                 .execute(&mut *tx)
                 .await?;
         }
+        let mut revision = None;
+        if let Some(e) = end.settled.filter(|_| end.succeeded) {
+            crate::environments::set_environment_in(
+                &mut tx,
+                e.client,
+                e.namespace,
+                e.state,
+                e.replicas,
+                id,
+            )
+            .await?;
+            if let Some((image, manifests)) = e.revision {
+                revision = Some(
+                    self.insert_revision_in(
+                        &mut tx,
+                        e.client,
+                        e.namespace,
+                        id,
+                        image,
+                        manifests,
+                        1,
+                    )
+                    .await?,
+                );
+            }
+        }
         tx.commit().await?;
-        Ok(true)
+        Ok(Finish::Stored { revision })
     }
 
     /// The objects a run touched, in the order it touched them.

@@ -15,7 +15,7 @@ use tenantry_core::template::{TemplateName, WaitFor};
 use tenantry_core::{ApiRootUrl, ClientId, NamespaceName, OrgName, Role, UserName};
 use tenantry_engine::step::RevisionEntry;
 use tenantry_store::{
-    Catalog, EnvState, KeySource, NewClient, NewNamespace, OpenOptions, RunEnd, RunKind,
+    Catalog, EnvState, KeySource, NewClient, NewNamespace, OpenOptions, RunEnd, RunKind, Settled,
 };
 use tenantry_web::auth::{hash_password, sha256_hex, unix_now};
 use tenantry_web::{AppState, Config};
@@ -187,16 +187,15 @@ async fn main() {
                     report: &json!([]),
                     objects: &[],
                     pods: &json!([]),
+                    settled: Some(Settled {
+                        client: c.id,
+                        namespace: "lms-dev",
+                        state: EnvState::Deployed,
+                        replicas: 1,
+                        revision: Some(("registry.test/lms:1", &manifests)),
+                    }),
                 },
             )
-            .await
-            .unwrap();
-        catalog
-            .add_revision(c.id, "lms-dev", run.id, "registry.test/lms:1", &manifests)
-            .await
-            .unwrap();
-        catalog
-            .set_environment(c.id, "lms-dev", EnvState::Deployed, 1, run.id)
             .await
             .unwrap();
     }
