@@ -175,6 +175,25 @@ pub fn next(
     Next::Wait { until: None }
 }
 
+/// What one of `drivers` live drivers may start of `next`, with `mine` deploys of the
+/// batch under way already: its fair share of the batch (at least one), so that
+/// servers on one catalog share a rollout's work. Canaries go all at once, whoever
+/// starts them.
+pub fn my_share(plan: &Plan, next: Next, drivers: usize, mine: usize) -> Next {
+    let Next::Start(clients) = next else {
+        return next;
+    };
+    if clients.iter().all(|c| plan.canary.contains(c)) {
+        return Next::Start(clients);
+    }
+    let share = plan.batch.max(1).div_ceil(drivers.max(1));
+    let room = share.saturating_sub(mine);
+    if room == 0 {
+        return Next::Wait { until: None };
+    }
+    Next::Start(clients.into_iter().take(room).collect())
+}
+
 /// The status to show while a rollout is not over.
 pub fn shown(next: &Next, request: Request) -> Status {
     match (next, request) {
@@ -281,5 +300,32 @@ mod tests {
         let s = with(&[(1, Succeeded { at: 1 }), (2, Succeeded { at: 5 })]);
         assert_eq!(next(&p, &s, Request::Abort, 10), Next::End(Status::Aborted));
         assert!(Status::Aborted.is_final() && !Status::Paused.is_final());
+    }
+
+    #[test]
+    fn drivers_share_the_batch_and_canaries_go_at_once() {
+        let p = plan(&[9], &[1, 2, 3, 4, 5], 4, 0);
+        let start = |ns: &[u64]| Next::Start(ids(ns));
+        // Alone: the whole batch.
+        assert_eq!(
+            my_share(&p, start(&[1, 2, 3, 4]), 1, 0),
+            start(&[1, 2, 3, 4])
+        );
+        // One of two: half of it, less what it runs already.
+        assert_eq!(my_share(&p, start(&[1, 2, 3, 4]), 2, 0), start(&[1, 2]));
+        assert_eq!(my_share(&p, start(&[3, 4]), 2, 1), start(&[3]));
+        assert_eq!(
+            my_share(&p, start(&[3, 4]), 2, 2),
+            Next::Wait { until: None }
+        );
+        // One of three with a batch of 4: two each (rounded up), never none.
+        assert_eq!(my_share(&p, start(&[1, 2, 3]), 3, 0), start(&[1, 2]));
+        assert_eq!(my_share(&p, start(&[1]), 9, 0), start(&[1]));
+        // Canaries are not shared out.
+        assert_eq!(my_share(&p, start(&[9]), 4, 3), start(&[9]));
+        assert_eq!(
+            my_share(&p, Next::End(Status::Succeeded), 2, 0),
+            Next::End(Status::Succeeded)
+        );
     }
 }

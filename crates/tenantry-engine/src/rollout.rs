@@ -7,19 +7,22 @@
 //! [`tenantry_core::rollout::next`] what to do each time; [`undo`] rolls every client it
 //! touched back to the revision it had before.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use serde::Serialize;
 use tenantry_core::ClientId;
 use tenantry_core::fleet::{ObjectView, SyncState};
 use tenantry_core::health::EnvHealth;
-use tenantry_core::rollout::{ClientState, Next, Plan, Status, next, shown};
+use tenantry_core::rollout::{ClientState, Next, Plan, Status};
 use tenantry_core::webhook::Event;
-use tenantry_store::{Catalog, EnvState, RunStatus, unix_now};
+use tenantry_store::{Catalog, EnvState, RolloutRecord, RunStatus, unix_now};
 
 use crate::deploy::{DeployError, Outcome};
 use crate::exec::DeployOptions;
-use crate::fleet::{Against, observe, observe_client, report};
+use crate::fleet::{observe, observe_rendered, report};
 use crate::ops::{Operation, prepare_operation};
 
 /// Which clients of the namespace a rollout concerns.
@@ -122,25 +125,22 @@ pub async fn preview(
             "no client of {ns} is selected: deploy some first, or name them"
         )));
     }
-    let mut out = Vec::new();
-    for c in clients {
-        let revision = catalog.revisions(c, ns).await?.last().map(|r| r.number);
-        let (changes, healthy) = match observe_client(catalog, c, ns, Against::Rendering).await? {
-            Some(seen) => {
-                let healthy = matches!(seen.row.health, EnvHealth::Healthy | EnvHealth::Suspended);
-                let changes = report(catalog, seen)
-                    .await
-                    .map_err(DeployError::from)?
-                    .objects
-                    .into_iter()
-                    .filter(|o| o.sync != SyncState::InSync)
-                    .collect::<Vec<_>>();
-                (changes, healthy)
-            }
-            None => (Vec::new(), false),
-        };
+    // The cluster read once for them all (one list per kind), each judged against
+    // what the catalog renders for it today.
+    let mut out = Vec::with_capacity(clients.len());
+    for seen in observe_rendered(catalog, ns, &clients).await? {
+        let healthy = matches!(seen.row.health, EnvHealth::Healthy | EnvHealth::Suspended);
+        let client = seen.row.client;
+        let revision = seen.row.revision;
+        let changes: Vec<ObjectView> = report(catalog, seen)
+            .await
+            .map_err(DeployError::from)?
+            .objects
+            .into_iter()
+            .filter(|o| o.sync != SyncState::InSync)
+            .collect();
         out.push(ClientChange {
-            client: c,
+            client,
             // As rendered and healthy; one whose last deploy failed is deployed again.
             up_to_date: changes.is_empty() && healthy,
             changes,
@@ -221,23 +221,55 @@ pub struct DriveOptions {
     pub deploy: DeployOptions,
     /// How often it looks again while waiting.
     pub poll: Duration,
-    /// A holder not heard from for this long is taken over.
-    pub stale_after: Duration,
-    /// Who drives, as the claim names it.
+    /// Who drives, as the clients it takes name it. (A deploy whose driver went
+    /// quiet for `deploy.stale_after` is taken over.)
     pub owner: String,
+}
+
+/// Sets client `i` of `r` in the catalog and in `r`.
+async fn set(
+    catalog: &Catalog,
+    r: &mut RolloutRecord,
+    i: usize,
+    state: ClientState,
+    run: Option<i64>,
+    reason: Option<&str>,
+) -> Result<(), RolloutError> {
+    let c = &mut r.clients[i];
+    catalog
+        .set_rollout_client(r.id, c.client, state, run, reason)
+        .await?;
+    c.state = state;
+    c.run = run.or(c.run);
+    c.reason = reason.map(str::to_owned);
+    Ok(())
 }
 
 /// Brings the states of clients whose deploy was under way up to date with their runs:
 /// a deploy that ended is a success or a failure; one that a crash interrupted and a
-/// server resumed is followed to the run that resumed it; a client claimed by a holder
-/// that died before its run began is pending again (nothing was sent for it).
-async fn refresh(catalog: &Catalog, id: i64, opts: &DeployOptions) -> Result<(), RolloutError> {
-    let r = catalog.rollout(id).await?;
-    for c in r.clients.iter().filter(|c| c.state == ClientState::Running) {
+/// server resumed is followed to the run that resumed it; one whose driver died is
+/// taken over; a client taken by a driver that died before its run began is pending
+/// again (nothing was sent for it).
+async fn refresh(
+    catalog: &Catalog,
+    r: &mut RolloutRecord,
+    drive: &DriveOptions,
+    wake: &Arc<Notify>,
+) -> Result<(), RolloutError> {
+    let opts = &drive.deploy;
+    for i in 0..r.clients.len() {
+        let c = &r.clients[i];
+        if c.state != ClientState::Running {
+            continue;
+        }
+        let client = c.client;
         let Some(run) = c.run else {
-            catalog
-                .set_rollout_client(id, c.client, ClientState::Pending, None, None)
-                .await?;
+            // Taken by a driver that has not recorded its run: pending again once that
+            // driver has been quiet for a lease (it died before sending anything).
+            let before = unix_now() - i64::try_from(opts.stale_after.as_secs()).unwrap_or(60);
+            if catalog.lapse_rollout_client(r.id, client, before).await? {
+                r.clients[i].state = ClientState::Pending;
+            }
             continue;
         };
         let rec = catalog.run(run).await?;
@@ -248,55 +280,30 @@ async fn refresh(catalog: &Catalog, id: i64, opts: &DeployOptions) -> Result<(),
                 if rec.owner != crate::lease::owner()
                     && crate::lease::abandoned(&rec, opts.stale_after).is_some() =>
             {
-                relaunch(catalog, id, &r.namespace, c.client, opts).await?;
+                let ns = r.namespace.clone();
+                relaunch(catalog, r.id, &ns, client, drive, wake).await?;
             }
             RunStatus::Running => {}
             RunStatus::Succeeded => {
                 let at = u64::try_from(unix_now()).unwrap_or(0);
-                catalog
-                    .set_rollout_client(id, c.client, ClientState::Succeeded { at }, None, None)
-                    .await?;
+                set(catalog, r, i, ClientState::Succeeded { at }, None, None).await?;
             }
             RunStatus::Failed => {
-                catalog
-                    .set_rollout_client(
-                        id,
-                        c.client,
-                        ClientState::Failed,
-                        None,
-                        rec.reason.as_deref(),
-                    )
-                    .await?;
+                let why = rec.reason.as_deref();
+                set(catalog, r, i, ClientState::Failed, None, why).await?;
             }
             RunStatus::Interrupted => {
                 // Resumed by a server's sweep as a later run of the same client.
                 let later = catalog
-                    .latest_runs(&[c.client])
+                    .latest_runs(&[client])
                     .await?
                     .into_iter()
                     .find(|l| l.namespace == r.namespace && l.id > run);
                 match later {
-                    Some(l) => {
-                        catalog
-                            .set_rollout_client(
-                                id,
-                                c.client,
-                                ClientState::Running,
-                                Some(l.id),
-                                None,
-                            )
-                            .await?;
-                    }
+                    Some(l) => set(catalog, r, i, ClientState::Running, Some(l.id), None).await?,
                     None => {
-                        catalog
-                            .set_rollout_client(
-                                id,
-                                c.client,
-                                ClientState::Failed,
-                                None,
-                                Some("its deploy was interrupted and not resumed"),
-                            )
-                            .await?;
+                        let why = "its deploy was interrupted and not resumed";
+                        set(catalog, r, i, ClientState::Failed, None, Some(why)).await?;
                     }
                 }
             }
@@ -305,35 +312,25 @@ async fn refresh(catalog: &Catalog, id: i64, opts: &DeployOptions) -> Result<(),
     Ok(())
 }
 
-/// Starts one client's deploy for rollout `id`, if no one else has.
-async fn launch(
-    catalog: &Catalog,
-    id: i64,
-    ns: &str,
-    client: ClientId,
-    opts: &DeployOptions,
-) -> Result<(), RolloutError> {
-    if !catalog.start_rollout_client(id, client).await? {
-        return Ok(());
-    }
-    relaunch(catalog, id, ns, client, opts).await
-}
-
-/// Starts (or takes over) the deploy of a client already marked running.
+/// Starts (or takes over) the deploy of a client already marked running; `wake` is
+/// told when it ends.
 async fn relaunch(
     catalog: &Catalog,
     id: i64,
     ns: &str,
     client: ClientId,
-    opts: &DeployOptions,
+    drive: &DriveOptions,
+    wake: &Arc<Notify>,
 ) -> Result<(), RolloutError> {
+    let opts = &drive.deploy;
     match prepare_operation(catalog, client, ns, Operation::Deploy, opts).await {
         Ok(prepared) => {
             let run = prepared.run_id();
             catalog
-                .set_rollout_client(id, client, ClientState::Running, Some(run), None)
+                .run_rollout_client(id, client, run, &drive.owner)
                 .await?;
             let opts = opts.clone();
+            let wake = Arc::clone(wake);
             tokio::spawn(async move {
                 if let Err(e) = prepared.execute(&opts, &|_| {}).await {
                     tracing::warn!(
@@ -341,6 +338,7 @@ async fn relaunch(
                         "a rollout's deploy of {client} ended with an error: {e}"
                     );
                 }
+                wake.notify_one();
             });
         }
         // Its deploy is alive after all (a peer resumed it, or its holder was only
@@ -359,71 +357,74 @@ async fn relaunch(
     Ok(())
 }
 
-/// Drives rollout `id` until it is over, or until another holder has it; its status
-/// then. Safe to call from several processes at once: one drives, the others return.
+/// Drives rollout `id` until it is over; its status then. Several drivers (servers
+/// on one catalog, a CLI) may drive it at once and share its work: each step is
+/// decided under the rollout's lock in the catalog ([`Catalog::step_rollout`]), a
+/// client is started by one of them, and a deploy whose driver died is taken over.
+/// It looks again as soon as a deploy it started ends, and every `poll` otherwise
+/// (for an operator's request, a soak's end, a deploy another driver runs).
 pub async fn drive(
     catalog: &Catalog,
     id: i64,
     opts: &DriveOptions,
 ) -> Result<Status, RolloutError> {
-    let stale = i64::try_from(opts.stale_after.as_secs()).unwrap_or(60);
+    let wake = Arc::new(Notify::new());
     loop {
-        if !catalog.claim_rollout(id, &opts.owner, stale).await? {
-            return Ok(catalog.rollout(id).await?.status);
+        let mut r = catalog.rollout(id).await?;
+        if r.status.is_final() {
+            return Ok(r.status);
         }
-        refresh(catalog, id, &opts.deploy).await?;
-        let r = catalog.rollout(id).await?;
+        refresh(catalog, &mut r, opts, &wake).await?;
         let now = u64::try_from(unix_now()).unwrap_or(0);
-        let step = next(&r.plan, &r.states(), r.request, now);
-        let status = shown(&step, r.request);
-        if status != r.status && !status.is_final() {
-            catalog.set_rollout_status(id, status, None).await?;
-        }
-        match step {
+        let lease = opts.deploy.stale_after.as_secs();
+        let step = catalog.step_rollout(id, &opts.owner, now, lease).await?;
+        match step.next {
             Next::Start(clients) => {
                 for c in clients {
-                    launch(catalog, id, &r.namespace, c, &opts.deploy).await?;
+                    relaunch(catalog, id, &r.namespace, c, opts, &wake).await?;
                 }
             }
             Next::Wait { until } => {
                 let wait = until
                     .map(|u| Duration::from_secs(u.saturating_sub(now)))
                     .map_or(opts.poll, |w| w.min(opts.poll));
-                tokio::time::sleep(wait.max(Duration::from_millis(10))).await;
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+                }
             }
             Next::End(end) => {
-                let failed: Vec<String> = r
-                    .clients
-                    .iter()
-                    .filter(|c| c.state == ClientState::Failed)
-                    .map(|c| c.client.to_string())
-                    .collect();
-                let reason = match end {
-                    Status::Halted => Some(format!("halted: failed {}", failed.join(", "))),
-                    Status::Aborted => Some("aborted by an operator".to_owned()),
-                    _ => None,
-                };
-                catalog
-                    .set_rollout_status(id, end, reason.as_deref())
-                    .await?;
-                let event = if end == Status::Halted {
-                    Event::RolloutHalted
-                } else {
-                    Event::RolloutFinished
-                };
-                let data = serde_json::json!({
-                    "rollout": id,
-                    "namespace": r.namespace,
-                    "status": end.as_str(),
-                    "reason": reason,
-                    "failed": failed,
-                });
-                if let Err(e) = catalog.notify(event, &data).await {
-                    tracing::warn!(rollout = id, "cannot queue its webhooks: {e}");
+                if step.ended {
+                    tell(catalog, &step.record).await;
                 }
                 return Ok(end);
             }
         }
+    }
+}
+
+/// Queues the webhooks of a rollout that just ended.
+async fn tell(catalog: &Catalog, r: &RolloutRecord) {
+    let event = if r.status == Status::Halted {
+        Event::RolloutHalted
+    } else {
+        Event::RolloutFinished
+    };
+    let failed: Vec<String> = r
+        .clients
+        .iter()
+        .filter(|c| c.state == ClientState::Failed)
+        .map(|c| c.client.to_string())
+        .collect();
+    let data = serde_json::json!({
+        "rollout": r.id,
+        "namespace": r.namespace,
+        "status": r.status.as_str(),
+        "reason": r.reason,
+        "failed": failed,
+    });
+    if let Err(e) = catalog.notify(event, &data).await {
+        tracing::warn!(rollout = r.id, "cannot queue its webhooks: {e}");
     }
 }
 

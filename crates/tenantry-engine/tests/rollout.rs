@@ -1,12 +1,13 @@
 //! Fleet rollouts against kubesim: a failing canary halts before any other client is
 //! touched and undo brings it back; failures of concurrent deploys are counted against
-//! max-failures; pause holds and resume goes on; abort ends; a holder that went quiet
-//! is taken over and every client is deployed once.
+//! max-failures; pause holds and resume goes on; abort ends; two drivers at once share
+//! the clients; a driver that died mid-deploy (and before another client's run) is
+//! taken over and every client is deployed once.
 
 use std::time::Duration;
 
 use secrecy::SecretString;
-use tenantry_core::rollout::{ClientState, Request, Status};
+use tenantry_core::rollout::{ClientState, Next, Request, Status};
 use tenantry_core::{ClientId, NamespaceName, OrgName, ParamName};
 use tenantry_engine::deploy;
 use tenantry_engine::rollout::{
@@ -59,10 +60,11 @@ fn driver(owner: &str) -> DriveOptions {
     DriveOptions {
         deploy: DeployOptions {
             timeout: Duration::from_secs(10),
+            stale_after: Duration::from_secs(1),
+            heartbeat: Duration::from_millis(200),
             ..opts()
         },
         poll: Duration::from_millis(30),
-        stale_after: Duration::from_secs(1),
         owner: owner.to_owned(),
     }
 }
@@ -181,7 +183,7 @@ async fn failures_of_concurrent_deploys_are_counted_and_halt_the_rollout() {
 }
 
 #[tokio::test]
-async fn pause_holds_resume_goes_on_abort_ends_and_a_quiet_holder_is_taken_over() {
+async fn pause_holds_resume_goes_on_abort_ends_and_two_drivers_share_the_work() {
     let db = TestDb::sqlite();
     let (_sim, cat) = fleet(&db).await;
     set_image(&cat, "registry.test/lms:2").await;
@@ -223,26 +225,34 @@ async fn pause_holds_resume_goes_on_abort_ends_and_a_quiet_holder_is_taken_over(
     assert_eq!(drive(&cat, r, &driver("a")).await.unwrap(), Status::Aborted);
     assert_eq!(deploys(&cat, 1).await, 2);
 
-    // A holder that went quiet: a peer waits out its lease, then drives; each client is
+    // Two drivers at once (two servers): they share the clients, and each client is
     // deployed once.
     let p = preview(&cat, "lms-dev", &options(Canary::None, 2, 0))
         .await
         .unwrap();
     let r = start(&cat, &p, "test").await.unwrap();
-    assert!(cat.claim_rollout(r, "gone", 1).await.unwrap());
+    let (da, db_) = (driver("a"), driver("b"));
+    let (a, b) = tokio::join!(drive(&cat, r, &da), drive(&cat, r, &db_));
     assert_eq!(
-        drive(&cat, r, &driver("peer")).await.unwrap(),
-        Status::Running,
-        "held"
-    );
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(
-        drive(&cat, r, &driver("peer")).await.unwrap(),
-        Status::Succeeded
+        (a.unwrap(), b.unwrap()),
+        (Status::Succeeded, Status::Succeeded)
     );
     for n in 1..=5 {
         assert_eq!(deploys(&cat, n).await, 3, "C{n}");
     }
+    let drivers: std::collections::BTreeSet<_> = cat
+        .rollout(r)
+        .await
+        .unwrap()
+        .clients
+        .iter()
+        .filter_map(|c| c.driver.clone())
+        .collect();
+    assert_eq!(
+        drivers.into_iter().collect::<Vec<_>>(),
+        ["a", "b"],
+        "each drove its share"
+    );
 }
 
 #[tokio::test]
@@ -260,8 +270,10 @@ async fn a_deploy_whose_process_died_is_taken_over_and_each_client_succeeds_once
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "localhost".into());
     let dead = format!("{host}:{}", u32::MAX - 7);
-    assert!(cat.claim_rollout(r, &dead, 1).await.unwrap());
-    assert!(cat.start_rollout_client(r, id(1)).await.unwrap());
+    let now = u64::try_from(tenantry_store::unix_now()).unwrap();
+    let step = cat.step_rollout(r, &dead, now, 1).await.unwrap();
+    assert_eq!(step.next, Next::Start(vec![id(1), id(2)]));
+    // It had started C1's run, and died before C2's.
     let run = cat
         .start_run(id(1), "lms-dev", tenantry_store::RunKind::Deploy, &dead)
         .await

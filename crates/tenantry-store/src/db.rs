@@ -106,57 +106,49 @@ fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
     }
 }
 
+/// The migrations, by number and name, for both backends (`migrations/{sqlite,postgres}/`).
+macro_rules! migrations {
+    ($($n:literal $file:literal $name:literal),* $(,)?) => {
+        [$(($n, $name,
+            include_str!(concat!("../migrations/sqlite/", $file, ".sql")),
+            include_str!(concat!("../migrations/postgres/", $file, ".sql")))),*]
+    };
+}
+
+const MIGRATIONS: [(i64, &str, &str, &str); 12] = migrations![
+    1 "0001_catalog" "catalog",
+    2 "0002_templates_and_client_secrets" "templates and client secrets",
+    3 "0003_runs" "runs",
+    4 "0004_users_and_audit" "users and audit",
+    5 "0005_client_search" "client search",
+    6 "0006_inventory_and_revisions" "inventory and revisions",
+    7 "0007_environments" "environments",
+    8 "0008_security" "security",
+    9 "0009_self_heal" "self heal",
+    10 "0010_rollouts" "rollouts",
+    11 "0011_webhooks" "webhooks",
+    12 "0012_rollout_claims" "rollout claims",
+];
+
 fn migrator(backend: Backend) -> Migrator {
-    let (m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11) = match backend {
-        Backend::Sqlite => (
-            include_str!("../migrations/sqlite/0001_catalog.sql"),
-            include_str!("../migrations/sqlite/0002_templates_and_client_secrets.sql"),
-            include_str!("../migrations/sqlite/0003_runs.sql"),
-            include_str!("../migrations/sqlite/0004_users_and_audit.sql"),
-            include_str!("../migrations/sqlite/0005_client_search.sql"),
-            include_str!("../migrations/sqlite/0006_inventory_and_revisions.sql"),
-            include_str!("../migrations/sqlite/0007_environments.sql"),
-            include_str!("../migrations/sqlite/0008_security.sql"),
-            include_str!("../migrations/sqlite/0009_self_heal.sql"),
-            include_str!("../migrations/sqlite/0010_rollouts.sql"),
-            include_str!("../migrations/sqlite/0011_webhooks.sql"),
-        ),
-        Backend::Postgres => (
-            include_str!("../migrations/postgres/0001_catalog.sql"),
-            include_str!("../migrations/postgres/0002_templates_and_client_secrets.sql"),
-            include_str!("../migrations/postgres/0003_runs.sql"),
-            include_str!("../migrations/postgres/0004_users_and_audit.sql"),
-            include_str!("../migrations/postgres/0005_client_search.sql"),
-            include_str!("../migrations/postgres/0006_inventory_and_revisions.sql"),
-            include_str!("../migrations/postgres/0007_environments.sql"),
-            include_str!("../migrations/postgres/0008_security.sql"),
-            include_str!("../migrations/postgres/0009_self_heal.sql"),
-            include_str!("../migrations/postgres/0010_rollouts.sql"),
-            include_str!("../migrations/postgres/0011_webhooks.sql"),
-        ),
-    };
-    let migration = |version, name, sql: &'static str| {
-        Migration::new(
-            version,
-            Cow::Borrowed(name),
-            MigrationType::Simple,
-            sqlx::SqlSafeStr::into_sql_str(sql),
-            false,
-        )
-    };
-    Migrator::with_migrations(vec![
-        migration(1, "catalog", m1),
-        migration(2, "templates and client secrets", m2),
-        migration(3, "runs", m3),
-        migration(4, "users and audit", m4),
-        migration(5, "client search", m5),
-        migration(6, "inventory and revisions", m6),
-        migration(7, "environments", m7),
-        migration(8, "security", m8),
-        migration(9, "self heal", m9),
-        migration(10, "rollouts", m10),
-        migration(11, "webhooks", m11),
-    ])
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|&(version, name, sqlite, postgres)| {
+                let sql = match backend {
+                    Backend::Sqlite => sqlite,
+                    Backend::Postgres => postgres,
+                };
+                Migration::new(
+                    version,
+                    Cow::Borrowed(name),
+                    MigrationType::Simple,
+                    sqlx::SqlSafeStr::into_sql_str(sql),
+                    false,
+                )
+            })
+            .collect(),
+    )
 }
 
 fn describe_connect_error(e: &sqlx::Error) -> String {

@@ -35,7 +35,7 @@ pub use error::StoreError;
 pub use namespaces::{Namespace, NamespaceUpdate, NewNamespace};
 pub use params::{ParamDef, ParamEntry, Scope, StoredValue, ValueSource};
 pub use revisions::Revision;
-pub use rollouts::{RolloutClient, RolloutRecord, unix_now};
+pub use rollouts::{RolloutClient, RolloutRecord, RolloutStep, unix_now};
 pub use runs::{
     Finish, NewRequest, RequestRecord, RunBrief, RunEnd, RunKind, RunObject, RunRecord, RunStatus,
     Settled,

@@ -1,15 +1,19 @@
 //! Fleet rollouts in the catalog: the plan, what operators asked (go, pause, abort), the
-//! status, each client's state with its run and the revision it had before. A rollout
-//! is driven by whoever holds its claim (an owner heard from within a lease); a client
-//! is started once, by the update that moves it from pending to running.
+//! status, each client's state with its run, the driver that started it and the
+//! revision it had before. Any number of drivers (servers on one catalog, a CLI) carry
+//! a rollout out together: each step is decided under the rollout's lock
+//! ([`Catalog::step_rollout`]), so a client is started once and the batch holds.
 
 use serde::Serialize;
 use sqlx::Row;
 use tenantry_core::ClientId;
 use tenantry_core::rollout::{ClientState, Plan, Request, Status};
 
+use sqlx::AnyConnection;
+use tenantry_core::rollout::{Next, my_share, next, shown};
+
 use crate::clients::number_of;
-use crate::db::{Catalog, client_at, now};
+use crate::db::{Backend, Catalog, client_at, now};
 use crate::error::StoreError;
 
 /// One client of a rollout.
@@ -23,6 +27,18 @@ pub struct RolloutClient {
     /// Its latest revision when the rollout was planned (what `undo` goes back to).
     pub revision_before: Option<i64>,
     pub reason: Option<String>,
+    /// The driver that started it (a server or a CLI: host, process).
+    pub driver: Option<String>,
+}
+
+/// What one [`Catalog::step_rollout`] decided.
+#[derive(Debug, Clone)]
+pub struct RolloutStep {
+    /// The rollout as it stands after the step (the clients it started running).
+    pub record: RolloutRecord,
+    pub next: Next,
+    /// Whether this step ended the rollout: its caller tells the webhooks.
+    pub ended: bool,
 }
 
 /// A rollout as stored.
@@ -84,6 +100,57 @@ fn tag_of(s: ClientState) -> &'static str {
     }
 }
 
+/// Rollout `id` read on the caller's connection (or transaction).
+async fn rollout_in(conn: &mut AnyConnection, id: i64) -> Result<RolloutRecord, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, namespace, plan, request, status, reason, created_by, created_at, updated_at, owner FROM rollouts WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::RolloutNotFound(id))?;
+    let plan: String = row.try_get(2)?;
+    let request: String = row.try_get(3)?;
+    let status: String = row.try_get(4)?;
+    let clients = sqlx::query(
+        "SELECT client_number, canary, state, run_id, revision_before, reason, done_at, claimed_by FROM rollout_clients WHERE rollout_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        let tag: String = r.try_get(2)?;
+        Ok(RolloutClient {
+            client: client_at(r, 0)?,
+            canary: r.try_get::<i64, _>(1)? != 0,
+            state: state_of(&tag, r.try_get(6)?)?,
+            run: r.try_get(3)?,
+            revision_before: r.try_get(4)?,
+            reason: r.try_get(5)?,
+            driver: r.try_get(7)?,
+        })
+    })
+    .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(RolloutRecord {
+        id: row.try_get(0)?,
+        namespace: row.try_get(1)?,
+        plan: serde_json::from_str(&plan).map_err(corrupt)?,
+        request: match request.as_str() {
+            "pause" => Request::Pause,
+            "abort" => Request::Abort,
+            _ => Request::Go,
+        },
+        status: serde_json::from_value(serde_json::Value::String(status)).map_err(corrupt)?,
+        reason: row.try_get(5)?,
+        created_by: row.try_get(6)?,
+        created_at: row.try_get(7)?,
+        updated_at: row.try_get(8)?,
+        owner: row.try_get(9)?,
+        clients,
+    })
+}
+
 /// Seconds since the epoch.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -134,52 +201,8 @@ impl Catalog {
     }
 
     pub async fn rollout(&self, id: i64) -> Result<RolloutRecord, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, namespace, plan, request, status, reason, created_by, created_at, updated_at, owner FROM rollouts WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::RolloutNotFound(id))?;
-        let plan: String = row.try_get(2)?;
-        let request: String = row.try_get(3)?;
-        let status: String = row.try_get(4)?;
-        let clients = sqlx::query(
-            "SELECT client_number, canary, state, run_id, revision_before, reason, done_at FROM rollout_clients WHERE rollout_id = $1 ORDER BY position",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            let tag: String = r.try_get(2)?;
-            Ok(RolloutClient {
-                client: client_at(r, 0)?,
-                canary: r.try_get::<i64, _>(1)? != 0,
-                state: state_of(&tag, r.try_get(6)?)?,
-                run: r.try_get(3)?,
-                revision_before: r.try_get(4)?,
-                reason: r.try_get(5)?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(RolloutRecord {
-            id: row.try_get(0)?,
-            namespace: row.try_get(1)?,
-            plan: serde_json::from_str(&plan).map_err(corrupt)?,
-            request: match request.as_str() {
-                "pause" => Request::Pause,
-                "abort" => Request::Abort,
-                _ => Request::Go,
-            },
-            status: serde_json::from_value(serde_json::Value::String(status)).map_err(corrupt)?,
-            reason: row.try_get(5)?,
-            created_by: row.try_get(6)?,
-            created_at: row.try_get(7)?,
-            updated_at: row.try_get(8)?,
-            owner: row.try_get(9)?,
-            clients,
-        })
+        let mut conn = self.pool.acquire().await?;
+        rollout_in(&mut conn, id).await
     }
 
     /// Every rollout, newest first.
@@ -229,45 +252,179 @@ impl Catalog {
         Ok(())
     }
 
-    /// Takes (or keeps) the right to drive rollout `id` for `owner`: granted when no one
-    /// holds it, `owner` does, or its holder was not heard from for `stale_secs`. Whether
-    /// it was granted; the holder's heartbeat is renewed.
-    pub async fn claim_rollout(
+    /// One step of rollout `id`, decided under the rollout's lock so that drivers in
+    /// several processes agree: every client's state is read, core's [`next`]
+    /// decides, and the clients it starts are marked running (claimed by `by`), or the
+    /// rollout ends, in the same transaction. A client is started by one step only;
+    /// the batch, the canary's gate and `max_failures` hold across drivers; each of
+    /// the drivers heard from within `lease_secs` starts at most its share of the
+    /// batch ([`my_share`]).
+    pub async fn step_rollout(
         &self,
         id: i64,
-        owner: &str,
-        stale_secs: i64,
-    ) -> Result<bool, StoreError> {
-        let now = unix_now();
-        let done = sqlx::query(
-            "UPDATE rollouts SET owner = $1, heartbeat = $2 WHERE id = $3 AND status IN ('running', 'paused') \
-             AND (owner IS NULL OR owner = $1 OR heartbeat < $4)",
+        by: &str,
+        now_secs: u64,
+        lease_secs: u64,
+    ) -> Result<RolloutStep, StoreError> {
+        let mut tx = self.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM rollouts WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        let mut record = rollout_in(&mut tx, id).await?;
+        if record.status.is_final() {
+            tx.commit().await?;
+            return Ok(RolloutStep {
+                next: Next::End(record.status),
+                ended: false,
+                record,
+            });
+        }
+        let at = i64::try_from(now_secs).unwrap_or(i64::MAX);
+        // This driver is heard from; those heard from within their lease share the batch.
+        sqlx::query(
+            "INSERT INTO rollout_drivers (rollout_id, driver, heartbeat) VALUES ($1, $2, $3) \
+             ON CONFLICT (rollout_id, driver) DO UPDATE SET heartbeat = excluded.heartbeat",
         )
-        .bind(owner)
-        .bind(now)
         .bind(id)
-        .bind(now - stale_secs)
+        .bind(by)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        let live: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM rollout_drivers WHERE rollout_id = $1 AND heartbeat >= $2",
+        )
+        .bind(id)
+        .bind(at.saturating_sub(i64::try_from(lease_secs).unwrap_or(i64::MAX)))
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        let mine = record
+            .clients
+            .iter()
+            .filter(|c| c.state == ClientState::Running && c.driver.as_deref() == Some(by))
+            .count();
+        let mut step = my_share(
+            &record.plan,
+            next(&record.plan, &record.states(), record.request, now_secs),
+            usize::try_from(live).unwrap_or(1),
+            mine,
+        );
+        let mut status = shown(&step, record.request);
+        let mut reason = None;
+        match step.clone() {
+            Next::Start(clients) => {
+                let mut taken = Vec::with_capacity(clients.len());
+                for c in clients {
+                    let done = sqlx::query(
+                        "UPDATE rollout_clients SET state = 'running', run_id = NULL, reason = NULL, claimed_by = $1, claimed_at = $2 \
+                         WHERE rollout_id = $3 AND client_number = $4 AND state = 'pending'",
+                    )
+                    .bind(by)
+                    .bind(at)
+                    .bind(id)
+                    .bind(number_of(c))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if done == 0 {
+                        continue;
+                    }
+                    taken.push(c);
+                    if let Some(x) = record.clients.iter_mut().find(|x| x.client == c) {
+                        x.state = ClientState::Running;
+                        x.run = None;
+                        x.driver = Some(by.to_owned());
+                    }
+                }
+                step = Next::Start(taken);
+            }
+            Next::End(end) => {
+                status = end;
+                let failed: Vec<String> = record
+                    .clients
+                    .iter()
+                    .filter(|c| c.state == ClientState::Failed)
+                    .map(|c| c.client.to_string())
+                    .collect();
+                reason = match end {
+                    Status::Halted => Some(format!("halted: failed {}", failed.join(", "))),
+                    Status::Aborted => Some("aborted by an operator".to_owned()),
+                    _ => None,
+                };
+            }
+            Next::Wait { .. } => {}
+        }
+        sqlx::query(
+            "UPDATE rollouts SET status = $1, reason = COALESCE($2, reason), updated_at = $3, owner = $4, heartbeat = $5 WHERE id = $6",
+        )
+        .bind(status.as_str())
+        .bind(&reason)
+        .bind(if status == record.status { record.updated_at.clone() } else { now() })
+        .bind(if status.is_final() { None } else { Some(by) })
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let ended = status.is_final();
+        record.status = status;
+        if reason.is_some() {
+            record.reason = reason;
+        }
+        Ok(RolloutStep {
+            record,
+            next: step,
+            ended,
+        })
+    }
+
+    /// Client `client` of rollout `id` is pending again when the driver that took it
+    /// was not heard from since `before` (seconds since the epoch) and recorded no run
+    /// for it: it died before sending anything. Whether it was.
+    pub async fn lapse_rollout_client(
+        &self,
+        id: i64,
+        client: ClientId,
+        before: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE rollout_clients SET state = 'pending', claimed_by = NULL, claimed_at = NULL \
+             WHERE rollout_id = $1 AND client_number = $2 AND state = 'running' AND run_id IS NULL \
+             AND (claimed_at IS NULL OR claimed_at < $3)",
+        )
+        .bind(id)
+        .bind(number_of(client))
+        .bind(before)
         .execute(&self.pool)
         .await?
         .rows_affected();
         Ok(done == 1)
     }
 
-    /// Moves a client from pending to running; whether this caller did (only one can).
-    pub async fn start_rollout_client(
+    /// Client `client` of rollout `id` runs as run `run` of driver `by` (who started
+    /// it, or took over the deploy of a driver that died).
+    pub async fn run_rollout_client(
         &self,
         id: i64,
         client: ClientId,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE rollout_clients SET state = 'running' WHERE rollout_id = $1 AND client_number = $2 AND state = 'pending'",
+        run: i64,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE rollout_clients SET state = 'running', run_id = $1, reason = NULL, claimed_by = $2, claimed_at = $3 \
+             WHERE rollout_id = $4 AND client_number = $5",
         )
+        .bind(run)
+        .bind(by)
+        .bind(unix_now())
         .bind(id)
         .bind(number_of(client))
         .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(done == 1)
+        .await?;
+        Ok(())
     }
 
     /// Sets a client's state, run and reason.
@@ -295,31 +452,6 @@ impl Catalog {
         .bind(number_of(client))
         .execute(&self.pool)
         .await?;
-        Ok(())
-    }
-
-    /// Sets the rollout's status (and why); a final one releases its claim.
-    pub async fn set_rollout_status(
-        &self,
-        id: i64,
-        status: Status,
-        reason: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let release = if status.is_final() {
-            ", owner = NULL"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "UPDATE rollouts SET status = $1, reason = COALESCE($2, reason), updated_at = $3{release} WHERE id = $4"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(status.as_str())
-            .bind(reason)
-            .bind(now())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
         Ok(())
     }
 }

@@ -111,7 +111,7 @@ impl AppState {
     }
 
     /// Drives rollout `id` in a task of its own, unless this process already does,
-    /// until it ends or another process holds it (the claim decides).
+    /// until it ends (peers on the same catalog drive it alongside).
     pub fn drive_rollout(&self, id: i64) {
         if !self.driving.lock().is_ok_and(|mut d| d.insert(id)) {
             return;
@@ -120,7 +120,6 @@ impl AppState {
         let opts = tenantry_engine::rollout::DriveOptions {
             deploy: state.config.deploy.clone(),
             poll: Duration::from_millis(500),
-            stale_after: state.config.deploy.stale_after,
             owner: format!("{}:web", tenantry_engine::lease_owner()),
         };
         tokio::spawn(async move {
@@ -137,8 +136,8 @@ impl AppState {
         });
     }
 
-    /// Every `every`, drives the rollouts not over yet that no live process drives (a
-    /// holder gone quiet for its lease is taken over).
+    /// Every `every`, drives the rollouts not over yet that this process does not
+    /// drive already (its peers on the same catalog drive them too, sharing clients).
     pub fn drive_rollouts_every(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let state = self.clone();
         tokio::spawn(async move {

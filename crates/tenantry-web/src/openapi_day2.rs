@@ -137,7 +137,8 @@ pub(crate) fn rollout_paths() -> Value {
         "at": { "type": "integer" },
         "run": { "type": "integer", "nullable": true },
         "revision_before": { "type": "integer", "nullable": true },
-        "reason": { "type": "string", "nullable": true } } });
+        "reason": { "type": "string", "nullable": true },
+        "driver": { "type": "string", "nullable": true, "description": "the process that started (or took over) its deploy" } } });
     let rollout = json!({ "type": "object", "required": ["id", "namespace", "plan", "status", "clients"], "properties": {
         "id": { "type": "integer" }, "namespace": { "type": "string" },
         "plan": { "type": "object", "properties": {
@@ -146,7 +147,7 @@ pub(crate) fn rollout_paths() -> Value {
         "status": { "type": "string", "enum": ["running", "paused", "halted", "succeeded", "aborted"] },
         "reason": { "type": "string", "nullable": true },
         "created_by": { "type": "string" }, "created_at": { "type": "string" }, "updated_at": { "type": "string" },
-        "owner": { "type": "string", "nullable": true },
+        "owner": { "type": "string", "nullable": true, "description": "the driver that stepped it last, while it runs" },
         "clients": { "type": "array", "items": client } } });
     let preview = json!({ "type": "object", "required": ["namespace", "plan", "clients"], "properties": {
         "namespace": { "type": "string" }, "plan": { "type": "object" },

@@ -131,3 +131,147 @@ fn a_new_image_rolls_out_canary_first_and_is_undone() {
     }
     sim.kill().unwrap();
 }
+
+/// The catalog two servers would share: PostgreSQL when configured, else an SQLite
+/// file (several processes share it too).
+fn shared_catalog() -> tenantry_testkit::TestDb {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(tenantry_testkit::TestDb::postgres(
+        "two drivers of one rollout",
+    ))
+    .unwrap_or_else(tenantry_testkit::TestDb::sqlite)
+}
+
+#[test]
+fn two_drivers_share_a_rollout_and_one_killed_mid_deploy_is_taken_over_once() {
+    // Deploys slow enough (30 ms a request) to kill a driver in the middle of one.
+    let (sim, port) = start_sim(&["--fast", "--latency-ms", "30"]);
+    let _sim = KilledOnDrop(sim);
+    let db = shared_catalog();
+    let cli = common::Cli::new(&db);
+    cli.ready_to_deploy(&format!("http://127.0.0.1:{port}"), "t0k");
+    let n = 8;
+    for i in 2..=n {
+        cli.ok(&["client", "create", "--name", &format!("Client {i}")]);
+    }
+    for i in 1..=n {
+        cli.ok(&[
+            "deploy",
+            &format!("C{i}"),
+            "-n",
+            "default",
+            "--poll",
+            "50ms",
+        ]);
+    }
+    cli.ok(&[
+        "param",
+        "set",
+        "docker-image",
+        "registry.test/lms:2",
+        "-n",
+        "default",
+    ]);
+    let text = cli.ok(&[
+        "rollout", "start", "-n", "default", "--all", "--batch", "2", "--yes",
+    ]);
+    assert!(text.contains("rollout 1 started"), "{text}");
+
+    // Two drivers at once, as two servers on one catalog.
+    let spawn = || {
+        cli.command(&["rollout", "drive", "1"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut a = KilledOnDrop(spawn());
+    let mut b = KilledOnDrop(spawn());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
+    let name_a = format!("{host}:{}:cli", a.0.id());
+    // Kill a (-9) while a deploy it started is under way, once a client is done.
+    let started = std::time::Instant::now();
+    let (killed_in, done_before) = loop {
+        let shown = cli.json(&["rollout", "show", "1"]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "driver {name_a} never had a deploy under way: {shown}"
+        );
+        let clients = shown["clients"].as_array().unwrap().clone();
+        let done = clients
+            .iter()
+            .filter(|c| c["status"] == "succeeded")
+            .count();
+        let mid = clients.iter().find(|c| {
+            c["status"] == "running" && c["driver"] == json!(name_a) && c["run"].is_i64()
+        });
+        if let (true, Some(c)) = (done >= 1, mid) {
+            a.0.kill().unwrap();
+            a.0.wait().unwrap();
+            break (c["client"].as_str().unwrap().to_owned(), done);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(done_before < n, "killed before the end");
+
+    // b carries it out, taking over a's deploy.
+    let waited = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = b.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(120),
+            "driver b did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "driver b: {status}");
+    let shown = cli.json(&["rollout", "show", "1"]);
+    assert_eq!(shown["status"], "succeeded", "{shown}");
+    let clients = shown["clients"].as_array().unwrap();
+    assert!(
+        clients.iter().all(|c| c["status"] == "succeeded"),
+        "{shown}"
+    );
+    let taken_over = clients
+        .iter()
+        .find(|c| c["client"] == json!(killed_in))
+        .unwrap();
+    // a was deploying it when killed; b took the deploy over.
+    assert_eq!(
+        taken_over["driver"],
+        json!(format!("{host}:{}:cli", b.0.id())),
+        "{killed_in} was taken over: {shown}"
+    );
+    // Each client deployed once by the rollout: its first deploy, then one revision.
+    for i in 1..=n {
+        let history = cli.json(&["history", &format!("C{i}"), "-n", "default"]);
+        let images: Vec<&str> = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["image"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            images,
+            ["registry.test/lms:1", "registry.test/lms:2"],
+            "C{i}: {history}"
+        );
+    }
+}
+
+/// A child process killed when the test ends, even on a failed assertion.
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

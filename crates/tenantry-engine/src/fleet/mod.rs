@@ -78,15 +78,17 @@ pub async fn states_in(
         .environments_in(ns)
         .await?
         .into_iter()
-        .map(|(c, e)| {
-            let x = match e.state {
-                EnvState::Deployed => Expectation::Deployed,
-                EnvState::Suspended => Expectation::Suspended,
-                EnvState::Decommissioned => Expectation::Absent,
-            };
-            (c, x)
-        })
+        .map(|(c, e)| (c, expectation(e.state)))
         .collect())
+}
+
+/// What a recorded environment state expects of the cluster.
+fn expectation(s: EnvState) -> Expectation {
+    match s {
+        EnvState::Deployed => Expectation::Deployed,
+        EnvState::Suspended => Expectation::Suspended,
+        EnvState::Decommissioned => Expectation::Absent,
+    }
 }
 
 /// The latest revisions of `ns` that `known` (client → revision number) does not hold,
@@ -101,25 +103,25 @@ pub async fn revisions_in(
     let revisions = catalog.latest_revisions(ns, known, limit).await?;
     Ok(revisions
         .into_iter()
-        .map(|(c, r)| {
-            let manifests = r
-                .manifests
-                .iter()
-                .filter_map(|m| serde_json::from_value::<RevisionEntry>(m.clone()).ok())
-                .map(|e| e.body)
-                .filter(|b| b.get("kind").is_some())
-                .collect();
-            (
-                c,
-                Desired {
-                    revision: Some(r.number),
-                    image: Some(r.image),
-                    manifests,
-                    expect: Expectation::Deployed,
-                },
-            )
-        })
+        .map(|(c, r)| (c, desired_of(r)))
         .collect())
+}
+
+/// What a revision says an environment should be (expected deployed).
+fn desired_of(r: tenantry_store::Revision) -> Desired {
+    let manifests = r
+        .manifests
+        .iter()
+        .filter_map(|m| serde_json::from_value::<RevisionEntry>(m.clone()).ok())
+        .map(|e| e.body)
+        .filter(|b| b.get("kind").is_some())
+        .collect();
+    Desired {
+        revision: Some(r.number),
+        image: Some(r.image),
+        manifests,
+        expect: Expectation::Deployed,
+    }
 }
 
 /// What every environment of `ns` should be: its latest revision's objects and its
@@ -247,36 +249,66 @@ pub async fn observe_client(
     ns: &str,
     against: Against,
 ) -> Result<Option<Observed>, DeployError> {
-    let mut seen = observe_some(catalog, ns, Some(client)).await?;
-    if against == Against::Rendering {
-        // Revealed, so that secrets compare as they are; the report masks them.
-        let rendered: Vec<Value> = crate::plan::render_current(catalog, client, ns)
-            .await?
-            .into_iter()
-            .filter(|r| r.method.as_str() == "POST")
-            .filter_map(|r| r.body)
-            .filter(|b| b.get("kind").is_some())
-            .collect();
-        if seen.is_empty() {
-            let view = assess(&rendered, Expectation::Deployed, &[], &[]);
-            seen.push(Observed {
-                row: FleetRow::of(client, ns, &view, None, None),
-                view,
-                live: Vec::new(),
-            });
-        } else {
-            let o = &mut seen[0];
-            let expect = match catalog.environment(client, ns).await? {
-                Some(e) if e.state == EnvState::Suspended => Expectation::Suspended,
-                _ => Expectation::Deployed,
-            };
-            let live = o.live.clone();
-            o.view = assess(&rendered, expect, &live, &o.view.pods);
-            let last_run = o.row.last_run.clone();
-            o.row = FleetRow::of(client, ns, &o.view, None, last_run);
-        }
+    let seen = observe_some(catalog, ns, Some(client)).await?.pop();
+    match against {
+        Against::Revision => Ok(seen),
+        Against::Rendering => against_rendering(catalog, client, ns, seen).await.map(Some),
     }
-    Ok(seen.pop())
+}
+
+/// Environments of `ns` judged against today's rendering: what a deploy of each of
+/// `clients` would change. The cluster is read once for them all.
+pub async fn observe_rendered(
+    catalog: &Catalog,
+    ns: &str,
+    clients: &[ClientId],
+) -> Result<Vec<Observed>, DeployError> {
+    let mut seen: HashMap<ClientId, Observed> = observe(catalog, ns)
+        .await?
+        .into_iter()
+        .map(|o| (o.row.client, o))
+        .collect();
+    let mut out = Vec::with_capacity(clients.len());
+    for c in clients {
+        out.push(against_rendering(catalog, *c, ns, seen.remove(c)).await?);
+    }
+    Ok(out)
+}
+
+/// An environment as observed (or nothing of it) judged against what the catalog
+/// renders for it today; its row keeps the revision it has.
+async fn against_rendering(
+    catalog: &Catalog,
+    client: ClientId,
+    ns: &str,
+    seen: Option<Observed>,
+) -> Result<Observed, DeployError> {
+    // Revealed, so that secrets compare as they are; the report masks them.
+    let rendered: Vec<Value> = crate::plan::render_current(catalog, client, ns)
+        .await?
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .filter_map(|r| r.body)
+        .filter(|b| b.get("kind").is_some())
+        .collect();
+    let Some(mut o) = seen else {
+        let view = assess(&rendered, Expectation::Deployed, &[], &[]);
+        return Ok(Observed {
+            row: FleetRow::of(client, ns, &view, None, None),
+            view,
+            live: Vec::new(),
+        });
+    };
+    let expect = match catalog.environment(client, ns).await? {
+        Some(e) if e.state == EnvState::Suspended => Expectation::Suspended,
+        _ => Expectation::Deployed,
+    };
+    o.view = assess(&rendered, expect, &o.live, &o.view.pods);
+    let was = o.row;
+    o.row = FleetRow::of(client, ns, &o.view, None, was.last_run);
+    o.row.revision = was.revision;
+    o.row.image = was.image;
+    Ok(o)
 }
 
 async fn observe_some(
@@ -317,11 +349,28 @@ async fn observe_some(
         .flatten()
         .map(|p| slim("Pod", p))
         .collect();
-    let (desired, states) = desired_in(catalog, ns).await?;
-    let mut desired: BTreeMap<ClientId, Desired> = desired
-        .into_iter()
-        .filter(|(c, _)| only.is_none_or(|o| o == *c))
-        .collect();
+    let (mut desired, states): (BTreeMap<ClientId, Desired>, _) = match only {
+        None => {
+            let (desired, states) = desired_in(catalog, ns).await?;
+            (desired.into_iter().collect(), states)
+        }
+        // One client: its own revision and state, not the namespace's.
+        Some(c) => {
+            let state = catalog
+                .environment(c, ns)
+                .await?
+                .map(|e| expectation(e.state));
+            let desired = catalog.latest_revision(c, ns).await?.map(|r| {
+                let mut d = desired_of(r);
+                d.expect = state.unwrap_or(Expectation::Deployed);
+                (c, d)
+            });
+            (
+                desired.into_iter().collect(),
+                state.map(|s| (c, s)).into_iter().collect(),
+            )
+        }
+    };
     let runs: HashMap<ClientId, RunBrief> = catalog.latest_runs_in(ns).await?.into_iter().collect();
     let mut clients: Vec<ClientId> = desired.keys().chain(live.keys()).copied().collect();
     clients.sort_unstable();

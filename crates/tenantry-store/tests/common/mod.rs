@@ -7,6 +7,16 @@ use tenantry_core::{ApiRootUrl, NamespaceName, OrgName};
 use tenantry_store::{Catalog, KeySource, NewClient, NewNamespace, OpenOptions};
 use tenantry_testkit::{TEST_MASTER_KEY, TestDb};
 
+/// Another catalog (a pool of its own, as another server has) on `db`.
+pub async fn reopen(db: &TestDb) -> Catalog {
+    let opts = OpenOptions {
+        database_url: db.url.clone(),
+        key: KeySource::Hex(SecretString::from(TEST_MASTER_KEY)),
+        max_connections: 2,
+    };
+    Catalog::open(&opts).await.unwrap().0
+}
+
 /// A catalog with namespace `lms-dev` and clients named `clients` (C1, C2, …).
 pub async fn catalog(db: &TestDb, clients: &[&str]) -> Catalog {
     let opts = OpenOptions {

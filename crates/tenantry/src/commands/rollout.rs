@@ -34,7 +34,7 @@ fn health(s: &str) -> anyhow::Result<EnvHealth> {
         })
 }
 
-/// Who drives from this process, as the claim names it.
+/// Who drives from this process, as the clients it starts name it.
 fn owner() -> String {
     format!("{}:cli", tenantry_engine::lease_owner())
 }
@@ -43,7 +43,6 @@ pub fn drive_options() -> DriveOptions {
     DriveOptions {
         deploy: DeployOptions::default(),
         poll: Duration::from_secs(1),
-        stale_after: Duration::from_secs(60),
         owner: owner(),
     }
 }
