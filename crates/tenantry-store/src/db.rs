@@ -115,7 +115,7 @@ macro_rules! migrations {
     };
 }
 
-const MIGRATIONS: [(i64, &str, &str, &str); 12] = migrations![
+const MIGRATIONS: [(i64, &str, &str, &str); 13] = migrations![
     1 "0001_catalog" "catalog",
     2 "0002_templates_and_client_secrets" "templates and client secrets",
     3 "0003_runs" "runs",
@@ -128,6 +128,7 @@ const MIGRATIONS: [(i64, &str, &str, &str); 12] = migrations![
     10 "0010_rollouts" "rollouts",
     11 "0011_webhooks" "webhooks",
     12 "0012_rollout_claims" "rollout claims",
+    13 "0013_notices" "notices",
 ];
 
 fn migrator(backend: Backend) -> Migrator {

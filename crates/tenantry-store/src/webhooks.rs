@@ -163,6 +163,51 @@ impl Catalog {
         event: Event,
         data: &serde_json::Value,
     ) -> Result<usize, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        self.notify_in(&mut conn, event, data).await
+    }
+
+    /// [`Self::notify`], once per `key` across every server on the catalog (and
+    /// through restarts) until [`Self::forget_notice`]. Whether it was told now (not before).
+    pub async fn notify_once(
+        &self,
+        key: &str,
+        event: Event,
+        data: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let new = sqlx::query(
+            "INSERT INTO notices (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if new == 0 {
+            tx.commit().await?;
+            return Ok(false);
+        }
+        self.notify_in(&mut tx, event, data).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Forgets the notices whose key starts with `prefix`: they are told again.
+    pub async fn forget_notice(&self, prefix: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM notices WHERE substr(key, 1, length($1)) = $1")
+            .bind(prefix)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn notify_in(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        event: Event,
+        data: &serde_json::Value,
+    ) -> Result<usize, StoreError> {
         let body =
             serde_json::json!({ "event": event.as_str(), "at": now(), "data": data }).to_string();
         let hooks = self.webhooks().await?;
@@ -180,7 +225,7 @@ impl Catalog {
             .bind(&body)
             .bind(unix_now())
             .bind(now())
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await?;
             n += 1;
         }

@@ -107,3 +107,54 @@ async fn events_are_queued_claimed_once_and_every_attempt_is_kept() {
         assert!(cat.deliveries(None, 10).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn an_event_told_once_is_told_by_one_server_until_forgotten() {
+    for db in TestDb::all("notices").await {
+        let one = open(&db).await;
+        let two = open(&db).await;
+        one.add_webhook(
+            "http://127.0.0.1:1/d",
+            &[Event::DriftDetected],
+            Format::Json,
+            None,
+            "admin",
+        )
+        .await
+        .unwrap();
+        let data = json!({"client": "C1"});
+        let c1 = "drift/lms-dev/C1/3";
+        let c10 = "drift/lms-dev/C10/3";
+        assert!(
+            one.notify_once(c1, Event::DriftDetected, &data)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !two.notify_once(c1, Event::DriftDetected, &data)
+                .await
+                .unwrap(),
+            "a peer (or this server restarted) does not tell it again: {:?}",
+            db.kind
+        );
+        assert!(
+            two.notify_once(c10, Event::DriftDetected, &data)
+                .await
+                .unwrap()
+        );
+        assert_eq!(one.deliveries(None, 10).await.unwrap().len(), 2);
+        // C1's drift cleared: a new one is told again; C10's stays told.
+        two.forget_notice("drift/lms-dev/C1/").await.unwrap();
+        assert!(
+            one.notify_once(c1, Event::DriftDetected, &data)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !one.notify_once(c10, Event::DriftDetected, &data)
+                .await
+                .unwrap()
+        );
+        assert_eq!(one.deliveries(None, 10).await.unwrap().len(), 3);
+    }
+}

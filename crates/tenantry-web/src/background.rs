@@ -14,8 +14,9 @@ use crate::{AppState, WebError};
 /// most once per [`heal_gap`](crate::Config::heal_gap).
 pub type Healed = std::sync::Mutex<HashMap<(ClientId, String), Instant>>;
 
-/// The environments whose drift the webhooks were told of (until it clears).
-pub type DriftTold = std::sync::Mutex<std::collections::HashSet<(ClientId, String)>>;
+/// Whether each environment (client, namespace, revision) was drifted when this
+/// process last looked: only changes reach the catalog's notices.
+pub type DriftTold = std::sync::Mutex<HashMap<(ClientId, String, Option<i64>), bool>>;
 
 /// At most this many self-heal deploys start per namespace in one pass.
 const HEALS_PER_PASS: usize = 5;
@@ -169,26 +170,44 @@ impl AppState {
     }
 
     /// Queues `drift.detected` for each environment the fleet newly finds drifted from
-    /// its last revision (not while a run is under way); once its drift clears, a new
-    /// drift is told again. How many were queued.
+    /// its last revision (not while a run is under way): once across every server on
+    /// the catalog and through restarts (a notice per client, namespace and revision);
+    /// once its drift clears, a new drift is told again. How many were told now.
     pub async fn tell_drift_once(&self) -> Result<usize, WebError> {
         let rows = self.fleet().rows();
-        let mut new = Vec::new();
-        if let Ok(mut told) = self.drift_told.lock() {
+        // What changed since this process last looked: (row, drifted now).
+        let mut changed = Vec::new();
+        if let Ok(seen) = self.drift_told.lock() {
             for r in &rows {
-                let key = (r.client, r.namespace.clone());
                 let running = r
                     .last_run
                     .as_ref()
                     .is_some_and(|run| run.status == RunStatus::Running);
-                if !r.drifted || r.revision.is_none() {
-                    told.remove(&key);
-                } else if !running && told.insert(key) {
-                    new.push(r.clone());
+                if running {
+                    continue;
+                }
+                let drifted = r.drifted && r.revision.is_some();
+                let key = (r.client, r.namespace.clone(), r.revision);
+                if seen.get(&key) != Some(&drifted) {
+                    changed.push((r.clone(), drifted));
                 }
             }
         }
-        for r in &new {
+        let mut told = 0;
+        for (r, drifted) in changed {
+            let prefix = format!("drift/{}/{}/", r.namespace, r.client);
+            let key = (r.client, r.namespace.clone(), r.revision);
+            // Remembered once the catalog has it, so that a failure is tried again.
+            let remember = || {
+                if let Ok(mut seen) = self.drift_told.lock() {
+                    seen.insert(key.clone(), drifted);
+                }
+            };
+            if !drifted {
+                self.catalog.forget_notice(&prefix).await?;
+                remember();
+                continue;
+            }
             let data = serde_json::json!({
                 "client": r.client.to_string(),
                 "namespace": r.namespace,
@@ -196,11 +215,17 @@ impl AppState {
                 "objects_out_of_sync": r.out_of_sync,
                 "reason": format!("{} object(s) out of sync", r.out_of_sync),
             });
-            self.catalog
-                .notify(tenantry_core::webhook::Event::DriftDetected, &data)
-                .await?;
+            let notice = format!("{prefix}{}", r.revision.unwrap_or(0));
+            if self
+                .catalog
+                .notify_once(&notice, tenantry_core::webhook::Event::DriftDetected, &data)
+                .await?
+            {
+                told += 1;
+            }
+            remember();
         }
-        Ok(new.len())
+        Ok(told)
     }
 
     /// One pass of self-heal: in each namespace with self-heal on, every environment

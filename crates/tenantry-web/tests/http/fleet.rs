@@ -306,7 +306,8 @@ print(json.dumps(out))
 }
 
 #[tokio::test]
-async fn self_heal_deploys_a_drifted_environment_once_audited_and_only_where_asked() {
+async fn self_heal_deploys_a_drifted_environment_once_audited_and_only_where_asked_and_drift_is_told_once()
+ {
     let db = TestDb::sqlite();
     let srv = server(&db).await;
     let admin = login(&srv.url, "admin").await;
@@ -333,6 +334,9 @@ async fn self_heal_deploys_a_drifted_environment_once_audited_and_only_where_ask
     };
     scale(3).await;
     fleet_until(&admin, "?drifted=true", "drift seen", |v| v["matched"] == 1).await;
+    // The webhooks are told of it once (the catalog keeps the notice).
+    assert_eq!(srv.state.tell_drift_once().await.unwrap(), 1);
+    assert_eq!(srv.state.tell_drift_once().await.unwrap(), 0, "told once");
     // Off by default: drift is shown, not corrected.
     assert!(srv.state.heal_once().await.unwrap().is_empty());
 
@@ -373,6 +377,11 @@ async fn self_heal_deploys_a_drifted_environment_once_audited_and_only_where_ask
         v["matched"] == 1
     })
     .await;
+    assert_eq!(
+        srv.state.tell_drift_once().await.unwrap(),
+        1,
+        "a drift of the new revision is told"
+    );
     assert!(
         srv.state.heal_once().await.unwrap().is_empty(),
         "rate-limited"
