@@ -266,6 +266,9 @@ impl Catalog {
         now_secs: u64,
         lease_secs: u64,
     ) -> Result<RolloutStep, StoreError> {
+        if let Some(wait) = self.wait_unlocked(id, by, now_secs, lease_secs).await? {
+            return Ok(wait);
+        }
         let mut tx = self.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT id FROM rollouts WHERE id = $1 FOR UPDATE")
@@ -379,6 +382,60 @@ impl Catalog {
             next: step,
             ended,
         })
+    }
+
+    /// The step, read without the lock, when it is only to wait with nothing to write:
+    /// the status shown stands and this driver was heard from within a quarter of its
+    /// lease. Waiting never breaks a rule, and the drivers' passes then take no write
+    /// lock (on SQLite, every deploy's writes would queue behind them).
+    async fn wait_unlocked(
+        &self,
+        id: i64,
+        by: &str,
+        now_secs: u64,
+        lease_secs: u64,
+    ) -> Result<Option<RolloutStep>, StoreError> {
+        let record = self.rollout(id).await?;
+        if record.status.is_final() {
+            return Ok(None);
+        }
+        let at = i64::try_from(now_secs).unwrap_or(i64::MAX);
+        let lease = i64::try_from(lease_secs).unwrap_or(i64::MAX);
+        let beats: Vec<(String, i64)> = sqlx::query(
+            "SELECT driver, heartbeat FROM rollout_drivers WHERE rollout_id = $1 AND heartbeat >= $2",
+        )
+        .bind(id)
+        .bind(at.saturating_sub(lease))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, StoreError>>()?;
+        let fresh = beats
+            .iter()
+            .any(|(d, beat)| d == by && *beat >= at - (lease / 4).max(1));
+        if !fresh {
+            return Ok(None);
+        }
+        let mine = record
+            .clients
+            .iter()
+            .filter(|c| c.state == ClientState::Running && c.driver.as_deref() == Some(by))
+            .count();
+        let step = my_share(
+            &record.plan,
+            next(&record.plan, &record.states(), record.request, now_secs),
+            beats.len(),
+            mine,
+        );
+        if !matches!(step, Next::Wait { .. }) || shown(&step, record.request) != record.status {
+            return Ok(None);
+        }
+        Ok(Some(RolloutStep {
+            record,
+            next: step,
+            ended: false,
+        }))
     }
 
     /// Client `client` of rollout `id` is pending again when the driver that took it
