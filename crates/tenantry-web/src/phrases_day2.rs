@@ -148,6 +148,12 @@ pub(crate) const DAY2: &[(&str, &str)] = &[
     ("every client deployed there", "все развёрнутые там клиенты"),
     ("failures tolerated", "допустимо ошибок"),
     ("halted", "остановлена"),
+    ("halted: failed", "остановлена: не удалось у"),
+    ("aborted by an operator", "прервана оператором"),
+    (
+        "its deploy was interrupted and not resumed",
+        "его развёртывание прервано и не возобновлено",
+    ),
     ("in progress", "идёт"),
     (
         "its last deploy did not end healthy: deployed again",

@@ -2,6 +2,7 @@
 //! how, who is up to date) with a confirmation, and a rollout's page — its clients'
 //! progress, updated live over server-sent events, with pause, resume, abort and undo.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -12,8 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use futures_util::Stream;
 use maud::{Markup, html};
-use tenantry_core::Role;
 use tenantry_core::rollout::{ClientState, Request, Status};
+use tenantry_core::{ClientId, Role};
 use tenantry_engine::rollout::Preview;
 use tenantry_store::RolloutRecord;
 
@@ -216,7 +217,50 @@ async fn create(
     Ok(page(&ctx, &title, preview_body(&ctx, &started.preview, &form)).into_response())
 }
 
-fn rollout_body(ctx: &Ctx, r: &RolloutRecord) -> Markup {
+/// Why the rollout stands as it does, in the page's language: a halt names the failed
+/// clients; an abort is an operator's.
+fn rollout_reason(ctx: &Ctx, r: &RolloutRecord) -> Option<String> {
+    match r.status {
+        Status::Halted => {
+            let failed: Vec<String> = r
+                .clients
+                .iter()
+                .filter(|c| c.state == ClientState::Failed)
+                .map(|c| c.client.to_string())
+                .collect();
+            Some(format!("{} {}", ctx.t("halted: failed"), failed.join(", ")))
+        }
+        Status::Aborted => Some(ctx.t("aborted by an operator").to_owned()),
+        _ => r.reason.clone(),
+    }
+}
+
+/// Each failed client's reason in the page's language: its run's, framed as the run
+/// page frames it, or the rollout's own words.
+async fn client_reasons(
+    state: &AppState,
+    ctx: &Ctx,
+    r: &RolloutRecord,
+) -> HashMap<ClientId, String> {
+    let mut out = HashMap::new();
+    for c in r.clients.iter().filter(|c| c.reason.is_some()) {
+        let said = c.reason.clone().unwrap_or_default();
+        let shown = match c.run {
+            Some(run) => match state.catalog.run(run).await {
+                Ok(rec) if rec.reason.as_deref() == Some(said.as_str()) => {
+                    let steps = rec.report.as_array().cloned().unwrap_or_default();
+                    crate::reports::run_reason(ctx.lang, &said, &steps)
+                }
+                _ => ctx.lang.t_any(&said).to_owned(),
+            },
+            None => ctx.lang.t_any(&said).to_owned(),
+        };
+        out.insert(c.client, shown);
+    }
+    out
+}
+
+fn rollout_body(ctx: &Ctx, r: &RolloutRecord, reasons: &HashMap<ClientId, String>) -> Markup {
     let t = |s| ctx.t(s);
     let control = |action: &str, label: &'static str, confirm: &'static str| {
         html! {
@@ -229,7 +273,7 @@ fn rollout_body(ctx: &Ctx, r: &RolloutRecord) -> Markup {
     html! {
         p {
             (t("Status")) ": " b #rollout-status data-status=(r.status.as_str()) { (status_word(ctx.lang, r.status)) }
-            @if let Some(why) = &r.reason { " — " span.reason { (why) } }
+            @if let Some(why) = rollout_reason(ctx, r) { " — " span.reason { (why) } }
         }
         @if ctx.can(Role::Operator) {
             p.actions {
@@ -250,7 +294,7 @@ fn rollout_body(ctx: &Ctx, r: &RolloutRecord) -> Markup {
                         td { @if c.canary { (t("yes")) } }
                         td { (client_word(ctx.lang, c.state)) }
                         td { @if let Some(run) = c.run { a href={"/runs/" (run)} { (run) } } @else { "—" } }
-                        td.reason { (c.reason.clone().unwrap_or_default()) }
+                        td.reason { (reasons.get(&c.client).cloned().unwrap_or_default()) }
                     }
                 }
             }
@@ -268,8 +312,9 @@ async fn show(
     let ctx = Ctx::new(&info, caller);
     let title = format!("{} {} — {}", ctx.t("Rollout"), r.id, r.namespace);
     let live = (!r.status.is_final()).then(|| format!("/rollouts/{}/events", r.id));
+    let reasons = client_reasons(&state, &ctx, &r).await;
     let body = html! {
-        div #rollout-body data-live=[live] { (rollout_body(&ctx, &r)) }
+        div #rollout-body data-live=[live] { (rollout_body(&ctx, &r, &reasons)) }
         p { a href="/rollouts" { (t_back(&ctx)) } }
     };
     Ok(page(&ctx, &title, body))
