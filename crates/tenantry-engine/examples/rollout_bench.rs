@@ -344,7 +344,7 @@ async fn main() {
 | the preview of those {n} clients (the cluster read once, each client rendered and diffed) | {preview_s:.1} s |\n\
 | API requests per client sent by the driving process (the preview, done before, not counted) | {per_client:.1} |\n\
 | peak resident memory of the driving process | {:.0} MiB |\n\
-| the same with the driver killed (-9) after {at_kill} clients: time until a second driver carries on | {resumed:.1} s (its claim's lease is 2 s here; 60 s in `serve`) |\n\
+| the same with the driver killed (-9) after {at_kill} clients: time until a second driver carries on | {resumed:.1} s (from its start to the next client done: the killed driver's 25 deploys are taken over at once — its process is gone on this host — and run again from their plan) |\n\
 | clients deployed twice by that rollout | {twice} (must be 0); rollout {}: {total2:.1} s in all, the second driver {:.1} s |\n",
         wall / ideal,
         r.status.as_str(),
