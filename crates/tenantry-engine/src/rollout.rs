@@ -410,12 +410,7 @@ async fn tell(catalog: &Catalog, r: &RolloutRecord) {
     } else {
         Event::RolloutFinished
     };
-    let failed: Vec<String> = r
-        .clients
-        .iter()
-        .filter(|c| c.state == ClientState::Failed)
-        .map(|c| c.client.to_string())
-        .collect();
+    let failed = r.failed();
     let data = serde_json::json!({
         "rollout": r.id,
         "namespace": r.namespace,

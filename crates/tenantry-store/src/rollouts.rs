@@ -59,6 +59,15 @@ pub struct RolloutRecord {
 }
 
 impl RolloutRecord {
+    /// The clients that failed, as their ids read.
+    pub fn failed(&self) -> Vec<String> {
+        self.clients
+            .iter()
+            .filter(|c| c.state == ClientState::Failed)
+            .map(|c| c.client.to_string())
+            .collect()
+    }
+
     /// Each client's state, for [`tenantry_core::rollout::next`].
     pub fn states(&self) -> std::collections::BTreeMap<ClientId, ClientState> {
         self.clients.iter().map(|c| (c.client, c.state)).collect()
@@ -346,14 +355,10 @@ impl Catalog {
             }
             Next::End(end) => {
                 status = end;
-                let failed: Vec<String> = record
-                    .clients
-                    .iter()
-                    .filter(|c| c.state == ClientState::Failed)
-                    .map(|c| c.client.to_string())
-                    .collect();
                 reason = match end {
-                    Status::Halted => Some(format!("halted: failed {}", failed.join(", "))),
+                    Status::Halted => {
+                        Some(format!("halted: failed {}", record.failed().join(", ")))
+                    }
                     Status::Aborted => Some("aborted by an operator".to_owned()),
                     _ => None,
                 };

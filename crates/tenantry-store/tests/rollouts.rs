@@ -5,7 +5,7 @@
 
 use tenantry_core::ClientId;
 use tenantry_core::rollout::{ClientState, Next, Plan, Request, Status};
-use tenantry_store::{RunKind, StoreError, unix_now};
+use tenantry_store::{Catalog, RunKind, StoreError, unix_now};
 use tenantry_testkit::TestDb;
 
 mod common;
@@ -115,26 +115,8 @@ async fn drivers_take_each_client_once_a_quiet_ones_claim_lapses_and_a_rollout_o
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn drivers_stepping_at_once_never_exceed_the_batch_and_one_ends_the_rollout() {
     for db in TestDb::all("rollout-race").await {
-        let names: Vec<String> = (1..=12).map(|n| format!("Client {n}")).collect();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let cat = catalog(&db, &names).await;
+        let (cat, plan, id) = rollout_of(&db, 12, 3).await;
         let c = |n| ClientId::from_number(n).unwrap();
-        let plan = Plan {
-            canary: vec![],
-            rest: (1..=12).map(c).collect(),
-            batch: 3,
-            max_failures: 0,
-            soak_secs: 0,
-        };
-        let clients: Vec<_> = plan
-            .rest
-            .iter()
-            .map(|x| (*x, ClientState::Pending, None))
-            .collect();
-        let id = cat
-            .create_rollout("lms-dev", &plan, &clients, "test")
-            .await
-            .unwrap();
         // Four drivers, each with a pool of its own (as separate servers have), step
         // at once, many times.
         let gate = std::sync::Arc::new(tokio::sync::Barrier::new(4));
@@ -206,26 +188,8 @@ async fn drivers_stepping_at_once_never_exceed_the_batch_and_one_ends_the_rollou
 #[tokio::test]
 async fn live_drivers_share_the_batch_and_a_quiet_ones_share_returns() {
     for db in TestDb::all("rollout-share").await {
-        let names: Vec<String> = (1..=8).map(|n| format!("Client {n}")).collect();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let cat = catalog(&db, &names).await;
+        let (cat, _, id) = rollout_of(&db, 8, 4).await;
         let c = |n| ClientId::from_number(n).unwrap();
-        let plan = Plan {
-            canary: vec![],
-            rest: (1..=8).map(c).collect(),
-            batch: 4,
-            max_failures: 0,
-            soak_secs: 0,
-        };
-        let clients: Vec<_> = plan
-            .rest
-            .iter()
-            .map(|x| (*x, ClientState::Pending, None))
-            .collect();
-        let id = cat
-            .create_rollout("lms-dev", &plan, &clients, "test")
-            .await
-            .unwrap();
         let done = |ns: Vec<ClientId>| {
             let cat = cat.clone();
             async move {
@@ -263,4 +227,29 @@ async fn live_drivers_share_the_batch_and_a_quiet_ones_share_returns() {
         let step = cat.step_rollout(id, "a", 120, 10).await.unwrap();
         assert_eq!(step.next, Next::Start(vec![c(8)]));
     }
+}
+
+/// A catalog with clients C1…C`n` and a rollout of them all (no canary) in batches of
+/// `batch`: the catalog, the plan and the rollout's id.
+async fn rollout_of(db: &TestDb, n: u64, batch: usize) -> (Catalog, Plan, i64) {
+    let names: Vec<String> = (1..=n).map(|i| format!("Client {i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let cat = catalog(db, &names).await;
+    let plan = Plan {
+        canary: vec![],
+        rest: (1..=n).map(|i| ClientId::from_number(i).unwrap()).collect(),
+        batch,
+        max_failures: 0,
+        soak_secs: 0,
+    };
+    let clients: Vec<_> = plan
+        .rest
+        .iter()
+        .map(|x| (*x, ClientState::Pending, None))
+        .collect();
+    let id = cat
+        .create_rollout("lms-dev", &plan, &clients, "test")
+        .await
+        .unwrap();
+    (cat, plan, id)
 }

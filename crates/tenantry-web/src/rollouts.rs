@@ -221,15 +221,11 @@ async fn create(
 /// clients; an abort is an operator's.
 fn rollout_reason(ctx: &Ctx, r: &RolloutRecord) -> Option<String> {
     match r.status {
-        Status::Halted => {
-            let failed: Vec<String> = r
-                .clients
-                .iter()
-                .filter(|c| c.state == ClientState::Failed)
-                .map(|c| c.client.to_string())
-                .collect();
-            Some(format!("{} {}", ctx.t("halted: failed"), failed.join(", ")))
-        }
+        Status::Halted => Some(format!(
+            "{} {}",
+            ctx.t("halted: failed"),
+            r.failed().join(", ")
+        )),
         Status::Aborted => Some(ctx.t("aborted by an operator").to_owned()),
         _ => r.reason.clone(),
     }
