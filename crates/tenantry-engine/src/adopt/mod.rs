@@ -182,6 +182,30 @@ pub async fn adopt(
         let mut s = survey(catalog, ns, &shapes, &marks, id, found, opts).await?;
         if s.report.status == AdoptStatus::WouldAdopt && !opts.dry_run {
             write::adopt_one(catalog, &cluster, ns, &shapes, &mut s, run_opts).await;
+            // An object changed between the read and the write (a controller writing a
+            // Deployment's status is enough: the patch carries the version read) — read
+            // it again and go on, as a second run would: every write is idempotent.
+            let mut tries = 0;
+            while tries < 3
+                && s.report.status == AdoptStatus::Failed
+                && matches!(s.report.why, Some(Why::Failed(_)))
+            {
+                tries += 1;
+                let live = list_all(&reader, namespace.k8s_namespace.as_str()).await?;
+                let Some((_, found)) = discover(&shapes, &marks, &live)
+                    .environments
+                    .into_iter()
+                    .find(|(c, _)| *c == id)
+                else {
+                    break;
+                };
+                let mut again = survey(catalog, ns, &shapes, &marks, id, found, opts).await?;
+                if again.report.status != AdoptStatus::WouldAdopt {
+                    break;
+                }
+                write::adopt_one(catalog, &cluster, ns, &shapes, &mut again, run_opts).await;
+                s = again;
+            }
         }
         environments.push(s.report);
     }
