@@ -192,22 +192,10 @@ impl Catalog {
             .await?;
         row.map(|r| env_from(&r, 0)).transpose()
     }
-
-    /// Records what run `run` left the environment as.
-    pub async fn set_environment(
-        &self,
-        client: ClientId,
-        ns: &str,
-        state: EnvState,
-        replicas: i64,
-        run: i64,
-    ) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        set_environment_in(&mut conn, client, ns, state, replicas, run).await
-    }
 }
 
-/// [`Catalog::set_environment`] on the caller's connection (or transaction).
+/// Records what run `run` left the environment as, on the caller's connection (a
+/// run's end stores it with its verdict: [`Catalog::finish_run`]).
 pub(crate) async fn set_environment_in(
     conn: &mut sqlx::AnyConnection,
     client: ClientId,

@@ -160,6 +160,41 @@ async fn rollout_in(conn: &mut AnyConnection, id: i64) -> Result<RolloutRecord, 
     })
 }
 
+/// The drivers of rollout `id` heard from within `lease_secs` of `at`, with when.
+async fn live_drivers(
+    conn: &mut AnyConnection,
+    id: i64,
+    at: i64,
+    lease_secs: u64,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    sqlx::query(
+        "SELECT driver, heartbeat FROM rollout_drivers WHERE rollout_id = $1 AND heartbeat >= $2",
+    )
+    .bind(id)
+    .bind(at.saturating_sub(i64::try_from(lease_secs).unwrap_or(i64::MAX)))
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect()
+}
+
+/// What driver `by`, one of `drivers` live ones, is to do next with rollout `r`: core's
+/// [`next`], cut to its share of the batch.
+fn decide(r: &RolloutRecord, drivers: usize, by: &str, now_secs: u64) -> Next {
+    let mine = r
+        .clients
+        .iter()
+        .filter(|c| c.state == ClientState::Running && c.driver.as_deref() == Some(by))
+        .count();
+    my_share(
+        &r.plan,
+        next(&r.plan, &r.states(), r.request, now_secs),
+        drivers,
+        mine,
+    )
+}
+
 /// Seconds since the epoch.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -305,25 +340,8 @@ impl Catalog {
         .bind(at)
         .execute(&mut *tx)
         .await?;
-        let live: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM rollout_drivers WHERE rollout_id = $1 AND heartbeat >= $2",
-        )
-        .bind(id)
-        .bind(at.saturating_sub(i64::try_from(lease_secs).unwrap_or(i64::MAX)))
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        let mine = record
-            .clients
-            .iter()
-            .filter(|c| c.state == ClientState::Running && c.driver.as_deref() == Some(by))
-            .count();
-        let mut step = my_share(
-            &record.plan,
-            next(&record.plan, &record.states(), record.request, now_secs),
-            usize::try_from(live).unwrap_or(1),
-            mine,
-        );
+        let live = live_drivers(&mut tx, id, at, lease_secs).await?;
+        let mut step = decide(&record, live.len(), by, now_secs);
         let mut status = shown(&step, record.request);
         let mut reason = None;
         match step.clone() {
@@ -406,33 +424,15 @@ impl Catalog {
         }
         let at = i64::try_from(now_secs).unwrap_or(i64::MAX);
         let lease = i64::try_from(lease_secs).unwrap_or(i64::MAX);
-        let beats: Vec<(String, i64)> = sqlx::query(
-            "SELECT driver, heartbeat FROM rollout_drivers WHERE rollout_id = $1 AND heartbeat >= $2",
-        )
-        .bind(id)
-        .bind(at.saturating_sub(lease))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<_, StoreError>>()?;
+        let mut conn = self.pool.acquire().await?;
+        let beats = live_drivers(&mut conn, id, at, lease_secs).await?;
         let fresh = beats
             .iter()
             .any(|(d, beat)| d == by && *beat >= at - (lease / 4).max(1));
         if !fresh {
             return Ok(None);
         }
-        let mine = record
-            .clients
-            .iter()
-            .filter(|c| c.state == ClientState::Running && c.driver.as_deref() == Some(by))
-            .count();
-        let step = my_share(
-            &record.plan,
-            next(&record.plan, &record.states(), record.request, now_secs),
-            beats.len(),
-            mine,
-        );
+        let step = decide(&record, beats.len(), by, now_secs);
         if !matches!(step, Next::Wait { .. }) || shown(&step, record.request) != record.status {
             return Ok(None);
         }
