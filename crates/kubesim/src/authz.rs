@@ -29,16 +29,10 @@ pub fn review(rest: &[&str], body: &[u8]) -> Result<Value, ApiError> {
         ["namespaces", _, "localsubjectaccessreviews"] => "LocalSubjectAccessReview",
         _ => return Err(ApiError::not_found_path()),
     };
-    // kubectl sends its reviews as protobuf; kubesim does not decode protobuf, and needs
-    // nothing from the review to allow it, so such a review is answered (in JSON, which
-    // kubectl also accepts) without its spec echoed.
-    let mut review: Value = if body.starts_with(b"k8s\0") {
-        json!({"spec": {}})
-    } else {
-        serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
-        })?
-    };
+    // Protobuf reviews (kubectl's) arrive here already read into JSON.
+    let mut review: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+    })?;
     if !review.get("spec").is_some_and(Value::is_object) {
         return Err(ApiError::unprocessable(format!(
             "{kind}.{GROUP} \"\" is invalid: spec: Required value"

@@ -78,8 +78,25 @@ pub fn apply_defaults(kind: &str, obj: &mut Value, uid: &str, cluster_ip: &str) 
             if spec.get("progressDeadlineSeconds").is_none() {
                 spec["progressDeadlineSeconds"] = json!(600);
             }
-            if spec.get("strategy").is_none() {
-                spec["strategy"] = json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}});
+            // As SetDefaults_Deployment: an empty strategy (`kubectl create deployment`
+            // sends `{}`) is a rolling update, its bounds 25% each when unset.
+            let strategy = &mut spec["strategy"];
+            if !strategy.is_object() {
+                *strategy = json!({});
+            }
+            if strategy.get("type").is_none_or(|t| t.as_str() == Some("")) {
+                strategy["type"] = json!("RollingUpdate");
+            }
+            if strategy["type"] == "RollingUpdate" {
+                let rolling = &mut strategy["rollingUpdate"];
+                if !rolling.is_object() {
+                    *rolling = json!({});
+                }
+                for bound in ["maxUnavailable", "maxSurge"] {
+                    if rolling.get(bound).is_none_or(Value::is_null) {
+                        rolling[bound] = json!("25%");
+                    }
+                }
             }
             if let Some(t) = spec.pointer_mut("/template/spec") {
                 pod_defaults(t);

@@ -463,30 +463,30 @@ const PYTHON_E2E_EXPECTED_FAILURES: &[(&str, &str)] = &[
     ),
 ];
 
-/// `kubernetes-client/python`'s e2e suite (tag v36.0.3, vendored unchanged in
-/// `tests/python-client-e2e`), run by pytest against kubesim behind a Rancher-style path
-/// prefix with a bearer token.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_python_clients_own_e2e_suite_passes_but_for_exec_and_port_forward() {
-    let Some(pytest) = oracle("TENANTRY_TEST_PYTEST", "the Python client's e2e suite") else {
-        return;
-    };
+/// Tests of the suite that race inside the Python client itself, whatever the server:
+/// they are run again once when they fail, and must pass then.
+const PYTHON_E2E_CLIENT_RACES: &[(&str, &str)] = &[(
+    "test_informer.py::TestSharedInformerE2E::test_cache_populated_after_start",
+    "SharedInformer.stop() right after the first list can land before the informer's watch \
+     has its response: Watch.stream() then clears the stop flag and the thread blocks reading \
+     a watch no event will end (a real API server holds it for 30 min too)",
+)];
+
+/// Runs pytest on `tests` of the vendored suite against the cluster in `kubeconfig`; the
+/// report, and the test ids that passed and failed.
+async fn pytest_e2e(
+    pytest: PathBuf,
+    kubeconfig: PathBuf,
+    tests: Vec<String>,
+) -> (String, Vec<String>, Vec<String>) {
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python-client-e2e");
-    let sim = sim_with(|_| {}).await;
-    let (dir, kubeconfig) = scratch_with_kubeconfig("py-e2e", &sim.url(), Some(common::TOKEN));
     let out = tokio::task::spawn_blocking(move || {
         Command::new(pytest)
             .current_dir(&suite)
             .env("KUBECONFIG", &kubeconfig)
             .env("PYTHONDONTWRITEBYTECODE", "1")
-            .args([
-                "-p",
-                "no:cacheprovider",
-                "-rA",
-                "--timeout",
-                "120",
-                "kubernetes/e2e_test",
-            ])
+            .args(["-p", "no:cacheprovider", "-rA", "--timeout", "120"])
+            .args(tests)
             .output()
             .unwrap()
     })
@@ -505,6 +505,25 @@ async fn the_python_clients_own_e2e_suite_passes_but_for_exec_and_port_forward()
     };
     let passed = outcome("PASSED ");
     let failed = outcome("FAILED ");
+    (report, passed, failed)
+}
+
+/// `kubernetes-client/python`'s e2e suite (tag v36.0.3, vendored unchanged in
+/// `tests/python-client-e2e`), run by pytest against kubesim behind a Rancher-style path
+/// prefix with a bearer token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_clients_own_e2e_suite_passes_but_for_exec_and_port_forward() {
+    let Some(pytest) = oracle("TENANTRY_TEST_PYTEST", "the Python client's e2e suite") else {
+        return;
+    };
+    let sim = sim_with(|_| {}).await;
+    let (dir, kubeconfig) = scratch_with_kubeconfig("py-e2e", &sim.url(), Some(common::TOKEN));
+    let (report, passed, failed) = pytest_e2e(
+        pytest.clone(),
+        kubeconfig.clone(),
+        vec!["kubernetes/e2e_test".to_owned()],
+    )
+    .await;
     assert!(
         report.contains("Running test against"),
         "the suite did not reach kubesim (is kubernetes.e2e_test importable? ./scripts/test links it):\n{report}"
@@ -513,10 +532,25 @@ async fn the_python_clients_own_e2e_suite_passes_but_for_exec_and_port_forward()
         .iter()
         .filter(|f| !PYTHON_E2E_EXPECTED_FAILURES.iter().any(|(t, _)| t == f))
         .collect();
+    let (races, unexpected): (Vec<&String>, Vec<&String>) = unexpected
+        .into_iter()
+        .partition(|f| PYTHON_E2E_CLIENT_RACES.iter().any(|(t, _)| t == f));
     assert!(
         unexpected.is_empty(),
         "unexpected failures {unexpected:?}:\n{report}"
     );
+    if !races.is_empty() {
+        eprintln!("the client raced in {races:?}; running them again once");
+        let again = races
+            .iter()
+            .map(|t| format!("kubernetes/e2e_test/{t}"))
+            .collect();
+        let (rerun, _, still) = pytest_e2e(pytest, kubeconfig, again).await;
+        assert!(
+            still.is_empty() && rerun.contains(" passed"),
+            "failed again: {still:?}:\n{rerun}\nfirst run:\n{report}"
+        );
+    }
     let now_passing: Vec<&str> = PYTHON_E2E_EXPECTED_FAILURES
         .iter()
         .map(|(t, _)| *t)
@@ -704,5 +738,172 @@ async fn everyday_kubectl_commands_on_workloads_nodes_and_patches() {
         .parse()
         .unwrap();
     assert!((30000..=32767).contains(&port), "{port}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// kubectl ≥ 1.31 sends `create configmap|secret|deployment|…` as protobuf: kubesim reads
+/// each body into the object it means (data, images, ports, rules), and a review too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_create_sends_protobuf_and_kubesim_reads_what_it_means() {
+    let Some(kubectl) = oracle("TENANTRY_TEST_KUBECTL", "kubectl against kubesim") else {
+        return;
+    };
+    let sim = sim_with(|c| c.token = None).await;
+    let (dir, kubeconfig) = scratch_with_kubeconfig("kubectl-pb", &sim.url(), None);
+    let k = |args: &[&str]| kubectl_with(&kubectl, &kubeconfig, args);
+    let ok = |args: &[&str]| {
+        let out = k(args);
+        assert!(out.status.success(), "kubectl {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let get =
+        |what: &str| -> Value { serde_json::from_str(&ok(&["get", what, "-o", "json"])).unwrap() };
+
+    // The body really is protobuf (so this test would notice kubectl going back to JSON).
+    let verbose = k(&[
+        "create",
+        "configmap",
+        "settings",
+        "--from-literal=a=1",
+        "--from-literal=b=two words",
+        "-v=8",
+    ]);
+    let log = text(&verbose);
+    assert!(verbose.status.success(), "{log}");
+    assert!(
+        log.contains("Content-Type: application/vnd.kubernetes.protobuf"),
+        "{log}"
+    );
+    let cm = get("configmap/settings");
+    assert_eq!(cm["data"], json!({"a": "1", "b": "two words"}));
+    assert!(cm["metadata"].get("generation").is_none(), "{cm}");
+
+    ok(&[
+        "create",
+        "secret",
+        "generic",
+        "creds",
+        "--from-literal=password=s3cret",
+    ]);
+    assert_eq!(get("secret/creds")["data"]["password"], json!("czNjcmV0"));
+
+    ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1.27",
+        "--replicas=3",
+        "--port=8080",
+    ]);
+    let d = get("deployment/web");
+    assert_eq!(d["spec"]["replicas"], json!(3));
+    let c = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], json!("nginx:1.27"));
+    assert_eq!(c["ports"][0]["containerPort"], json!(8080));
+    assert_eq!(
+        d["spec"]["strategy"],
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}})
+    );
+    ok(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    // Zero replicas is zero, not "unset".
+    ok(&[
+        "create",
+        "deployment",
+        "idle",
+        "--image=nginx:1.27",
+        "--replicas=0",
+    ]);
+    assert_eq!(get("deployment/idle")["spec"]["replicas"], json!(0));
+
+    ok(&["create", "service", "clusterip", "web", "--tcp=80:8080"]);
+    let svc = get("service/web");
+    assert_eq!(svc["spec"]["ports"][0]["port"], json!(80));
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], json!(8080));
+    assert_eq!(svc["spec"]["type"], json!("ClusterIP"));
+
+    ok(&[
+        "create",
+        "ingress",
+        "web",
+        "--rule=lms.example.test/*=web:80",
+    ]);
+    let ing = get("ingress/web");
+    let rule = &ing["spec"]["rules"][0];
+    assert_eq!(rule["host"], json!("lms.example.test"));
+    assert_eq!(rule["http"]["paths"][0]["pathType"], json!("Prefix"));
+    assert_eq!(
+        rule["http"]["paths"][0]["backend"]["service"]["port"]["number"],
+        json!(80)
+    );
+
+    ok(&["create", "job", "once", "--image=busybox", "--", "true"]);
+    assert_eq!(
+        get("job/once")["spec"]["template"]["spec"]["containers"][0]["command"],
+        json!(["true"])
+    );
+    ok(&[
+        "create",
+        "cronjob",
+        "nightly",
+        "--image=busybox",
+        "--schedule=0 3 * * *",
+    ]);
+    assert_eq!(
+        get("cronjob/nightly")["spec"]["schedule"],
+        json!("0 3 * * *")
+    );
+    ok(&["create", "namespace", "team-a"]);
+    ok(&["create", "serviceaccount", "robot", "-n", "team-a"]);
+    ok(&[
+        "create",
+        "role",
+        "reader",
+        "--verb=get,list",
+        "--resource=pods",
+        "-n",
+        "team-a",
+    ]);
+    let role: Value =
+        serde_json::from_str(&ok(&["get", "role/reader", "-n", "team-a", "-o", "json"])).unwrap();
+    assert_eq!(role["rules"][0]["verbs"], json!(["get", "list"]));
+    ok(&[
+        "create",
+        "rolebinding",
+        "robot-reads",
+        "--role=reader",
+        "--serviceaccount=team-a:robot",
+        "-n",
+        "team-a",
+    ]);
+
+    // A name taken, and a body that is not what it says, are refused as the API server does.
+    let again = k(&["create", "configmap", "settings", "--from-literal=a=1"]);
+    assert!(
+        !again.status.success() && text(&again).contains("already exists"),
+        "{}",
+        text(&again)
+    );
+    let garbage = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/namespaces/default/configmaps",
+            sim.url()
+        ))
+        .header("content-type", "application/vnd.kubernetes.protobuf")
+        .body(b"k8s\0\x0a\xff".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 400);
+    let status: Value = garbage.json().await.unwrap();
+    assert!(
+        status["message"].as_str().unwrap().contains("envelope"),
+        "{status}"
+    );
+
+    // kubectl's access review arrives as protobuf too, and is answered with its spec.
+    assert_eq!(
+        ok(&["auth", "can-i", "delete", "secrets", "-n", "team-a"]).trim(),
+        "yes"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -134,6 +134,8 @@ async fn route(
         return Err(ApiError::unauthorized());
     }
     let q = query_map(uri);
+    let (json_headers, body) = json_body(method, headers, body)?;
+    let headers = json_headers.as_ref().unwrap_or(headers);
     match segs.as_slice() {
         [] => ok(&json!({"paths": ["/api", "/api/v1", "/apis", "/healthz", "/version"]})),
         ["version"] => ok(&json!({
@@ -171,6 +173,32 @@ async fn route(
         }
         _ => Err(ApiError::not_found_path()),
     }
+}
+
+/// A protobuf body (kubectl ≥ 1.31 and client-go send built-in kinds so) read into the JSON
+/// the rest of kubesim handles, with the headers saying JSON; other bodies pass unchanged.
+fn json_body(
+    method: &Method,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<(Option<HeaderMap>, Bytes), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if body.is_empty()
+        || !crate::proto::is_protobuf(content_type)
+        || !matches!(*method, Method::POST | Method::PUT | Method::DELETE)
+    {
+        return Ok((None, body));
+    }
+    let object = crate::proto::decode(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let mut json_headers = headers.clone();
+    json_headers.insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    Ok((Some(json_headers), Bytes::from(object.to_string())))
 }
 
 fn group(g: &str) -> Value {
@@ -280,7 +308,7 @@ async fn resource_route(
         .get(header::CONTENT_TYPE)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("application/json");
-    // kubesim speaks JSON only; clients that prefer protobuf fall back to JSON on 415.
+    // Protobuf bodies were read into JSON by `json_body`; any other encoding is refused.
     if matches!(*method, Method::POST | Method::PUT)
         && !body.is_empty()
         && !content_type.starts_with("application/json")
