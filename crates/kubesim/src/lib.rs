@@ -18,6 +18,7 @@ mod kinds;
 mod logs;
 mod metrics;
 mod nodes;
+pub(crate) mod ownership;
 pub mod proto;
 pub mod registry;
 pub mod resources;

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 /// How the list at a field merges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ListStrategy {
+pub(crate) enum ListStrategy {
     /// Items are objects merged on this key.
     MergeOn(&'static str),
     /// Items are primitives merged as a set.
@@ -19,7 +19,7 @@ enum ListStrategy {
 }
 
 /// The strategy of a list field, by its name and the field holding it.
-fn strategy(parent: &str, field: &str) -> ListStrategy {
+pub(crate) fn strategy(parent: &str, field: &str) -> ListStrategy {
     use ListStrategy::{MergeOn, Replace, Set};
     match (parent, field) {
         (_, "containers" | "initContainers" | "ephemeralContainers") => MergeOn("name"),
@@ -38,7 +38,7 @@ fn strategy(parent: &str, field: &str) -> ListStrategy {
 }
 
 /// What an object below `field` is, for the strategies of the lists inside it.
-fn context_of(parent: &str, field: &str) -> &'static str {
+pub(crate) fn context_of(parent: &str, field: &str) -> &'static str {
     match field {
         "containers" | "initContainers" | "ephemeralContainers" => "container",
         "spec" if parent == "Service" => "service",

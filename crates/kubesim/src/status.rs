@@ -194,6 +194,27 @@ impl ApiError {
         e
     }
 
+    /// A server-side apply that would change fields other managers own (409, a
+    /// `FieldManagerConflict` cause per field).
+    pub(crate) fn apply_conflicts(
+        res: &Resource,
+        name: &str,
+        c: &crate::ownership::Conflicts,
+    ) -> Self {
+        let mut e = Self::new(409, "Conflict", c.message());
+        let mut d = details(res, name, res.plural);
+        d.causes =
+            c.0.iter()
+                .map(|(manager, version, field)| StatusCause {
+                    reason: "FieldManagerConflict",
+                    message: format!("conflict with {manager:?} using {version}"),
+                    field: field.clone(),
+                })
+                .collect();
+        e.details = Some(Box::new(d));
+        e
+    }
+
     pub fn invalid(res: &Resource, name: &str, causes: Vec<Cause>) -> Self {
         let parts: Vec<String> = causes
             .iter()

@@ -56,8 +56,9 @@ pub struct Change {
     pub key: Key,
     pub kind: EventType,
     pub object: Arc<Value>,
-    /// For a modification, the object before it: a selected watch sees an object
-    /// entering its selection as ADDED and leaving it as DELETED.
+    /// For a modification or a deletion, the object before it: a selected watch sees an
+    /// object entering its selection as ADDED and leaving it as DELETED, and a list at a
+    /// past version is rebuilt from it.
     pub previous: Option<Arc<Value>>,
 }
 
@@ -227,7 +228,7 @@ impl Store {
             key.clone(),
             EventType::Deleted,
             gone.clone(),
-            None,
+            Some(old),
         );
         Ok(gone)
     }
@@ -248,6 +249,58 @@ impl Store {
             .map(|(_, v)| v.clone())
             .collect();
         (items, inner.rv)
+    }
+
+    /// Objects of a resource as they were at version `rv` (a snapshot rebuilt by undoing
+    /// the history's later changes), and that version; `Gone` when the history no longer
+    /// reaches back that far. At or past the current version, the current state.
+    pub fn list_at(
+        &self,
+        res: &str,
+        ns: Option<&str>,
+        rv: u64,
+    ) -> Result<(Vec<Arc<Value>>, u64), StoreError> {
+        let inner = self.lock();
+        if rv >= inner.rv {
+            drop(inner);
+            return Ok(self.list(res, ns));
+        }
+        let oldest = inner.history.front().map_or(inner.rv, |c| c.rv);
+        if rv + 1 < oldest {
+            return Err(StoreError::Gone { oldest });
+        }
+        let in_scope = |k: &Key| k.res == res && ns.is_none_or(|n| k.ns == n);
+        let lo = Key {
+            res: res.to_owned(),
+            ns: ns.unwrap_or("").to_owned(),
+            name: String::new(),
+        };
+        let mut at: BTreeMap<Key, Arc<Value>> = inner
+            .objects
+            .range(lo..)
+            .take_while(|(k, _)| in_scope(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for c in inner.history.iter().rev().take_while(|c| c.rv > rv) {
+            if !in_scope(&c.key) {
+                continue;
+            }
+            match (c.kind, &c.previous) {
+                (EventType::Added, _) => {
+                    at.remove(&c.key);
+                }
+                (EventType::Modified, Some(before)) => {
+                    at.insert(c.key.clone(), before.clone());
+                }
+                (EventType::Modified, None) => {}
+                // The object as it was before its deletion.
+                (EventType::Deleted, Some(before)) => {
+                    at.insert(c.key.clone(), before.clone());
+                }
+                (EventType::Deleted, None) => {}
+            }
+        }
+        Ok((at.into_values().collect(), rv))
     }
 
     /// Changes after `rv` still in the history, and a receiver for the ones to come.

@@ -218,6 +218,39 @@ async fn lists_filter_by_labels_and_fields_and_page_with_continue() {
         }
     }
     assert_eq!(seen, ["cm0", "cm1", "cm2", "cm3", "cm4"]);
+
+    // Every page reads the first page's snapshot: what changes meanwhile is not seen, and
+    // a list at that version (`Exact`) shows it whole.
+    let (_, first) = api.get(&format!("{CMS}?limit=2")).await;
+    let at = s(&first, "/metadata/resourceVersion").to_owned();
+    let cont = s(&first, "/metadata/continue").to_owned();
+    assert_eq!(
+        api.post(CMS, &cm("cm1a", json!({"tier": "web"}))).await.0,
+        201
+    );
+    assert_eq!(api.delete(&format!("{CMS}/cm4")).await.0, 200);
+    let (code, _) = api
+        .call(
+            "PATCH",
+            &format!("{CMS}/cm3"),
+            Some(&json!({"metadata": {"labels": {"tier": "gone"}}})),
+            "application/merge-patch+json",
+        )
+        .await;
+    assert_eq!(code, 200);
+    let (_, rest) = api.get(&format!("{CMS}?limit=10&continue={cont}")).await;
+    assert_eq!(names(&rest), ["cm2", "cm3", "cm4"]);
+    assert_eq!(rest["items"][1]["metadata"]["labels"]["tier"], "cache");
+    let (code, then) = api
+        .get(&format!(
+            "{CMS}?resourceVersion={at}&resourceVersionMatch=Exact"
+        ))
+        .await;
+    assert_eq!(code, 200, "{then}");
+    assert_eq!(names(&then), ["cm0", "cm1", "cm2", "cm3", "cm4"]);
+    assert_eq!(s(&then, "/metadata/resourceVersion"), at);
+    let now = api.get(CMS).await.1;
+    assert_eq!(names(&now), ["cm0", "cm1", "cm1a", "cm2", "cm3"]);
 }
 
 fn urlencode(s: &str) -> String {
@@ -877,4 +910,27 @@ async fn a_cronjob_starts_jobs_on_its_schedule_keeps_its_history_and_stops_when_
         after.is_subset(&before),
         "no new Job while suspended: {before:?} → {after:?}"
     );
+}
+
+/// A snapshot older than the change history is gone: 410, as the API server answers a
+/// compacted version.
+#[tokio::test]
+async fn a_list_at_a_version_the_history_no_longer_reaches_is_gone() {
+    let sim = common::sim_with(|c| c.history = 3).await;
+    let api = Api::new(&sim);
+    assert_eq!(api.post(CMS, &cm("first", json!({}))).await.0, 201);
+    let at = s(&api.get(CMS).await.1, "/metadata/resourceVersion").to_owned();
+    for i in 0..5 {
+        assert_eq!(
+            api.post(CMS, &cm(&format!("later{i}"), json!({}))).await.0,
+            201
+        );
+    }
+    let (code, body) = api
+        .get(&format!(
+            "{CMS}?resourceVersion={at}&resourceVersionMatch=Exact"
+        ))
+        .await;
+    assert_eq!(code, 410, "{body}");
+    assert_eq!(body["reason"], "Expired");
 }

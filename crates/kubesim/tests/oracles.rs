@@ -907,3 +907,140 @@ async fn kubectl_create_sends_protobuf_and_kubesim_reads_what_it_means() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `kubectl apply --server-side` against fields another manager owns: a conflict naming
+/// the manager and the field, taken over with `--force-conflicts`; fields dropped from the
+/// manifest go; `managedFields` say who owns what.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_apply_keeps_field_ownership_as_kubectl_expects() {
+    let Some(kubectl) = oracle("TENANTRY_TEST_KUBECTL", "kubectl against kubesim") else {
+        return;
+    };
+    let sim = sim_with(|c| c.token = None).await;
+    let (dir, kubeconfig) = scratch_with_kubeconfig("kubectl-ssa", &sim.url(), None);
+    let k = |args: &[&str]| kubectl_with(&kubectl, &kubeconfig, args);
+    let ok = |args: &[&str]| {
+        let out = k(args);
+        assert!(out.status.success(), "kubectl {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let get = || -> Value {
+        serde_json::from_str(&ok(&[
+            "get",
+            "deployment/web",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ]))
+        .unwrap()
+    };
+    let manifest = |replicas: u32, labels: Value, env: Value| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": "web", "labels": labels},
+               "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                        "template": {"metadata": {"labels": {"app": "web"}},
+                                     "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27", "env": env}]}}}})
+    };
+    ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1.27",
+        "--replicas=2",
+    ]);
+    let created = get();
+    assert_eq!(
+        created["metadata"]["managedFields"][0]["manager"],
+        json!("kubectl-create")
+    );
+    assert_eq!(
+        created["metadata"]["managedFields"][0]["operation"],
+        json!("Update")
+    );
+
+    // Another manager's replicas: a conflict, named as kubectl shows it.
+    let env = json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]);
+    let first = write(
+        &dir,
+        "first.json",
+        &manifest(5, json!({"app": "web", "tier": "front"}), env.clone()),
+    );
+    let refused = k(&["apply", "--server-side", "-f", &first, "--validate=false"]);
+    let said = text(&refused);
+    assert!(!refused.status.success(), "{said}");
+    assert!(
+        said.contains("conflict with \"kubectl-create\"") && said.contains(".spec.replicas"),
+        "{said}"
+    );
+    assert_eq!(
+        get()["spec"]["replicas"],
+        json!(2),
+        "a refused apply changes nothing"
+    );
+
+    ok(&[
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "-f",
+        &first,
+        "--validate=false",
+    ]);
+    let taken = get();
+    assert_eq!(taken["spec"]["replicas"], json!(5));
+    let entries = taken["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let applier = entries
+        .iter()
+        .find(|e| e["operation"] == "Apply")
+        .expect("an Apply entry");
+    assert_eq!(applier["manager"], json!("kubectl"));
+    assert_eq!(applier["fieldsV1"]["f:spec"]["f:replicas"], json!({}));
+    let creator = entries
+        .iter()
+        .find(|e| e["manager"] == "kubectl-create")
+        .unwrap();
+    assert!(
+        creator["fieldsV1"]["f:spec"].get("f:replicas").is_none(),
+        "{creator}"
+    );
+
+    // Dropped from the manifest: the label and the env var go.
+    let second = write(
+        &dir,
+        "second.json",
+        &manifest(
+            5,
+            json!({"app": "web"}),
+            json!([{"name": "A", "value": "1"}]),
+        ),
+    );
+    ok(&["apply", "--server-side", "-f", &second, "--validate=false"]);
+    let now = get();
+    assert_eq!(now["metadata"]["labels"], json!({"app": "web"}));
+    assert_eq!(
+        now["spec"]["template"]["spec"]["containers"][0]["env"],
+        json!([{"name": "A", "value": "1"}])
+    );
+
+    // `kubectl scale` takes replicas over; the next apply of another count conflicts again.
+    ok(&["scale", "deployment/web", "--replicas=3"]);
+    let third = write(
+        &dir,
+        "third.json",
+        &manifest(
+            4,
+            json!({"app": "web"}),
+            json!([{"name": "A", "value": "1"}]),
+        ),
+    );
+    let refused = k(&["apply", "--server-side", "-f", &third, "--validate=false"]);
+    assert!(
+        !refused.status.success() && text(&refused).contains(".spec.replicas"),
+        "{}",
+        text(&refused)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

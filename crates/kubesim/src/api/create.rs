@@ -48,7 +48,14 @@ pub(super) fn create(
 ) -> Result<Value, ApiError> {
     let mut obj = parse_body(body)?;
     check_type(res, &mut obj)?;
-    let obj = checked(res, obj, q, warnings)?;
+    let mut obj = checked(res, obj, q, warnings)?;
+    let (api_version, now) = (res.api_version(), crate::registry::now());
+    crate::ownership::record_update(
+        res.kind,
+        None,
+        &mut obj,
+        &writer(&api_version, &now, q, false),
+    );
     if q.get("dryRun").is_some_and(|d| d == "All") {
         let mut probe = obj.clone();
         let name = probe

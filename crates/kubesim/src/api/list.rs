@@ -21,11 +21,11 @@ pub(super) async fn reached(sim: &Shared, rv: u64) -> Result<(), ApiError> {
 
 /// A list's `resourceVersion` and `resourceVersionMatch`, as the API server reads them:
 /// unset or "0" is any version; a version not reached yet is waited for (then 504);
-/// `Exact` at a past version is 410, as kubesim keeps no snapshots to serve it from.
+/// `Exact` is that version's snapshot (`Some`), 410 once the history no longer reaches it.
 pub(super) async fn list_version(
     sim: &Shared,
     q: &HashMap<String, String>,
-) -> Result<(), ApiError> {
+) -> Result<Option<u64>, ApiError> {
     let rv = q.get("resourceVersion").filter(|v| !v.is_empty());
     let matching = q.get("resourceVersionMatch").filter(|v| !v.is_empty());
     let Some(rv) = rv else {
@@ -33,25 +33,20 @@ pub(super) async fn list_version(
             Some(_) => Err(ApiError::unprocessable(
                 "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
             )),
-            None => Ok(()),
+            None => Ok(None),
         };
     };
     let n: u64 = rv
         .parse()
         .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}")))?;
     match matching.map(String::as_str) {
-        None | Some("NotOlderThan") => reached(sim, n).await,
+        None | Some("NotOlderThan") => reached(sim, n).await.map(|()| None),
         Some("Exact") if n == 0 => Err(ApiError::unprocessable(
             "resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
         )),
         Some("Exact") => {
             reached(sim, n).await?;
-            if n < sim.store.current_rv() {
-                return Err(ApiError::gone(
-                    "The resourceVersion for the provided list is too old.",
-                ));
-            }
-            Ok(())
+            Ok(Some(n))
         }
         Some(other) => Err(ApiError::unprocessable(format!(
             "resourceVersionMatch: Unsupported value: {other:?}: supported values: \"Exact\", \"NotOlderThan\", \"\""
@@ -59,21 +54,40 @@ pub(super) async fn list_version(
     }
 }
 
+/// A list, at version `at` (a snapshot) or now; a continue token carries the version of
+/// its first page, so every page reads the same snapshot.
 pub(super) fn list(
     sim: &Shared,
     res: &Resource,
     ns: Option<&str>,
     q: &HashMap<String, String>,
+    at: Option<u64>,
 ) -> ApiResult {
     let (ls, fs) = selectors(q)?;
-    let (items, rv) = sim.store.list(&res.qualified_plural(), ns);
-    let mut matching = items.iter().filter(|o| ls.matches(o) && fs.matches(o));
-    let start_after = match q.get("continue").filter(|c| !c.is_empty()) {
-        Some(c) => Some(
-            decode_continue(c).ok_or_else(|| ApiError::bad_request("continue key is not valid"))?,
-        ),
-        None => None,
+    let (start_after, at) = match q.get("continue").filter(|c| !c.is_empty()) {
+        Some(c) => {
+            let (rv, key) = decode_continue(c)
+                .ok_or_else(|| ApiError::bad_request("continue key is not valid"))?;
+            (Some(key), Some(rv))
+        }
+        None => (None, at),
     };
+    let (items, rv) = match at {
+        None => sim.store.list(&res.qualified_plural(), ns),
+        Some(at) => sim
+            .store
+            .list_at(&res.qualified_plural(), ns, at)
+            .map_err(|e| match (e, q.contains_key("continue")) {
+                (StoreError::Gone { .. }, true) => ApiError::gone(
+                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                ),
+                (StoreError::Gone { .. }, false) => {
+                    ApiError::gone("The resourceVersion for the provided list is too old.")
+                }
+                (e, _) => store_err(res, "", e),
+            })?,
+    };
+    let mut matching = items.iter().filter(|o| ls.matches(o) && fs.matches(o));
     let limit = q
         .get("limit")
         .and_then(|l| l.parse::<usize>().ok())
@@ -103,7 +117,7 @@ pub(super) fn list(
     }
     let mut meta = json!({"resourceVersion": rv.to_string()});
     if more && let Some(last) = out.last() {
-        meta["continue"] = json!(encode_continue(&key_of(last)));
+        meta["continue"] = json!(encode_continue(rv, &key_of(last)));
     }
     let list = ListBody {
         kind: format!("{}List", res.kind),
@@ -146,15 +160,18 @@ impl serde::Serialize for ListItem<'_> {
     }
 }
 
-pub(super) fn encode_continue(key: &str) -> String {
+/// A continue token: the snapshot's version and the last key served.
+pub(super) fn encode_continue(rv: u64, key: &str) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{rv}\n{key}"))
 }
 
-pub(super) fn decode_continue(c: &str) -> Option<String> {
+pub(super) fn decode_continue(c: &str) -> Option<(u64, String)> {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(c)
         .ok()
-        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|b| String::from_utf8(b).ok())?;
+    let (rv, key) = text.split_once('\n')?;
+    Some((rv.parse().ok()?, key.to_owned()))
 }

@@ -308,6 +308,24 @@ async fn resource_route(
         .get(header::CONTENT_TYPE)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("application/json");
+    // A write that is not an apply is owned by its `fieldManager`, or else by the client's
+    // user agent up to its first `/` (as the API server names it); an apply must name one.
+    let mut with_manager;
+    let q = if content_type.starts_with("application/apply-patch")
+        || q.get("fieldManager").is_some_and(|m| !m.is_empty())
+    {
+        q
+    } else {
+        with_manager = q.clone();
+        let agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|ua| ua.split('/').next())
+            .filter(|m| !m.is_empty())
+            .unwrap_or("unknown");
+        with_manager.insert("fieldManager".to_owned(), agent.to_owned());
+        &with_manager
+    };
     // Protobuf bodies were read into JSON by `json_body`; any other encoding is refused.
     if matches!(*method, Method::POST | Method::PUT)
         && !body.is_empty()
@@ -333,8 +351,8 @@ async fn resource_route(
                     .collect();
                 ok(&crate::table::table(res, &matching, rv))
             } else {
-                list_version(sim, q).await?;
-                list(sim, res, (!ns.is_empty()).then_some(ns), q)
+                let at = list_version(sim, q).await?;
+                list(sim, res, (!ns.is_empty()).then_some(ns), q, at)
             }
         }
         (Method::POST, None, None) => create(sim, res, ns, &body, q, &mut warnings)
@@ -429,6 +447,22 @@ fn selectors(q: &HashMap<String, String>) -> Result<(LabelSelector, FieldSelecto
 fn query_bool(q: &HashMap<String, String>, key: &str) -> bool {
     q.get(key)
         .is_some_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"))
+}
+
+/// Who writes, for `managedFields`: the request's field manager (set for every write by
+/// `resource_route`), at `now`.
+fn writer<'a>(
+    api_version: &'a str,
+    now: &'a str,
+    q: &'a HashMap<String, String>,
+    status: bool,
+) -> crate::ownership::Writer<'a> {
+    crate::ownership::Writer {
+        manager: q.get("fieldManager").map_or("unknown", String::as_str),
+        api_version,
+        now,
+        status,
+    }
 }
 
 /// Whether the request asks for a dry run (`dryRun=All`): everything is checked, nothing

@@ -63,14 +63,29 @@ pub(super) fn patch(
                 )
             })?;
             check_type(res, &mut applied)?;
-            let Some(current) = sim.store.get(&key) else {
-                let applied = checked(res, applied, q, warnings)?;
-                return create_object(sim, res, ns, applied)
+            let applied = checked(res, applied, q, warnings)?;
+            let (api_version, now) = (res.api_version(), crate::registry::now());
+            let w = writer(&api_version, &now, q, status_only);
+            let force = query_bool(q, "force");
+            let current = sim.store.get(&key);
+            let next = crate::ownership::apply(res.kind, current.as_deref(), &applied, &w, force)
+                .map_err(|c| ApiError::apply_conflicts(res, name, &c))?;
+            let Some(current) = current else {
+                return create_object(sim, res, ns, next)
                     .map(|v| json_response(StatusCode::CREATED, &v));
             };
-            let mut next = (*current).clone();
-            merge_patch(&mut next, &applied);
-            (current, next, None)
+            let next = checked(res, next, q, warnings)?;
+            let merged = merge_update(res, &current, next, status_only)?;
+            let v = commit(
+                sim,
+                res,
+                &key,
+                &current,
+                merged,
+                rv_of(&current),
+                dry_run(q),
+            )?;
+            return ok(&v);
         }
         "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
             let p = parse_body(body)?;
@@ -120,6 +135,9 @@ pub(super) fn write(
     q: &HashMap<String, String>,
     status_only: bool,
 ) -> Result<Value, ApiError> {
-    let merged = merge_update(res, current, next, status_only)?;
+    let mut merged = merge_update(res, current, next, status_only)?;
+    let (api_version, now) = (res.api_version(), crate::registry::now());
+    let w = writer(&api_version, &now, q, status_only);
+    crate::ownership::record_update(res.kind, Some(current), &mut merged, &w);
     commit(sim, res, key, current, merged, expect, dry_run(q))
 }
