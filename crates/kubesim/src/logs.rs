@@ -191,9 +191,14 @@ fn shape(lines: &[Line], first_read: bool, query: &Query) -> String {
         .collect()
 }
 
-/// The container a log request reads: the one named, or the pod's only one. The
-/// simulated kubelet writes the first container's log; the others' are empty.
-pub fn container<'a>(pod: &'a Value, asked: Option<&'a str>) -> Result<(&'a str, bool), ApiError> {
+/// The container a log request reads: the one named, or the pod's only one, and whether
+/// it is the one whose log the simulated kubelet writes (`lead`, the container whose fate
+/// decides the pod's); the others' logs are empty.
+pub fn container<'a>(
+    pod: &'a Value,
+    asked: Option<&'a str>,
+    lead: usize,
+) -> Result<(&'a str, bool), ApiError> {
     let pod_name = pod
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -207,12 +212,12 @@ pub fn container<'a>(pod: &'a Value, asked: Option<&'a str>) -> Result<(&'a str,
         .collect();
     match asked {
         Some(c) if !c.is_empty() => match names.iter().position(|n| *n == c) {
-            Some(i) => Ok((c, i == 0)),
+            Some(i) => Ok((c, i == lead)),
             None => Err(ApiError::bad_request(format!(
                 "container {c} is not valid for pod {pod_name}"
             ))),
         },
-        _ if names.len() == 1 => Ok((names[0], true)),
+        _ if names.len() == 1 => Ok((names[0], lead == 0)),
         _ => Err(ApiError::bad_request(format!(
             "a container name must be specified for pod {pod_name}, choose one of: [{}]",
             names.join(" ")
@@ -303,11 +308,11 @@ mod tests {
     #[test]
     fn a_pod_with_several_containers_needs_one_named() {
         let pod = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
-        assert_eq!(container(&pod, Some("b")).unwrap(), ("b", false));
+        assert_eq!(container(&pod, Some("b"), 0).unwrap(), ("b", false));
         assert_eq!(
-            container(&pod, None).unwrap_err().message,
+            container(&pod, None, 0).unwrap_err().message,
             "a container name must be specified for pod p, choose one of: [a b]"
         );
-        assert!(container(&pod, Some("c")).is_err());
+        assert!(container(&pod, Some("c"), 0).is_err());
     }
 }

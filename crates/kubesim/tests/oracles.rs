@@ -1044,3 +1044,89 @@ async fn server_side_apply_keeps_field_ownership_as_kubectl_expects() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Pods with several containers: every container has its status; the pod is ready when
+/// all are (`2/2`), and a crashing sidecar is the one that restarts and keeps it unready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_container_of_a_pod_is_simulated_not_only_the_first() {
+    let Some(kubectl) = oracle("TENANTRY_TEST_KUBECTL", "kubectl against kubesim") else {
+        return;
+    };
+    let sim = sim_with(|c| {
+        c.token = None;
+        c.scenarios.crash_image = vec!["*crash*".into()];
+    })
+    .await;
+    let (dir, kubeconfig) = scratch_with_kubeconfig("kubectl-multi", &sim.url(), None);
+    let k = |args: &[&str]| kubectl_with(&kubectl, &kubeconfig, args);
+    let ok = |args: &[&str]| {
+        let out = k(args);
+        assert!(out.status.success(), "kubectl {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let deployment = |name: &str, sidecar: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+               "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                        "template": {"metadata": {"labels": {"app": name}},
+                                     "spec": {"containers": [{"name": "lms", "image": "lms:1"},
+                                                             {"name": "proxy", "image": sidecar}]}}}})
+    };
+    let both = write(&dir, "both.json", &deployment("both", "envoy:1"));
+    ok(&["create", "-f", &both, "--validate=false"]);
+    ok(&["rollout", "status", "deployment/both", "--timeout=60s"]);
+    let pods = ok(&["get", "pods", "-l", "app=both", "--no-headers"]);
+    assert!(pods.contains(" 2/2 ") && pods.contains("Running"), "{pods}");
+    let names = ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=both",
+        "-o",
+        "jsonpath={.items[0].status.containerStatuses[*].name}",
+    ]);
+    assert_eq!(names, "lms proxy");
+
+    let crashing = write(
+        &dir,
+        "crashing.json",
+        &deployment("crashing", "crash-proxy:1"),
+    );
+    ok(&["create", "-f", &crashing, "--validate=false"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let pod: Value = loop {
+        let list: Value =
+            serde_json::from_str(&ok(&["get", "pods", "-l", "app=crashing", "-o", "json"]))
+                .unwrap();
+        let pod = list["items"][0].clone();
+        let restarted = pod["status"]["containerStatuses"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|c| c["restartCount"].as_u64() > Some(0)));
+        if restarted {
+            break pod;
+        }
+        assert!(std::time::Instant::now() < deadline, "no restart: {pod}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let statuses = pod["status"]["containerStatuses"].as_array().unwrap();
+    let by_name = |n: &str| statuses.iter().find(|c| c["name"] == n).unwrap();
+    assert_eq!(by_name("lms")["restartCount"], json!(0), "{pod}");
+    assert!(by_name("lms")["state"].get("running").is_some(), "{pod}");
+    assert!(by_name("proxy")["restartCount"].as_u64() > Some(0), "{pod}");
+    let ready = pod["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "ContainersReady")
+        .unwrap();
+    assert_eq!(ready["status"], json!("False"));
+    assert!(
+        ready["message"].as_str().unwrap().contains("[proxy]"),
+        "{ready}"
+    );
+    // The crash is in the sidecar's log, not the app's.
+    let pod_name = pod["metadata"]["name"].as_str().unwrap();
+    let proxy_log = ok(&["logs", pod_name, "-c", "proxy", "--previous"]);
+    assert!(proxy_log.contains("crashes on start"), "{proxy_log}");
+    assert_eq!(ok(&["logs", pod_name, "-c", "lms"]), "");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -18,10 +18,11 @@ pub(super) async fn pod_log(
 ) -> ApiResult {
     let pod = get(sim, resources::PODS, ns, name)?;
     let query = Query::parse(q, |k| query_bool(q, k))?;
-    let (_, first) = container(&pod, q.get("container").map(String::as_str))?;
+    let lead = crate::controllers::lead_of(&pod, &sim.scenarios());
+    let (_, written) = container(&pod, q.get("container").map(String::as_str), lead)?;
     let text_plain = [(header::CONTENT_TYPE, "text/plain")];
-    if !first {
-        // Only the first container is simulated: the others have written nothing.
+    if !written {
+        // The kubelet writes the lead container's log: the others have written nothing.
         return Ok((StatusCode::OK, text_plain, String::new()).into_response());
     }
     if query_bool(q, "previous") {

@@ -89,10 +89,15 @@ pub(super) fn kubelet(sim: &Shared, state: &mut State, tick: Instant) {
             continue;
         }
         let age = sim_state.created.elapsed();
-        let c = pod
-            .pointer("/spec/containers/0")
+        let containers: Vec<Value> = pod
+            .pointer("/spec/containers")
+            .and_then(Value::as_array)
             .cloned()
-            .unwrap_or(json!({}));
+            .unwrap_or_default();
+        // The container whose fate decides the pod's: the first one a scenario fails,
+        // else the first. The others start beside it and share its pull and mounts.
+        let lead = lead_of(&pod, &scenarios);
+        let c = containers.get(lead).cloned().unwrap_or(json!({}));
         let cname = s(&c, "/name").to_owned();
         let image = s(&c, "/image").to_owned();
         let restart_policy = s(&pod, "/spec/restartPolicy").to_owned();
@@ -154,10 +159,15 @@ pub(super) fn kubelet(sim: &Shared, state: &mut State, tick: Instant) {
         status["podIPs"] = json!([{"ip": status["podIP"].clone()}]);
         // (state, ready, lastState, phase)
         let waiting = |reason: &str, message: &str| json!({"waiting": {"reason": reason, "message": message}});
-        let mut last_state = prev
-            .as_ref()
-            .and_then(|p| p.pointer("/containerStatuses/0/lastState"))
-            .cloned()
+        let prev_of = |name: &str| {
+            prev.as_ref()
+                .and_then(|p| p.get("containerStatuses"))
+                .and_then(Value::as_array)
+                .and_then(|l| l.iter().find(|cs| cs["name"] == name))
+                .cloned()
+        };
+        let mut last_state = prev_of(&cname)
+            .and_then(|cs| cs.get("lastState").cloned())
             .unwrap_or(json!({}));
         let mut ready = false;
         let mut phase = "Pending";
@@ -173,6 +183,7 @@ pub(super) fn kubelet(sim: &Shared, state: &mut State, tick: Instant) {
                     .map(|sn| (s(v, "/name").to_owned(), sn.to_owned()))
             })
             .find(|(_, sn)| !exists(sim, resources::SECRETS, &ns, sn));
+        let mounted = missing_secret.is_none() && since_scheduled >= t.pull;
         let cstate = if let Some((vol, secret)) = missing_secret {
             say_once(
                 sim_state,
@@ -301,7 +312,7 @@ pub(super) fn kubelet(sim: &Shared, state: &mut State, tick: Instant) {
                     );
                 }
                 let started_at = json!(now());
-                let running = json!({"running": {"startedAt": prev.as_ref().and_then(|p| p.pointer("/containerStatuses/0/state/running/startedAt")).cloned().unwrap_or(started_at)}});
+                let running = json!({"running": {"startedAt": prev_of(&cname).and_then(|cs| cs.pointer("/state/running/startedAt").cloned()).unwrap_or(started_at)}});
                 let command = format!(
                     "{} {}",
                     c.get("command")
@@ -380,28 +391,72 @@ pub(super) fn kubelet(sim: &Shared, state: &mut State, tick: Instant) {
         if sim_state.restarts > 0 && phase == "Pending" {
             phase = "Running";
         }
-        let ready_s = ready && phase == "Running";
+        // Every container's status: the lead's as above, the others started beside it.
+        let mut statuses = Vec::new();
+        let mut unready = Vec::new();
+        for (i, oc) in containers.iter().enumerate() {
+            let name_i = s(oc, "/name").to_owned();
+            let image_i = s(oc, "/image").to_owned();
+            let (state_i, ready_i, restarts_i, last_i) = if i == lead {
+                (
+                    cstate.clone(),
+                    ready && phase == "Running",
+                    sim_state.restarts,
+                    last_state.clone(),
+                )
+            } else {
+                let before = prev_of(&name_i);
+                let since = before
+                    .as_ref()
+                    .and_then(|cs| cs.pointer("/state/running/startedAt").cloned())
+                    .unwrap_or_else(|| json!(now()));
+                let state_i = if !mounted {
+                    waiting("ContainerCreating", "")
+                } else if matches!(phase, "Succeeded" | "Failed") {
+                    json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": since, "finishedAt": now(), "containerID": format!("containerd://{uid}-{i}")}})
+                } else {
+                    json!({"running": {"startedAt": since}})
+                };
+                let ready_i = !job_pod
+                    && state_i.get("running").is_some()
+                    && since_scheduled >= t.pull + t.start + t.ready;
+                (state_i, ready_i, 0, json!({}))
+            };
+            if !ready_i {
+                unready.push(name_i.clone());
+            }
+            let started_i = state_i.get("running").is_some();
+            let ran = started_i || state_i.get("terminated").is_some();
+            let mut cs = json!({
+                "name": name_i, "image": image_i,
+                "imageID": if ran { format!("docker.io/{image_i}@sha256:0000") } else { String::new() },
+                "ready": ready_i, "started": started_i, "restartCount": restarts_i,
+                "state": state_i, "lastState": last_i,
+            });
+            if ran {
+                cs["containerID"] = json!(if i == 0 {
+                    format!("containerd://{uid}")
+                } else {
+                    format!("containerd://{uid}-{i}")
+                });
+            }
+            statuses.push(cs);
+        }
+        let ready_s = unready.is_empty() && phase == "Running";
+        let unready_msg = format!("containers with unready status: [{}]", unready.join(" "));
         conditions.insert(0, condition("Initialized", true, "", "", prev.as_ref()));
         conditions.push(condition(
             "ContainersReady",
             ready_s,
             if ready_s { "" } else { "ContainersNotReady" },
-            if ready_s {
-                ""
-            } else {
-                "containers with unready status: [c]"
-            },
+            if ready_s { "" } else { &unready_msg },
             prev.as_ref(),
         ));
         conditions.push(condition(
             "Ready",
             ready_s,
             if ready_s { "" } else { "ContainersNotReady" },
-            if ready_s {
-                ""
-            } else {
-                "containers with unready status: [c]"
-            },
+            if ready_s { "" } else { &unready_msg },
             prev.as_ref(),
         ));
         for cond in &mut conditions {
@@ -411,33 +466,72 @@ pub(super) fn kubelet(sim: &Shared, state: &mut State, tick: Instant) {
                 if m.get("reason").is_some_and(|r| r == "") {
                     m.remove("reason");
                     m.remove("message");
-                } else if let Some(msg) = m.get_mut("message") {
-                    *msg = json!(
-                        msg.as_str()
-                            .unwrap_or("")
-                            .replace("[c]", &format!("[{cname}]"))
-                    );
                 }
             }
         }
         status["phase"] = json!(phase);
         status["conditions"] = Value::Array(conditions);
-        status["containerStatuses"] = json!([{
-            "name": cname, "image": image, "imageID": if started { format!("docker.io/{image}@sha256:0000") } else { String::new() },
-            "containerID": if started { format!("containerd://{uid}") } else { String::new() },
-            "ready": ready_s, "started": started, "restartCount": sim_state.restarts,
-            "state": cstate, "lastState": last_state,
-        }]);
-        if let Some(cs) = status
-            .pointer_mut("/containerStatuses/0")
-            .and_then(Value::as_object_mut)
-            && cs["containerID"] == ""
-        {
-            cs.remove("containerID");
-        }
+        status["containerStatuses"] = Value::Array(statuses);
         set_status(sim, PODS, &pod, status);
         for (kind, reason, msg) in says {
             event(sim, state, &pod, kind, &reason, &msg);
         }
     }
+}
+
+/// The index of a pod's lead container (see `lead_container`).
+pub fn lead_of(pod: &Value, scenarios: &Scenarios) -> usize {
+    let containers = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    lead_container(
+        containers,
+        scenarios,
+        s(pod, "/spec/restartPolicy") != "Always",
+    )
+}
+
+/// The container whose fate decides the pod's: the first whose image fails to pull, else
+/// the first whose image crashes, else (a Job's pod) the first whose command fails, else
+/// the first.
+fn lead_container(containers: &[Value], scenarios: &Scenarios, job_pod: bool) -> usize {
+    let image = |c: &Value| s(c, "/image").to_owned();
+    let command = |c: &Value| {
+        format!(
+            "{} {}",
+            c.get("command")
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            c.get("args").map(ToString::to_string).unwrap_or_default()
+        )
+    };
+    let first = |f: &dyn Fn(&Value) -> bool| containers.iter().position(f);
+    first(&|c| {
+        scenarios
+            .fail_image_pull
+            .iter()
+            .any(|p| glob_match(p, &image(c)))
+    })
+    .or_else(|| {
+        first(&|c| {
+            scenarios
+                .crash_image
+                .iter()
+                .any(|p| glob_match(p, &image(c)))
+        })
+    })
+    .or_else(|| {
+        job_pod
+            .then(|| {
+                first(&|c| {
+                    scenarios
+                        .fail_job_command
+                        .iter()
+                        .any(|p| glob_match(p, &command(c)))
+                })
+            })
+            .flatten()
+    })
+    .unwrap_or(0)
 }

@@ -12,7 +12,7 @@ use crate::registry::{create_object, delete_object, now};
 use crate::resources::{
     self, CRONJOBS, DEPLOYMENTS, EVENTS, JOBS, PODS, REPLICASETS, REPLICATIONCONTROLLERS, Resource,
 };
-use crate::sim::{Shared, glob_match};
+use crate::sim::{Scenarios, Shared, glob_match};
 use crate::store::Key;
 
 mod cronjob;
@@ -27,6 +27,7 @@ use cronjob::*;
 use deployment::*;
 use events::*;
 use job::*;
+pub use kubelet::lead_of;
 use kubelet::*;
 pub(crate) use replicaset::*;
 

@@ -111,13 +111,22 @@ refused(lambda: apps.patch_namespaced_deployment("pyweb", "default",
         422, "spec.selector")
 
 # A list's resourceVersion: a version not reached is a 504 (after the server waits for it),
-# Exact at a past version a 410, a match without a version a 422.
+# Exact at a past version that version's snapshot, a match without a version a 422.
 now_rv = int(core.list_namespaced_config_map("default").metadata.resource_version)
 refused(lambda: core.list_namespaced_config_map("default", resource_version=str(now_rv + 10**6),
                                                 resource_version_match="NotOlderThan"),
         504, "Too large resource version")
-refused(lambda: core.list_namespaced_config_map("default", resource_version="1", resource_version_match="Exact"),
-        410, "too old")
+core.create_namespaced_config_map("default", {"metadata": {"name": "later"}, "data": {"k": "v"}})
+core.delete_namespaced_config_map("frozen", "default")
+then = core.list_namespaced_config_map("default", resource_version=str(now_rv), resource_version_match="Exact")
+names = sorted(cm.metadata.name for cm in then.items)
+assert "later" not in names and "frozen" in names, names
+assert then.metadata.resource_version == str(now_rv), then.metadata
+# Pages after a continue token read the first page's snapshot.
+first = core.list_namespaced_config_map("default", limit=1)
+core.create_namespaced_config_map("default", {"metadata": {"name": "zz-after-first-page"}})
+rest = core.list_namespaced_config_map("default", limit=100, _continue=first.metadata._continue)
+assert "zz-after-first-page" not in [cm.metadata.name for cm in rest.items], rest.items
 refused(lambda: core.list_namespaced_config_map("default", resource_version_match="NotOlderThan"),
         422, "forbidden unless resourceVersion is provided")
 core.list_namespaced_config_map("default", resource_version=str(now_rv), resource_version_match="NotOlderThan")
