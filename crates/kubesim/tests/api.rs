@@ -934,3 +934,77 @@ async fn a_list_at_a_version_the_history_no_longer_reaches_is_gone() {
     assert_eq!(code, 410, "{body}");
     assert_eq!(body["reason"], "Expired");
 }
+
+/// YAML bodies, as `curl --data-binary @x.yaml` sends them: a create as
+/// `application/yaml`, a server-side apply as `application/apply-patch+yaml`.
+#[tokio::test]
+async fn yaml_bodies_create_and_apply() {
+    let sim = sim().await;
+    let api = Api::new(&sim);
+    let send = |method: &str, path: String, ct: &'static str, body: &'static str| {
+        let req = reqwest::Client::new()
+            .request(method.parse().unwrap(), format!("{}{path}", sim.url()))
+            .bearer_auth(common::TOKEN)
+            .header("content-type", ct)
+            .body(body);
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (code, created) = send(
+        "POST",
+        CMS.to_owned(),
+        "application/yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  greeting: hello # a comment\n  port: \"8080\"\n",
+    )
+    .await;
+    assert_eq!(code, 201, "{created}");
+    assert_eq!(
+        created["data"],
+        json!({"greeting": "hello", "port": "8080"})
+    );
+
+    let (code, applied) = send(
+        "PATCH",
+        format!("{CMS}/from-yaml?fieldManager=ops"),
+        "application/apply-patch+yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  greeting: hi\n",
+    )
+    .await;
+    assert_eq!(code, 409, "another manager's field: {applied}");
+    let (code, applied) = send(
+        "PATCH",
+        format!("{CMS}/from-yaml?fieldManager=ops&force=true"),
+        "application/apply-patch+yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  greeting: hi\n",
+    )
+    .await;
+    assert_eq!(code, 200, "{applied}");
+    assert_eq!(applied["data"]["greeting"], "hi");
+    let (_, stored) = api.get(&format!("{CMS}/from-yaml")).await;
+    assert!(
+        stored["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["manager"] == "ops" && e["operation"] == "Apply"),
+        "{stored}"
+    );
+
+    let (code, refused) = send(
+        "POST",
+        CMS.to_owned(),
+        "application/yaml",
+        "metadata: [unclosed\n",
+    )
+    .await;
+    assert_eq!(code, 400);
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid YAML"),
+        "{refused}"
+    );
+}

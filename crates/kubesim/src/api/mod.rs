@@ -175,8 +175,9 @@ async fn route(
     }
 }
 
-/// A protobuf body (kubectl ≥ 1.31 and client-go send built-in kinds so) read into the JSON
-/// the rest of kubesim handles, with the headers saying JSON; other bodies pass unchanged.
+/// A protobuf body (kubectl ≥ 1.31 and client-go send built-in kinds so) or a YAML one
+/// read into the JSON the rest of kubesim handles, with the headers saying JSON (an apply
+/// patch stays an apply patch); other bodies pass unchanged.
 fn json_body(
     method: &Method,
     headers: &HeaderMap,
@@ -186,17 +187,38 @@ fn json_body(
         .get(header::CONTENT_TYPE)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    let yaml = media.eq_ignore_ascii_case("application/yaml")
+        || (media == "application/apply-patch+yaml"
+            && serde_json::from_slice::<Value>(&body).is_err());
     if body.is_empty()
-        || !crate::proto::is_protobuf(content_type)
-        || !matches!(*method, Method::POST | Method::PUT | Method::DELETE)
+        || !(crate::proto::is_protobuf(content_type) || yaml)
+        || !matches!(
+            *method,
+            Method::POST | Method::PUT | Method::DELETE | Method::PATCH
+        )
     {
         return Ok((None, body));
     }
-    let object = crate::proto::decode(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let object = if yaml {
+        serde_yaml_ng::from_slice::<Value>(&body).map_err(|e| {
+            ApiError::bad_request(format!("the body of the request is not valid YAML: {e}"))
+        })?
+    } else if *method == Method::PATCH {
+        return Ok((None, body));
+    } else {
+        crate::proto::decode(&body).map_err(|e| ApiError::bad_request(e.to_string()))?
+    };
+    // An apply patch stays one (its media type decides the verb); others become JSON.
+    let json_type = if media == "application/apply-patch+yaml" {
+        media
+    } else {
+        "application/json"
+    };
     let mut json_headers = headers.clone();
     json_headers.insert(
         header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/json"),
+        axum::http::HeaderValue::from_str(json_type).expect("a media type is a header value"),
     );
     Ok((Some(json_headers), Bytes::from(object.to_string())))
 }

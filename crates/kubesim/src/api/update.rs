@@ -57,11 +57,8 @@ pub(super) fn patch(
                     "PATCH requests with apply patch type require a fieldManager (use ?fieldManager=NAME)",
                 ));
             }
-            let mut applied = serde_json::from_slice::<Value>(body).map_err(|_| {
-                ApiError::bad_request(
-                    "kubesim accepts apply patches written as JSON (YAML documents are not parsed)",
-                )
-            })?;
+            // YAML apply patches were read into JSON by `json_body`.
+            let mut applied = parse_body(body)?;
             check_type(res, &mut applied)?;
             let applied = checked(res, applied, q, warnings)?;
             let (api_version, now) = (res.api_version(), crate::registry::now());
