@@ -139,4 +139,40 @@ for ev in w.stream(apps.list_namespaced_deployment, "default", field_selector="m
         w.stop()
 assert ready is not None, "the Deployment never became ready"
 assert any(c.type == "Available" and c.status == "True" for c in ready.status.conditions)
+
+# A missing object's 404 carries its details (name and resource), which `kubectl debug` reads.
+try:
+    core.read_namespaced_config_map("nowhere", "default")
+    raise AssertionError("a missing ConfigMap was found")
+except client.ApiException as e:
+    assert e.status == 404, e.status
+    details = json.loads(e.body)["details"]
+    assert details == {"name": "nowhere", "kind": "configmaps"}, details
+
+# deletecollection with a selector deletes what it selects, and nothing else.
+for n in ["gone-a", "gone-b"]:
+    core.create_namespaced_config_map("default", {"metadata": {"name": n, "labels": {"sweep": "yes"}}})
+core.delete_collection_namespaced_config_map("default", label_selector="sweep=yes")
+left = [c.metadata.name for c in core.list_namespaced_config_map("default").items]
+assert not any(n.startswith("gone-") for n in left) and "py1" in left, left
+
+# A paused Deployment does not roll out a changed template; resumed, it does.
+import time
+
+
+def rs_images():
+    sets = apps.list_namespaced_replica_set("default", label_selector="app=pyweb").items
+    return sorted(rs.spec.template.spec.containers[0].image for rs in sets)
+
+
+apps.patch_namespaced_deployment("pyweb", "default", {"spec": {"paused": True}})
+apps.patch_namespaced_deployment("pyweb", "default", {"spec": {"template": {"spec": {
+    "containers": [{"name": "c", "image": "nginx:2"}]}}}})
+time.sleep(1)
+assert rs_images() == ["nginx:1"], rs_images()
+apps.patch_namespaced_deployment("pyweb", "default", {"spec": {"paused": False}})
+deadline = time.time() + 15
+while "nginx:2" not in rs_images() and time.time() < deadline:
+    time.sleep(0.2)
+assert "nginx:2" in rs_images(), rs_images()
 print("python client: ok")
