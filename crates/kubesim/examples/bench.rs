@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use kubesim::{Config, registry, resources};
+use kubesim::Config;
 use serde_json::json;
 
 fn peak_rss_mib() -> f64 {
@@ -30,7 +30,7 @@ fn percentile(xs: &mut [Duration], p: f64) -> Duration {
     xs[((xs.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn objects(i: usize) -> Vec<(&'static resources::Resource, serde_json::Value)> {
+fn objects(i: usize) -> Vec<serde_json::Value> {
     let id = format!("c{i}");
     let labels = json!({"app": format!("C{i}-lms"), "app.kubernetes.io/managed-by": "tenantry"});
     let pod_spec = json!({"containers": [{"name": id, "image": "registry.test/lms:1", "ports": [{"containerPort": 8080, "name": "8080tcp"}]}]});
@@ -39,34 +39,16 @@ fn objects(i: usize) -> Vec<(&'static resources::Resource, serde_json::Value)> {
         "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "postgres:latest", "command": ["/bin/bash", "-c"], "args": ["true"]}]}}}})
     };
     vec![
-        (resources::JOBS, job("clickhouse")),
-        (resources::JOBS, job("postgres")),
-        (
-            resources::CONFIGMAPS,
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("lms-config-{id}"), "labels": labels}, "data": {"LMS_CLIENT_ID": format!("C{i}")}}),
-        ),
-        (
-            resources::SECRETS,
-            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": format!("rsa-secret-{id}"), "labels": labels}, "data": {"rsa_key": "a2V5"}}),
-        ),
-        (
-            &resources::RESOURCES[3],
-            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": format!("lms-service-{id}"), "labels": labels}, "spec": {"ports": [{"port": 8080}], "selector": {"app": format!("C{i}-lms")}}}),
-        ),
-        (
-            &resources::RESOURCES[9],
-            json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": format!("client-lms-ingress-{id}"), "labels": labels},
+        job("clickhouse"),
+        job("postgres"),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("lms-config-{id}"), "labels": labels}, "data": {"LMS_CLIENT_ID": format!("C{i}")}}),
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": format!("rsa-secret-{id}"), "labels": labels}, "data": {"rsa_key": "a2V5"}}),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": format!("lms-service-{id}"), "labels": labels}, "spec": {"ports": [{"port": 8080}], "selector": {"app": format!("C{i}-lms")}}}),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": format!("client-lms-ingress-{id}"), "labels": labels},
             "spec": {"rules": [{"host": "lms.test", "http": {"paths": [{"path": format!("/C{i}/(.*)"), "pathType": "Prefix", "backend": {"service": {"name": format!("lms-service-{id}"), "port": {"number": 8080}}}}]}}]}}),
-        ),
-        (
-            resources::DEPLOYMENTS,
-            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": format!("lms-deployment-{id}"), "labels": labels},
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": format!("lms-deployment-{id}"), "labels": labels},
             "spec": {"selector": {"matchLabels": {"app": format!("C{i}-lms")}}, "template": {"metadata": {"labels": {"app": format!("C{i}-lms")}}, "spec": pod_spec}}}),
-        ),
-        (
-            resources::PODS,
-            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("lms-deployment-{id}-abcde"), "labels": {"app": format!("C{i}-lms")}}, "spec": pod_spec}),
-        ),
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("lms-deployment-{id}-abcde"), "labels": {"app": format!("C{i}-lms")}}, "spec": pod_spec}),
     ]
 }
 
@@ -86,12 +68,12 @@ async fn main() {
     .unwrap();
     let started = Instant::now();
     for i in 0..clients {
-        for (res, obj) in objects(i) {
-            registry::create_object(&sim.shared, res, "lms", obj).expect("create");
+        for obj in objects(i) {
+            sim.create("lms", obj).expect("create");
         }
     }
     let load = started.elapsed();
-    let count = sim.shared.store.len();
+    let count = sim.object_count();
     let http = reqwest::Client::new();
     let base = sim.url();
 
@@ -128,11 +110,11 @@ async fn main() {
     }
 
     let mut watch_times = Vec::new();
-    let mut resp = http.get(format!("{base}/api/v1/namespaces/lms/configmaps?watch=true&resourceVersion={}&labelSelector=bench%3Dwatch", sim.shared.store.current_rv())).send().await.unwrap();
+    let mut resp = http.get(format!("{base}/api/v1/namespaces/lms/configmaps?watch=true&resourceVersion={}&labelSelector=bench%3Dwatch", sim.resource_version())).send().await.unwrap();
     for k in 0..200 {
         let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("watch-{k}"), "labels": {"bench": "watch"}}});
         let t = Instant::now();
-        registry::create_object(&sim.shared, resources::CONFIGMAPS, "lms", obj).unwrap();
+        sim.create("lms", obj).unwrap();
         let chunk = resp.chunk().await.unwrap().unwrap();
         watch_times.push(t.elapsed());
         assert!(String::from_utf8_lossy(&chunk).contains(&format!("watch-{k}")));

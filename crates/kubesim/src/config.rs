@@ -1,10 +1,10 @@
-//! How a simulator runs: timings, scenarios (what goes wrong on purpose, matched by
-//! `*`-globs), faults to inject, and the whole configuration.
+//! How a simulator runs: timings, and the whole configuration (with the scenarios and
+//! faults it starts with).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use crate::faults::FaultConfig;
+use crate::scenarios::Scenarios;
 
 /// How long simulated things take. Tests shorten them.
 #[derive(Debug, Clone)]
@@ -65,37 +65,6 @@ impl Timings {
     }
 }
 
-/// Things that go wrong on purpose, chosen by image or command patterns (`*` matches
-/// any text).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Scenarios {
-    /// Images that cannot be pulled: `ErrImagePull`, then `ImagePullBackOff`.
-    pub fail_image_pull: Vec<String>,
-    /// Images whose containers exit with code 1 shortly after starting: `CrashLoopBackOff`.
-    pub crash_image: Vec<String>,
-    /// Images whose containers take this many milliseconds longer to become ready.
-    pub slow_ready: HashMap<String, u64>,
-    /// Job containers whose command and args match exit with code 1.
-    pub fail_job_command: Vec<String>,
-}
-
-/// Faults injected before requests are handled, reproducible from a seed.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FaultConfig {
-    pub seed: u64,
-    /// Added to every request.
-    pub latency_ms: u64,
-    /// Share of requests answered 500 (half) or 503 (half).
-    pub error_rate: f64,
-    /// Share of requests answered 429 with `Retry-After`.
-    pub throttle_rate: f64,
-    pub retry_after_seconds: u64,
-    /// Share of requests whose connection is dropped without an answer.
-    pub drop_rate: f64,
-}
-
 /// How to run a simulator.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -128,44 +97,5 @@ impl Default for Config {
             namespaces: vec!["default".into(), "kube-system".into()],
             controllers: true,
         }
-    }
-}
-
-/// `*`-globs: `registry.test/bad*` matches `registry.test/bad:1`.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == text;
-    }
-    let mut rest = text;
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            let Some(r) = rest.strip_prefix(part) else {
-                return false;
-            };
-            rest = r;
-        } else if i == parts.len() - 1 {
-            return rest.ends_with(part);
-        } else {
-            match rest.find(part) {
-                Some(at) => rest = &rest[at + part.len()..],
-                None => return false,
-            }
-        }
-    }
-    true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn globs_match_images() {
-        assert!(glob_match("registry.test/bad*", "registry.test/bad:1"));
-        assert!(glob_match("*crash*", "x/crash-me:2"));
-        assert!(glob_match("exact", "exact"));
-        assert!(!glob_match("exact", "exactly"));
-        assert!(!glob_match("a*z", "abc"));
     }
 }

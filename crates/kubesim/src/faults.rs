@@ -7,8 +7,25 @@ use std::time::Duration;
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 
-use crate::config::FaultConfig;
+use serde::{Deserialize, Serialize};
+
 use crate::status::ApiError;
+
+/// Faults injected before requests are handled, reproducible from a seed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultConfig {
+    pub seed: u64,
+    /// Added to every request.
+    pub latency_ms: u64,
+    /// Share of requests answered 500 (half) or 503 (half).
+    pub error_rate: f64,
+    /// Share of requests answered 429 with `Retry-After`.
+    pub throttle_rate: f64,
+    pub retry_after_seconds: u64,
+    /// Share of requests whose connection is dropped without an answer.
+    pub drop_rate: f64,
+}
 
 /// A seeded generator (SplitMix64): the same seed gives the same faults in the same order.
 #[derive(Debug)]

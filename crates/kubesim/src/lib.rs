@@ -5,34 +5,50 @@
 //! what the real API server validates, and runs simulated controllers and a kubelet so
 //! that Deployments roll out, Jobs complete, and pods fail the ways real pods fail when a
 //! scenario says so. It knows nothing of tenantry.
+//!
+//! Outside this crate a simulator is started (`start`, `spawn`, `spawn_tls`) and then
+//! driven over HTTP, or through the helpers on `Running` (`handle`); the store, the
+//! registry and the controllers are private.
 
-pub mod api;
+mod api;
 mod authz;
 mod config;
-pub mod controllers;
+mod controllers;
 mod cron;
 mod defaults;
 mod faults;
+mod handle;
 mod immutable;
 mod kinds;
 mod logs;
 mod metrics;
 mod nodes;
-pub(crate) mod ownership;
-pub mod proto;
-pub mod registry;
-pub mod resources;
-pub mod scale;
+mod ownership;
+mod proto;
+mod registry;
+mod resources;
+mod scale;
+mod scenarios;
 mod schema;
-pub mod selector;
-pub mod sim;
+mod selector;
+mod server;
+mod sim;
 mod smp;
-pub mod status;
-pub mod store;
-pub mod table;
-pub mod tls;
-pub mod validate;
+mod status;
+mod store;
+mod table;
+mod tls;
+mod validate;
 
-pub use sim::{
-    Config, FaultConfig, Running, Scenarios, Shared, Timings, router, spawn, spawn_tls, start,
-};
+pub use config::{Config, Timings};
+pub use faults::FaultConfig;
+pub use scenarios::Scenarios;
+pub use server::{Running, router, spawn, spawn_tls, start};
+pub use sim::Shared;
+pub use status::ApiError;
+pub use store::{Change, EventType};
+
+/// Whether kubesim serves objects of `kind` (`Deployment`, `ConfigMap`, …).
+pub fn serves(kind: &str) -> bool {
+    resources::by_kind(kind).is_some()
+}

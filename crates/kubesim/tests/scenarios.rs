@@ -228,7 +228,7 @@ async fn scenarios_change_at_run_time_through_the_admin_endpoint() {
         )
         .await;
     assert_eq!((code, back["crash_image"].clone()), (200, json!(["x*"])));
-    assert_eq!(sim.shared.scenarios().crash_image, ["x*"]);
+    assert_eq!(sim.scenarios().crash_image, ["x*"]);
 }
 
 #[tokio::test]

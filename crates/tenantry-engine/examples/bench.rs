@@ -348,11 +348,7 @@ async fn main() {
     let cat = setup(&s.url(), dir2.path(), 1, "registry.test/missing:1").await;
     let c1 = ClientId::parse("C1").unwrap();
     render_plan(&cat, c1, "lms", Secrets::Mask).await.unwrap();
-    let (_, mut changes) = s
-        .shared
-        .store
-        .watch_from(s.shared.store.current_rv())
-        .unwrap();
+    let mut changes = s.changes();
     let set_at = tokio::spawn(async move {
         while let Ok(c) = changes.recv().await {
             let reason = c

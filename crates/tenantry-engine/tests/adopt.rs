@@ -90,8 +90,7 @@ async fn make_by_hand(
 }
 
 fn writes(sim: &kubesim::Running) -> u64 {
-    sim.shared
-        .requests()
+    sim.requests()
         .iter()
         .filter(|(m, _)| matches!(m.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
         .map(|(_, n)| n)

@@ -284,10 +284,7 @@ async fn fixing_a_crashing_image_and_deploying_again_succeeds_while_the_old_pod_
     // And the other way: a change to a crashing image fails on the new ReplicaSet's pod
     // while the old, healthy one still runs.
     let good_pods: Vec<String> = sim
-        .shared
-        .store
-        .list("pods", Some("lms-dev"))
-        .0
+        .objects("pods", "lms-dev")
         .iter()
         .map(|p| p["metadata"]["name"].as_str().unwrap().to_owned())
         .filter(|p| p.starts_with("lms-deployment-c1-"))
@@ -314,8 +311,7 @@ async fn a_deployment_selecting_by_expressions_is_judged_by_its_status_not_by_ot
     // Someone else's crashing pod in the same namespace.
     let theirs = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "theirs", "labels": {"app": "other"}},
         "spec": {"containers": [{"name": "c", "image": "registry.test/crash:1"}]}});
-    kubesim::registry::create_object(&sim.shared, kubesim::resources::PODS, "lms-dev", theirs)
-        .unwrap();
+    sim.create("lms-dev", theirs).unwrap();
     let db = TestDb::sqlite();
     let cat = catalog(&db, &sim, TOKEN).await;
     let name = tenantry_core::template::TemplateName::parse("deployment").unwrap();
@@ -370,13 +366,7 @@ async fn a_failing_setup_job_fails_the_deploy_with_the_jobs_log() {
 async fn an_object_tenantry_does_not_own_is_left_alone_and_named() {
     let sim = cluster(|_| {}).await;
     let foreign = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "lms-config-c1", "labels": {"owner": "alice"}}, "data": {"K": "theirs"}});
-    kubesim::registry::create_object(
-        &sim.shared,
-        kubesim::resources::CONFIGMAPS,
-        "lms-dev",
-        foreign,
-    )
-    .unwrap();
+    sim.create("lms-dev", foreign).unwrap();
     let db = TestDb::sqlite();
     let cat = catalog(&db, &sim, TOKEN).await;
     let reason = run(&cat).await.reason.unwrap();

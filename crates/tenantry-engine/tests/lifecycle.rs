@@ -15,7 +15,7 @@ fn dep(sim: &kubesim::Running) -> Value {
 }
 
 fn live_pods(sim: &kubesim::Running) -> usize {
-    let (pods, _) = sim.shared.store.list("pods", Some("lms-dev"));
+    let pods = sim.objects("pods", "lms-dev");
     pods.iter()
         .filter(|p| {
             p.pointer("/metadata/labels/app").and_then(Value::as_str) == Some("C1-lms")
@@ -216,7 +216,7 @@ async fn merge_patch(
 }
 
 fn names(sim: &kubesim::Running, plural: &str) -> Vec<String> {
-    let (items, _) = sim.shared.store.list(plural, Some("lms-dev"));
+    let items = sim.objects(plural, "lms-dev");
     items
         .iter()
         .filter_map(|o| o.pointer("/metadata/name").and_then(Value::as_str))

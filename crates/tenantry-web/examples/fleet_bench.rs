@@ -79,12 +79,9 @@ fn objects(i: usize) -> Vec<(&'static str, Value)> {
     ]
 }
 
-fn resource_of(collection: &str) -> &'static kubesim::resources::Resource {
-    let plural = collection.rsplit('/').next().unwrap();
-    kubesim::resources::RESOURCES
-        .iter()
-        .find(|r| r.plural == plural)
-        .unwrap()
+/// The resource's plural of an API collection path (`…/deployments` → `deployments`).
+fn plural_of(collection: &str) -> &str {
+    collection.rsplit('/').next().unwrap()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -133,10 +130,9 @@ async fn main() {
             .unwrap();
         let mut manifests = Vec::new();
         for (collection, body) in objects(i) {
-            let res = resource_of(collection);
+            let plural = plural_of(collection);
             let name = body["metadata"]["name"].as_str().unwrap().to_owned();
-            kubesim::registry::create_object(&sim.shared, res, "lms-dev", body.clone())
-                .expect("create");
+            sim.create("lms-dev", body.clone()).expect("create");
             // With the controllers off, the status a running environment has.
             let status = match body["kind"].as_str() {
                 Some("Deployment") => Some(
@@ -152,13 +148,7 @@ async fn main() {
                 _ => None,
             };
             if let Some(st) = status {
-                sim.shared
-                    .store
-                    .modify(&kubesim::store::Key::new(res, "lms-dev", &name), |cur| {
-                        let mut c = cur.clone();
-                        c["status"] = st.clone();
-                        Some(c)
-                    })
+                sim.edit(plural, "lms-dev", &name, |c| c["status"] = st.clone())
                     .unwrap();
             }
             if body["kind"] != "Pod" {
@@ -200,7 +190,7 @@ async fn main() {
             .unwrap();
     }
     let seed_s = seeded.elapsed().as_secs_f64();
-    let objects_held = sim.shared.store.len();
+    let objects_held = sim.object_count();
 
     let user = catalog
         .create_user(
@@ -280,21 +270,17 @@ async fn main() {
     let mut to_page = Vec::new();
     for k in 0..50usize {
         let i = 1 + (k * 7919) % clients;
-        let key = kubesim::store::Key::new(
-            resource_of("deployments"),
+        let t = Instant::now();
+        sim.edit(
+            "deployments",
             "lms-dev",
             &format!("lms-deployment-c{i}"),
-        );
-        let t = Instant::now();
-        sim.shared
-            .store
-            .modify(&key, |cur| {
-                let mut c = cur.clone();
+            |c| {
                 c["spec"]["template"]["spec"]["containers"][0]["image"] =
                     json!(format!("registry.test/lms:hand-{k}"));
-                Some(c)
-            })
-            .unwrap();
+            },
+        )
+        .unwrap();
         let client = ClientId::from_number(i as u64).unwrap();
         loop {
             let v: Value =

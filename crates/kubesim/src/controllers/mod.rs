@@ -12,7 +12,8 @@ use crate::registry::{create_object, delete_object, now};
 use crate::resources::{
     self, CRONJOBS, DEPLOYMENTS, EVENTS, JOBS, PODS, REPLICASETS, REPLICATIONCONTROLLERS, Resource,
 };
-use crate::sim::{Scenarios, Shared, glob_match};
+use crate::scenarios::{Scenarios, glob_match};
+use crate::sim::Shared;
 use crate::store::Key;
 
 mod cronjob;

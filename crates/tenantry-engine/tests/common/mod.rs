@@ -106,15 +106,6 @@ pub async fn run(cat: &Catalog) -> Outcome {
 }
 
 pub fn get(sim: &Running, path: &str) -> Option<Value> {
-    let key_res = |plural: &str| {
-        kubesim::resources::RESOURCES
-            .iter()
-            .find(|r| r.plural == plural)
-            .unwrap()
-    };
     let (plural, name) = path.split_once('/').unwrap();
-    sim.shared
-        .store
-        .get(&kubesim::store::Key::new(key_res(plural), "lms-dev", name))
-        .map(|v| (*v).clone())
+    sim.object(plural, "lms-dev", name)
 }

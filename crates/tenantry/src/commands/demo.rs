@@ -243,9 +243,9 @@ async fn hand_made(catalog: &Catalog, sim: &kubesim::Running) -> anyhow::Result<
         let Some(mut body) = r.body else { continue };
         let kind = body["kind"].as_str().unwrap_or("").to_owned();
         // Its setup Jobs ran long ago and were cleaned up.
-        let Some(res) = kubesim::resources::by_kind(&kind).filter(|_| kind != "Job") else {
+        if kind == "Job" || !kubesim::serves(&kind) {
             continue;
-        };
+        }
         if let Some(labels) = body
             .pointer_mut("/metadata/labels")
             .and_then(serde_json::Value::as_object_mut)
@@ -253,7 +253,7 @@ async fn hand_made(catalog: &Catalog, sim: &kubesim::Running) -> anyhow::Result<
             labels.remove(MANAGED_BY.0);
             labels.remove(CLIENT_LABEL);
         }
-        kubesim::registry::create_object(&sim.shared, res, "demo", body)
+        sim.create("demo", body)
             .map_err(|e| anyhow::anyhow!("{kind}: {e:?}"))?;
     }
     Ok(())
