@@ -144,30 +144,43 @@ pub struct CaBundle(String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("CA bundle {problem}; expected one or more PEM blocks '-----BEGIN CERTIFICATE-----'")]
 pub struct CaBundleError {
-    problem: String,
+    pub problem: CaProblem,
+}
+
+/// What is wrong with a CA bundle.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaProblem {
+    /// Not PEM at all; the PEM reader's words.
+    #[error("is not valid PEM ({0})")]
+    NotPem(String),
+    #[error("holds no PEM block")]
+    NoBlock,
+    /// A PEM block of another kind (e.g. a private key), by its tag.
+    #[error("holds a {0:?} block, not a certificate")]
+    NotCertificate(String),
+    /// The certificate at this position (from 1) cannot be read; the reader's words.
+    #[error("holds a certificate (number {number}) that cannot be read ({detail})")]
+    Unreadable { number: usize, detail: String },
 }
 
 impl CaBundle {
     pub fn parse(input: &str) -> Result<Self, CaBundleError> {
-        let err = |problem: String| CaBundleError { problem };
-        let blocks = pem::parse_many(input).map_err(|e| err(format!("is not valid PEM ({e})")))?;
+        let err = |problem: CaProblem| CaBundleError { problem };
+        let blocks = pem::parse_many(input).map_err(|e| err(CaProblem::NotPem(e.to_string())))?;
         if blocks.is_empty() {
-            return Err(err("holds no PEM block".into()));
+            return Err(err(CaProblem::NoBlock));
         }
         if let Some(other) = blocks.iter().find(|b| b.tag() != "CERTIFICATE") {
-            return Err(err(format!(
-                "holds a {:?} block, not a certificate",
-                other.tag()
-            )));
+            return Err(err(CaProblem::NotCertificate(other.tag().to_owned())));
         }
         // Each must be a certificate TLS can trust, as the cluster client will read it.
         for (i, b) in blocks.iter().enumerate() {
             let der = rustls_pki_types::CertificateDer::from(b.contents());
             if let Err(e) = webpki::anchor_from_trusted_cert(&der) {
-                return Err(err(format!(
-                    "holds a certificate (number {}) that cannot be read ({e:?})",
-                    i + 1
-                )));
+                return Err(err(CaProblem::Unreadable {
+                    number: i + 1,
+                    detail: format!("{e:?}"),
+                }));
             }
         }
         Ok(Self(input.trim().to_owned() + "\n"))

@@ -43,7 +43,7 @@ fn ca_of(s: Option<&str>) -> Result<Option<CaBundle>, WebError> {
         None => Ok(None),
         Some(pem) => CaBundle::parse(pem)
             .map(Some)
-            .map_err(|e| WebError::field("ca_bundle", e.to_string())),
+            .map_err(|e| WebError::field("ca_bundle", crate::messages::ca_bundle(&e))),
     }
 }
 

@@ -26,6 +26,7 @@ mod client_actions;
 mod clients;
 mod cookies;
 pub mod error;
+mod failure_words;
 mod fleet;
 mod fleet_env;
 mod fleet_pages;

@@ -331,6 +331,25 @@ pub fn api_url(e: &tenantry_core::namespace::ApiRootUrlError) -> Msg {
     )
 }
 
+/// A CA bundle that cannot be, in both languages (the PEM reader's own words kept).
+pub fn ca_bundle(e: &tenantry_core::namespace::CaBundleError) -> Msg {
+    use tenantry_core::namespace::CaProblem as P;
+    let ru = match &e.problem {
+        P::NotPem(why) => format!("не является PEM ({why})"),
+        P::NoBlock => "не содержит ни одного блока PEM".to_owned(),
+        P::NotCertificate(tag) => format!("содержит блок {tag:?}, а не сертификат"),
+        P::Unreadable { number, detail } => {
+            format!("содержит сертификат (номер {number}), который не читается ({detail})")
+        }
+    };
+    Msg::both(
+        e.to_string(),
+        format!(
+            "сертификат центра сертификации (CA) {ru}; ожидается один или несколько блоков PEM «-----BEGIN CERTIFICATE-----»"
+        ),
+    )
+}
+
 /// A user name that cannot be, in both languages.
 pub fn user_name(e: &tenantry_core::user::UserNameError) -> Msg {
     use tenantry_core::user::UserNameProblem as P;
@@ -443,6 +462,29 @@ pub fn plan_error(p: &PlanError) -> Msg {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ca_bundle_that_is_not_one_is_refused_in_russian() {
+        let key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        let e = tenantry_core::CaBundle::parse(key).unwrap_err();
+        assert_eq!(
+            ca_bundle(&e).in_lang(Lang::Ru),
+            "сертификат центра сертификации (CA) содержит блок \"PRIVATE KEY\", а не сертификат; ожидается один или несколько блоков PEM «-----BEGIN CERTIFICATE-----»"
+        );
+        assert!(
+            ca_bundle(&e)
+                .in_lang(Lang::En)
+                .contains("not a certificate")
+        );
+        let e = tenantry_core::CaBundle::parse("hello").unwrap_err();
+        assert!(
+            ca_bundle(&e)
+                .in_lang(Lang::Ru)
+                .contains("ни одного блока PEM"),
+            "{}",
+            ca_bundle(&e).in_lang(Lang::Ru)
+        );
+    }
 
     #[test]
     fn names_and_passwords_are_refused_in_russian() {

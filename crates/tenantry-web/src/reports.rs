@@ -3,6 +3,7 @@
 
 use tenantry_engine::{Applied, Explained, Recreate, Said, Waited};
 
+use crate::failure_words::failure_shown;
 use crate::i18n::Lang;
 
 /// Seconds with one decimal, as `lang` writes them.
@@ -97,7 +98,7 @@ pub fn run_reason(lang: Lang, reason: &str, steps: &[serde_json::Value]) -> Stri
             }
         }
     }
-    reason.to_owned()
+    failure_shown(lang, reason)
 }
 
 /// What a step reports, in `lang`.
@@ -116,7 +117,7 @@ pub fn step(lang: Lang, said: &[Said]) -> String {
                     explained: Some(e), ..
                 },
             ) => explained(lang, e),
-            (_, Said::Failed { reason, .. }) => reason.clone(),
+            (_, Said::Failed { reason, .. }) => failure_shown(lang, reason),
         })
         .collect::<Vec<_>>()
         .join(", ")
