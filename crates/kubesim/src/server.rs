@@ -133,26 +133,42 @@ impl Drop for Running {
     }
 }
 
-/// Starts a simulator on `listener` (plain HTTP) with its controllers, in this process.
-pub fn spawn(config: Config, listener: tokio::net::TcpListener) -> std::io::Result<Running> {
-    let addr = listener.local_addr()?;
+/// A simulator of `config` served by `serve` (given the app and the "down" signal), with
+/// its controllers running beside it.
+fn run<F>(
+    config: Config,
+    addr: SocketAddr,
+    tls: bool,
+    serve: impl FnOnce(Router, tokio::sync::watch::Receiver<bool>) -> F,
+) -> Running
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let shared = Shared::new(config);
     let app = router(shared.clone());
     let (down, down_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(crate::tls::serve_plain(listener, app, down_rx));
+    let server = tokio::spawn(serve(app, down_rx));
     let controllers = if shared.config.controllers {
         tokio::spawn(crate::controllers::run(shared.clone()))
     } else {
         tokio::spawn(async {})
     };
-    Ok(Running {
+    Running {
         addr,
         shared,
         server,
         controllers,
-        tls: false,
+        tls,
         down,
-    })
+    }
+}
+
+/// Starts a simulator on `listener` (plain HTTP) with its controllers, in this process.
+pub fn spawn(config: Config, listener: tokio::net::TcpListener) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    Ok(run(config, addr, false, |app, down| {
+        crate::tls::serve_plain(listener, app, down)
+    }))
 }
 
 /// Starts a simulator serving HTTPS on `listener`, with a CA written to `dir/ca.crt`
@@ -173,23 +189,9 @@ pub fn spawn_tls(
     names.extend(hosts.iter().cloned());
     names.dedup();
     let tls = crate::tls::server_config(dir, &names)?;
-    let shared = Shared::new(config);
-    let app = router(shared.clone());
-    let (down, down_rx) = tokio::sync::watch::channel(false);
-    let server = tokio::spawn(crate::tls::serve(listener, tls, app, down_rx));
-    let controllers = if shared.config.controllers {
-        tokio::spawn(crate::controllers::run(shared.clone()))
-    } else {
-        tokio::spawn(async {})
-    };
-    Ok(Running {
-        addr,
-        shared,
-        server,
-        controllers,
-        tls: true,
-        down,
-    })
+    Ok(run(config, addr, true, |app, down| {
+        crate::tls::serve(listener, tls, app, down)
+    }))
 }
 
 /// Binds 127.0.0.1 on a free port and starts a simulator there.

@@ -54,6 +54,42 @@ fn scratch_with_kubeconfig(name: &str, server: &str, token: Option<&str>) -> (Pa
     (dir, kubeconfig)
 }
 
+/// kubectl against one simulator (no token), from a multi-threaded test: `run` for any
+/// outcome, `ok` for a command that must succeed (its output); the scratch directory
+/// with the kubeconfig goes when it does.
+struct Kubectl {
+    bin: PathBuf,
+    kubeconfig: PathBuf,
+    dir: PathBuf,
+}
+
+impl Kubectl {
+    fn new(bin: PathBuf, name: &str, sim: &kubesim::Running) -> Self {
+        let (dir, kubeconfig) = scratch_with_kubeconfig(name, &sim.url(), None);
+        Self {
+            bin,
+            kubeconfig,
+            dir,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        kubectl_with(&self.bin, &self.kubeconfig, args)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "kubectl {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Kubectl {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
 /// Runs kubectl with `kubeconfig`, from a multi-threaded test.
 fn kubectl_with(kubectl: &Path, kubeconfig: &Path, args: &[&str]) -> Output {
     tokio::task::block_in_place(|| {
@@ -749,13 +785,10 @@ async fn kubectl_create_sends_protobuf_and_kubesim_reads_what_it_means() {
         return;
     };
     let sim = sim_with(|c| c.token = None).await;
-    let (dir, kubeconfig) = scratch_with_kubeconfig("kubectl-pb", &sim.url(), None);
-    let k = |args: &[&str]| kubectl_with(&kubectl, &kubeconfig, args);
-    let ok = |args: &[&str]| {
-        let out = k(args);
-        assert!(out.status.success(), "kubectl {args:?}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let kc = Kubectl::new(kubectl, "kubectl-pb", &sim);
+    let dir = kc.dir.clone();
+    let k = |args: &[&str]| kc.run(args);
+    let ok = |args: &[&str]| kc.ok(args);
     let get =
         |what: &str| -> Value { serde_json::from_str(&ok(&["get", what, "-o", "json"])).unwrap() };
 
@@ -917,13 +950,10 @@ async fn server_side_apply_keeps_field_ownership_as_kubectl_expects() {
         return;
     };
     let sim = sim_with(|c| c.token = None).await;
-    let (dir, kubeconfig) = scratch_with_kubeconfig("kubectl-ssa", &sim.url(), None);
-    let k = |args: &[&str]| kubectl_with(&kubectl, &kubeconfig, args);
-    let ok = |args: &[&str]| {
-        let out = k(args);
-        assert!(out.status.success(), "kubectl {args:?}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let kc = Kubectl::new(kubectl, "kubectl-ssa", &sim);
+    let dir = kc.dir.clone();
+    let k = |args: &[&str]| kc.run(args);
+    let ok = |args: &[&str]| kc.ok(args);
     let get = || -> Value {
         serde_json::from_str(&ok(&[
             "get",
@@ -1057,13 +1087,9 @@ async fn every_container_of_a_pod_is_simulated_not_only_the_first() {
         c.scenarios.crash_image = vec!["*crash*".into()];
     })
     .await;
-    let (dir, kubeconfig) = scratch_with_kubeconfig("kubectl-multi", &sim.url(), None);
-    let k = |args: &[&str]| kubectl_with(&kubectl, &kubeconfig, args);
-    let ok = |args: &[&str]| {
-        let out = k(args);
-        assert!(out.status.success(), "kubectl {args:?}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let kc = Kubectl::new(kubectl, "kubectl-multi", &sim);
+    let dir = kc.dir.clone();
+    let ok = |args: &[&str]| kc.ok(args);
     let deployment = |name: &str, sidecar: &str| {
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
