@@ -42,4 +42,4 @@ pub use runs::{
 };
 pub use templates::{StoredTemplate, TemplateVersion};
 pub use users::{ApiToken, NewApiToken, SessionRecord, User};
-pub use webhooks::{Attempt, Delivery, DueDelivery, Tried, Webhook};
+pub use webhooks::{Attempt, Delivery, DueDelivery, SecretChange, Tried, Webhook};

@@ -64,6 +64,15 @@ fn secret_place(row: &str) -> Place<'_> {
     }
 }
 
+/// What an edit does to a webhook's signing secret.
+#[derive(Debug, Clone)]
+pub enum SecretChange {
+    Keep,
+    /// Bodies go unsigned from now on.
+    Remove,
+    Set(SecretString),
+}
+
 /// What a sender learnt of one try.
 #[derive(Debug, Clone)]
 pub enum Tried {
@@ -135,6 +144,49 @@ impl Catalog {
                 })
             })
             .collect()
+    }
+
+    /// Changes a webhook's address, events, format and secret; whether there was one.
+    /// Deliveries not sent yet go to the new address, in the new format, signed as it now
+    /// says.
+    pub async fn update_webhook(
+        &self,
+        id: i64,
+        url: &str,
+        events: &[Event],
+        format: Format,
+        secret: &SecretChange,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let list: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
+        let n = sqlx::query("UPDATE webhooks SET url = $1, events = $2, format = $3 WHERE id = $4")
+            .bind(url)
+            .bind(list.join(","))
+            .bind(format.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        let sealed = match secret {
+            SecretChange::Keep => None,
+            SecretChange::Remove => Some(None),
+            SecretChange::Set(s) => {
+                let row = id.to_string();
+                Some(Some(self.cipher.seal_str(secret_place(&row), s)))
+            }
+        };
+        if let Some(sealed) = sealed {
+            sqlx::query("UPDATE webhooks SET secret = $1 WHERE id = $2")
+                .bind(sealed)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Removes a webhook and its deliveries; whether there was one.

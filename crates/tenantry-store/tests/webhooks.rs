@@ -158,3 +158,77 @@ async fn an_event_told_once_is_told_by_one_server_until_forgotten() {
         assert_eq!(one.deliveries(None, 10).await.unwrap().len(), 3);
     }
 }
+
+/// A change of address, format and secret is what the next claim of a pending delivery
+/// sees; a removed secret leaves bodies unsigned; an unknown webhook is not changed.
+#[tokio::test]
+async fn a_changed_webhook_is_what_pending_deliveries_are_sent_with() {
+    use tenantry_store::SecretChange;
+    for db in TestDb::all("webhook-edit").await {
+        let cat = open(&db).await;
+        let id = cat
+            .add_webhook(
+                "http://127.0.0.1:1/old",
+                &[Event::RunFailed],
+                Format::Json,
+                Some(&SecretString::from("s3cret")),
+                "admin",
+            )
+            .await
+            .unwrap();
+        cat.notify(Event::RunFailed, &json!({"run": 1}))
+            .await
+            .unwrap();
+        let change = SecretChange::Set(SecretString::from("n3w"));
+        assert!(
+            cat.update_webhook(
+                id,
+                "http://127.0.0.1:1/new",
+                &[Event::RunFailed, Event::DriftDetected],
+                Format::Slack,
+                &change
+            )
+            .await
+            .unwrap()
+        );
+        let due = cat.claim_deliveries("one", 10, 30).await.unwrap();
+        assert_eq!(due.len(), 1, "{:?}", db.kind);
+        assert_eq!(due[0].url, "http://127.0.0.1:1/new");
+        assert_eq!(due[0].format, Format::Slack);
+        assert_eq!(due[0].secret.as_ref().unwrap().expose_secret(), "n3w");
+        let hook = &cat.webhooks().await.unwrap()[0];
+        assert_eq!(hook.events, ["run.failed", "drift.detected"]);
+
+        cat.update_webhook(
+            id,
+            "http://127.0.0.1:1/new",
+            &[Event::RunFailed],
+            Format::Json,
+            &SecretChange::Keep,
+        )
+        .await
+        .unwrap();
+        assert!(cat.webhooks().await.unwrap()[0].signed, "kept");
+        cat.update_webhook(
+            id,
+            "http://127.0.0.1:1/new",
+            &[Event::RunFailed],
+            Format::Json,
+            &SecretChange::Remove,
+        )
+        .await
+        .unwrap();
+        assert!(!cat.webhooks().await.unwrap()[0].signed, "removed");
+        assert!(
+            !cat.update_webhook(
+                999,
+                "http://x",
+                &[Event::RunFailed],
+                Format::Json,
+                &SecretChange::Keep
+            )
+            .await
+            .unwrap()
+        );
+    }
+}

@@ -22,11 +22,11 @@ use crate::messages::Msg;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/webhooks", get(list).post(add))
-        .route("/webhooks/{id}", delete(remove))
+        .route("/webhooks/{id}", delete(remove).put(edit))
         .route("/webhooks/{id}/deliveries", get(deliveries))
 }
 
-/// A webhook to add: the page's form and the API's body.
+/// A webhook to add or change: the page's forms and the API's body.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
@@ -34,28 +34,14 @@ pub struct WebhookInput {
     pub events: Vec<String>,
     #[serde(default)]
     pub format: Option<String>,
-    /// Signs each body (HMAC-SHA256, `X-Tenantry-Signature`); kept sealed.
+    /// Signs each body (HMAC-SHA256, `X-Tenantry-Signature`); kept sealed. On a change:
+    /// absent keeps the secret, empty removes it.
     #[serde(default)]
     pub secret: Option<String>,
 }
 
-pub(crate) fn webhook_id(s: &str) -> Result<i64, WebError> {
-    s.parse::<i64>().map_err(|_| {
-        WebError::NotFound(Msg::both(
-            format!("no webhook {s:?}; webhook ids are numbers"),
-            format!("вебхука «{s}» нет: номер вебхука — число"),
-        ))
-    })
-}
-
-/// Adds a webhook for an admin, audited; its id.
-pub(crate) async fn add_webhook(
-    state: &AppState,
-    caller: &Caller,
-    info: &RequestInfo,
-    input: &WebhookInput,
-) -> Result<i64, WebError> {
-    caller.require(Role::Admin)?;
+/// The address, events and format of `input`, checked; a problem names its field.
+fn checked(input: &WebhookInput) -> Result<(url::Url, Vec<Event>, Format), WebError> {
     let url = url::Url::parse(input.url.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
@@ -85,6 +71,34 @@ pub(crate) async fn add_webhook(
     }
     let format = Format::parse(input.format.as_deref().unwrap_or("json"))
         .map_err(|m| WebError::field("format", m))?;
+    Ok((url, events, format))
+}
+
+fn no_webhook(id: i64) -> WebError {
+    WebError::NotFound(Msg::both(
+        format!("no webhook {id}"),
+        format!("вебхука {id} нет"),
+    ))
+}
+
+pub(crate) fn webhook_id(s: &str) -> Result<i64, WebError> {
+    s.parse::<i64>().map_err(|_| {
+        WebError::NotFound(Msg::both(
+            format!("no webhook {s:?}; webhook ids are numbers"),
+            format!("вебхука «{s}» нет: номер вебхука — число"),
+        ))
+    })
+}
+
+/// Adds a webhook for an admin, audited; its id.
+pub(crate) async fn add_webhook(
+    state: &AppState,
+    caller: &Caller,
+    info: &RequestInfo,
+    input: &WebhookInput,
+) -> Result<i64, WebError> {
+    caller.require(Role::Admin)?;
+    let (url, events, format) = checked(input)?;
     let secret = input
         .secret
         .as_deref()
@@ -106,6 +120,47 @@ pub(crate) async fn add_webhook(
     Ok(id)
 }
 
+/// Changes a webhook for an admin, audited: its address, events and format; its secret
+/// as `input.secret` says (absent: kept; empty: removed).
+pub(crate) async fn edit_webhook(
+    state: &AppState,
+    caller: &Caller,
+    info: &RequestInfo,
+    id: i64,
+    input: &WebhookInput,
+) -> Result<(), WebError> {
+    use tenantry_store::SecretChange;
+    caller.require(Role::Admin)?;
+    let (url, events, format) = checked(input)?;
+    let secret = match input.secret.as_deref() {
+        None => SecretChange::Keep,
+        Some("") => SecretChange::Remove,
+        Some(s) => SecretChange::Set(SecretString::from(s.to_owned())),
+    };
+    if !state
+        .catalog
+        .update_webhook(id, url.as_str(), &events, format, &secret)
+        .await?
+    {
+        return Err(no_webhook(id));
+    }
+    let signing = match secret {
+        SecretChange::Keep => "",
+        SecretChange::Remove => ", unsigned",
+        SecretChange::Set(_) => ", new secret",
+    };
+    state
+        .audit(
+            &caller.name,
+            &info.address,
+            "edit webhook",
+            &format!("webhook {id}"),
+            &format!("{url}{signing}"),
+        )
+        .await;
+    Ok(())
+}
+
 /// Removes a webhook for an admin, audited.
 pub(crate) async fn remove_webhook(
     state: &AppState,
@@ -115,10 +170,7 @@ pub(crate) async fn remove_webhook(
 ) -> Result<(), WebError> {
     caller.require(Role::Admin)?;
     if !state.catalog.remove_webhook(id).await? {
-        return Err(WebError::NotFound(Msg::both(
-            format!("no webhook {id}"),
-            format!("вебхука {id} нет"),
-        )));
+        return Err(no_webhook(id));
     }
     state
         .audit(
@@ -153,6 +205,25 @@ async fn add(
     Ok((StatusCode::CREATED, Json(json!(hook))).into_response())
 }
 
+async fn edit(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(input): Body<WebhookInput>,
+) -> Result<Json<Value>, WebError> {
+    let id = webhook_id(&id)?;
+    edit_webhook(&state, &caller, &info, id, &input).await?;
+    let hook = state
+        .catalog
+        .webhooks()
+        .await?
+        .into_iter()
+        .find(|w| w.id == id)
+        .ok_or_else(|| no_webhook(id))?;
+    Ok(Json(json!(hook)))
+}
+
 async fn remove(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -171,10 +242,7 @@ async fn deliveries(
     caller.require(Role::Admin)?;
     let id = webhook_id(&id)?;
     if !state.catalog.webhooks().await?.iter().any(|w| w.id == id) {
-        return Err(WebError::NotFound(Msg::both(
-            format!("no webhook {id}"),
-            format!("вебхука {id} нет"),
-        )));
+        return Err(no_webhook(id));
     }
     Ok(Json(
         json!({ "items": state.catalog.deliveries(Some(id), 100).await? }),

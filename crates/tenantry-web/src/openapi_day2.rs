@@ -198,14 +198,22 @@ pub(crate) fn webhook_paths() -> Value {
     json!({
         "/webhooks": {
             "get": op("Outgoing webhooks (admin); secrets never shown", "200", list_of(hook.clone()), json!([]), None),
-            "post": op("Add a webhook (admin): its address, the events it is told of (run.failed, rollout.halted, rollout.finished, drift.detected), json or slack, and a secret to sign bodies with (HMAC-SHA256 in X-Tenantry-Signature)", "201", hook, json!([]), Some(json!({
+            "post": op("Add a webhook (admin): its address, the events it is told of (run.failed, rollout.halted, rollout.finished, drift.detected), json or slack, and a secret to sign bodies with (HMAC-SHA256 in X-Tenantry-Signature)", "201", hook.clone(), json!([]), Some(json!({
                 "type": "object", "required": ["url", "events"], "additionalProperties": false, "properties": {
                     "url": { "type": "string", "description": "http:// or https://" },
                     "events": { "type": "array", "minItems": 1, "items": { "type": "string", "enum": ["run.failed", "rollout.halted", "rollout.finished", "drift.detected"] } },
                     "format": { "type": "string", "enum": ["json", "slack"] },
                     "secret": { "type": "string" } } })))
         },
-        "/webhooks/{id}": { "delete": op("Remove a webhook and its delivery log (admin)", "204", json!({}), json!([id.clone()]), None) },
+        "/webhooks/{id}": {
+            "delete": op("Remove a webhook and its delivery log (admin)", "204", json!({}), json!([id.clone()]), None),
+            "put": op("Change a webhook (admin): its address, events and format; `secret` absent keeps the secret, empty stops signing, a value replaces it. Deliveries not sent yet go as it now says", "200", hook.clone(), json!([id.clone()]), Some(json!({
+                "type": "object", "required": ["url", "events"], "additionalProperties": false, "properties": {
+                    "url": { "type": "string", "description": "http:// or https://" },
+                    "events": { "type": "array", "minItems": 1, "items": { "type": "string", "enum": ["run.failed", "rollout.halted", "rollout.finished", "drift.detected"] } },
+                    "format": { "type": "string", "enum": ["json", "slack"] },
+                    "secret": { "type": "string" } } })))
+        },
         "/webhooks/{id}/deliveries": { "get": op("A webhook's latest deliveries, each attempt with its answer (admin)", "200", list_of(delivery), json!([id]), None) }
     })
 }

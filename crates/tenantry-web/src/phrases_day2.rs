@@ -191,4 +191,19 @@ pub(crate) const DAY2: &[(&str, &str)] = &[
     ),
     ("Webhook", "Вебхук"),
     ("Webhooks", "Вебхуки"),
+    (
+        "New secret (empty keeps the current one)",
+        "Новый секрет (пусто — оставить прежний)",
+    ),
+    ("Stop signing", "Больше не подписывать"),
+    ("Saved.", "Сохранено."),
+    // Audit actions of the operations after day one.
+    ("add webhook", "добавить вебхук"),
+    ("edit webhook", "изменить вебхук"),
+    ("remove webhook", "удалить вебхук"),
+    ("start rollout", "начать выкатку"),
+    ("pause rollout", "приостановить выкатку"),
+    ("resume rollout", "продолжить выкатку"),
+    ("abort rollout", "прервать выкатку"),
+    ("undo rollout", "отменить выкатку"),
 ];

@@ -10,7 +10,7 @@ use tenantry_core::Role;
 use tenantry_core::webhook::EVENTS;
 
 use crate::AppState;
-use crate::api_webhooks::{WebhookInput, add_webhook, remove_webhook, webhook_id};
+use crate::api_webhooks::{WebhookInput, add_webhook, edit_webhook, remove_webhook, webhook_id};
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
 use crate::html::{Ctx, page};
@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/webhooks", get(show).post(add))
         .route("/webhooks/{id}/delete", post(remove))
+        .route("/webhooks/{id}/edit", post(edit))
 }
 
 async fn show(
@@ -44,8 +45,27 @@ async fn show(
                         tr data-webhook=(w.id) {
                             td { (w.id) } td { code { (w.url) } } td { (w.events.join(", ")) } td { (w.format) }
                             td { @if w.signed { (t("yes")) } @else { "—" } }
-                            td { form.inline method="post" action={"/webhooks/" (w.id) "/delete"} data-confirm=(t("Remove this webhook and its delivery log?")) {
-                                (ctx.csrf()) button type="submit" { (t("Remove")) } } }
+                            td.actions {
+                                details.edit {
+                                    summary { (t("Edit")) }
+                                    form method="post" action={"/webhooks/" (w.id) "/edit"} .webhook-edit {
+                                        (ctx.csrf())
+                                        label { (t("Address")) " " input name="url" type="url" required value=(w.url); }
+                                        fieldset {
+                                            legend { (t("Events")) }
+                                            @for e in EVENTS { label { input type="checkbox" name="events" value=(e.as_str()) checked[w.events.iter().any(|x| x == e.as_str())]; " " code { (e.as_str()) } } }
+                                        }
+                                        label { (t("Format")) " " select name="format" {
+                                            option value="json" selected[w.format == "json"] { "JSON" }
+                                            option value="slack" selected[w.format == "slack"] { "Slack" } } }
+                                        label { (t("New secret (empty keeps the current one)")) " " input name="secret" type="password" autocomplete="off"; }
+                                        @if w.signed { label { input type="checkbox" name="unsign" value="1"; " " (t("Stop signing")) } }
+                                        button type="submit" { (t("Save")) }
+                                    }
+                                }
+                                form.inline method="post" action={"/webhooks/" (w.id) "/delete"} data-confirm=(t("Remove this webhook and its delivery log?")) {
+                                    (ctx.csrf()) button type="submit" { (t("Remove")) } }
+                            }
                         }
                     }
                 }
@@ -87,13 +107,9 @@ async fn show(
     Ok(page(&ctx, t("Webhooks"), body))
 }
 
-async fn add(
-    State(state): State<AppState>,
-    info: RequestInfo,
-    caller: Caller,
-    form: FormData,
-) -> Result<Response, WebError> {
-    let input = WebhookInput {
+/// The add and edit forms as the API's input; an empty secret is none.
+fn input_of(form: &FormData) -> WebhookInput {
+    WebhookInput {
         url: form.get("url").to_owned(),
         events: form
             .0
@@ -103,8 +119,32 @@ async fn add(
             .collect(),
         format: Some(form.get("format").to_owned()).filter(|f| !f.is_empty()),
         secret: Some(form.get("secret").to_owned()).filter(|s| !s.is_empty()),
-    };
-    add_webhook(&state, &caller, &info, &input).await?;
+    }
+}
+
+async fn add(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    form: FormData,
+) -> Result<Response, WebError> {
+    add_webhook(&state, &caller, &info, &input_of(&form)).await?;
+    Ok(Redirect::to("/webhooks").into_response())
+}
+
+/// The edit form: an empty secret keeps the current one; "Stop signing" removes it.
+async fn edit(
+    State(state): State<AppState>,
+    info: RequestInfo,
+    caller: Caller,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let mut input = input_of(&form);
+    if form.get("unsign") == "1" {
+        input.secret = Some(String::new());
+    }
+    edit_webhook(&state, &caller, &info, webhook_id(&id)?, &input).await?;
     Ok(Redirect::to("/webhooks").into_response())
 }
 

@@ -237,6 +237,24 @@ pub enum WebhookCmd {
         secret_stdin: bool,
     },
     List,
+    /// Changes a webhook: what is not given stays as it is. Deliveries not sent yet go
+    /// as it now says.
+    Edit {
+        id: i64,
+        #[arg(long)]
+        url: Option<String>,
+        /// run.failed, rollout.halted, rollout.finished, drift.detected (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        events: Option<Vec<String>>,
+        #[arg(long)]
+        format: Option<String>,
+        /// Read a new signing secret from standard input.
+        #[arg(long, conflicts_with = "unsign")]
+        secret_stdin: bool,
+        /// Stop signing the bodies.
+        #[arg(long)]
+        unsign: bool,
+    },
     /// Removes a webhook and its delivery log.
     Remove {
         id: i64,

@@ -53,6 +53,33 @@ fn a_new_image_rolls_out_canary_first_and_is_undone() {
         cli.json(&["webhook", "list"])[0]["events"],
         json!(["rollout.finished", "rollout.halted"])
     );
+    // Changed in place: what is not given stays; a secret from stdin signs, --unsign stops.
+    let out = cli.run_stdin(
+        &[
+            "webhook",
+            "edit",
+            "1",
+            "--format",
+            "slack",
+            "--secret-stdin",
+        ],
+        "s3cret\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hook = &cli.json(&["webhook", "list"])[0];
+    assert_eq!(
+        (hook["format"].clone(), hook["signed"].clone()),
+        (json!("slack"), json!(true))
+    );
+    assert_eq!(hook["url"], json!("http://127.0.0.1:9/hook"), "kept");
+    cli.ok(&["webhook", "edit", "1", "--format", "json", "--unsign"]);
+    assert_eq!(cli.json(&["webhook", "list"])[0]["signed"], json!(false));
+    let out = cli.run(&["webhook", "edit", "7", "--unsign"]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("no webhook 7"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = cli.run(&["rollout", "start", "-n", "default", "--yes"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));

@@ -83,6 +83,7 @@ const UI_TO_API: &[(&str, &str, &str)] = &[
     ("POST /rollouts", "post", "/rollouts"),
     ("POST /webhooks", "post", "/webhooks"),
     ("POST /webhooks/{id}/delete", "delete", "/webhooks/{id}"),
+    ("POST /webhooks/{id}/edit", "put", "/webhooks/{id}"),
     ("POST /rollouts/{id}/pause", "post", "/rollouts/{id}/pause"),
     (
         "POST /rollouts/{id}/resume",

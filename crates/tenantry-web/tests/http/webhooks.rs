@@ -149,3 +149,122 @@ async fn a_failed_run_is_told_signed_and_a_refused_delivery_is_retried() {
         403
     );
 }
+
+/// A webhook is changed (API and page): deliveries not sent yet go to its new address,
+/// signed with its new secret; an empty secret stops the signing; the audit says so in
+/// Russian.
+#[tokio::test]
+async fn a_changed_webhook_takes_its_pending_deliveries_along() {
+    let db = TestDb::sqlite();
+    let srv = server_with(&db, |_, mut c| {
+        c.webhook_backoff = Duration::from_millis(200);
+        c
+    })
+    .await;
+    let admin = login(&srv.url, "admin").await;
+    let (old_url, old_got) = receiver("s3cret").await;
+    let (new_url, new_got) = receiver("n3w").await;
+    let (_, hook) = admin
+        .api(
+            reqwest::Method::POST,
+            "/webhooks",
+            Some(json!({"url": old_url, "events": ["run.failed"], "secret": "s3cret"})),
+        )
+        .await;
+    let id = hook["id"].as_i64().unwrap();
+    admin.acme().await;
+    admin
+        .api(
+            reqwest::Method::PUT,
+            "/namespaces/demo/params/docker-image",
+            Some(json!({"value": "registry.test/lms:missing"})),
+        )
+        .await;
+    let (_, run) = admin
+        .api(
+            reqwest::Method::POST,
+            "/clients/C1/deploy",
+            Some(json!({"namespace": "demo"})),
+        )
+        .await;
+    wait_run(&admin, run["id"].as_i64().unwrap()).await;
+    // The old address refuses the first try; the delivery stays pending.
+    assert_eq!(srv.state.deliver_webhooks_once().await.unwrap(), 1);
+    assert_eq!(old_got.lock().unwrap().len(), 1);
+
+    let (code, changed) = admin
+        .api(
+            reqwest::Method::PUT,
+            &format!("/webhooks/{id}"),
+            Some(json!({"url": new_url, "events": ["run.failed", "drift.detected"], "secret": "n3w"})),
+        )
+        .await;
+    assert_eq!(code, 200, "{changed}");
+    assert_eq!(changed["url"], json!(new_url));
+    assert_eq!(changed["events"], json!(["run.failed", "drift.detected"]));
+    assert!(
+        !changed.to_string().contains("n3w"),
+        "the secret is never shown"
+    );
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        srv.state.deliver_webhooks_once().await.unwrap();
+        if new_got.lock().unwrap().len() == 2 {
+            break;
+        }
+    }
+    let got = new_got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "the new address refused once, then took it");
+    assert!(
+        got.iter().all(|(_, signed, _)| *signed),
+        "signed with the new secret"
+    );
+    assert_eq!(
+        old_got.lock().unwrap().len(),
+        1,
+        "nothing more to the old address"
+    );
+
+    // Bad input names its field; an unknown webhook is a 404.
+    let (code, bad) = admin
+        .api(
+            reqwest::Method::PUT,
+            &format!("/webhooks/{id}"),
+            Some(json!({"url": "ftp://x", "events": ["run.failed"]})),
+        )
+        .await;
+    assert_eq!(code, 400, "{bad}");
+    let (code, _) = admin
+        .api(
+            reqwest::Method::PUT,
+            "/webhooks/999",
+            Some(json!({"url": new_url, "events": ["run.failed"]})),
+        )
+        .await;
+    assert_eq!(code, 404);
+
+    // The page's form: "Stop signing" removes the secret; the audit says it in Russian.
+    let resp = admin
+        .post(
+            &format!("/webhooks/{id}/edit"),
+            &[
+                ("url", &new_url),
+                ("events", "run.failed"),
+                ("format", "slack"),
+                ("secret", ""),
+                ("unsign", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, hooks) = admin.api(reqwest::Method::GET, "/webhooks", None).await;
+    assert_eq!(hooks["items"][0]["signed"], json!(false), "{hooks}");
+    assert_eq!(hooks["items"][0]["format"], json!("slack"), "{hooks}");
+    let (_, page) = admin.get_ru("/webhooks").await;
+    assert!(
+        page.contains("Новый секрет (пусто — оставить прежний)"),
+        "{page}"
+    );
+    let (_, audit) = admin.get_ru("/audit").await;
+    assert!(audit.contains("изменить вебхук"), "{audit}");
+}

@@ -9,6 +9,24 @@ use crate::cli::{UsageError, WebhookCmd};
 use crate::commands::read_stdin;
 use crate::output::{Format as Output, Table, json, outln};
 
+fn address(url: &str) -> Result<url::Url, UsageError> {
+    url::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| {
+            UsageError(format!(
+                "{url:?} is not an http:// or https:// address, e.g. https://hooks.example/tenantry"
+            ))
+        })
+}
+
+fn events_of(names: &[String]) -> Result<Vec<Event>, UsageError> {
+    names
+        .iter()
+        .map(|e| Event::parse(e).map_err(UsageError))
+        .collect()
+}
+
 pub async fn run(catalog: &Catalog, cmd: WebhookCmd, format: Output) -> anyhow::Result<()> {
     match cmd {
         WebhookCmd::Add {
@@ -17,18 +35,8 @@ pub async fn run(catalog: &Catalog, cmd: WebhookCmd, format: Output) -> anyhow::
             format: body,
             secret_stdin,
         } => {
-            let parsed = url::Url::parse(&url)
-                .ok()
-                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-                .ok_or_else(|| {
-                    UsageError(format!(
-                        "{url:?} is not an http:// or https:// address, e.g. https://hooks.example/tenantry"
-                    ))
-                })?;
-            let events = events
-                .iter()
-                .map(|e| Event::parse(e).map_err(UsageError))
-                .collect::<Result<Vec<_>, _>>()?;
+            let parsed = address(&url)?;
+            let events = events_of(&events)?;
             let body = Format::parse(&body).map_err(UsageError)?;
             let secret = if secret_stdin {
                 Some(SecretString::from(read_stdin("secret")?))
@@ -67,6 +75,36 @@ pub async fn run(catalog: &Catalog, cmd: WebhookCmd, format: Output) -> anyhow::
                 ]);
             }
             t.print();
+        }
+        WebhookCmd::Edit {
+            id,
+            url,
+            events,
+            format: body,
+            secret_stdin,
+            unsign,
+        } => {
+            use tenantry_store::SecretChange;
+            let Some(now) = catalog.webhooks().await?.into_iter().find(|w| w.id == id) else {
+                anyhow::bail!("no webhook {id} (`tenantry webhook list` shows them)");
+            };
+            let parsed = address(url.as_deref().unwrap_or(&now.url))?;
+            let events = events_of(events.as_deref().unwrap_or(&now.events))?;
+            let body = Format::parse(body.as_deref().unwrap_or(&now.format)).map_err(UsageError)?;
+            let secret = if secret_stdin {
+                SecretChange::Set(SecretString::from(read_stdin("secret")?))
+            } else if unsign {
+                SecretChange::Remove
+            } else {
+                SecretChange::Keep
+            };
+            if !catalog
+                .update_webhook(id, parsed.as_str(), &events, body, &secret)
+                .await?
+            {
+                anyhow::bail!("no webhook {id}");
+            }
+            outln!("webhook {id} changed");
         }
         WebhookCmd::Remove { id } => {
             if !catalog.remove_webhook(id).await? {
