@@ -1156,3 +1156,60 @@ async fn every_container_of_a_pod_is_simulated_not_only_the_first() {
     assert_eq!(ok(&["logs", pod_name, "-c", "lms"]), "");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A finalizer holds a deleted object (with its `deletionTimestamp`) until it is removed;
+/// `kubectl rollout undo` (a JSON patch of the template) brings the previous image back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finalizers_hold_a_deleted_object_and_rollout_undo_goes_back() {
+    let Some(kubectl) = oracle("TENANTRY_TEST_KUBECTL", "kubectl against kubesim") else {
+        return;
+    };
+    let sim = sim_with(|c| c.token = None).await;
+    let kc = Kubectl::new(kubectl, "kubectl-final", &sim);
+    let held = write(
+        &kc.dir,
+        "held.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "held", "finalizers": ["example.com/cleanup"]}, "data": {"k": "v"}}),
+    );
+    kc.ok(&["create", "-f", &held, "--validate=false"]);
+    kc.ok(&["delete", "configmap/held", "--wait=false"]);
+    let since = kc.ok(&[
+        "get",
+        "configmap/held",
+        "-o",
+        "jsonpath={.metadata.deletionTimestamp}",
+    ]);
+    assert!(
+        since.starts_with("20"),
+        "still there, being deleted: {since:?}"
+    );
+    kc.ok(&[
+        "patch",
+        "configmap/held",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op": "remove", "path": "/metadata/finalizers"}]"#,
+    ]);
+    let gone = kc.run(&["get", "configmap/held"]);
+    assert!(
+        !gone.status.success() && text(&gone).contains("NotFound"),
+        "{}",
+        text(&gone)
+    );
+
+    kc.ok(&["create", "deployment", "web", "--image=nginx:1.26"]);
+    kc.ok(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    kc.ok(&["set", "image", "deployment/web", "nginx=nginx:1.27"]);
+    kc.ok(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    kc.ok(&["rollout", "undo", "deployment/web"]);
+    kc.ok(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    let image = kc.ok(&[
+        "get",
+        "deployment/web",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    ]);
+    assert_eq!(image, "nginx:1.26");
+}

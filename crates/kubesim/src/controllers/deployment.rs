@@ -4,6 +4,17 @@
 // The controllers share the module's imports and helpers.
 use super::*;
 
+/// The annotation a Deployment and its ReplicaSets carry their revision in.
+const REVISION: &str = "deployment.kubernetes.io/revision";
+const REVISION_POINTER: &str = "/metadata/annotations/deployment.kubernetes.io~1revision";
+
+fn revision_of(r: &Value) -> u64 {
+    r.pointer(REVISION_POINTER)
+        .and_then(Value::as_str)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 pub(super) fn deployments(sim: &Shared, state: &mut State) {
     let rss = all(sim, REPLICASETS);
     for d in all(sim, DEPLOYMENTS) {
@@ -22,9 +33,27 @@ pub(super) fn deployments(sim: &Shared, state: &mut State) {
             .iter()
             .find(|r| s(r, "/metadata/name") == rs_name)
             .map(|r| (*r).clone());
-        let revision = owned.len() + usize::from(new_rs.is_none());
+        // Revisions as the Deployment controller numbers them: a new ReplicaSet, or an old
+        // one whose template is wanted again (`rollout undo`), takes the highest plus one.
+        let max_revision = owned.iter().map(|r| revision_of(r)).max().unwrap_or(0);
+        let revision = match &new_rs {
+            Some(rs) if revision_of(rs) == max_revision => max_revision,
+            _ => max_revision + 1,
+        };
         let new_rs: Value = match new_rs {
             Some(rs) => {
+                let rs = if revision_of(&rs) == revision {
+                    rs
+                } else {
+                    let key = Key::new(REPLICASETS, &ns, &rs_name);
+                    sim.store
+                        .modify(&key, |cur| {
+                            let mut n = cur.clone();
+                            n["metadata"]["annotations"][REVISION] = json!(revision.to_string());
+                            Some(n)
+                        })
+                        .unwrap_or(rs)
+                };
                 let had = rs.pointer("/spec/replicas").and_then(Value::as_i64);
                 if had != Some(replicas) {
                     let _ = sim
@@ -48,7 +77,7 @@ pub(super) fn deployments(sim: &Shared, state: &mut State) {
                 let rs = json!({
                     "apiVersion": "apps/v1", "kind": "ReplicaSet",
                     "metadata": {"name": rs_name, "namespace": ns, "labels": t["metadata"]["labels"].clone(),
-                                 "annotations": {"deployment.kubernetes.io/revision": revision.to_string(),
+                                 "annotations": {REVISION: revision.to_string(),
                                                  "deployment.kubernetes.io/desired-replicas": replicas.to_string()},
                                  "ownerReferences": owner_ref("Deployment", "apps/v1", &d)},
                     "spec": {"replicas": replicas, "selector": selector, "template": t},
@@ -63,6 +92,19 @@ pub(super) fn deployments(sim: &Shared, state: &mut State) {
                 }
             }
         };
+        // The Deployment says its revision (kubectl's `rollout history` and `undo` read it).
+        if d.pointer(REVISION_POINTER).and_then(Value::as_str) != Some(&revision.to_string()) {
+            let _ = sim
+                .store
+                .modify(&Key::new(DEPLOYMENTS, &ns, &name), |cur| {
+                    let mut n = cur.clone();
+                    if !n["metadata"]["annotations"].is_object() {
+                        n["metadata"]["annotations"] = json!({});
+                    }
+                    n["metadata"]["annotations"][REVISION] = json!(revision.to_string());
+                    Some(n)
+                });
+        }
         let ready_of = |r: &Value| {
             r.pointer("/status/readyReplicas")
                 .and_then(Value::as_i64)
