@@ -196,7 +196,6 @@ pub(crate) const DAY2: &[(&str, &str)] = &[
         "Новый секрет (пусто — оставить прежний)",
     ),
     ("Stop signing", "Больше не подписывать"),
-    ("Saved.", "Сохранено."),
     // Audit actions of the operations after day one.
     ("add webhook", "добавить вебхук"),
     ("edit webhook", "изменить вебхук"),
