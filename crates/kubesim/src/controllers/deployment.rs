@@ -94,16 +94,14 @@ pub(super) fn deployments(sim: &Shared, state: &mut State) {
         };
         // The Deployment says its revision (kubectl's `rollout history` and `undo` read it).
         if d.pointer(REVISION_POINTER).and_then(Value::as_str) != Some(&revision.to_string()) {
-            let _ = sim
-                .store
-                .modify(&Key::new(DEPLOYMENTS, &ns, &name), |cur| {
-                    let mut n = cur.clone();
-                    if !n["metadata"]["annotations"].is_object() {
-                        n["metadata"]["annotations"] = json!({});
-                    }
-                    n["metadata"]["annotations"][REVISION] = json!(revision.to_string());
-                    Some(n)
-                });
+            let _ = sim.store.modify(&Key::new(DEPLOYMENTS, &ns, &name), |cur| {
+                let mut n = cur.clone();
+                if !n["metadata"]["annotations"].is_object() {
+                    n["metadata"]["annotations"] = json!({});
+                }
+                n["metadata"]["annotations"][REVISION] = json!(revision.to_string());
+                Some(n)
+            });
         }
         let ready_of = |r: &Value| {
             r.pointer("/status/readyReplicas")
