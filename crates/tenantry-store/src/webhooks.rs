@@ -111,16 +111,34 @@ impl Catalog {
         .await?
         .try_get(0)?;
         if let Some(s) = secret {
-            let row = id.to_string();
-            let sealed = self.cipher.seal_str(secret_place(&row), s);
-            sqlx::query("UPDATE webhooks SET secret = $1 WHERE id = $2")
-                .bind(sealed)
-                .bind(id)
-                .execute(&mut *tx)
+            self.set_secret(&mut tx, id, &SecretChange::Set(s.clone()))
                 .await?;
         }
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Seals a webhook's new secret, or removes it, in `tx`.
+    async fn set_secret(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        id: i64,
+        change: &SecretChange,
+    ) -> Result<(), StoreError> {
+        let sealed = match change {
+            SecretChange::Keep => return Ok(()),
+            SecretChange::Remove => None,
+            SecretChange::Set(s) => {
+                let row = id.to_string();
+                Some(self.cipher.seal_str(secret_place(&row), s))
+            }
+        };
+        sqlx::query("UPDATE webhooks SET secret = $1 WHERE id = $2")
+            .bind(sealed)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
     pub async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
@@ -170,21 +188,7 @@ impl Catalog {
         if n == 0 {
             return Ok(false);
         }
-        let sealed = match secret {
-            SecretChange::Keep => None,
-            SecretChange::Remove => Some(None),
-            SecretChange::Set(s) => {
-                let row = id.to_string();
-                Some(Some(self.cipher.seal_str(secret_place(&row), s)))
-            }
-        };
-        if let Some(sealed) = sealed {
-            sqlx::query("UPDATE webhooks SET secret = $1 WHERE id = $2")
-                .bind(sealed)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        self.set_secret(&mut tx, id, secret).await?;
         tx.commit().await?;
         Ok(true)
     }

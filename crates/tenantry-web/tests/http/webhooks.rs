@@ -55,6 +55,28 @@ async fn receiver(secret: &'static str) -> (String, Got) {
     (url, got)
 }
 
+/// Client C1 deployed with an image that cannot be pulled; the run, failed.
+async fn a_failed_run(admin: &Session) -> Value {
+    admin.acme().await;
+    admin
+        .api(
+            reqwest::Method::PUT,
+            "/namespaces/demo/params/docker-image",
+            Some(json!({"value": "registry.test/lms:missing"})),
+        )
+        .await;
+    let (_, run) = admin
+        .api(
+            reqwest::Method::POST,
+            "/clients/C1/deploy",
+            Some(json!({"namespace": "demo"})),
+        )
+        .await;
+    let ended = wait_run(admin, run["id"].as_i64().unwrap()).await;
+    assert_eq!(ended["status"], "failed", "{ended}");
+    run
+}
+
 #[tokio::test]
 async fn a_failed_run_is_told_signed_and_a_refused_delivery_is_retried() {
     let db = TestDb::sqlite();
@@ -87,25 +109,7 @@ async fn a_failed_run_is_told_signed_and_a_refused_delivery_is_retried() {
         .await;
     assert_eq!(code, 400, "{bad}");
 
-    admin.acme().await;
-    admin
-        .api(
-            reqwest::Method::PUT,
-            "/namespaces/demo/params/docker-image",
-            Some(json!({"value": "registry.test/lms:missing"})),
-        )
-        .await;
-    let (_, run) = admin
-        .api(
-            reqwest::Method::POST,
-            "/clients/C1/deploy",
-            Some(json!({"namespace": "demo"})),
-        )
-        .await;
-    assert_eq!(
-        wait_run(&admin, run["id"].as_i64().unwrap()).await["status"],
-        "failed"
-    );
+    let run = a_failed_run(&admin).await;
 
     // First try refused, the second (after the backoff) taken.
     assert_eq!(srv.state.deliver_webhooks_once().await.unwrap(), 1);
@@ -172,22 +176,7 @@ async fn a_changed_webhook_takes_its_pending_deliveries_along() {
         )
         .await;
     let id = hook["id"].as_i64().unwrap();
-    admin.acme().await;
-    admin
-        .api(
-            reqwest::Method::PUT,
-            "/namespaces/demo/params/docker-image",
-            Some(json!({"value": "registry.test/lms:missing"})),
-        )
-        .await;
-    let (_, run) = admin
-        .api(
-            reqwest::Method::POST,
-            "/clients/C1/deploy",
-            Some(json!({"namespace": "demo"})),
-        )
-        .await;
-    wait_run(&admin, run["id"].as_i64().unwrap()).await;
+    a_failed_run(&admin).await;
     // The old address refuses the first try; the delivery stays pending.
     assert_eq!(srv.state.deliver_webhooks_once().await.unwrap(), 1);
     assert_eq!(old_got.lock().unwrap().len(), 1);
