@@ -31,10 +31,10 @@ struct Entry {
 /// Who wrote, and how: the manager, `Apply` or `Update`, the object's apiVersion, the time,
 /// and whether the status subresource was written.
 #[derive(Debug, Clone)]
-pub struct Writer<'a> {
-    pub manager: &'a str,
-    pub api_version: &'a str,
-    pub now: &'a str,
+pub struct Writer {
+    pub manager: String,
+    pub api_version: String,
+    pub now: String,
     pub status: bool,
 }
 
@@ -300,7 +300,7 @@ fn write_entries(obj: &mut Value, entries: Vec<Entry>) {
     }
 }
 
-fn entry_of<'e>(entries: &'e mut Vec<Entry>, w: &Writer<'_>, operation: &str) -> &'e mut Entry {
+fn entry_of<'e>(entries: &'e mut Vec<Entry>, w: &Writer, operation: &str) -> &'e mut Entry {
     let sub = if w.status { "status" } else { "" };
     let at = entries
         .iter()
@@ -324,7 +324,7 @@ fn entry_of<'e>(entries: &'e mut Vec<Entry>, w: &Writer<'_>, operation: &str) ->
 
 /// A write that is not an apply (create, update, patch): `w.manager` owns what it changed;
 /// fields that went away are no one's. `next` gets the new `managedFields`.
-pub fn record_update(kind: &str, before: Option<&Value>, next: &mut Value, w: &Writer<'_>) {
+pub fn record_update(kind: &str, before: Option<&Value>, next: &mut Value, w: &Writer) {
     let now_set = paths(kind, next, w.status);
     let changed: BTreeSet<Path> = now_set
         .iter()
@@ -356,7 +356,7 @@ pub fn apply(
     kind: &str,
     current: Option<&Value>,
     applied: &Value,
-    w: &Writer<'_>,
+    w: &Writer,
     force: bool,
 ) -> Result<Value, Conflicts> {
     let applied_set = paths(kind, applied, w.status);

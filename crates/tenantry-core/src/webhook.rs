@@ -68,6 +68,18 @@ impl Format {
     }
 }
 
+/// A webhook's address: http:// or https:// with a host.
+pub fn address(s: &str) -> Result<url::Url, String> {
+    url::Url::parse(s.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| {
+            format!(
+                "{s:?} is not an http:// or https:// address, e.g. https://hooks.example/tenantry"
+            )
+        })
+}
+
 /// Tries of a delivery before it is given up.
 pub const MAX_ATTEMPTS: i64 = 8;
 

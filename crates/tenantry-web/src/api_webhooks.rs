@@ -42,18 +42,15 @@ pub struct WebhookInput {
 
 /// The address, events and format of `input`, checked; a problem names its field.
 fn checked(input: &WebhookInput) -> Result<(url::Url, Vec<Event>, Format), WebError> {
-    let url = url::Url::parse(input.url.trim())
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| {
-            WebError::field(
-                "url",
-                Msg::both(
-                    "an http:// or https:// address, e.g. https://hooks.example/tenantry",
-                    "адрес http:// или https://, например https://hooks.example/tenantry",
-                ),
-            )
-        })?;
+    let url = tenantry_core::webhook::address(&input.url).map_err(|_| {
+        WebError::field(
+            "url",
+            Msg::both(
+                "an http:// or https:// address, e.g. https://hooks.example/tenantry",
+                "адрес http:// или https://, например https://hooks.example/tenantry",
+            ),
+        )
+    })?;
     let events = input
         .events
         .iter()

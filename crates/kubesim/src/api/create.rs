@@ -49,13 +49,7 @@ pub(super) fn create(
     let mut obj = parse_body(body)?;
     check_type(res, &mut obj)?;
     let mut obj = checked(res, obj, q, warnings)?;
-    let (api_version, now) = (res.api_version(), crate::registry::now());
-    crate::ownership::record_update(
-        res.kind,
-        None,
-        &mut obj,
-        &writer(&api_version, &now, q, false),
-    );
+    crate::ownership::record_update(res.kind, None, &mut obj, &writer(res, q, false));
     if q.get("dryRun").is_some_and(|d| d == "All") {
         let mut probe = obj.clone();
         let name = probe

@@ -188,26 +188,24 @@ fn json_body(
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
     let media = content_type.split(';').next().unwrap_or("").trim();
-    let yaml = media.eq_ignore_ascii_case("application/yaml")
-        || (media == "application/apply-patch+yaml"
-            && serde_json::from_slice::<Value>(&body).is_err());
-    if body.is_empty()
-        || !(crate::proto::is_protobuf(content_type) || yaml)
-        || !matches!(
-            *method,
-            Method::POST | Method::PUT | Method::DELETE | Method::PATCH
-        )
-    {
-        return Ok((None, body));
-    }
-    let object = if yaml {
-        serde_yaml_ng::from_slice::<Value>(&body).map_err(|e| {
+    let yaml = |body: &[u8]| {
+        serde_yaml_ng::from_slice::<Value>(body).map_err(|e| {
             ApiError::bad_request(format!("the body of the request is not valid YAML: {e}"))
-        })?
-    } else if *method == Method::PATCH {
-        return Ok((None, body));
-    } else {
-        crate::proto::decode(&body).map_err(|e| ApiError::bad_request(e.to_string()))?
+        })
+    };
+    let object = match (media, method) {
+        _ if body.is_empty() => return Ok((None, body)),
+        (_, &Method::POST | &Method::PUT | &Method::DELETE) if crate::proto::is_protobuf(media) => {
+            crate::proto::decode(&body).map_err(|e| ApiError::bad_request(e.to_string()))?
+        }
+        ("application/yaml", &Method::POST | &Method::PUT) => yaml(&body)?,
+        // An apply patch in JSON (what kubectl sends) is read where it is applied.
+        ("application/apply-patch+yaml", &Method::PATCH)
+            if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() =>
+        {
+            yaml(&body)?
+        }
+        _ => return Ok((None, body)),
     };
     // An apply patch stays one (its media type decides the verb); others become JSON.
     let json_type = if media == "application/apply-patch+yaml" {
@@ -472,17 +470,15 @@ fn query_bool(q: &HashMap<String, String>, key: &str) -> bool {
 }
 
 /// Who writes, for `managedFields`: the request's field manager (set for every write by
-/// `resource_route`), at `now`.
-fn writer<'a>(
-    api_version: &'a str,
-    now: &'a str,
-    q: &'a HashMap<String, String>,
-    status: bool,
-) -> crate::ownership::Writer<'a> {
+/// `resource_route`), now.
+fn writer(res: &Resource, q: &HashMap<String, String>, status: bool) -> crate::ownership::Writer {
     crate::ownership::Writer {
-        manager: q.get("fieldManager").map_or("unknown", String::as_str),
-        api_version,
-        now,
+        manager: q
+            .get("fieldManager")
+            .map_or("unknown", String::as_str)
+            .to_owned(),
+        api_version: res.api_version(),
+        now: crate::registry::now(),
         status,
     }
 }

@@ -61,8 +61,7 @@ pub(super) fn patch(
             let mut applied = parse_body(body)?;
             check_type(res, &mut applied)?;
             let applied = checked(res, applied, q, warnings)?;
-            let (api_version, now) = (res.api_version(), crate::registry::now());
-            let w = writer(&api_version, &now, q, status_only);
+            let w = writer(res, q, status_only);
             let force = query_bool(q, "force");
             let current = sim.store.get(&key);
             let next = crate::ownership::apply(res.kind, current.as_deref(), &applied, &w, force)
@@ -71,7 +70,7 @@ pub(super) fn patch(
                 return create_object(sim, res, ns, next)
                     .map(|v| json_response(StatusCode::CREATED, &v));
             };
-            let next = checked(res, next, q, warnings)?;
+            // Both sides were decoded as the kind: their merge needs no second check.
             let merged = merge_update(res, &current, next, status_only)?;
             let v = commit(
                 sim,
@@ -133,8 +132,7 @@ pub(super) fn write(
     status_only: bool,
 ) -> Result<Value, ApiError> {
     let mut merged = merge_update(res, current, next, status_only)?;
-    let (api_version, now) = (res.api_version(), crate::registry::now());
-    let w = writer(&api_version, &now, q, status_only);
+    let w = writer(res, q, status_only);
     crate::ownership::record_update(res.kind, Some(current), &mut merged, &w);
     commit(sim, res, key, current, merged, expect, dry_run(q))
 }

@@ -313,13 +313,7 @@ pub(super) fn kubelet(sim: &Shared, state: &mut State, tick: Instant) {
                 }
                 let started_at = json!(now());
                 let running = json!({"running": {"startedAt": prev_of(&cname).and_then(|cs| cs.pointer("/state/running/startedAt").cloned()).unwrap_or(started_at)}});
-                let command = format!(
-                    "{} {}",
-                    c.get("command")
-                        .map(ToString::to_string)
-                        .unwrap_or_default(),
-                    c.get("args").map(ToString::to_string).unwrap_or_default()
-                );
+                let command = command_of(&c);
                 let crashes = scenarios.crash_image.iter().any(|p| glob_match(p, &image));
                 let job_fails = job_pod
                     && scenarios
@@ -479,6 +473,17 @@ pub(super) fn kubelet(sim: &Shared, state: &mut State, tick: Instant) {
     }
 }
 
+/// A container's command and args as the `fail_job_command` scenario matches them.
+fn command_of(c: &Value) -> String {
+    format!(
+        "{} {}",
+        c.get("command")
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        c.get("args").map(ToString::to_string).unwrap_or_default()
+    )
+}
+
 /// The index of a pod's lead container (see `lead_container`).
 pub fn lead_of(pod: &Value, scenarios: &Scenarios) -> usize {
     let containers = pod
@@ -497,15 +502,6 @@ pub fn lead_of(pod: &Value, scenarios: &Scenarios) -> usize {
 /// the first.
 fn lead_container(containers: &[Value], scenarios: &Scenarios, job_pod: bool) -> usize {
     let image = |c: &Value| s(c, "/image").to_owned();
-    let command = |c: &Value| {
-        format!(
-            "{} {}",
-            c.get("command")
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            c.get("args").map(ToString::to_string).unwrap_or_default()
-        )
-    };
     let first = |f: &dyn Fn(&Value) -> bool| containers.iter().position(f);
     first(&|c| {
         scenarios
@@ -528,7 +524,7 @@ fn lead_container(containers: &[Value], scenarios: &Scenarios, job_pod: bool) ->
                     scenarios
                         .fail_job_command
                         .iter()
-                        .any(|p| glob_match(p, &command(c)))
+                        .any(|p| glob_match(p, &command_of(c)))
                 })
             })
             .flatten()

@@ -2,11 +2,11 @@ use serde_json::{Value, json};
 
 use super::*;
 
-fn w(manager: &str) -> Writer<'_> {
+fn w(manager: &str) -> Writer {
     Writer {
-        manager,
-        api_version: "apps/v1",
-        now: "2026-12-01T00:00:00Z",
+        manager: manager.to_owned(),
+        api_version: "apps/v1".to_owned(),
+        now: "2026-12-01T00:00:00Z".to_owned(),
         status: false,
     }
 }

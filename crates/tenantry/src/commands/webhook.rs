@@ -10,14 +10,7 @@ use crate::commands::read_stdin;
 use crate::output::{Format as Output, Table, json, outln};
 
 fn address(url: &str) -> Result<url::Url, UsageError> {
-    url::Url::parse(url)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| {
-            UsageError(format!(
-                "{url:?} is not an http:// or https:// address, e.g. https://hooks.example/tenantry"
-            ))
-        })
+    tenantry_core::webhook::address(url).map_err(UsageError)
 }
 
 fn events_of(names: &[String]) -> Result<Vec<Event>, UsageError> {
