@@ -220,8 +220,11 @@ pub async fn events(
                         json!(crate::reports::run_reason(info.lang, reason, &steps));
                 }
                 data["requests"] = json!(state.catalog.run_request_count(id).await.unwrap_or(0));
-                // The pods, as the cluster has them, every 2 s (a slow cluster is skipped).
-                if polls % 8 == 1 && run.status == RunStatus::Running {
+                // The pods, as the cluster has them: every second while the run runs, and
+                // once more when it ends, so the last event shows what it left (a slow
+                // cluster is skipped).
+                let finished = run.status != RunStatus::Running;
+                if polls % 4 == 1 || finished {
                     let read =
                         tenantry_engine::pod_states(&state.catalog, run.client, &run.namespace);
                     if let Ok(Ok(p)) = tokio::time::timeout(Duration::from_secs(1), read).await {
@@ -230,7 +233,6 @@ pub async fn events(
                 }
                 data["pods"] = pods.clone();
                 let data = data.to_string();
-                let finished = run.status != RunStatus::Running;
                 if last.as_deref() != Some(data.as_str()) {
                     let ev = Event::default().event("run").data(data.clone());
                     return Some((Ok(ev), (state, caller, Some(data), finished, (polls, pods))));
