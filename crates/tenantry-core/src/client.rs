@@ -68,6 +68,21 @@ impl Serialize for ClientId {
     }
 }
 
+/// In the API's document: `C` and a number from 1, as it is written.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ClientId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^C[1-9][0-9]{0,8}$"))
+            .description(Some("a client id, C<N>"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ClientId {}
+
 impl<'de> Deserialize<'de> for ClientId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -79,6 +94,7 @@ impl<'de> Deserialize<'de> for ClientId {
 pub const ORG_NAME_MAX_CHARS: usize = 300;
 
 /// An organisation's name: trimmed, non-empty, at most 300 characters, any Unicode.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct OrgName(String);

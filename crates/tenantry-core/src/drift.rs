@@ -9,6 +9,7 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 /// One field where the live object differs from the rendered one.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FieldDiff {
     /// Where, as kubectl writes it: `spec.template.spec.containers[0].image`.

@@ -8,6 +8,7 @@ use crate::macros::{self, MacroSyntaxError};
 
 /// An env var's name: a C identifier, since the kubelet skips ConfigMap keys that are not
 /// when it fills a container's environment from `envFrom`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct EnvVarName(String);
@@ -52,6 +53,7 @@ impl std::str::FromStr for EnvVarName {
 }
 
 /// An env var's value: a text that may hold macros, checked for macro syntax.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct EnvValue(String);

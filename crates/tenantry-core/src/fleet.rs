@@ -68,6 +68,7 @@ pub fn slim(kind: &str, obj: &Value) -> Value {
 }
 
 /// Whether an object is in step with what was rendered.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncState {
@@ -92,6 +93,7 @@ impl SyncState {
 }
 
 /// One object of an environment: its health and its drift.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ObjectView {
     pub kind: String,
@@ -105,6 +107,7 @@ pub struct ObjectView {
 }
 
 /// An environment as the cluster has it, against what it should be.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvView {
     pub health: EnvHealth,

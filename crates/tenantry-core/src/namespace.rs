@@ -7,6 +7,7 @@ use url::Url;
 
 /// A namespace's name in the catalog (`lms-dev`), also a Kubernetes namespace name:
 /// an RFC 1123 label.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct NamespaceName(String);
@@ -49,6 +50,7 @@ impl std::str::FromStr for NamespaceName {
 
 /// The root URL of a cluster's API, path prefix kept (Rancher serves clusters under
 /// `/k8s/clusters/c-…/`). Stored without a trailing slash, so both spellings are equal.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct ApiRootUrl(String);
@@ -137,6 +139,7 @@ impl fmt::Display for ApiRootUrl {
 }
 
 /// One or more PEM certificates a cluster's TLS certificate is checked against.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct CaBundle(String);

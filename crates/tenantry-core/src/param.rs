@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::macros::is_macro_name;
 
 /// A parameter's name as macros use it: `clickhouse-host`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct ParamName(String);

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::client::ClientId;
 
 /// What a rollout was asked to do.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// Deployed first; one failing halts the rollout.
@@ -32,6 +33,7 @@ pub struct Plan {
 }
 
 /// Where one client of a rollout stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "status")]
 pub enum ClientState {
@@ -49,6 +51,7 @@ pub enum ClientState {
 }
 
 /// How a rollout stands, as a whole.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {

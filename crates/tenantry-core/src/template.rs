@@ -14,6 +14,7 @@ use crate::macros::{self, MacroSyntaxError, is_macro_name};
 use crate::render::JsonSyntaxError;
 
 /// A template's name: lower-case letters, digits and dashes, e.g. `clickhouse-setup`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct TemplateName(String);
@@ -58,6 +59,7 @@ impl<'de> Deserialize<'de> for TemplateName {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
@@ -91,6 +93,7 @@ impl fmt::Display for Method {
 }
 
 /// What the engine waits for after a template's request succeeded.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum WaitFor {
@@ -107,6 +110,7 @@ pub enum WaitFor {
 
 /// Which operation a template belongs to: the deploy's plan (the default), or the
 /// teardown a decommission with `--drop-databases` runs.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
@@ -122,6 +126,7 @@ impl Stage {
 }
 
 /// A template as written in its file.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Template {

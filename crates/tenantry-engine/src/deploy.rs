@@ -24,6 +24,7 @@ use crate::step::{Action, RevisionEntry, Step, StepReport, Until, Verdict};
 pub use tenantry_core::drift::CONFIG_HASH;
 
 /// How an operation ended.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub run: i64,

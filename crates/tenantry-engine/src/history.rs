@@ -13,6 +13,7 @@ use tenantry_core::{ClientId, Redactor};
 use tenantry_store::{Catalog, StoreError};
 
 /// One revision, summarised.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct RevisionSummary {
     pub number: i64,
@@ -27,6 +28,7 @@ pub struct RevisionSummary {
 }
 
 /// One object of a revision that differs from the revision before.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ObjectDiff {
     /// `Deployment lms-deployment-c1`.

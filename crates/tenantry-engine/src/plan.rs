@@ -16,6 +16,7 @@ use tenantry_store::generate::RsaFormat;
 use tenantry_store::{Catalog, ParamEntry, Scope, StoreError, StoredValue};
 
 /// One request of a plan, ready to send.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedRequest {
     pub template: TemplateName,
@@ -286,6 +287,7 @@ pub async fn redactor(
 
 /// Where the values of a client's rendering come from: the parameters with a value and
 /// the env vars, by tier (env vars named `env NAME`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Sources {
     pub client: Vec<String>,

@@ -10,6 +10,7 @@ use tenantry_store::Catalog;
 use crate::deploy::{DeployError, connect_to_read};
 
 /// One pod as the run page shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PodState {
     pub name: String,

@@ -55,6 +55,7 @@ pub struct RolloutOptions {
 }
 
 /// One client in a rollout's preview.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ClientChange {
     pub client: ClientId,
@@ -66,6 +67,7 @@ pub struct ClientChange {
 }
 
 /// What a rollout would do.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Preview {
     pub namespace: String,

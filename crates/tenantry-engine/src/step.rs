@@ -134,6 +134,7 @@ pub enum Applied {
     LeftAlone(String),
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Recreate {
@@ -201,6 +202,7 @@ impl std::fmt::Display for Applied {
 }
 
 /// What a wait ended with.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "waited", rename_all = "kebab-case")]
 pub enum Waited {
@@ -258,6 +260,7 @@ pub enum Said {
 
 /// A failed object as the health rules judged it, with what explains it: how long
 /// after the step began, the last lines of its log, its Warning Events.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explained {
     /// `Pod lms-dev/lms-deployment-c1-…`.
@@ -315,6 +318,7 @@ pub fn detail_of(said: &[Said]) -> String {
         .join(", ")
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {
@@ -326,6 +330,7 @@ pub enum StepStatus {
 }
 
 /// A step as the run page and the CLI show it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct StepReport {
     pub template: TemplateName,
@@ -334,11 +339,13 @@ pub struct StepReport {
     pub detail: String,
     /// The same, typed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub said: Vec<Said>,
     pub elapsed_ms: u64,
 }
 
 /// How a run ended.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
@@ -362,6 +369,7 @@ impl std::fmt::Display for Verdict {
 }
 
 /// One object a run touched, for the run's inventory.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Touched {
     pub kind: String,
@@ -392,6 +400,7 @@ impl Touched {
 }
 
 /// One object of a revision: what a rollback sends again, in its place in the order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RevisionEntry {
     pub template: TemplateName,

@@ -10,6 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::db::{Catalog, now};
 use crate::error::StoreError;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry {
     pub id: i64,

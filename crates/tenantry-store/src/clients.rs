@@ -12,6 +12,8 @@ use crate::client_search::refresh_search;
 use crate::db::{Catalog, now};
 use crate::error::StoreError;
 
+/// A client as stored: its organisation (`name`), phones, e-mails and contacts.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ClientRecord))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Client {
     pub id: ClientId,
@@ -25,6 +27,7 @@ pub struct Client {
     pub archived_at: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Contact {
     pub id: i64,

@@ -12,6 +12,7 @@ use crate::db::Catalog;
 use crate::error::StoreError;
 use crate::params::Scope;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EnvSource {
@@ -20,6 +21,7 @@ pub enum EnvSource {
     Client,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvEntry {
     pub name: String,

@@ -10,6 +10,7 @@ use crate::error::StoreError;
 use crate::runs::{RunKind, RunRecord, RunStatus};
 
 /// An environment's state, as operations set it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EnvState {
@@ -32,6 +33,7 @@ impl EnvState {
 }
 
 /// A client's environment in one namespace.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Environment {
     pub state: EnvState,
@@ -42,6 +44,7 @@ pub struct Environment {
 
 /// What lists and cards show of a client's environment in a namespace: what the
 /// operations say (the live health of the cluster is the fleet view's).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EnvStatus {

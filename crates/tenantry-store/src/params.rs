@@ -56,6 +56,7 @@ impl Scope {
 }
 
 /// Where a value macros see comes from.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ValueSource {
@@ -74,11 +75,13 @@ impl ValueSource {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ParamDef {
     pub name: ParamName,
     pub description: String,
     #[serde(serialize_with = "kind_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "plain"))]
     pub kind: ParamKind,
     /// Part of every catalog: it cannot be removed.
     pub builtin: bool,

@@ -11,6 +11,7 @@ use crate::db::{Catalog, now};
 use crate::error::StoreError;
 
 /// One revision of a client's environment in a namespace.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Revision {
     pub number: i64,

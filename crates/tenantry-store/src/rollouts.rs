@@ -17,6 +17,7 @@ use crate::db::{Backend, Catalog, client_at, now};
 use crate::error::StoreError;
 
 /// One client of a rollout.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct RolloutClient {
     pub client: ClientId,
@@ -42,6 +43,7 @@ pub struct RolloutStep {
 }
 
 /// A rollout as stored.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct RolloutRecord {
     pub id: i64,

@@ -12,6 +12,7 @@ use crate::environments::EnvState;
 use crate::error::StoreError;
 
 /// What a run does to a client's environment.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunKind {
@@ -56,6 +57,7 @@ impl std::fmt::Display for RunKind {
 }
 
 /// Where a run is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
@@ -94,6 +96,7 @@ impl std::fmt::Display for RunStatus {
 }
 
 /// One object a run touched.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct RunObject {
     pub kind: String,
@@ -139,6 +142,7 @@ pub enum Finish {
     Stored { revision: Option<i64> },
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct RunRecord {
     pub id: i64,
@@ -170,6 +174,7 @@ impl RunRecord {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct RequestRecord {
     pub seq: i64,
@@ -220,6 +225,7 @@ fn run_from(r: &AnyRow) -> Result<RunRecord, StoreError> {
 }
 
 /// A run in brief: what lists of many environments show.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct RunBrief {
     pub id: i64,

@@ -13,6 +13,7 @@ use crate::db::{Catalog, now};
 use crate::error::StoreError;
 
 /// A template as stored: its content and its current version.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredTemplate {
     pub template: Template,
@@ -22,6 +23,7 @@ pub struct StoredTemplate {
 }
 
 /// One saved version of a template.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct TemplateVersion {
     pub version: i64,

@@ -10,6 +10,7 @@ use tenantry_core::{Role, UserName};
 use crate::db::Catalog;
 use crate::error::StoreError;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
     pub id: i64,
@@ -27,6 +28,7 @@ pub struct SessionRecord {
     pub last_seen_at: i64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiToken {
     pub id: i64,

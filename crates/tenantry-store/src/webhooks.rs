@@ -13,6 +13,7 @@ use crate::error::StoreError;
 use crate::rollouts::unix_now;
 
 /// A webhook as listed (its secret never shown).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Webhook {
     pub id: i64,
@@ -37,6 +38,7 @@ pub struct DueDelivery {
 }
 
 /// One try of a delivery.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Attempt {
     pub n: i64,
@@ -46,6 +48,7 @@ pub struct Attempt {
 }
 
 /// A delivery with its attempts.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Delivery {
     pub id: i64,

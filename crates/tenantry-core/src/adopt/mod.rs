@@ -24,6 +24,7 @@ use crate::drift::ADOPTED_CONFIG_HASH;
 use pattern::Pattern;
 
 /// A live object named in a report.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct ObjectKey {
     pub kind: String,

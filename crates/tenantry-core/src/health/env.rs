@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::{Health, PodRules, deployment_health, job_health, object_name, pod_health};
 
 /// Health of an object or of a whole environment, best first: the worst decides.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum EnvHealth {
     Healthy,
@@ -40,6 +41,7 @@ impl std::fmt::Display for EnvHealth {
 }
 
 /// One object's health, why, and which object it is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ObjectHealth {
     pub health: EnvHealth,

@@ -37,6 +37,7 @@ pub struct AdoptOptions {
 }
 
 /// What became (or would become) of one environment.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AdoptStatus {
@@ -74,6 +75,7 @@ pub enum Why {
 }
 
 /// A generated value found in the cluster: where, never what.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ValueFound {
     pub name: String,
@@ -81,6 +83,7 @@ pub struct ValueFound {
 }
 
 /// An object a first deploy after adoption would change.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ObjectChange {
     pub kind: String,
@@ -92,6 +95,7 @@ pub struct ObjectChange {
 }
 
 /// One environment of the report.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvAdoption {
     pub client: ClientId,
@@ -122,6 +126,7 @@ pub struct EnvAdoption {
 }
 
 /// What an adoption found and did in a namespace.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct AdoptReport {
     pub namespace: String,

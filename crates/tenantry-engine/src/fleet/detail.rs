@@ -10,6 +10,7 @@ use tenantry_store::Catalog;
 use crate::deploy::{DeployError, connect_to_read};
 
 /// One Event, as a timeline shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct EventLine {
     /// The last time it happened (RFC 3339), or when it was first seen.
@@ -91,6 +92,7 @@ pub async fn events_of(
 }
 
 /// The end of one pod's log.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct LogTail {
     pub pod: String,

@@ -141,6 +141,7 @@ pub async fn desired_in(
 }
 
 /// A row of the fleet: one client environment in one namespace.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct FleetRow {
     pub client: ClientId,
@@ -157,6 +158,7 @@ pub struct FleetRow {
 }
 
 /// One environment in full: its objects with health and (masked) drift, its pods.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvReport {
     #[serde(flatten)]

@@ -40,6 +40,7 @@ pub struct FleetChange {
 }
 
 /// A namespace's watches, as `/metrics` and the fleet page tell them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct NsStatus {
     pub namespace: String,
