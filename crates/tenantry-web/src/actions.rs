@@ -53,15 +53,25 @@ fn api_url(s: &str) -> Result<ApiRootUrl, WebError> {
 }
 
 /// A new namespace as a form or a JSON body gives it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamespaceInput {
+    /// Tenantry's name for it, as a Kubernetes namespace name.
+    #[schema(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     pub name: String,
+    /// The namespace in the cluster; the name when absent.
     #[serde(default)]
+    #[schema(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     pub k8s_namespace: Option<String>,
+    /// The cluster's API root, e.g. a Rancher proxy `https://rancher.example/k8s/clusters/c-m-1`.
+    #[schema(format = "http-url")]
     pub api_root_url: String,
+    /// The cluster's bearer token.
+    #[schema(format = "nonblank-text")]
     pub token: String,
+    /// PEM certificates the cluster's TLS is checked with; blank: none.
     #[serde(default)]
+    #[schema(format = "pem")]
     pub ca_bundle: Option<String>,
 }
 
@@ -107,17 +117,26 @@ pub async fn create_namespace(
 
 /// Changes to a namespace's settings; absent fields stay as they are (an empty token
 /// too; an empty CA removes the CA).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamespacePatch {
     #[serde(default)]
+    #[schema(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     pub k8s_namespace: Option<String>,
+    /// A new API host needs the token again.
     #[serde(default)]
+    #[schema(format = "http-url")]
     pub api_root_url: Option<String>,
+    /// The cluster's bearer token; required again when the API host changes.
     #[serde(default)]
+    #[schema(format = "nonblank-text")]
     pub token: Option<String>,
+    /// PEM; blank removes it.
     #[serde(default)]
+    #[schema(format = "pem")]
     pub ca_bundle: Option<String>,
+    /// Correct drift automatically (a deploy, at most once per 5 minutes per
+    /// environment, audited).
     #[serde(default)]
     pub self_heal: Option<bool>,
 }

@@ -3,111 +3,102 @@
 //! same action (`actions`) as the page, so the two cannot drift apart.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post, put};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tenantry_core::Role;
-use tenantry_store::{Scope, StoredValue};
+use tenantry_store::{Scope, StoredTemplate, StoredValue, User};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::actions::{self, NamespaceInput, NamespacePatch, ns_name, scope_of};
 use crate::api_input::{Body, QueryMap};
+use crate::api_types::{EnvSet, Items, Namespace, Param};
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
 use crate::templates::template_name;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/namespaces", get(list_namespaces).post(create_namespace))
-        .route(
-            "/namespaces/{name}",
-            get(get_namespace).patch(update_namespace),
-        )
-        .route("/namespaces/{name}/params", get(namespace_params))
-        .route(
-            "/namespaces/{name}/params/{param}",
-            put(set_param).delete(unset_param),
-        )
-        .route("/env/{name}", put(set_env).delete(unset_env))
-        .route("/templates/{name}/restore", post(restore_template))
-        .route("/users/{name}", patch(update_user).delete(delete_user))
-        .route("/tokens/{id}", delete(revoke_token))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_namespaces, create_namespace))
+        .routes(routes!(get_namespace, update_namespace))
+        .routes(routes!(namespace_params))
+        .routes(routes!(set_param, unset_param))
+        .routes(routes!(set_env, unset_env))
+        .routes(routes!(restore_template))
+        .routes(routes!(update_user, delete_user))
+        .routes(routes!(revoke_token))
 }
 
-pub(crate) fn namespace_json(n: &tenantry_store::Namespace) -> Value {
-    json!({
-        "name": n.name.as_str(),
-        "k8s_namespace": n.k8s_namespace.as_str(),
-        "api_root_url": n.api_root_url.as_str(),
-        "token": tenantry_core::secret::MASK,
-        "ca_bundle": n.ca_bundle.is_some(),
-        "self_heal": n.self_heal,
-        "created_at": n.created_at,
-        "updated_at": n.updated_at,
-    })
-}
-
-async fn list_namespaces(
-    State(state): State<AppState>,
-    _c: Caller,
-) -> Result<Json<Value>, WebError> {
-    let list = state.catalog.namespaces().await?;
-    Ok(Json(
-        json!({ "items": list.iter().map(namespace_json).collect::<Vec<_>>() }),
-    ))
-}
-
-async fn get_namespace(
-    State(state): State<AppState>,
-    _c: Caller,
-    Path(name): Path<String>,
-) -> Result<Json<Value>, WebError> {
-    Ok(Json(namespace_json(&state.catalog.namespace(&name).await?)))
-}
-
-pub(crate) fn masked(v: Option<&StoredValue>) -> Value {
+/// A stored value as the API shows it: secrets masked.
+pub(crate) fn masked(v: Option<&StoredValue>) -> Option<String> {
     match v {
-        None => Value::Null,
-        Some(StoredValue::Plain(s)) => json!(s),
-        Some(StoredValue::Secret(_)) => json!(tenantry_core::secret::MASK),
+        None => None,
+        Some(StoredValue::Plain(s)) => Some(s.clone()),
+        Some(StoredValue::Secret(_)) => Some(tenantry_core::secret::MASK.to_owned()),
     }
 }
 
 /// A namespace's parameters as the API shows them (secrets masked).
-pub(crate) async fn namespace_params_json(
+pub(crate) async fn namespace_params_of(
     state: &AppState,
     name: &str,
-) -> Result<Vec<Value>, WebError> {
+) -> Result<Vec<Param>, WebError> {
     let ns = state.catalog.namespace(name).await?;
     let params = state.catalog.params(&Scope::Namespace(ns.name)).await?;
     Ok(params
         .iter()
-        .map(|p| {
-            json!({
-                "name": p.def.name.as_str(),
-                "kind": p.def.kind.to_string(),
-                "description": p.def.description,
-                "global": masked(p.global.as_ref()),
-                "namespace": masked(p.namespaced.as_ref()),
-            })
+        .map(|p| Param {
+            name: p.def.name.as_str().to_owned(),
+            kind: p.def.kind.to_string(),
+            description: p.def.description.clone(),
+            global: masked(p.global.as_ref()),
+            namespace: masked(p.namespaced.as_ref()),
         })
         .collect())
 }
 
+/// Namespaces (tokens masked).
+#[utoipa::path(get, path = "/namespaces", tag = "settings",
+    responses((status = 200, body = Items<Namespace>)))]
+async fn list_namespaces(
+    State(state): State<AppState>,
+    _c: Caller,
+) -> Result<Json<Items<Namespace>>, WebError> {
+    let list = state.catalog.namespaces().await?;
+    Ok(Json(Items::of(list.iter().map(Namespace::from).collect())))
+}
+
+/// One namespace (token masked).
+#[utoipa::path(get, path = "/namespaces/{name}", tag = "settings", params(("name" = String, Path, description = "namespace")),
+    responses((status = 200, body = Namespace)))]
+async fn get_namespace(
+    State(state): State<AppState>,
+    _c: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Namespace>, WebError> {
+    Ok(Json(Namespace::from(
+        &state.catalog.namespace(&name).await?,
+    )))
+}
+
+/// A namespace's parameters (secrets masked).
+#[utoipa::path(get, path = "/namespaces/{name}/params", tag = "settings", params(("name" = String, Path, description = "namespace")),
+    responses((status = 200, body = Items<Param>)))]
 async fn namespace_params(
     State(state): State<AppState>,
     _c: Caller,
     Path(name): Path<String>,
-) -> Result<Json<Value>, WebError> {
-    Ok(Json(
-        json!({ "items": namespace_params_json(&state, &name).await? }),
-    ))
+) -> Result<Json<Items<Param>>, WebError> {
+    Ok(Json(Items::of(namespace_params_of(&state, &name).await?)))
 }
 
+/// Create a namespace (admin).
+#[utoipa::path(post, path = "/namespaces", tag = "settings", request_body = NamespaceInput,
+    responses((status = 201, body = Namespace)))]
 async fn create_namespace(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -115,22 +106,25 @@ async fn create_namespace(
     Body(input): Body<NamespaceInput>,
 ) -> Result<Response, WebError> {
     let ns = actions::create_namespace(&state, &info, &caller, &input).await?;
-    Ok((StatusCode::CREATED, Json(namespace_json(&ns))).into_response())
+    Ok((StatusCode::CREATED, Json(Namespace::from(&ns))).into_response())
 }
 
+/// Change a namespace's settings (admin); absent fields stay.
+#[utoipa::path(patch, path = "/namespaces/{name}", tag = "settings", params(("name" = String, Path, description = "namespace")),
+    request_body = NamespacePatch, responses((status = 200, body = Namespace)))]
 async fn update_namespace(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path(name): Path<String>,
     Body(patch): Body<NamespacePatch>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<Namespace>, WebError> {
     let ns = actions::update_namespace(&state, &info, &caller, &name, &patch).await?;
-    Ok(Json(namespace_json(&ns)))
+    Ok(Json(Namespace::from(&ns)))
 }
 
 /// A parameter's value in a namespace.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ParamInput {
     value: String,
@@ -142,26 +136,37 @@ struct ParamInput {
     create: bool,
 }
 
+/// Set a parameter in a namespace (admin).
+///
+/// A name no parameter has answers 422 with `suggestion` unless `create` is true; an
+/// empty secret keeps the stored one.
+#[utoipa::path(put, path = "/namespaces/{name}/params/{param}", tag = "settings",
+    params(("name" = String, Path, description = "namespace"), ("param" = String, Path, description = "parameter name")),
+    request_body = ParamInput, responses((status = 200, body = Param)))]
 async fn set_param(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path((name, param)): Path<(String, String)>,
     Body(p): Body<ParamInput>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<Param>, WebError> {
     let scope = Scope::Namespace(ns_name("namespace", &name)?);
     actions::set_param(
         &state, &info, &caller, &scope, &param, &p.value, p.secret, p.create,
     )
     .await?;
-    let all = namespace_params_json(&state, &name).await?;
-    Ok(Json(
-        all.into_iter()
-            .find(|v| v["name"] == param.trim())
-            .unwrap_or(Value::Null),
-    ))
+    let all = namespace_params_of(&state, &name).await?;
+    let set = all
+        .into_iter()
+        .find(|v| v.name == param.trim())
+        .ok_or_else(|| WebError::not_found(format!("no parameter {:?}", param.trim())))?;
+    Ok(Json(set))
 }
 
+/// Unset a parameter in a namespace (admin).
+#[utoipa::path(delete, path = "/namespaces/{name}/params/{param}", tag = "settings",
+    params(("name" = String, Path, description = "namespace"), ("param" = String, Path, description = "parameter name")),
+    responses((status = 204, description = "unset")))]
 async fn unset_param(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -174,28 +179,43 @@ async fn unset_param(
 }
 
 /// An env var's value, global or in one namespace.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EnvInput {
     value: String,
+    /// The namespace; absent or empty: global.
     #[serde(default)]
+    #[schema(pattern = "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$")]
     namespace: Option<String>,
 }
 
+/// Set an env var, global or in a namespace (admin).
+#[utoipa::path(put, path = "/env/{name}", tag = "settings",
+    params(("name" = String, Path, description = "env var name")),
+    request_body = EnvInput, responses((status = 200, body = EnvSet)))]
 async fn set_env(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path(name): Path<String>,
     Body(e): Body<EnvInput>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<EnvSet>, WebError> {
     let ns = e.namespace.as_deref().unwrap_or("");
     actions::set_env(&state, &info, &caller, &scope_of(ns)?, &name, &e.value).await?;
-    Ok(Json(
-        json!({ "name": name.trim(), "value": e.value, "namespace": e.namespace }),
-    ))
+    Ok(Json(EnvSet {
+        name: name.trim().to_owned(),
+        value: e.value,
+        namespace: e.namespace,
+    }))
 }
 
+/// Unset an env var (admin).
+#[utoipa::path(delete, path = "/env/{name}", tag = "settings",
+    params(
+        ("name" = String, Path, description = "env var name"),
+        ("namespace" = Option<String>, Query, description = "the namespace; absent: global"),
+    ),
+    responses((status = 204, description = "unset")))]
 async fn unset_env(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -208,37 +228,49 @@ async fn unset_env(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+/// The version to make current again.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RestoreInput {
+    #[schema(minimum = 1)]
     version: i64,
 }
 
+/// Make an earlier version of a template current again, as a new version (admin).
+#[utoipa::path(post, path = "/templates/{name}/restore", tag = "templates",
+    params(("name" = String, Path, description = "template name")),
+    request_body = RestoreInput, responses((status = 200, body = StoredTemplate)))]
 async fn restore_template(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path(name): Path<String>,
     Body(r): Body<RestoreInput>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<StoredTemplate>, WebError> {
     let name = template_name(&name)?;
     let saved = actions::restore_template(&state, &info, &caller, &name, r.version).await?;
-    Ok(Json(json!(saved)))
+    Ok(Json(saved))
 }
 
-#[derive(Debug, Deserialize)]
+/// A user's new role.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UserPatch {
+    #[schema(value_type = Role)]
     role: String,
 }
 
+/// Change a user's role (admin).
+#[utoipa::path(patch, path = "/users/{name}", tag = "access",
+    params(("name" = String, Path, description = "user name")),
+    request_body = UserPatch, responses((status = 200, body = User)))]
 async fn update_user(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path(name): Path<String>,
     Body(u): Body<UserPatch>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<User>, WebError> {
     caller.require(Role::Admin)?;
     let role = crate::parse_role(&u.role)?;
     actions::change_role(&state, &info, &caller, &name, role).await?;
@@ -247,10 +279,15 @@ async fn update_user(
         .users()
         .await?
         .into_iter()
-        .find(|x| x.name.as_str() == name);
-    Ok(Json(json!(user)))
+        .find(|x| x.name.as_str() == name)
+        .ok_or_else(|| WebError::not_found(format!("no user {name:?}")))?;
+    Ok(Json(user))
 }
 
+/// Remove a user, their sessions and tokens (admin; not yourself).
+#[utoipa::path(delete, path = "/users/{name}", tag = "access",
+    params(("name" = String, Path, description = "user name")),
+    responses((status = 204, description = "removed")))]
 async fn delete_user(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -261,6 +298,10 @@ async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Revoke an API token (admin).
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "access",
+    params(("id" = String, Path, description = "token id")),
+    responses((status = 204, description = "revoked")))]
 async fn revoke_token(
     State(state): State<AppState>,
     info: RequestInfo,

@@ -3,68 +3,80 @@
 //! back, decommission) with their history.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tenantry_core::Role;
 use tenantry_engine::Operation;
+use tenantry_engine::history::RevisionSummary;
 use tenantry_store::ClientFilter;
+use tenantry_store::Contact;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::actions::ns_name;
 use crate::api_input::{Body, QueryMap, flag, int};
+use crate::api_types::{Client, ClientPage, EnvironmentStatus, Items, Run};
 use crate::auth::{Caller, RequestInfo};
 use crate::client_actions;
 use crate::error::WebError;
 use crate::input::client_id;
 use crate::input::{ClientInput, ClientPatch, ContactInput};
-use crate::runs::run_json;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/clients", get(list_clients).post(create_client))
-        .route("/clients/{id}", get(get_client).patch(patch_client))
-        .route("/clients/{id}/contacts", post(add_contact))
-        .route(
-            "/clients/{id}/contacts/{contact}",
-            put(update_contact).delete(remove_contact),
-        )
-        .route("/clients/{id}/deploy", post(deploy))
-        .route("/clients/{id}/archive", post(archive))
-        .route("/clients/{id}/restore", post(restore))
-        .route("/clients/{id}/suspend", post(suspend))
-        .route("/clients/{id}/resume", post(resume))
-        .route("/clients/{id}/rollback", post(rollback))
-        .route("/clients/{id}/decommission", post(decommission))
-        .route("/clients/{id}/history", get(history))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_clients, create_client))
+        .routes(routes!(get_client, patch_client))
+        .routes(routes!(add_contact))
+        .routes(routes!(update_contact, remove_contact))
+        .routes(routes!(deploy))
+        .routes(routes!(archive))
+        .routes(routes!(restore))
+        .routes(routes!(suspend))
+        .routes(routes!(resume))
+        .routes(routes!(rollback))
+        .routes(routes!(decommission))
+        .routes(routes!(history))
 }
 
 /// A client as the API shows it: its fields, `organisation` as the input names it, and
 /// the state of its environment in each namespace.
-async fn client_json(state: &AppState, c: &tenantry_store::Client) -> Result<Value, WebError> {
-    let mut out = json!(c);
-    out["organisation"] = json!(c.name.as_str());
-    out["environments"] = json!(
-        state
-            .catalog
-            .environment_statuses(c.id)
-            .await?
-            .into_iter()
-            .map(|(ns, status, run)| json!({ "namespace": ns, "status": status, "run": run }))
-            .collect::<Vec<_>>()
-    );
-    Ok(out)
+async fn client_view(state: &AppState, c: tenantry_store::Client) -> Result<Client, WebError> {
+    let environments = state
+        .catalog
+        .environment_statuses(c.id)
+        .await?
+        .into_iter()
+        .map(|(namespace, status, run)| EnvironmentStatus {
+            namespace,
+            status,
+            run,
+        })
+        .collect();
+    Ok(Client {
+        organisation: c.name.as_str().to_owned(),
+        client: c,
+        environments,
+    })
 }
 
+/// Clients, a page at a time.
+#[utoipa::path(get, path = "/clients", tag = "clients",
+    params(
+        ("q" = Option<String>, Query, description = "search by id, organisation, contact, phone (any spacing) or e-mail"),
+        ("offset" = Option<i64>, Query, minimum = 0, maximum = 1_000_000_000),
+        ("limit" = Option<i64>, Query, minimum = 0, maximum = 1000),
+        ("archived" = Option<bool>, Query, description = "include archived clients"),
+    ),
+    responses((status = 200, body = ClientPage)))]
 async fn list_clients(
     State(state): State<AppState>,
     _c: Caller,
     QueryMap(q): QueryMap,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<ClientPage>, WebError> {
     let offset = int(&q, "offset", 0, 1_000_000_000)?;
     let limit = int(&q, "limit", 50, 1000)?;
     let filter = ClientFilter {
@@ -77,14 +89,19 @@ async fn list_clients(
         .list_clients_page(&filter, offset, limit)
         .await?;
     let mut items = Vec::with_capacity(clients.len());
-    for c in &clients {
-        items.push(client_json(&state, c).await?);
+    for c in clients {
+        items.push(client_view(&state, c).await?);
     }
-    Ok(Json(
-        json!({ "total": total, "offset": offset, "items": items }),
-    ))
+    Ok(Json(ClientPage {
+        total,
+        offset,
+        items,
+    }))
 }
 
+/// Create a client (operator).
+#[utoipa::path(post, path = "/clients", tag = "clients", request_body = ClientInput,
+    responses((status = 201, body = Client)))]
 async fn create_client(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -94,55 +111,69 @@ async fn create_client(
     let client = client_actions::create_client(&state, &info, &caller, &input).await?;
     Ok((
         StatusCode::CREATED,
-        Json(client_json(&state, &client).await?),
+        Json(client_view(&state, client).await?),
     )
         .into_response())
 }
 
+/// One client.
+#[utoipa::path(get, path = "/clients/{id}", tag = "clients", params(("id" = String, Path, description = "client id, C<N>")),
+    responses((status = 200, body = Client)))]
 async fn get_client(
     State(state): State<AppState>,
     _c: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<Client>, WebError> {
     let id = client_id(&id)?;
     let c = state.catalog.client(id).await?;
-    Ok(Json(client_json(&state, &c).await?))
+    Ok(Json(client_view(&state, c).await?))
 }
 
-/// Archives a client (operator); 409 naming the namespaces while an environment exists.
+/// Archive a client (operator); 409 naming the namespaces while any of its
+/// environments exists.
+#[utoipa::path(post, path = "/clients/{id}/archive", tag = "clients", params(("id" = String, Path, description = "client id, C<N>")),
+    responses((status = 200, body = Client)))]
 async fn archive(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<Client>, WebError> {
     let c = crate::clients::set_archived(&state, &info, &caller, client_id(&id)?, true).await?;
-    Ok(Json(client_json(&state, &c).await?))
+    Ok(Json(client_view(&state, c).await?))
 }
 
-/// Restores an archived client (operator).
+/// Restore an archived client (operator).
+#[utoipa::path(post, path = "/clients/{id}/restore", tag = "clients", params(("id" = String, Path, description = "client id, C<N>")),
+    responses((status = 200, body = Client)))]
 async fn restore(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<Client>, WebError> {
     let c = crate::clients::set_archived(&state, &info, &caller, client_id(&id)?, false).await?;
-    Ok(Json(client_json(&state, &c).await?))
+    Ok(Json(client_view(&state, c).await?))
 }
 
+/// Change a client's organisation, phones or e-mails (operator); absent fields stay.
+#[utoipa::path(patch, path = "/clients/{id}", tag = "clients", params(("id" = String, Path, description = "client id, C<N>")),
+    request_body = ClientPatch, responses((status = 200, body = Client)))]
 async fn patch_client(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path(id): Path<String>,
     Body(p): Body<ClientPatch>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<Client>, WebError> {
     let id = client_id(&id)?;
     let c = client_actions::update_client(&state, &info, &caller, id, &p).await?;
-    Ok(Json(client_json(&state, &c).await?))
+    Ok(Json(client_view(&state, c).await?))
 }
 
+/// Add a contact person (operator).
+#[utoipa::path(post, path = "/clients/{id}/contacts", tag = "clients", params(("id" = String, Path, description = "client id, C<N>")),
+    request_body = ContactInput, responses((status = 201, body = Contact)))]
 async fn add_contact(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -152,7 +183,7 @@ async fn add_contact(
 ) -> Result<Response, WebError> {
     let id = client_id(&id)?;
     let c = client_actions::add_contact(&state, &info, &caller, id, &k, "body").await?;
-    Ok((StatusCode::CREATED, Json(json!(c))).into_response())
+    Ok((StatusCode::CREATED, Json(c)).into_response())
 }
 
 fn contact_id(s: &str) -> Result<i64, WebError> {
@@ -160,19 +191,27 @@ fn contact_id(s: &str) -> Result<i64, WebError> {
         .map_err(|_| WebError::not_found(format!("no contact {s:?}; contact ids are numbers")))
 }
 
+/// Replace a contact person (operator).
+#[utoipa::path(put, path = "/clients/{id}/contacts/{contact}", tag = "clients",
+    params(("id" = String, Path, description = "client id, C<N>"), ("contact" = String, Path, description = "contact id")),
+    request_body = ContactInput, responses((status = 200, body = Contact)))]
 async fn update_contact(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path((id, contact)): Path<(String, String)>,
     Body(k): Body<ContactInput>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<Contact>, WebError> {
     let id = client_id(&id)?;
     let contact = contact_id(&contact)?;
     let c = client_actions::update_contact(&state, &info, &caller, id, contact, &k, "body").await?;
-    Ok(Json(json!(c)))
+    Ok(Json(c))
 }
 
+/// Remove a contact person (operator).
+#[utoipa::path(delete, path = "/clients/{id}/contacts/{contact}", tag = "clients",
+    params(("id" = String, Path, description = "client id, C<N>"), ("contact" = String, Path, description = "contact id")),
+    responses((status = 204, description = "removed")))]
 async fn remove_contact(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -185,12 +224,17 @@ async fn remove_contact(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+/// The namespace an operation acts in.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DeployInput {
+    #[schema(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     namespace: String,
 }
 
+/// Deploy the client to a namespace (operator); the run goes on in the background.
+#[utoipa::path(post, path = "/clients/{id}/deploy", tag = "environments", params(("id" = String, Path, description = "client id, C<N>")),
+    request_body = DeployInput, responses((status = 202, body = Run)))]
 async fn deploy(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -224,9 +268,13 @@ async fn start(
         )
         .await;
     let r = state.catalog.run(run).await?;
-    Ok((StatusCode::ACCEPTED, Json(run_json(&r))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(Run::from(&r))).into_response())
 }
 
+/// Suspend the client's environment in a namespace: its Deployment to zero replicas
+/// (operator).
+#[utoipa::path(post, path = "/clients/{id}/suspend", tag = "environments", params(("id" = String, Path, description = "client id, C<N>")),
+    request_body = DeployInput, responses((status = 202, body = Run)))]
 async fn suspend(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -245,6 +293,9 @@ async fn suspend(
     .await
 }
 
+/// Resume a suspended environment: its replicas back, every pod ready (operator).
+#[utoipa::path(post, path = "/clients/{id}/resume", tag = "environments", params(("id" = String, Path, description = "client id, C<N>")),
+    request_body = DeployInput, responses((status = 202, body = Run)))]
 async fn resume(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -255,15 +306,21 @@ async fn resume(
     start(&state, &info, &caller, &id, &d.namespace, Operation::Resume).await
 }
 
-#[derive(Debug, Deserialize)]
+/// Where to roll back, and to which revision.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RollbackInput {
+    #[schema(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     namespace: String,
     /// The revision to go back to; the one before the latest when absent.
     #[serde(default)]
+    #[schema(minimum = 1)]
     to: Option<i64>,
 }
 
+/// Deploy an earlier revision again, as a new run and revision (operator).
+#[utoipa::path(post, path = "/clients/{id}/rollback", tag = "environments", params(("id" = String, Path, description = "client id, C<N>")),
+    request_body = RollbackInput, responses((status = 202, body = Run)))]
 async fn rollback(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -275,9 +332,11 @@ async fn rollback(
     start(&state, &info, &caller, &id, &d.namespace, op).await
 }
 
-#[derive(Debug, Deserialize)]
+/// Which environment to delete, confirmed, and what goes with it.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DecommissionInput {
+    #[schema(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     namespace: String,
     /// The client id typed again: a decommission deletes the environment.
     confirm: String,
@@ -287,6 +346,10 @@ struct DecommissionInput {
     forget_secrets: bool,
 }
 
+/// Delete the client's environment in a namespace (operator); confirm with the client
+/// id.
+#[utoipa::path(post, path = "/clients/{id}/decommission", tag = "environments", params(("id" = String, Path, description = "client id, C<N>")),
+    request_body = DecommissionInput, responses((status = 202, body = Run)))]
 async fn decommission(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -303,12 +366,16 @@ async fn decommission(
     start(&state, &info, &caller, &id, &d.namespace, op).await
 }
 
+/// The revisions of the client's environment in a namespace, oldest first.
+#[utoipa::path(get, path = "/clients/{id}/history", tag = "environments",
+    params(("id" = String, Path, description = "client id, C<N>"), ("namespace" = String, Query)),
+    responses((status = 200, body = Items<RevisionSummary>)))]
 async fn history(
     State(state): State<AppState>,
     _c: Caller,
     Path(id): Path<String>,
     QueryMap(q): QueryMap,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<Items<RevisionSummary>>, WebError> {
     let id = client_id(&id)?;
     let ns = ns_name(
         "namespace",
@@ -318,5 +385,5 @@ async fn history(
     )?;
     state.catalog.client(id).await?;
     let revisions = tenantry_engine::history::history(&state.catalog, id, ns.as_str()).await?;
-    Ok(Json(json!({ "items": revisions })))
+    Ok(Json(Items::of(revisions)))
 }

@@ -34,8 +34,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         let bytes = axum::body::to_bytes(req.into_body(), 2 * 1024 * 1024)
             .await
             .map_err(|_| WebError::field("body", "the body is larger than 2 MiB"))?;
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(_)) => {}
+        let mut value = match serde_json::from_slice::<Value>(&bytes) {
+            Ok(v @ Value::Object(_)) => v,
             Ok(_) => return Err(WebError::field("body", "the body must be a JSON object")),
             Err(e) => {
                 return Err(WebError::field(
@@ -43,13 +43,34 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                     format!("the body is not JSON: {e}"),
                 ));
             }
+        };
+        integral_floats_as_integers(&mut value);
+        serde_path_to_error::deserialize(value)
+            .map(Body)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." { "body".to_owned() } else { path };
+                WebError::field(&field, e.into_inner().to_string())
+            })
+    }
+}
+
+/// `3.0` is the integer 3, as JSON Schema (and so the API's document) has it; serde
+/// would refuse it where a whole number is expected.
+fn integral_floats_as_integers(v: &mut Value) {
+    match v {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0)
+                && f.abs() < 9.0e15
+            {
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = f as i64;
+                *v = Value::from(whole);
+            }
         }
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de).map(Body).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." { "body".to_owned() } else { path };
-            WebError::field(&field, e.into_inner().to_string())
-        })
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
     }
 }
 

@@ -4,31 +4,26 @@
 //! the same actions as the overrides page.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
 use serde::Deserialize;
-use serde_json::{Value, json};
-use tenantry_store::{EnvSource, Scope};
+use tenantry_store::Scope;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::actions::{self, ns_name};
 use crate::api_input::Body;
+use crate::api_types::{EffectiveParam, Overrides};
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/clients/{id}/overrides/{ns}", get(overrides))
-        .route(
-            "/clients/{id}/overrides/{ns}/params/{param}",
-            put(set_param).delete(unset_param),
-        )
-        .route(
-            "/clients/{id}/overrides/{ns}/env/{name}",
-            put(set_env).delete(unset_env),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(overrides))
+        .routes(routes!(set_param, unset_param))
+        .routes(routes!(set_env, unset_env))
 }
 
 /// The scope of a client's overrides in a namespace, both checked.
@@ -42,52 +37,46 @@ pub(crate) async fn client_scope(state: &AppState, id: &str, ns: &str) -> Result
 
 /// Every value the client's rendering in the namespace sees, and where it comes from
 /// (secrets masked).
-pub(crate) async fn overrides_json(state: &AppState, scope: &Scope) -> Result<Value, WebError> {
+pub(crate) async fn overrides_of(state: &AppState, scope: &Scope) -> Result<Overrides, WebError> {
     let Scope::Client(ns, id) = scope else {
         return Err(WebError::not_found("not a client's overrides"));
     };
-    let params: Vec<Value> = state
+    let params = state
         .catalog
         .params(scope)
         .await?
         .iter()
         .filter(|p| p.def.kind.is_settable())
-        .map(|p| {
-            json!({
-                "name": p.def.name.as_str(),
-                "kind": p.def.kind.to_string(),
-                "value": crate::api_admin::masked(p.effective()),
-                "source": p.source().map(|s| s.as_str()),
-            })
+        .map(|p| EffectiveParam {
+            name: p.def.name.as_str().to_owned(),
+            kind: p.def.kind.to_string(),
+            value: crate::api_admin::masked(p.effective()),
+            source: p.source().map(|s| s.as_str().to_owned()),
         })
         .collect();
-    let env: Vec<Value> = state
-        .catalog
-        .env_vars(scope)
-        .await?
-        .iter()
-        .map(|e| {
-            let source = match e.source {
-                EnvSource::Global => "global",
-                EnvSource::Namespace => "namespace",
-                EnvSource::Client => "client",
-            };
-            json!({ "name": e.name, "value": e.value, "source": source })
-        })
-        .collect();
-    Ok(json!({ "client": id, "namespace": ns.as_str(), "params": params, "env": env }))
+    Ok(Overrides {
+        client: *id,
+        namespace: ns.as_str().to_owned(),
+        params,
+        env: state.catalog.env_vars(scope).await?,
+    })
 }
 
+/// Every parameter and env var the client's rendering in a namespace sees, and where
+/// each comes from: the client's own override, the namespace, or global.
+#[utoipa::path(get, path = "/clients/{id}/overrides/{ns}", tag = "environments",
+    params(("id" = String, Path, description = "client id, C<N>"), ("ns" = String, Path, description = "namespace")), responses((status = 200, body = Overrides)))]
 async fn overrides(
     State(state): State<AppState>,
     _c: Caller,
     Path((id, ns)): Path<(String, String)>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<Overrides>, WebError> {
     let scope = client_scope(&state, &id, &ns).await?;
-    Ok(Json(overrides_json(&state, &scope).await?))
+    Ok(Json(overrides_of(&state, &scope).await?))
 }
 
-#[derive(Debug, Deserialize)]
+/// A value to pin.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ValueInput {
     value: String,
@@ -96,22 +85,31 @@ struct ValueInput {
     secret: bool,
 }
 
+/// Pin a parameter for this client in the namespace (admin): it wins over the
+/// namespace's and the global value.
+#[utoipa::path(put, path = "/clients/{id}/overrides/{ns}/params/{param}", tag = "environments",
+    params(("id" = String, Path, description = "client id, C<N>"), ("ns" = String, Path, description = "namespace"), ("param" = String, Path, description = "parameter name")),
+    request_body = ValueInput, responses((status = 200, body = Overrides)))]
 async fn set_param(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path((id, ns, param)): Path<(String, String, String)>,
     Body(v): Body<ValueInput>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<Overrides>, WebError> {
     let scope = client_scope(&state, &id, &ns).await?;
     // Only parameters that exist: an override is never the place to invent one.
     actions::set_param(
         &state, &info, &caller, &scope, &param, &v.value, v.secret, false,
     )
     .await?;
-    Ok(Json(overrides_json(&state, &scope).await?))
+    Ok(Json(overrides_of(&state, &scope).await?))
 }
 
+/// Drop the client's own value of a parameter (admin).
+#[utoipa::path(delete, path = "/clients/{id}/overrides/{ns}/params/{param}", tag = "environments",
+    params(("id" = String, Path, description = "client id, C<N>"), ("ns" = String, Path, description = "namespace"), ("param" = String, Path, description = "parameter name")),
+    responses((status = 204, description = "dropped")))]
 async fn unset_param(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -123,24 +121,33 @@ async fn unset_param(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+/// An env var's value to pin.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EnvInput {
+struct PinnedEnv {
     value: String,
 }
 
+/// Pin an env var for this client in the namespace (admin).
+#[utoipa::path(put, path = "/clients/{id}/overrides/{ns}/env/{name}", tag = "environments",
+    params(("id" = String, Path, description = "client id, C<N>"), ("ns" = String, Path, description = "namespace"), ("name" = String, Path, description = "env var name")),
+    request_body = PinnedEnv, responses((status = 200, body = Overrides)))]
 async fn set_env(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path((id, ns, name)): Path<(String, String, String)>,
-    Body(e): Body<EnvInput>,
-) -> Result<Json<Value>, WebError> {
+    Body(e): Body<PinnedEnv>,
+) -> Result<Json<Overrides>, WebError> {
     let scope = client_scope(&state, &id, &ns).await?;
     actions::set_env(&state, &info, &caller, &scope, &name, &e.value).await?;
-    Ok(Json(overrides_json(&state, &scope).await?))
+    Ok(Json(overrides_of(&state, &scope).await?))
 }
 
+/// Drop the client's own value of an env var (admin).
+#[utoipa::path(delete, path = "/clients/{id}/overrides/{ns}/env/{name}", tag = "environments",
+    params(("id" = String, Path, description = "client id, C<N>"), ("ns" = String, Path, description = "namespace"), ("name" = String, Path, description = "env var name")),
+    responses((status = 204, description = "dropped")))]
 async fn unset_env(
     State(state): State<AppState>,
     info: RequestInfo,

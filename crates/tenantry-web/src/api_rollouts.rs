@@ -4,59 +4,76 @@
 //! over if this one goes away.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tenantry_core::health::EnvHealth;
 use tenantry_core::rollout::Request;
 use tenantry_core::{ClientId, Role};
 use tenantry_engine::rollout::{Canary, Preview, RolloutError, RolloutOptions, Selection};
+use tenantry_store::RolloutRecord;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::actions::ns_name;
 use crate::api_input::Body;
+use crate::api_types::{Items, RolloutStarted};
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
 use crate::messages::Msg;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/rollouts", get(list).post(create))
-        .route("/rollouts/{id}", get(show))
-        .route("/rollouts/{id}/pause", post(pause))
-        .route("/rollouts/{id}/resume", post(resume))
-        .route("/rollouts/{id}/abort", post(abort))
-        .route("/rollouts/{id}/undo", post(undo))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
+        .routes(routes!(abort))
+        .routes(routes!(undo))
 }
 
 fn five() -> usize {
     5
 }
 
-/// What a rollout is to be: the page's form and the API's body.
-#[derive(Debug, Clone, Deserialize)]
+/// What a rollout is to be: the page's form and the API's body. Choose the clients
+/// with one of `all`, `clients` or `health`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolloutInput {
+    #[schema(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     pub namespace: String,
+    /// Every client deployed in the namespace.
     #[serde(default)]
     pub all: bool,
     #[serde(default)]
+    #[schema(value_type = Vec<ClientId>)]
     pub clients: Vec<String>,
+    /// The clients whose environment has this health.
     #[serde(default)]
+    #[schema(value_type = Option<crate::api_types::HealthName>)]
     pub health: Option<String>,
+    /// How many canaries go first (picked by the server).
     #[serde(default)]
     pub canary: Option<usize>,
+    /// The canaries, named.
     #[serde(default)]
+    #[schema(value_type = Vec<ClientId>)]
     pub canary_clients: Vec<String>,
+    /// How many at once after the canaries.
     #[serde(default = "five")]
+    #[schema(minimum = 1, maximum = 100)]
     pub batch: usize,
+    /// Halted when more than this many fail.
     #[serde(default)]
+    #[schema(maximum = 10000)]
     pub max_failures: usize,
+    /// How long each batch must stay healthy before the next.
     #[serde(default)]
+    #[schema(maximum = 86400)]
     pub soak_secs: u64,
     /// Only say what it would do.
     #[serde(default)]
@@ -277,21 +294,36 @@ pub(crate) fn rollout_id(s: &str) -> Result<i64, WebError> {
     })
 }
 
-async fn list(State(state): State<AppState>, _c: Caller) -> Result<Json<Value>, WebError> {
-    Ok(Json(json!({ "items": state.catalog.rollouts().await? })))
+/// Every rollout, newest first.
+#[utoipa::path(get, path = "/rollouts", tag = "rollouts",
+    responses((status = 200, body = Items<RolloutRecord>)))]
+async fn list(
+    State(state): State<AppState>,
+    _c: Caller,
+) -> Result<Json<Items<RolloutRecord>>, WebError> {
+    Ok(Json(Items::of(state.catalog.rollouts().await?)))
 }
 
+/// One rollout: its status and each client's.
+#[utoipa::path(get, path = "/rollouts/{id}", tag = "rollouts", params(("id" = String, Path, description = "rollout id")),
+    responses((status = 200, body = RolloutRecord)))]
 async fn show(
     State(state): State<AppState>,
     _c: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<RolloutRecord>, WebError> {
     let id = rollout_id(&id)?;
-    Ok(Json(
-        serde_json::to_value(state.catalog.rollout(id).await?).unwrap_or(Value::Null),
-    ))
+    Ok(Json(state.catalog.rollout(id).await?))
 }
 
+/// Plan a rollout (operator): which clients change and how; unless a dry run, start it
+/// (201 with its id): canaries first, then at most `batch` at once, halted when more
+/// than `max_failures` fail.
+#[utoipa::path(post, path = "/rollouts", tag = "rollouts", request_body = RolloutInput,
+    responses(
+        (status = 200, description = "a dry run's plan", body = RolloutStarted),
+        (status = 201, description = "started", body = RolloutStarted),
+    ))]
 async fn create(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -299,14 +331,15 @@ async fn create(
     Body(input): Body<RolloutInput>,
 ) -> Result<Response, WebError> {
     let started = start_rollout(&state, &caller, &info, &input).await?;
-    Ok(match started.id {
-        None => (StatusCode::OK, Json(json!({ "preview": started.preview }))).into_response(),
-        Some(id) => (
-            StatusCode::CREATED,
-            Json(json!({ "id": id, "preview": started.preview })),
-        )
-            .into_response(),
-    })
+    let status = match started.id {
+        None => StatusCode::OK,
+        Some(_) => StatusCode::CREATED,
+    };
+    let body = RolloutStarted {
+        id: started.id,
+        preview: started.preview,
+    };
+    Ok((status, Json(body)).into_response())
 }
 
 async fn control(
@@ -315,40 +348,52 @@ async fn control(
     caller: Caller,
     id: i64,
     r: Request,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<RolloutRecord>, WebError> {
     ask(&state, &caller, &info, id, r).await?;
-    Ok(Json(
-        serde_json::to_value(state.catalog.rollout(id).await?).unwrap_or(Value::Null),
-    ))
+    Ok(Json(state.catalog.rollout(id).await?))
 }
 
+/// Pause a rollout (operator): no new client starts; running deploys finish.
+#[utoipa::path(post, path = "/rollouts/{id}/pause", tag = "rollouts", params(("id" = String, Path, description = "rollout id")),
+    responses((status = 200, body = RolloutRecord)))]
 async fn pause(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<RolloutRecord>, WebError> {
     control(state, info, caller, rollout_id(&id)?, Request::Pause).await
 }
 
+/// Resume a paused rollout (operator).
+#[utoipa::path(post, path = "/rollouts/{id}/resume", tag = "rollouts", params(("id" = String, Path, description = "rollout id")),
+    responses((status = 200, body = RolloutRecord)))]
 async fn resume(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<RolloutRecord>, WebError> {
     control(state, info, caller, rollout_id(&id)?, Request::Go).await
 }
 
+/// Abort a rollout (operator): no new client starts; it ends when the running deploys
+/// have.
+#[utoipa::path(post, path = "/rollouts/{id}/abort", tag = "rollouts", params(("id" = String, Path, description = "rollout id")),
+    responses((status = 200, body = RolloutRecord)))]
 async fn abort(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<RolloutRecord>, WebError> {
     control(state, info, caller, rollout_id(&id)?, Request::Abort).await
 }
 
+/// Roll every client a finished rollout deployed back to its revision before
+/// (operator); runs in the background.
+#[utoipa::path(post, path = "/rollouts/{id}/undo", tag = "rollouts", params(("id" = String, Path, description = "rollout id")),
+    responses((status = 202, description = "the undo runs in the background")))]
 async fn undo(
     State(state): State<AppState>,
     info: RequestInfo,

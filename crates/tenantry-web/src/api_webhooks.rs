@@ -2,37 +2,45 @@
 //! shares: who is told of which events, and the delivery log.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
 use secrecy::SecretString;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tenantry_core::Role;
 use tenantry_core::webhook::{Event, Format};
+use tenantry_store::{Delivery, Webhook};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api_input::Body;
+use crate::api_types::Items;
 use crate::auth::{Caller, RequestInfo};
 use crate::error::WebError;
 use crate::messages::Msg;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/webhooks", get(list).post(add))
-        .route("/webhooks/{id}", delete(remove).put(edit))
-        .route("/webhooks/{id}/deliveries", get(deliveries))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, add))
+        .routes(routes!(remove, edit))
+        .routes(routes!(deliveries))
 }
 
 /// A webhook to add or change: the page's forms and the API's body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
+    /// An http:// or https:// address.
+    #[schema(format = "http-url")]
     pub url: String,
+    /// What it is told of.
+    #[schema(value_type = Vec<crate::api_types::WebhookEvent>, min_items = 1)]
     pub events: Vec<String>,
+    /// json when absent.
     #[serde(default)]
+    #[schema(value_type = Option<crate::api_types::WebhookFormat>)]
     pub format: Option<String>,
     /// Signs each body (HMAC-SHA256, `X-Tenantry-Signature`); kept sealed. On a change:
     /// absent keeps the secret, empty removes it.
@@ -181,11 +189,21 @@ pub(crate) async fn remove_webhook(
     Ok(())
 }
 
-async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, WebError> {
+/// Outgoing webhooks (admin); secrets never shown.
+#[utoipa::path(get, path = "/webhooks", tag = "webhooks",
+    responses((status = 200, body = Items<Webhook>)))]
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Items<Webhook>>, WebError> {
     caller.require(Role::Admin)?;
-    Ok(Json(json!({ "items": state.catalog.webhooks().await? })))
+    Ok(Json(Items::of(state.catalog.webhooks().await?)))
 }
 
+/// Add a webhook (admin): its address, the events it is told of, json or slack, and a
+/// secret to sign bodies with (HMAC-SHA256 in X-Tenantry-Signature).
+#[utoipa::path(post, path = "/webhooks", tag = "webhooks", request_body = WebhookInput,
+    responses((status = 201, body = Webhook)))]
 async fn add(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -198,17 +216,23 @@ async fn add(
         .webhooks()
         .await?
         .into_iter()
-        .find(|w| w.id == id);
-    Ok((StatusCode::CREATED, Json(json!(hook))).into_response())
+        .find(|w| w.id == id)
+        .ok_or_else(|| no_webhook(id))?;
+    Ok((StatusCode::CREATED, Json(hook)).into_response())
 }
 
+/// Change a webhook (admin): its address, events and format; `secret` absent keeps the
+/// secret, empty stops signing, a value replaces it. Deliveries not sent yet go as it
+/// now says.
+#[utoipa::path(put, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "webhook id")),
+    request_body = WebhookInput, responses((status = 200, body = Webhook)))]
 async fn edit(
     State(state): State<AppState>,
     info: RequestInfo,
     caller: Caller,
     Path(id): Path<String>,
     Body(input): Body<WebhookInput>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<Webhook>, WebError> {
     let id = webhook_id(&id)?;
     edit_webhook(&state, &caller, &info, id, &input).await?;
     let hook = state
@@ -218,9 +242,12 @@ async fn edit(
         .into_iter()
         .find(|w| w.id == id)
         .ok_or_else(|| no_webhook(id))?;
-    Ok(Json(json!(hook)))
+    Ok(Json(hook))
 }
 
+/// Remove a webhook and its delivery log (admin).
+#[utoipa::path(delete, path = "/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "webhook id")),
+    responses((status = 204, description = "removed")))]
 async fn remove(
     State(state): State<AppState>,
     info: RequestInfo,
@@ -231,17 +258,20 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A webhook's latest deliveries, each attempt with its answer (admin).
+#[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "webhook id")),
+    responses((status = 200, body = Items<Delivery>)))]
 async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<Items<Delivery>>, WebError> {
     caller.require(Role::Admin)?;
     let id = webhook_id(&id)?;
     if !state.catalog.webhooks().await?.iter().any(|w| w.id == id) {
         return Err(no_webhook(id));
     }
-    Ok(Json(
-        json!({ "items": state.catalog.deliveries(Some(id), 100).await? }),
-    ))
+    Ok(Json(Items::of(
+        state.catalog.deliveries(Some(id), 100).await?,
+    )))
 }

@@ -2,10 +2,10 @@
 //! wrong; the API answers `{"error": …, "field": …}`, pages show the message. Internal
 //! failures are logged and shown without detail.
 
+use crate::api_types::{ApiError, TemplateProblem, TemplateProblemKind};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use tenantry_core::Role;
 use tenantry_engine::{DeployError, PlanError};
 use tenantry_store::StoreError;
@@ -179,24 +179,26 @@ impl WebError {
     /// The JSON answer of the API: `{"error", "field", …}` with the status and, for
     /// the answers that ask to come back later, `Retry-After`.
     pub fn api_response(&self) -> Response {
-        let mut body = json!({ "error": self.public_message() });
-        if let Self::Field { field, message } = self {
-            body["field"] = json!(field);
-            body["error"] = json!(message.en);
-        }
-        if let Self::Input { field, problem } = self {
-            body["field"] = json!(field);
-            body["error"] = json!(problem.to_string());
-        }
-        if let Self::TemplateProblems(found) = self {
-            body["problems"] = found.iter().map(problem_json).collect();
-        }
-        if let Self::RunActive { run, .. } = self {
-            body["run"] = json!(run);
-        }
-        if let Self::UnknownParam { suggestion, .. } = self {
-            body["field"] = json!("name");
-            body["suggestion"] = json!(suggestion);
+        let mut body = ApiError {
+            error: self.public_message(),
+            ..ApiError::default()
+        };
+        match self {
+            Self::Field { field, message } => {
+                body.field = Some(field.clone());
+                body.error = message.en.clone();
+            }
+            Self::Input { field, problem } => {
+                body.field = Some(field.clone());
+                body.error = problem.to_string();
+            }
+            Self::TemplateProblems(found) => body.problems = found.iter().map(problem).collect(),
+            Self::RunActive { run, .. } => body.run = Some(*run),
+            Self::UnknownParam { suggestion, .. } => {
+                body.field = Some("name".to_owned());
+                body.suggestion = suggestion.clone();
+            }
+            _ => {}
         }
         self.with_retry_after((self.status(), Json(body)).into_response())
     }
@@ -221,32 +223,41 @@ impl WebError {
 }
 
 /// One template problem in an API answer: what, where, and the suggested macro.
-fn problem_json(f: &tenantry_core::template_check::Found) -> serde_json::Value {
+fn problem(f: &tenantry_core::template_check::Found) -> TemplateProblem {
     use tenantry_core::template_check::TemplateProblem as P;
-    let mut v = json!({ "template": f.template, "message": f.problem.to_string() });
-    match &f.problem {
+    let (kind, macro_name, at, suggestion) = match &f.problem {
         P::UnknownMacro {
             name,
             at,
             suggestion,
-        } => {
-            v["kind"] = json!("unknown-macro");
-            v["macro"] = json!(name);
-            v["at"] = json!(at);
-            v["suggestion"] = json!(suggestion);
-        }
-        P::Order(_) => v["kind"] = json!("order"),
-        P::SecretInName { at, name } => {
-            v["kind"] = json!("secret-in-name");
-            v["macro"] = json!(name);
-            v["at"] = json!(at);
-        }
-        P::NotAnObject { field } => {
-            v["kind"] = json!("not-an-object");
-            v["at"] = json!(field);
-        }
+        } => (
+            TemplateProblemKind::UnknownMacro,
+            Some(name.clone()),
+            Some(at.clone()),
+            suggestion.clone(),
+        ),
+        P::Order(_) => (TemplateProblemKind::Order, None, None, None),
+        P::SecretInName { at, name } => (
+            TemplateProblemKind::SecretInName,
+            Some(name.to_string()),
+            Some(at.to_string()),
+            None,
+        ),
+        P::NotAnObject { field } => (
+            TemplateProblemKind::NotAnObject,
+            None,
+            Some(field.to_string()),
+            None,
+        ),
+    };
+    TemplateProblem {
+        template: f.template.to_string(),
+        kind,
+        message: f.problem.to_string(),
+        macro_name,
+        at,
+        suggestion,
     }
-    v
 }
 
 /// Carried on a response made from a WebError, so the middleware can render it in the

@@ -120,7 +120,7 @@ impl FleetQuery {
 }
 
 /// A row as shown: the environment and its client's organisation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RowView {
     #[serde(flatten)]
     pub row: FleetRow,
@@ -128,7 +128,7 @@ pub struct RowView {
 }
 
 /// How many environments are in each state (of those the namespace filter keeps).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Counts {
     pub total: usize,
     pub by_health: BTreeMap<&'static str, usize>,
@@ -136,7 +136,7 @@ pub struct Counts {
 }
 
 /// The fleet page and `/api/v1/fleet`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FleetView {
     pub counts: Counts,
     /// Environments matching every filter.
@@ -209,7 +209,7 @@ pub async fn fleet_view(state: &AppState, q: &FleetQuery) -> Result<FleetView, W
 }
 
 /// One environment as its page and `/api/v1/clients/{id}/environments/{ns}` show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EnvPage {
     #[serde(flatten)]
     pub report: EnvReport,
@@ -234,7 +234,7 @@ pub async fn env_view(state: &AppState, id: ClientId, ns: &str) -> Result<EnvPag
             },
             "cache",
         ),
-        None => match observe_client(&state.catalog, id, ns, Against::Revision).await? {
+        None => match read_from_cluster(state, id, ns).await? {
             Some(o) => (o, "cluster"),
             None => {
                 return Err(WebError::not_found(Msg::both(
@@ -256,6 +256,31 @@ pub async fn env_view(state: &AppState, id: ClientId, ns: &str) -> Result<EnvPag
         organisation: client.name.as_str().to_owned(),
         source,
     })
+}
+
+/// How long a page waits for a cluster it reads because the watches have not.
+const CLUSTER_READ: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The environment as the cluster has it now, if it answers within `CLUSTER_READ`.
+async fn read_from_cluster(
+    state: &AppState,
+    id: ClientId,
+    ns: &str,
+) -> Result<Option<tenantry_engine::fleet::Observed>, WebError> {
+    let read = observe_client(&state.catalog, id, ns, Against::Revision);
+    match tokio::time::timeout(CLUSTER_READ, read).await {
+        Ok(observed) => Ok(observed?),
+        Err(_) => Err(WebError::unprocessable(Msg::both(
+            format!(
+                "the cluster of {ns} did not answer within {} s; check the namespace's API URL, or try again when its watches have synced",
+                CLUSTER_READ.as_secs()
+            ),
+            format!(
+                "кластер пространства {ns} не ответил за {} с; проверьте адрес API пространства или повторите, когда наблюдение синхронизируется",
+                CLUSTER_READ.as_secs()
+            ),
+        ))),
+    }
 }
 
 /// The names of an environment's objects and pods, whose Events its page shows.

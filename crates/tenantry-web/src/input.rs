@@ -3,33 +3,49 @@
 use serde::Deserialize;
 use tenantry_core::{ContactName, Email, OrgName, Phone, limits};
 use tenantry_store::{ClientUpdate, Contact, ContactUpdate, NewClient, NewContact};
+use utoipa::ToSchema;
 
 use crate::error::WebError;
 use crate::forms::InputProblem;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A contact person: a name, and as many phones and e-mails as they have.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
+    /// Up to 200 characters.
+    #[schema(format = "nonblank-text")]
     pub name: String,
+    /// Up to 200 characters; blank: none.
     #[serde(default)]
+    #[schema(format = "text")]
     pub role: Option<String>,
+    /// Up to 4,000 characters; blank: none.
     #[serde(default)]
+    #[schema(format = "text")]
     pub note: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::api_types::PhoneText>, max_items = 20)]
     pub phones: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::api_types::EmailText>, max_items = 20)]
     pub emails: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A client to create: the organisation, its own phones and e-mails, its contacts.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientInput {
+    /// Up to 300 characters.
+    #[schema(format = "nonblank-text")]
     pub organisation: String,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::api_types::PhoneText>, max_items = 20)]
     pub phones: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::api_types::EmailText>, max_items = 20)]
     pub emails: Vec<String>,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub contacts: Vec<ContactInput>,
 }
 
@@ -164,15 +180,19 @@ impl ClientInput {
     }
 }
 
-/// Changes to a client's own name, phones and e-mails.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Changes to a client's own name, phones and e-mails; an absent field stays.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientPatch {
     #[serde(default)]
+    /// Up to 300 characters.
+    #[schema(format = "nonblank-text")]
     pub organisation: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<Vec<crate::api_types::PhoneText>>, max_items = 20)]
     pub phones: Option<Vec<String>>,
     #[serde(default)]
+    #[schema(value_type = Option<Vec<crate::api_types::EmailText>>, max_items = 20)]
     pub emails: Option<Vec<String>>,
 }
 

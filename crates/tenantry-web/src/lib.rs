@@ -17,6 +17,7 @@ mod api_fleet;
 mod api_input;
 mod api_overrides;
 mod api_rollouts;
+mod api_types;
 mod api_webhooks;
 pub mod auth;
 mod background;
@@ -42,8 +43,6 @@ mod login_pages;
 mod messages;
 mod metrics;
 mod openapi;
-mod openapi_day2;
-mod openapi_parts;
 mod overrides;
 mod params;
 mod phrases;
@@ -419,14 +418,7 @@ pub fn router(state: AppState) -> Router {
         .merge(rollouts::routes())
         .merge(webhooks::routes())
         .route("/metrics", get(metrics::metrics))
-        .nest(
-            "/api/v1",
-            api::routes()
-                .merge(api_fleet::routes())
-                .merge(api_overrides::routes())
-                .merge(api_rollouts::routes())
-                .merge(api_webhooks::routes()),
-        )
+        .nest("/api/v1", api_router())
         .layer(middleware::from_fn(render_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -437,6 +429,19 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// The API's routes, and its OpenAPI document made from the same declarations.
+fn api_router() -> Router<AppState> {
+    let (router, api) = api::routes().split_for_parts();
+    let doc = std::sync::Arc::new(openapi::document(api));
+    router.route(
+        "/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    )
 }
 
 async fn not_found(req: axum::extract::Request) -> Response {

@@ -161,21 +161,6 @@ fn body_cell(text: &str) -> Markup {
     }
 }
 
-/// The run as the live page and the API see it.
-pub fn run_json(run: &tenantry_store::RunRecord) -> Value {
-    json!({
-        "id": run.id,
-        "kind": run.kind,
-        "client": run.client.to_string(),
-        "namespace": run.namespace,
-        "status": run.status,
-        "reason": run.reason,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "steps": run.report,
-    })
-}
-
 /// Server-sent events: `run` with the whole state whenever it changes; the stream ends
 /// when the run does, or when the caller's session or token does (checked each poll).
 pub async fn events(
@@ -207,7 +192,7 @@ pub async fn events(
                         return Some((Ok(ev), (state, caller, last, true, (polls, pods))));
                     }
                 };
-                let mut data = run_json(&run);
+                let mut data = json!(crate::api_types::Run::from(&run));
                 // Each step also as the page's language says it.
                 if let Some(steps) = data["steps"].as_array_mut() {
                     for st in steps {
