@@ -20,8 +20,11 @@ email = st.from_regex(
     r"[a-z][a-z0-9]{0,10}([._-][a-z0-9]{1,6})?@[a-z][a-z0-9]{0,10}\.(ru|com|org|example)",
     fullmatch=True,
 )
+# Tests talk only to loopback: clusters and webhook receivers are addresses on this
+# machine where nothing listens (the discard port), so a call fails at once and no name
+# is ever looked up.
 http_url = st.from_regex(
-    r"https?://[a-z][a-z0-9]{0,8}(\.[a-z][a-z0-9]{0,8}){0,2}(:[1-9][0-9]{3})?(/[a-z0-9-]{1,8}){0,3}/?",
+    r"https?://(127\.0\.0\.1|localhost|\[::1\]):9(/[a-z0-9-]{1,8}){0,3}/?",
     fullmatch=True,
 )
 nonblank = st.from_regex(WORD, fullmatch=True) | st.from_regex(r"[A-Za-z0-9]", fullmatch=True)
