@@ -8,7 +8,11 @@ use crate::macros::{self, MacroSyntaxError};
 
 /// An env var's name: a C identifier, since the kubelet skips ConfigMap keys that are not
 /// when it fills a container's environment from `envFrom`.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, pattern = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+)]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct EnvVarName(String);

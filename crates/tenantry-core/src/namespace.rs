@@ -7,7 +7,11 @@ use url::Url;
 
 /// A namespace's name in the catalog (`lms-dev`), also a Kubernetes namespace name:
 /// an RFC 1123 label.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+)]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct NamespaceName(String);

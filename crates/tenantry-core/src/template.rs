@@ -14,7 +14,11 @@ use crate::macros::{self, MacroSyntaxError, is_macro_name};
 use crate::render::JsonSyntaxError;
 
 /// A template's name: lower-case letters, digits and dashes, e.g. `clickhouse-setup`.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+)]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct TemplateName(String);

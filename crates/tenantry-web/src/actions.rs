@@ -57,11 +57,11 @@ fn api_url(s: &str) -> Result<ApiRootUrl, WebError> {
 #[serde(deny_unknown_fields)]
 pub struct NamespaceInput {
     /// Tenantry's name for it, as a Kubernetes namespace name.
-    #[schema(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    #[schema(value_type = tenantry_core::NamespaceName)]
     pub name: String,
     /// The namespace in the cluster; the name when absent.
     #[serde(default)]
-    #[schema(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    #[schema(value_type = Option<tenantry_core::NamespaceName>)]
     pub k8s_namespace: Option<String>,
     /// The cluster's API root, e.g. a Rancher proxy `https://rancher.example/k8s/clusters/c-m-1`.
     #[schema(format = "http-url")]
@@ -121,7 +121,7 @@ pub async fn create_namespace(
 #[serde(deny_unknown_fields)]
 pub struct NamespacePatch {
     #[serde(default)]
-    #[schema(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    #[schema(value_type = Option<tenantry_core::NamespaceName>)]
     pub k8s_namespace: Option<String>,
     /// A new API host needs the token again.
     #[serde(default)]

@@ -228,7 +228,7 @@ async fn remove_contact(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DeployInput {
-    #[schema(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    #[schema(value_type = tenantry_core::NamespaceName)]
     namespace: String,
 }
 
@@ -310,7 +310,7 @@ async fn resume(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RollbackInput {
-    #[schema(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    #[schema(value_type = tenantry_core::NamespaceName)]
     namespace: String,
     /// The revision to go back to; the one before the latest when absent.
     #[serde(default)]
@@ -336,7 +336,7 @@ async fn rollback(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DecommissionInput {
-    #[schema(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    #[schema(value_type = tenantry_core::NamespaceName)]
     namespace: String,
     /// The client id typed again: a decommission deletes the environment.
     confirm: String,

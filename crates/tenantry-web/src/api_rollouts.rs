@@ -44,7 +44,7 @@ fn five() -> usize {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolloutInput {
-    #[schema(pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    #[schema(value_type = tenantry_core::NamespaceName)]
     pub namespace: String,
     /// Every client deployed in the namespace.
     #[serde(default)]

@@ -79,6 +79,17 @@ fn checked(input: &WebhookInput) -> Result<(url::Url, Vec<Event>, Format), WebEr
     Ok((url, events, format))
 }
 
+/// The webhook `id`, or 404.
+async fn webhook(state: &AppState, id: i64) -> Result<Webhook, WebError> {
+    state
+        .catalog
+        .webhooks()
+        .await?
+        .into_iter()
+        .find(|w| w.id == id)
+        .ok_or_else(|| no_webhook(id))
+}
+
 fn no_webhook(id: i64) -> WebError {
     WebError::NotFound(Msg::both(
         format!("no webhook {id}"),
@@ -211,13 +222,7 @@ async fn add(
     Body(input): Body<WebhookInput>,
 ) -> Result<Response, WebError> {
     let id = add_webhook(&state, &caller, &info, &input).await?;
-    let hook = state
-        .catalog
-        .webhooks()
-        .await?
-        .into_iter()
-        .find(|w| w.id == id)
-        .ok_or_else(|| no_webhook(id))?;
+    let hook = webhook(&state, id).await?;
     Ok((StatusCode::CREATED, Json(hook)).into_response())
 }
 
@@ -235,13 +240,7 @@ async fn edit(
 ) -> Result<Json<Webhook>, WebError> {
     let id = webhook_id(&id)?;
     edit_webhook(&state, &caller, &info, id, &input).await?;
-    let hook = state
-        .catalog
-        .webhooks()
-        .await?
-        .into_iter()
-        .find(|w| w.id == id)
-        .ok_or_else(|| no_webhook(id))?;
+    let hook = webhook(&state, id).await?;
     Ok(Json(hook))
 }
 
@@ -268,9 +267,7 @@ async fn deliveries(
 ) -> Result<Json<Items<Delivery>>, WebError> {
     caller.require(Role::Admin)?;
     let id = webhook_id(&id)?;
-    if !state.catalog.webhooks().await?.iter().any(|w| w.id == id) {
-        return Err(no_webhook(id));
-    }
+    webhook(&state, id).await?;
     Ok(Json(Items::of(
         state.catalog.deliveries(Some(id), 100).await?,
     )))

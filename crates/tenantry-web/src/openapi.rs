@@ -75,14 +75,30 @@ fn add_error_responses(doc: &mut Value) {
     }
 }
 
-/// The forms the domain accepts for names and ids, on every parameter that carries one,
-/// so a value the document allows is one the server takes.
+/// The pattern the domain type `T` declares for its text form.
+fn pattern_of<T: PartialSchema>() -> String {
+    serde_json::to_value(T::schema()).unwrap_or_default()["pattern"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The forms the domain accepts for names and ids (the patterns its types declare), on
+/// every parameter that carries one, so a value the document allows is one the server
+/// takes.
 fn constrain_parameters(doc: &mut Value) {
-    const NAMESPACE: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
-    const OPTIONAL_NAMESPACE: &str = "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$";
-    const CLIENT: &str = "^C[1-9][0-9]{0,8}$";
-    const MACRO_NAME: &str = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
-    const ENV_NAME: &str = "^[A-Za-z_][A-Za-z0-9_]{0,127}$";
+    use tenantry_core::template::TemplateName;
+    use tenantry_core::{ClientId, EnvVarName, NamespaceName, ParamName};
+    let namespace = pattern_of::<NamespaceName>();
+    // Empty, or a namespace: the global env vars, every namespace of the fleet.
+    let optional_namespace = format!(
+        "^({})?$",
+        namespace.trim_start_matches('^').trim_end_matches('$')
+    );
+    let client = pattern_of::<ClientId>();
+    let template = pattern_of::<TemplateName>();
+    let param = pattern_of::<ParamName>();
+    let env_name = pattern_of::<EnvVarName>();
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };
@@ -100,17 +116,17 @@ fn constrain_parameters(doc: &mut Value) {
                     // Env vars: no namespace, or an empty one, means the global ones.
                     // The fleet: empty is every namespace, as the page's "all".
                     ("namespace", "query") if path.starts_with("/env") || path == "/fleet" => {
-                        Some(OPTIONAL_NAMESPACE)
+                        Some(&optional_namespace)
                     }
-                    ("namespace", "query") => Some(NAMESPACE),
-                    ("client", "query") => Some(CLIENT),
-                    ("id", "path") if path.starts_with("/clients/") => Some(CLIENT),
-                    ("name", "path") if path.starts_with("/namespaces/") => Some(NAMESPACE),
-                    ("name", "path") if path.starts_with("/templates/") => Some(MACRO_NAME),
-                    ("param", "path") => Some(MACRO_NAME),
-                    ("ns", "path") => Some(NAMESPACE),
-                    ("name", "path") if path.starts_with("/env/") => Some(ENV_NAME),
-                    ("name", "path") if path.contains("/overrides/") => Some(ENV_NAME),
+                    ("namespace", "query") => Some(&namespace),
+                    ("client", "query") => Some(&client),
+                    ("id", "path") if path.starts_with("/clients/") => Some(&client),
+                    ("name", "path") if path.starts_with("/namespaces/") => Some(&namespace),
+                    ("name", "path") if path.starts_with("/templates/") => Some(&template),
+                    ("param", "path") => Some(&param),
+                    ("ns", "path") => Some(&namespace),
+                    ("name", "path") if path.starts_with("/env/") => Some(&env_name),
+                    ("name", "path") if path.contains("/overrides/") => Some(&env_name),
                     _ => None,
                 };
                 if let Some(pattern) = pattern {
