@@ -4,7 +4,7 @@
 
 mod common;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use common::{start_sim, stderr};
 
@@ -220,16 +220,21 @@ fn two_drivers_share_a_rollout_and_one_killed_mid_deploy_is_taken_over_once() {
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "localhost".into());
-    let name_a = format!("{host}:{}:cli", a.0.id());
-    // Kill a (-9) while a deploy it started is under way, once a client is done.
-    let started = std::time::Instant::now();
-    let (killed_in, done_before) = loop {
-        let shown = cli.json(&["rollout", "show", "1"]);
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "driver {name_a} never had a deploy under way: {shown}"
-        );
-        let clients = shown["clients"].as_array().unwrap().clone();
+    let pid_a = a.0.id();
+    let name_a = format!("{host}:{pid_a}:cli");
+    let signal = |sig: &str| {
+        let sent = std::process::Command::new("kill")
+            .args([sig, &pid_a.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {sig}");
+    };
+    // Kill a (-9) while a deploy it started is under way, once a client is done. A deploy
+    // seen running may end before a kill lands, so a is first stopped (SIGSTOP), the
+    // rollout read again, and a killed only if its deploy is still under way then;
+    // otherwise it goes on (SIGCONT) and is looked at again.
+    let under_way = |shown: &Value| {
+        let clients = shown["clients"].as_array().unwrap();
         let done = clients
             .iter()
             .filter(|c| c["status"] == "succeeded")
@@ -237,10 +242,24 @@ fn two_drivers_share_a_rollout_and_one_killed_mid_deploy_is_taken_over_once() {
         let mid = clients.iter().find(|c| {
             c["status"] == "running" && c["driver"] == json!(name_a) && c["run"].is_i64()
         });
-        if let (true, Some(c)) = (done >= 1, mid) {
-            a.0.kill().unwrap();
-            a.0.wait().unwrap();
-            break (c["client"].as_str().unwrap().to_owned(), done);
+        mid.filter(|_| done >= 1)
+            .map(|c| (c["client"].as_str().unwrap().to_owned(), done))
+    };
+    let started = std::time::Instant::now();
+    let (killed_in, done_before) = loop {
+        let shown = cli.json(&["rollout", "show", "1"]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "driver {name_a} never had a deploy under way: {shown}"
+        );
+        if under_way(&shown).is_some() {
+            signal("-STOP");
+            if let Some(found) = under_way(&cli.json(&["rollout", "show", "1"])) {
+                a.0.kill().unwrap();
+                a.0.wait().unwrap();
+                break found;
+            }
+            signal("-CONT");
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
