@@ -183,9 +183,8 @@ async fn unset_param(
 #[serde(deny_unknown_fields)]
 struct EnvInput {
     value: String,
-    /// The namespace; absent or empty: global.
+    /// The namespace; absent or empty: global (its pattern is added to the document).
     #[serde(default)]
-    #[schema(pattern = "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$")]
     namespace: Option<String>,
 }
 

@@ -39,7 +39,58 @@ pub fn document(api: OpenApi) -> Value {
         json!({ "type": "string", "format": "nonblank-text" });
     add_error_responses(&mut doc);
     constrain_parameters(&mut doc);
+    name_lists(&mut doc);
     doc
+}
+
+/// A list of runs is `RunList` in the document, not the derive's `Items_Run`, and its
+/// items refer to `Run` instead of repeating it.
+fn name_lists(doc: &mut Value) {
+    const GENERIC: &str = "Items_";
+    let Some(schemas) = doc["components"]["schemas"].as_object_mut() else {
+        return;
+    };
+    let generic: Vec<String> = schemas
+        .keys()
+        .filter(|k| k.starts_with(GENERIC))
+        .cloned()
+        .collect();
+    let mut renamed = Vec::new();
+    for old in generic {
+        let item = &old[GENERIC.len()..];
+        let new = format!("{item}List");
+        if let Some(mut schema) = schemas.remove(&old) {
+            let inlined = &mut schema["properties"]["items"]["items"];
+            if schemas.get(item) == Some(inlined) {
+                *inlined = json!({ "$ref": format!("#/components/schemas/{item}") });
+            }
+            schemas.insert(new.clone(), schema);
+            renamed.push((
+                format!("#/components/schemas/{old}"),
+                format!("#/components/schemas/{new}"),
+            ));
+        }
+    }
+    rewrite_refs(doc, &renamed);
+}
+
+fn rewrite_refs(v: &mut Value, renamed: &[(String, String)]) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                match v {
+                    Value::String(s) if k == "$ref" => {
+                        if let Some((_, new)) = renamed.iter().find(|(old, _)| old == s) {
+                            *s = new.clone();
+                        }
+                    }
+                    v => rewrite_refs(v, renamed),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|v| rewrite_refs(v, renamed)),
+        _ => {}
+    }
 }
 
 /// Every operation may answer with an error: bad input (400), no or a lapsed
@@ -99,6 +150,9 @@ fn constrain_parameters(doc: &mut Value) {
     let template = pattern_of::<TemplateName>();
     let param = pattern_of::<ParamName>();
     let env_name = pattern_of::<EnvVarName>();
+    // A body's env var namespace, likewise.
+    doc["components"]["schemas"]["EnvInput"]["properties"]["namespace"]["pattern"] =
+        json!(optional_namespace);
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };

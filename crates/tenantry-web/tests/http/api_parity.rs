@@ -383,6 +383,60 @@ async fn the_document_describes_exactly_the_routes_served() {
         .json()
         .await
         .unwrap();
+    // Every reference resolves, and a list is named for what it lists.
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    match v.as_str() {
+                        Some(r) if k == "$ref" => out.push(r.to_owned()),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 50, "{} references", all.len());
+    for r in &all {
+        let name = r
+            .strip_prefix("#/components/")
+            .unwrap_or_else(|| panic!("{r}"));
+        let (section, name) = name.split_once('/').unwrap();
+        assert!(
+            doc["components"][section].get(name).is_some(),
+            "{r} refers to nothing"
+        );
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    assert!(
+        !schemas.keys().any(|k| k.contains('_')),
+        "a generic's name: {:?}",
+        schemas
+            .keys()
+            .filter(|k| k.contains('_'))
+            .collect::<Vec<_>>()
+    );
+    for (list, item) in [
+        ("RunList", "Run"),
+        ("TokenList", "Token"),
+        ("UserList", "User"),
+    ] {
+        assert_eq!(
+            doc["components"]["schemas"][list]["properties"]["items"]["items"]["$ref"],
+            format!("#/components/schemas/{item}"),
+            "{list}"
+        );
+    }
+    let env = &doc["components"]["schemas"]["EnvInput"]["properties"];
+    assert_eq!(
+        env["namespace"]["pattern"], "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$",
+        "an env var's namespace: empty or a namespace name: {env}"
+    );
+    assert!(env["value"].is_object(), "{env}");
     let mut operations = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {
         let concrete = path
