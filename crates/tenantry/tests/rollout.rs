@@ -230,9 +230,10 @@ fn two_drivers_share_a_rollout_and_one_killed_mid_deploy_is_taken_over_once() {
         assert!(sent.success(), "kill {sig}");
     };
     // Kill a (-9) while a deploy it started is under way, once a client is done. A deploy
-    // seen running may end before a kill lands, so a is first stopped (SIGSTOP), the
-    // rollout read again, and a killed only if its deploy is still under way then;
-    // otherwise it goes on (SIGCONT) and is looked at again.
+    // seen running may end before a kill lands, so a is first stopped (SIGSTOP), and
+    // killed only if the run of its deploy is still running then (the rollout's row may
+    // lag its run: a run a finished is only marked done, not taken over); otherwise it
+    // goes on (SIGCONT) and is looked at again.
     let under_way = |shown: &Value| {
         let clients = shown["clients"].as_array().unwrap();
         let done = clients
@@ -242,8 +243,13 @@ fn two_drivers_share_a_rollout_and_one_killed_mid_deploy_is_taken_over_once() {
         let mid = clients.iter().find(|c| {
             c["status"] == "running" && c["driver"] == json!(name_a) && c["run"].is_i64()
         });
-        mid.filter(|_| done >= 1)
-            .map(|c| (c["client"].as_str().unwrap().to_owned(), done))
+        mid.filter(|_| done >= 1).map(|c| {
+            (
+                c["client"].as_str().unwrap().to_owned(),
+                done,
+                c["run"].as_i64().unwrap(),
+            )
+        })
     };
     let started = std::time::Instant::now();
     let (killed_in, done_before) = loop {
@@ -254,10 +260,12 @@ fn two_drivers_share_a_rollout_and_one_killed_mid_deploy_is_taken_over_once() {
         );
         if under_way(&shown).is_some() {
             signal("-STOP");
-            if let Some(found) = under_way(&cli.json(&["rollout", "show", "1"])) {
+            if let Some((client, done, run)) = under_way(&cli.json(&["rollout", "show", "1"]))
+                && cli.json(&["runs", "show", &run.to_string()])["run"]["status"] == "running"
+            {
                 a.0.kill().unwrap();
                 a.0.wait().unwrap();
-                break found;
+                break (client, done);
             }
             signal("-CONT");
         }
