@@ -251,6 +251,31 @@ fn two_drivers_share_a_rollout_and_one_killed_mid_deploy_is_taken_over_once() {
             )
         })
     };
+    // A read while a is stopped may wait for a lock a holds (an SQLite catalog): if it
+    // has not answered in 3 s, a goes on and this look does not count.
+    let read_stopped = |args: &[&str]| -> Option<Value> {
+        let mut args = args.to_vec();
+        args.extend(["--output", "json"]);
+        let child = cli
+            .command(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(child.wait_with_output()));
+        let out = match rx.recv_timeout(std::time::Duration::from_secs(3)) {
+            Ok(out) => out.unwrap(),
+            Err(_) => {
+                signal("-CONT");
+                let _ = rx.recv();
+                return None;
+            }
+        };
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    };
     let started = std::time::Instant::now();
     let (killed_in, done_before) = loop {
         let shown = cli.json(&["rollout", "show", "1"]);
@@ -260,8 +285,10 @@ fn two_drivers_share_a_rollout_and_one_killed_mid_deploy_is_taken_over_once() {
         );
         if under_way(&shown).is_some() {
             signal("-STOP");
-            if let Some((client, done, run)) = under_way(&cli.json(&["rollout", "show", "1"]))
-                && cli.json(&["runs", "show", &run.to_string()])["run"]["status"] == "running"
+            if let Some((client, done, run)) =
+                read_stopped(&["rollout", "show", "1"]).and_then(|s| under_way(&s))
+                && read_stopped(&["runs", "show", &run.to_string()])
+                    .is_some_and(|r| r["run"]["status"] == "running")
             {
                 a.0.kill().unwrap();
                 a.0.wait().unwrap();
