@@ -152,6 +152,27 @@ fn migrator(backend: Backend) -> Migrator {
     )
 }
 
+/// Whether every migration is applied, with the checksum it has here (read only; any
+/// doubt, a missing table included, says no and the migrator decides).
+async fn up_to_date(pool: &AnyPool, migrator: &Migrator) -> bool {
+    let Ok(rows) = sqlx::query("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+        .fetch_all(pool)
+        .await
+    else {
+        return false;
+    };
+    let applied: Vec<(i64, Vec<u8>)> = rows
+        .iter()
+        .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
+        .collect();
+    applied.len() == rows.len()
+        && migrator.iter().all(|m| {
+            applied
+                .iter()
+                .any(|(v, sum)| *v == m.version && sum.as_slice() == &*m.checksum)
+        })
+}
+
 fn describe_connect_error(e: &sqlx::Error) -> String {
     match e {
         sqlx::Error::Database(d) => d.message().to_owned(),
@@ -223,7 +244,9 @@ impl Catalog {
         let pool = pool_opts.connect(&url).await.map_err(connect)?;
         let migrator = migrator(backend);
         let mut attempt: u64 = 0;
-        loop {
+        // Up to date already (every open but the first after an upgrade): nothing to
+        // write, so opening does not wait for another process's write lock (SQLite).
+        while !up_to_date(&pool, &migrator).await {
             match migrator.run(&pool).await {
                 Ok(()) => break,
                 // Two processes creating one new SQLite file race on the schema; the
@@ -272,9 +295,11 @@ impl Catalog {
             backend,
             cipher: std::sync::Arc::new(cipher),
         };
-        catalog.seed_once().await?;
+        if !catalog.seeded().await? {
+            catalog.seed_once().await?;
+            catalog.seed_templates_once().await?;
+        }
         catalog.backfill_search().await?;
-        catalog.seed_templates_once().await?;
         Ok((catalog, Opened { created_key_file }))
     }
 
@@ -294,6 +319,17 @@ impl Catalog {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Whether the defaults and every template set were put in already (read only).
+    async fn seeded(&self) -> Result<bool, StoreError> {
+        let marks: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM meta WHERE key IN ('seeded', 'seeded_templates', 'seeded_teardown_templates')",
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
+        Ok(marks == 3)
     }
 
     /// Puts the defaults into a new catalog, once: later changes by operators (a removed
