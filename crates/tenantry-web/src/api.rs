@@ -194,9 +194,14 @@ async fn put_template(
     caller.require(Role::Admin)?;
     let name = template_name(&name)?;
     state.catalog.template(&name).await?;
-    let t = Template::parse(&v.to_string()).map_err(|e| WebError::field("body", e.to_string()))?;
+    // Not a template's shape: malformed (400). A template's shape that cannot be one (a
+    // path that is not relative, macros that do not parse, …): a rule refused (422).
+    let t = Template::parse(&v.to_string()).map_err(|e| match e {
+        tenantry_core::template::TemplateError::Json(_) => WebError::field("body", e.to_string()),
+        tenantry_core::template::TemplateError::Invalid(_) => WebError::rule("body", e.to_string()),
+    })?;
     if t.name != name {
-        return Err(WebError::field(
+        return Err(WebError::rule(
             "name",
             format!(
                 "the body names template {:?}, the path {:?}",

@@ -116,7 +116,7 @@ impl RolloutInput {
             ),
             (false, None, false) => Selection::Clients(clients),
             _ => {
-                return Err(WebError::field(
+                return Err(WebError::rule(
                     "clients",
                     Msg::both(
                         "choose one: every client (all), a list of clients, or a health",
@@ -143,7 +143,7 @@ impl RolloutInput {
             (None, false) => Canary::Clients(canary_clients),
             (None, true) => Canary::None,
             (Some(_), false) => {
-                return Err(WebError::field(
+                return Err(WebError::rule(
                     "canary",
                     Msg::both(
                         "a number of canaries or a list of them, not both",

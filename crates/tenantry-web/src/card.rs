@@ -48,7 +48,7 @@ impl FieldNote {
                 input: crate::forms::place_of(field).input,
                 message: crate::forms::problem(lang, problem),
             }),
-            WebError::Field { field, message } => Some(Self {
+            WebError::Field { field, message, .. } => Some(Self {
                 input: crate::forms::place_of(field).input,
                 message: message.in_lang(lang).to_owned(),
             }),

@@ -36,8 +36,16 @@ pub enum WebError {
     WrongHost(String),
     #[error("this address does not take that method")]
     MethodNotAllowed,
+    /// A field's value refused: malformed (400), or, when `rule` is set, well-formed but
+    /// against a rule across fields or the catalog's state (422: choose one of two, type
+    /// the id to confirm, a template that does not render, a new API host without its
+    /// token).
     #[error("{field}: {message}")]
-    Field { field: String, message: Msg },
+    Field {
+        field: String,
+        message: Msg,
+        rule: bool,
+    },
     /// A value the domain refuses, typed so a page can say it in its language and show
     /// it beside its field.
     #[error("{field}: {problem}")]
@@ -83,6 +91,16 @@ impl WebError {
         Self::Field {
             field: field.to_owned(),
             message: message.into(),
+            rule: false,
+        }
+    }
+
+    /// A field's well-formed value against a rule across fields or the catalog (422).
+    pub fn rule(field: &str, message: impl Into<Msg>) -> Self {
+        Self::Field {
+            field: field.to_owned(),
+            message: message.into(),
+            rule: true,
         }
     }
 
@@ -91,6 +109,7 @@ impl WebError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Forbidden(_) | Self::Csrf => StatusCode::FORBIDDEN,
             Self::Unauthenticated | Self::LoginFailed => StatusCode::UNAUTHORIZED,
+            Self::Field { rule: true, .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Field { .. } | Self::Input { .. } => StatusCode::BAD_REQUEST,
             Self::TooManyAttempts { .. } | Self::Busy => StatusCode::TOO_MANY_REQUESTS,
             Self::WrongHost(_) => StatusCode::MISDIRECTED_REQUEST,
@@ -137,7 +156,7 @@ impl WebError {
                 .replace("{url}", url),
             Self::MethodNotAllowed => lang.t("This address does not take that method.").to_owned(),
             Self::Input { field, problem } => crate::forms::message(lang, field, problem),
-            Self::Field { field, message } => {
+            Self::Field { field, message, .. } => {
                 let place = crate::forms::place_of(field);
                 if place.input.is_empty() {
                     message.in_lang(lang).to_owned()
@@ -184,7 +203,7 @@ impl WebError {
             ..ApiError::default()
         };
         match self {
-            Self::Field { field, message } => {
+            Self::Field { field, message, .. } => {
                 body.field = Some(field.clone());
                 body.error = message.en.clone();
             }
@@ -305,7 +324,7 @@ impl From<StoreError> for WebError {
                 message: e.to_string(),
             },
             S::ParamNotSettable { .. } | S::SecretInName { .. } => Self::Unprocessable(msg()),
-            S::TokenRequired { .. } => Self::field("token", e.to_string()),
+            S::TokenRequired { .. } => Self::rule("token", e.to_string()),
             _ => match e {
                 S::TooLarge(l) => Self::Input {
                     field: l.field().to_owned(),

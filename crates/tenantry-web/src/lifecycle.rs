@@ -132,7 +132,7 @@ pub(crate) fn confirmed(id: &str, typed: &str) -> Result<(), WebError> {
     if typed.trim() == id {
         Ok(())
     } else {
-        Err(WebError::field(
+        Err(WebError::rule(
             "confirm",
             crate::error::Msg::both(
                 format!(

@@ -93,9 +93,10 @@ fn rewrite_refs(v: &mut Value, renamed: &[(String, String)]) {
     }
 }
 
-/// Every operation may answer with an error: bad input (400), no or a lapsed
+/// Every operation may answer with an error: malformed input (400), no or a lapsed
 /// credential (401), a role too low (403), nothing there (404), a conflict such as a
-/// run under way (409), a refusal the body explains (422), too many tries (429). And
+/// run under way (409), well-formed input against a rule the body explains (422: across
+/// fields, or against what the catalog holds), too many tries (429). And
 /// every answer has a description, as the format requires.
 fn add_error_responses(doc: &mut Value) {
     let Some(paths) = doc["paths"].as_object_mut() else {

@@ -85,7 +85,7 @@ async fn the_api_suspends_resumes_rolls_back_and_decommissions_an_environment() 
         .await;
     assert_eq!(
         (code, wrong["field"].as_str()),
-        (400, Some("confirm")),
+        (422, Some("confirm")),
         "{wrong}"
     );
     let (code, run) = op
@@ -238,7 +238,7 @@ async fn the_client_card_suspends_rolls_back_and_decommissions_with_a_typed_conf
             &[("namespace", "demo"), ("confirm", "nope")],
         )
         .await;
-    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(r.status().as_u16(), 422);
     assert!(
         r.text()
             .await

@@ -444,7 +444,7 @@ async fn moving_a_namespace_to_another_host_needs_its_token_again() {
             ],
         )
         .await;
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status(), 422, "well-formed, against the rule");
     assert!(r.text().await.unwrap().contains("give the token again"));
     assert_eq!(
         srv.catalog.namespace("demo").await.unwrap().api_root_url,
