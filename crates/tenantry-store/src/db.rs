@@ -152,8 +152,9 @@ fn migrator(backend: Backend) -> Migrator {
     )
 }
 
-/// Whether every migration is applied, with the checksum it has here (read only; any
-/// doubt, a missing table included, says no and the migrator decides).
+/// Whether exactly the migrations known here are applied, each with the checksum it has
+/// here (read only). Any doubt — a missing table, a migration of a newer tenantry — says
+/// no, and the migrator decides (it refuses a catalog a newer version migrated).
 async fn up_to_date(pool: &AnyPool, migrator: &Migrator) -> bool {
     let Ok(rows) = sqlx::query("SELECT version, checksum FROM _sqlx_migrations WHERE success")
         .fetch_all(pool)
@@ -166,6 +167,7 @@ async fn up_to_date(pool: &AnyPool, migrator: &Migrator) -> bool {
         .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
         .collect();
     applied.len() == rows.len()
+        && applied.len() == migrator.iter().count()
         && migrator.iter().all(|m| {
             applied
                 .iter()

@@ -57,6 +57,24 @@ async fn opening_an_up_to_date_catalog_waits_for_no_writer() {
     cat.close().await;
 }
 
+/// A catalog a newer tenantry migrated is refused, not opened with the older schema in mind.
+#[tokio::test]
+async fn a_catalog_migrated_by_a_newer_version_is_refused() {
+    for db in TestDb::all("newer catalog").await {
+        open(&db).await.close().await;
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (9999, 'from the future', TRUE, $1, 0)")
+            .bind(vec![0u8; 48])
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let err = Catalog::open(&opts(&db)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Migrate(_)), "{err:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_sealed_value_copied_to_another_row_does_not_open() {
     for db in TestDb::all("moved ciphertext").await {
