@@ -183,7 +183,7 @@ async fn unset_param(
 #[serde(deny_unknown_fields)]
 struct EnvInput {
     value: String,
-    /// The namespace; absent or empty: global (its pattern is added to the document).
+    /// The namespace; absent or empty: global (`openapi.rs` gives it its pattern).
     #[serde(default)]
     namespace: Option<String>,
 }

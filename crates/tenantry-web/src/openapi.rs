@@ -4,6 +4,7 @@
 //! authenticate, the error answers, and the forms names and ids take.
 
 use serde_json::{Value, json};
+use tenantry_core::{ClientId, NamespaceName};
 use utoipa::openapi::OpenApi;
 use utoipa::{PartialSchema, ToSchema};
 
@@ -32,11 +33,15 @@ pub fn document(api: OpenApi) -> Value {
     for (name, schema) in schemas {
         doc["components"]["schemas"][name] = serde_json::to_value(schema).unwrap_or_default();
     }
-    // What the derive cannot say: an adoption's organisations are named by client id.
-    doc["components"]["schemas"]["AdoptInput"]["properties"]["organisations"]["propertyNames"] =
-        json!({ "pattern": "^C[1-9][0-9]{0,8}$" });
-    doc["components"]["schemas"]["AdoptInput"]["properties"]["organisations"]["additionalProperties"] =
+    // What the derive cannot say: an adoption's organisations are named by client id, and
+    // an env var's namespace may be empty (the global ones).
+    let bodies = &mut doc["components"]["schemas"];
+    bodies["AdoptInput"]["properties"]["organisations"]["propertyNames"] =
+        json!({ "pattern": pattern_of::<ClientId>() });
+    bodies["AdoptInput"]["properties"]["organisations"]["additionalProperties"] =
         json!({ "type": "string", "format": "nonblank-text" });
+    bodies["EnvInput"]["properties"]["namespace"]["pattern"] =
+        json!(or_empty(&pattern_of::<NamespaceName>()));
     add_error_responses(&mut doc);
     constrain_parameters(&mut doc);
     name_lists(&mut doc);
@@ -135,25 +140,27 @@ fn pattern_of<T: PartialSchema>() -> String {
         .to_owned()
 }
 
+/// `pattern` (anchored), or the empty string.
+fn or_empty(pattern: &str) -> String {
+    format!(
+        "^({})?$",
+        pattern.trim_start_matches('^').trim_end_matches('$')
+    )
+}
+
 /// The forms the domain accepts for names and ids (the patterns its types declare), on
 /// every parameter that carries one, so a value the document allows is one the server
 /// takes.
 fn constrain_parameters(doc: &mut Value) {
     use tenantry_core::template::TemplateName;
-    use tenantry_core::{ClientId, EnvVarName, NamespaceName, ParamName};
+    use tenantry_core::{EnvVarName, ParamName};
     let namespace = pattern_of::<NamespaceName>();
     // Empty, or a namespace: the global env vars, every namespace of the fleet.
-    let optional_namespace = format!(
-        "^({})?$",
-        namespace.trim_start_matches('^').trim_end_matches('$')
-    );
+    let optional_namespace = or_empty(&namespace);
     let client = pattern_of::<ClientId>();
     let template = pattern_of::<TemplateName>();
     let param = pattern_of::<ParamName>();
     let env_name = pattern_of::<EnvVarName>();
-    // A body's env var namespace, likewise.
-    doc["components"]["schemas"]["EnvInput"]["properties"]["namespace"]["pattern"] =
-        json!(optional_namespace);
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };
