@@ -152,6 +152,28 @@ fn migrator(backend: Backend) -> Migrator {
     )
 }
 
+/// The `meta` rows that say a seeding was done: the defaults, the templates, and the
+/// teardown templates (which came later, so older catalogs get them once too).
+pub(crate) const SEEDED: &str = "seeded";
+pub(crate) const SEEDED_TEMPLATES: &str = "seeded_templates";
+pub(crate) const SEEDED_TEARDOWN: &str = "seeded_teardown_templates";
+
+/// Records the seeding `key` as done; whether this call did (the first one does).
+pub(crate) async fn mark_seeded<'e, E>(e: E, key: &str) -> Result<bool, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    Ok(
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(b"1".to_vec())
+            .execute(e)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
 /// Whether exactly the migrations known here are applied, each with the checksum it has
 /// here (read only). Any doubt — a missing table, a migration of a newer tenantry — says
 /// no, and the migrator decides (it refuses a catalog a newer version migrated).
@@ -325,12 +347,13 @@ impl Catalog {
 
     /// Whether the defaults and every template set were put in already (read only).
     async fn seeded(&self) -> Result<bool, StoreError> {
-        let marks: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM meta WHERE key IN ('seeded', 'seeded_templates', 'seeded_teardown_templates')",
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_get(0)?;
+        let marks: i64 = sqlx::query("SELECT COUNT(*) FROM meta WHERE key IN ($1, $2, $3)")
+            .bind(SEEDED)
+            .bind(SEEDED_TEMPLATES)
+            .bind(SEEDED_TEARDOWN)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
         Ok(marks == 3)
     }
 
@@ -338,15 +361,7 @@ impl Catalog {
     /// env var, say) are never undone by a restart.
     async fn seed_once(&self) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        let first = sqlx::query(
-            "INSERT INTO meta (key, value) VALUES ('seeded', $1) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(b"1".to_vec())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if first {
+        if mark_seeded(&mut *tx, SEEDED).await? {
             let now = now();
             for p in BUILTIN_PARAMS {
                 let generator = match p.kind {

@@ -225,26 +225,15 @@ impl Catalog {
     }
 
     pub(crate) async fn seed_templates_once(&self) -> Result<(), StoreError> {
-        let first = sqlx::query("INSERT INTO meta (key, value) VALUES ('seeded_templates', $1) ON CONFLICT (key) DO NOTHING")
-            .bind(b"1".to_vec())
-            .execute(&self.pool)
-            .await?
-            .rows_affected()
-            == 1;
-        if first {
+        use crate::db::{SEEDED_TEARDOWN, SEEDED_TEMPLATES, mark_seeded};
+        if mark_seeded(&self.pool, SEEDED_TEMPLATES).await? {
             for t in default_templates() {
                 self.save_template(&t, "tenantry", "default").await?;
             }
         }
         // The teardown templates came later: catalogs seeded before get them once too,
         // unless one of the name already exists.
-        let teardown = sqlx::query("INSERT INTO meta (key, value) VALUES ('seeded_teardown_templates', $1) ON CONFLICT (key) DO NOTHING")
-            .bind(b"1".to_vec())
-            .execute(&self.pool)
-            .await?
-            .rows_affected()
-            == 1;
-        if teardown {
+        if mark_seeded(&self.pool, SEEDED_TEARDOWN).await? {
             let existing: Vec<String> = self
                 .templates()
                 .await?
